@@ -1,0 +1,28 @@
+"""The contact center's HTTP API: wiring only. Routes live in blueprints under chalicelib/api."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Chalice
+
+from chalicelib.api.taskrouter import taskrouter
+from chalicelib.api.voice import voice
+from chalicelib.observability import logger, metrics
+
+app = Chalice(app_name="contact-center")
+app.register_blueprint(voice)
+app.register_blueprint(taskrouter)
+
+
+@app.middleware("http")
+def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Tag every log line with the route and flush the request's metrics, whatever happens."""
+    logger.append_keys(route=event.path)
+    try:
+        return get_response(event)
+    finally:
+        if metrics.metric_set:
+            metrics.flush_metrics()
+        logger.remove_keys(["route"])

@@ -1,0 +1,1 @@
+"""The contact center's Lambda code: domain modules, adapters and wiring (see STYLE.md)."""

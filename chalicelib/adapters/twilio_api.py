@@ -1,0 +1,98 @@
+"""The one door to Twilio's REST API.
+
+Everything the app asks of Twilio goes through TwilioGateway, built on twilio's own `Client`
+with an injectable `twilio.http.HttpClient`: tests pass a recording fake, local runs a client
+that sends requests to the stand-in instead of api.twilio.com. twilio's REST package is
+imported lazily: it is large, and the incoming-call path never needs it (cold starts).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from chalicelib.errors import TelephonyUnavailable
+
+if TYPE_CHECKING:
+    from twilio.http import HttpClient
+    from twilio.rest import Client
+
+    from chalicelib.config import TwilioCredentials
+
+
+def rebased_http_client(base_url: str, timeout: float = 5.0) -> HttpClient:
+    """An HttpClient sending `https://<product>.twilio.com/<path>` to `<base_url>/<product>/<path>`.
+
+    Only for local runs against the Twilio stand-in; production uses twilio's default client.
+    """
+    from twilio.http.http_client import TwilioHttpClient
+
+    class _Rebased(TwilioHttpClient):
+        def request(self, method: str, uri: str, *args: Any, **kwargs: Any) -> Any:
+            parts = urlsplit(uri)
+            product = parts.netloc.split(".")[0]
+            uri = f"{base_url.rstrip('/')}/{product}{parts.path}"
+            return super().request(method, uri, *args, **kwargs)
+
+    return _Rebased(timeout=timeout)
+
+
+class TwilioGateway:
+    def __init__(
+        self,
+        credentials: TwilioCredentials,
+        workspace_sid: str,
+        http_client: HttpClient | None = None,
+    ) -> None:
+        self._credentials = credentials
+        self._workspace_sid = workspace_sid
+        self._http_client = http_client
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            from twilio.rest import Client
+
+            self._client = Client(
+                self._credentials.account_sid,
+                self._credentials.auth_token,
+                http_client=self._http_client,
+            )
+        return self._client
+
+    def _workspace(self) -> Any:
+        return self.client.taskrouter.v1.workspaces(self._workspace_sid)
+
+    def update_task_attributes(self, task_sid: str, attributes: dict[str, Any]) -> None:
+        self._call(
+            lambda: (
+                self._workspace()
+                .tasks(task_sid)
+                .update(attributes=json.dumps(attributes, ensure_ascii=False, sort_keys=True))
+            ),
+            f"update task {task_sid}",
+        )
+
+    def fetch_task_attributes(self, task_sid: str) -> tuple[str, dict[str, Any]]:
+        """The task's assignment status and attributes."""
+        task = self._call(
+            lambda: self._workspace().tasks(task_sid).fetch(), f"fetch task {task_sid}"
+        )
+        return str(task.assignment_status), json.loads(task.attributes or "{}")
+
+    def update_worker_activity(self, worker_sid: str, activity_sid: str) -> None:
+        self._call(
+            lambda: self._workspace().workers(worker_sid).update(activity_sid=activity_sid),
+            f"update worker {worker_sid}",
+        )
+
+    @staticmethod
+    def _call(operation: Any, what: str) -> Any:
+        from twilio.base.exceptions import TwilioException
+
+        try:
+            return operation()
+        except TwilioException as exc:
+            raise TelephonyUnavailable(f"{what} failed: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Chalice blueprints, one per area of the API; app.py registers them."""

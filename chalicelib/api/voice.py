@@ -1,0 +1,27 @@
+"""Twilio Voice webhooks: the incoming call."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib import bootstrap, twiml
+from chalicelib.inbound import route_incoming_call
+from chalicelib.models import IncomingCall, parse_form
+from chalicelib.web import FORM, twilio_form, webhook
+from chalicelib.web import twiml as twiml_response
+
+voice = Blueprint(__name__)
+
+INCOMING_PATH = "/twilio/voice/incoming"
+
+
+@voice.route(INCOMING_PATH, methods=["POST"], content_types=[FORM])
+@webhook
+def incoming_call() -> Response:
+    form = twilio_form(voice.current_request)
+    call = parse_form(IncomingCall, form)
+    c = bootstrap.container()
+    plan = route_incoming_call(call, c.customers, c.presence_reader, c.settings.default_country)
+    return twiml_response(
+        twiml.enqueue_call(plan, c.settings.twilio_workflow_sid, c.settings.task_timeout_seconds)
+    )

@@ -1,0 +1,55 @@
+"""Answering a TaskRouter reservation: connect the agent and the caller in a regional conference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.errors import InvalidInput
+from chalicelib.models import ReservationAssignment
+from chalicelib.observability import count, logger
+from chalicelib.twiml import ConferenceCallbacks, conference_instruction
+
+VOICE_STATUS_PATH = "/twilio/voice/status"
+CONFERENCE_STATUS_PATH = "/twilio/conference/status"
+RECORDING_STATUS_PATH = "/twilio/recordings/status"
+
+
+def agent_contact_uri(worker_attributes: dict[str, Any]) -> str:
+    """Where the agent's softphone is reached: the worker's contact_uri, or its client identity."""
+    uri = worker_attributes.get("contact_uri")
+    if isinstance(uri, str) and uri:
+        return uri
+    agent_id = worker_attributes.get("agent_id")
+    if isinstance(agent_id, str) and agent_id:
+        return f"client:{agent_id}"
+    raise InvalidInput("WorkerAttributes has neither contact_uri nor agent_id")
+
+
+def instruction_for(assignment: ReservationAssignment, settings: Settings) -> dict[str, Any]:
+    task = assignment.task_attributes
+    # TaskRouter adds the call's own `from` to the attributes of an enqueued call; ours is `caller`.
+    caller = str(task.get("caller") or task.get("from") or "")
+    instruction = conference_instruction(
+        caller=caller or settings.company_number,
+        agent_contact_uri=agent_contact_uri(assignment.worker_attributes),
+        region=settings.conference_region,
+        post_work_activity_sid=settings.post_work_activity_sid,
+        ring_seconds=settings.agent_ring_seconds,
+        callbacks=ConferenceCallbacks(
+            agent_call_status=settings.url(VOICE_STATUS_PATH),
+            conference_status=settings.url(CONFERENCE_STATUS_PATH),
+            recording_status=settings.url(RECORDING_STATUS_PATH),
+        ),
+    )
+    count("ReservationsAssigned")
+    logger.info(
+        "reservation answered with conference",
+        task_sid=assignment.task_sid,
+        reservation_sid=assignment.reservation_sid,
+        agent_id=assignment.worker_attributes.get("agent_id"),
+        call_sid=task.get("call_sid"),
+        stage=task.get("stage"),
+        region=settings.conference_region,
+    )
+    return instruction

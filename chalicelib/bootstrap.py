@@ -1,0 +1,99 @@
+"""Builds the real adapters, lazily and once per cold start; tests swap in their own here.
+
+Nothing here runs at import time: moto must be active before any boto3 client exists, and a
+Lambda should only pay for the clients the invoked route uses.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.adapters.dynamo import AgentDirectory, CustomerDirectory, PresenceReader
+from chalicelib.config import Settings, TwilioCredentials, get_settings, load_twilio_credentials
+
+if TYPE_CHECKING:
+    from twilio.http import HttpClient
+
+    from chalicelib.adapters.twilio_api import TwilioGateway
+
+
+class Container:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        boto_session: Any | None = None,
+        twilio_http_client: HttpClient | None = None,
+    ) -> None:
+        self._settings = settings
+        self._boto_session = boto_session
+        self._twilio_http_client = twilio_http_client
+
+    @cached_property
+    def settings(self) -> Settings:
+        return self._settings or get_settings()
+
+    @cached_property
+    def boto_session(self) -> Any:
+        if self._boto_session is not None:
+            return self._boto_session
+        import boto3
+
+        return boto3.session.Session(region_name=self.settings.aws_region)
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        from botocore.config import Config
+
+        timeout = self.settings.dynamodb_timeout_seconds
+        # Short timeouts and one retry: the caller is waiting inside Twilio's 15 s budget, and a
+        # slow table must turn into a degraded route, not a dead call.
+        config = Config(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            retries={"max_attempts": 2, "mode": "standard"},
+        )
+        return self.boto_session.resource("dynamodb", config=config)
+
+    @cached_property
+    def customers(self) -> CustomerDirectory:
+        return CustomerDirectory(self.dynamodb.Table(self.settings.customers_table))
+
+    @cached_property
+    def agents(self) -> AgentDirectory:
+        return AgentDirectory(self.dynamodb.Table(self.settings.agents_table))
+
+    @cached_property
+    def presence_reader(self) -> PresenceReader:
+        return PresenceReader(self.dynamodb.Table(self.settings.presence_table))
+
+    @cached_property
+    def twilio_credentials(self) -> TwilioCredentials:
+        return load_twilio_credentials(self.settings)
+
+    @cached_property
+    def twilio(self) -> TwilioGateway:
+        from chalicelib.adapters.twilio_api import TwilioGateway, rebased_http_client
+
+        http_client = self._twilio_http_client
+        if http_client is None and self.settings.twilio_api_base_url:
+            http_client = rebased_http_client(self.settings.twilio_api_base_url)
+        return TwilioGateway(
+            self.twilio_credentials, self.settings.twilio_workspace_sid, http_client=http_client
+        )
+
+
+_container: Container | None = None
+
+
+def container() -> Container:
+    global _container
+    if _container is None:
+        _container = Container()
+    return _container
+
+
+def use(replacement: Container | None) -> None:
+    """Install a container (tests), or None to build the real one on next use."""
+    global _container
+    _container = replacement

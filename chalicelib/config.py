@@ -1,0 +1,132 @@
+"""One Settings object for the whole app, read once per cold start.
+
+Everything the Lambda needs to know about its stage comes from environment variables that
+`.chalice/config.json` (or `make run`) sets. Secrets never live there: in a deployed stage the
+Twilio credentials come from Secrets Manager through Powertools' cached parameters; on the local
+stack from `TWILIO_AUTH_TOKEN`, with a documented default so anyone can sign a request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+# Documented in the README: the token the local stack validates signatures with when
+# TWILIO_AUTH_TOKEN is unset. It only ever works on the `local` and `test` stages.
+LOCAL_AUTH_TOKEN = "local-auth-token-not-a-secret"  # noqa: S105 - public by design
+LOCAL_STAGES = frozenset({"local", "test"})
+LOCAL_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+
+
+class ConfigurationError(RuntimeError):
+    """The stage is missing configuration it cannot run without."""
+
+
+class TwilioCredentials(BaseModel):
+    account_sid: str
+    auth_token: str = Field(min_length=1)
+    api_key_sid: str = ""
+    api_key_secret: str = ""
+
+
+class Settings(BaseModel):
+    stage: str
+    # The URL prefix Twilio calls, used to check signatures. Local stages default to `make run`'s
+    # API; deployed stages must say (https://<api-id>.execute-api.<region>.amazonaws.com/api).
+    public_base_url: str = ""
+    aws_region: str = "ap-northeast-1"
+
+    customers_table: str
+    agents_table: str
+    presence_table: str
+    recordings_bucket: str
+
+    twilio_account_sid: str = "AC00000000000000000000000000000000"
+    twilio_workspace_sid: str = "WS00000000000000000000000000000000"
+    twilio_workflow_sid: str = "WW00000000000000000000000000000000"
+    # Name of the Secrets Manager secret holding TwilioCredentials as JSON (deployed stages).
+    twilio_secret_name: str = ""
+    # Only honoured on local stages; see LOCAL_AUTH_TOKEN.
+    twilio_auth_token: str = ""
+    # Local runs point the Twilio adapter at a stand-in; empty means api.twilio.com.
+    twilio_api_base_url: str = ""
+
+    conference_region: Literal["us1", "us2", "ie1", "de1", "sg1", "br1", "au1", "jp1"] = "jp1"
+    company_number: str = "+81300000000"
+    default_country: str = "JP"
+    post_work_activity_sid: str = "WA00000000000000000000000000000000"
+    # Seconds an agent's browser rings before TaskRouter gives the reservation up.
+    agent_ring_seconds: int = Field(default=20, ge=5, le=120)
+    # TaskRouter cancels a task after this long (its own default is 24 h, which would leave a
+    # caller waiting all day); the call then leaves the queue for the fallback.
+    task_timeout_seconds: int = Field(default=1800, ge=60, le=86400)
+    # The caller must be in a queue within Twilio's 15 s webhook budget; DynamoDB gets a
+    # fraction of it, after which the call goes to everyone (see routing.degraded_plan).
+    dynamodb_timeout_seconds: float = Field(default=1.5, gt=0, le=5)
+    # TaskRouter workflow backstop timeouts (seconds) per stage: longer than the escalation
+    # timeline Step Functions runs, so callers still widen out if it is down.
+    backstop_owner_seconds: int = Field(default=60, ge=1)
+    backstop_team_seconds: int = Field(default=120, ge=1)
+    queue_sid_everyone: str = "WQ00000000000000000000000000000000"
+
+    @model_validator(mode="after")
+    def _stage_is_complete(self) -> Settings:
+        if not self.public_base_url:
+            if self.stage not in LOCAL_STAGES:
+                raise ValueError(f"stage {self.stage!r} needs PUBLIC_BASE_URL")
+            self.public_base_url = LOCAL_PUBLIC_BASE_URL
+        if self.stage not in LOCAL_STAGES and not self.twilio_secret_name:
+            raise ValueError(
+                f"stage {self.stage!r} needs TWILIO_SECRET_NAME: deployed stages read Twilio "
+                "credentials from Secrets Manager, never from config.json"
+            )
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage in LOCAL_STAGES
+
+    def url(self, path: str) -> str:
+        """The public URL of one of our routes, as Twilio must call (and sign) it."""
+        return self.public_base_url.rstrip("/") + path
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        fields = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        if "aws_region" not in fields and "AWS_DEFAULT_REGION" in env:
+            fields["aws_region"] = env["AWS_DEFAULT_REGION"]
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            raise ConfigurationError(f"incomplete configuration: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_environment()
+
+
+def load_twilio_credentials(settings: Settings) -> TwilioCredentials:
+    """Twilio credentials for this stage: environment locally, Secrets Manager when deployed."""
+    if settings.is_local:
+        return TwilioCredentials(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token or LOCAL_AUTH_TOKEN,
+        )
+    # Imported here: the parameters utility pulls in boto3 clients we do not want at cold start
+    # for routes that never need a secret.
+    from aws_lambda_powertools.utilities import parameters
+
+    raw = parameters.get_secret(settings.twilio_secret_name, max_age=300)
+    data = json.loads(raw if isinstance(raw, str) else raw.decode())
+    try:
+        return TwilioCredentials(**data)
+    except ValidationError as exc:
+        raise ConfigurationError(
+            f"secret {settings.twilio_secret_name} is not valid Twilio credentials"
+        ) from exc

@@ -1,0 +1,169 @@
+"""Operator commands: `python -m ops <command> --help`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import http.server
+import sys
+from pathlib import Path
+
+
+def _tables(stage: str) -> tuple[object, object, str]:
+    import boto3
+
+    from ops.stage import settings_for
+
+    settings = settings_for(stage)
+    dynamodb = boto3.session.Session(region_name=settings.aws_region).resource("dynamodb")
+    return dynamodb, settings, settings.default_country  # type: ignore[return-value]
+
+
+def cmd_import_agents(args: argparse.Namespace) -> int:
+    from ops.imports import BadFile, import_agents
+
+    dynamodb, settings, _ = _tables(args.stage)
+    try:
+        report = import_agents(Path(args.file), dynamodb.Table(settings.agents_table))  # type: ignore[attr-defined]
+    except BadFile as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(report.summary("agents"))
+    return 1 if report.rejected else 0
+
+
+def cmd_import_customers(args: argparse.Namespace) -> int:
+    from ops.imports import BadFile, import_customers
+
+    dynamodb, settings, country = _tables(args.stage)
+    try:
+        report = import_customers(
+            Path(args.file),
+            dynamodb.Table(settings.customers_table),  # type: ignore[attr-defined]
+            dynamodb.Table(settings.agents_table),  # type: ignore[attr-defined]
+            country,
+        )
+    except BadFile as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(report.summary("customers"))
+    return 1 if report.rejected else 0
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from ops.local import Ports, run_local_stack
+
+    return run_local_stack(Ports(api=args.api_port, moto=args.moto_port, web=args.web_port))
+
+
+def cmd_seed_local(args: argparse.Namespace) -> int:
+    from ops.local import seed_local_stack
+
+    print(seed_local_stack())
+    return 0
+
+
+def cmd_workflow(args: argparse.Namespace) -> int:
+    from chalicelib.config import Settings
+    from chalicelib.workflow import workflow_json
+    from ops.stage import ROOT, settings_for
+
+    text = workflow_json(
+        settings_for("local") if args.stage == "local" else Settings.from_environment()
+    )
+    if args.write:
+        (ROOT / "infra" / "taskrouter-workflow.json").write_text(text)
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    from chalicelib.config import load_twilio_credentials
+    from ops.stage import settings_for
+    from ops.webhooks import new_sid, post_signed
+
+    settings = settings_for("local")
+    token = load_twilio_credentials(settings).auth_token
+    status, body = post_signed(
+        settings.url("/twilio/voice/incoming"),
+        {
+            "CallSid": new_sid("CA"),
+            "AccountSid": settings.twilio_account_sid,
+            "From": args.number,
+            "To": settings.company_number,
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+        },
+        token,
+    )
+    print(status)
+    print(body)
+    return 0 if status == 200 else 1
+
+
+def cmd_serve_web(args: argparse.Namespace) -> int:
+    from ops.local import WEB_DIR
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(WEB_DIR))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    with server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    module = importlib.import_module(f"ops.benchmarks.{args.name.replace('-', '_')}")
+    return int(module.main(args.rest) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func: object, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(func=func)
+        return sub
+
+    for name, func, what in (
+        ("import-agents", cmd_import_agents, "agents CSV: agent_id,name,team,worker_sid"),
+        (
+            "import-customers",
+            cmd_import_customers,
+            "customers CSV: phone,customer_id,customer_name,owner_agent_id,team",
+        ),
+    ):
+        sub = command(name, func, f"Import the {what}.")
+        sub.add_argument("file")
+        sub.add_argument(
+            "--stage",
+            default="local",
+            help="local (default: the moto server of `make run`) or a deployed stage",
+        )
+    sub = command("local", cmd_local, "Run the local stack (what `make run` does).")
+    sub.add_argument("--api-port", type=int, default=8000)
+    sub.add_argument("--moto-port", type=int, default=5000)
+    sub.add_argument("--web-port", type=int, default=8080)
+    command("seed-local", cmd_seed_local, "Create tables and demo data on a running moto server.")
+    sub = command("workflow", cmd_workflow, "Print the TaskRouter workflow the app expects.")
+    sub.add_argument("--write", action="store_true", help="write infra/taskrouter-workflow.json")
+    sub.add_argument("--stage", default="local")
+    sub = command("call", cmd_call, "Place a signed test call into the local stack.")
+    sub.add_argument("number", help="the caller's number, e.g. +81336176468 or 03-3617-6468")
+    sub = command("serve-web", cmd_serve_web, "Serve the static web pages on 127.0.0.1.")
+    sub.add_argument("--port", type=int, default=8080)
+    sub = command("bench", cmd_bench, "Run a benchmark script and print its figures.")
+    sub.add_argument("name")
+    sub.add_argument("rest", nargs=argparse.REMAINDER)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Create, on moto, the tables and buckets that infra/resources.json deploys to AWS.
+
+Reading the CloudFormation template itself (rather than a second list of tables) keeps the
+local stack and the tests on the same key schemas and indexes as production.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from chalicelib.config import Settings
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "resources.json"
+SETTING_KEY = "contact-center:setting"
+_TABLE_KEYS = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "BillingMode",
+    "StreamSpecification",
+)
+
+
+def template_resources(template: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
+    resources: dict[str, dict[str, Any]] = json.loads(template.read_text())["Resources"]
+    return resources
+
+
+def _physical_name(resource: dict[str, Any], settings: Settings) -> str | None:
+    setting = resource.get("Metadata", {}).get(SETTING_KEY)
+    return str(getattr(settings, setting)) if setting else None
+
+
+def create_local_resources(session: Any, settings: Settings) -> list[str]:
+    """Create every table and bucket of the template that is missing; return what was created."""
+    dynamodb = session.client("dynamodb", region_name=settings.aws_region)
+    s3 = session.client("s3", region_name=settings.aws_region)
+    existing_tables = set(dynamodb.list_tables().get("TableNames", []))
+    existing_buckets = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    created: list[str] = []
+    for resource in template_resources().values():
+        name = _physical_name(resource, settings)
+        if name is None:
+            continue
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::DynamoDB::Table" and name not in existing_tables:
+            spec = {k: props[k] for k in _TABLE_KEYS if k in props}
+            if "StreamSpecification" in spec:
+                spec["StreamSpecification"] = {"StreamEnabled": True, **spec["StreamSpecification"]}
+            dynamodb.create_table(TableName=name, **spec)
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl:
+                dynamodb.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={
+                        "Enabled": True,
+                        "AttributeName": ttl["AttributeName"],
+                    },
+                )
+            created.append(name)
+        elif resource["Type"] == "AWS::S3::Bucket" and name not in existing_buckets:
+            s3.create_bucket(
+                Bucket=name,
+                CreateBucketConfiguration={"LocationConstraint": settings.aws_region},
+            )
+            if props.get("VersioningConfiguration"):
+                s3.put_bucket_versioning(
+                    Bucket=name, VersioningConfiguration=props["VersioningConfiguration"]
+                )
+            created.append(name)
+    return created

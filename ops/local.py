@@ -1,0 +1,169 @@
+"""`make run`: moto's server standing in for AWS, demo data, `chalice local`, the web pages.
+
+Every child process binds to 127.0.0.1 and is stopped when this one is (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ops.stage import ROOT, local_environment, settings_for
+
+API_PORT = 8000
+MOTO_PORT = 5000
+WEB_PORT = 8080
+WEB_DIR = ROOT / "web"
+LOG_DIR = ROOT / "var"
+
+
+def wait_for_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # it answered: up
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} did not come up within {timeout:.0f} s") from None
+            time.sleep(0.2)
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _owned_customer_phone() -> str:
+    from ops.demo import CUSTOMERS_CSV
+
+    with CUSTOMERS_CSV.open(encoding="utf-8") as handle:
+        return next(row["phone"] for row in csv.DictReader(handle) if row["owner_agent_id"])
+
+
+def seed_local_stack() -> str:
+    """Create the tables and bucket on the moto server and load the demo data."""
+    import boto3
+
+    from ops.demo import AGENTS_CSV, CUSTOMERS_CSV
+    from ops.imports import import_agents, import_customers
+    from ops.presence_seed import seed_demo_presence
+
+    settings = settings_for("local")
+    session = boto3.session.Session(region_name=settings.aws_region)
+    from ops.infra import create_local_resources
+
+    create_local_resources(session, settings)
+    dynamodb = session.resource("dynamodb")
+    agents_table = dynamodb.Table(settings.agents_table)
+    agents = import_agents(AGENTS_CSV, agents_table)
+    customers = import_customers(
+        CUSTOMERS_CSV,
+        dynamodb.Table(settings.customers_table),
+        agents_table,
+        settings.default_country,
+    )
+    available = seed_demo_presence(dynamodb.Table(settings.presence_table), agents_table)
+    return "\n".join(
+        [
+            agents.summary("agents"),
+            customers.summary("customers"),
+            f"presence: {available} demo agents signed in and available",
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Ports:
+    api: int = API_PORT
+    moto: int = MOTO_PORT
+    web: int = WEB_PORT
+
+
+def run_local_stack(ports: Ports = Ports()) -> int:
+    moto_url = f"http://127.0.0.1:{ports.moto}"
+    api_url = f"http://127.0.0.1:{ports.api}"
+    env = {
+        **os.environ,
+        **local_environment(),
+        "AWS_ENDPOINT_URL": moto_url,
+        "PUBLIC_BASE_URL": api_url,
+    }
+    # This process seeds the data and signs `ops call`: it must see the same stack.
+    os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
+    os.environ["PUBLIC_BASE_URL"] = api_url
+    children: list[subprocess.Popen[Any]] = []
+
+    def start(args: list[str], log: Path | None = None) -> None:
+        output = log.open("ab") if log else None
+        children.append(
+            subprocess.Popen(
+                args, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT if log else None
+            )
+        )
+
+    try:
+        LOG_DIR.mkdir(exist_ok=True)
+        start([_bin("moto_server"), "-H", "127.0.0.1", "-p", str(ports.moto)], LOG_DIR / "moto.log")
+        wait_for_http(f"{moto_url}/moto-api/")
+        print(seed_local_stack(), flush=True)
+        start(
+            [
+                _bin("chalice"),
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ports.api),
+                "--stage",
+                "local",
+                "--no-autoreload",
+            ]
+        )
+        if WEB_DIR.is_dir():
+            start([sys.executable, "-m", "ops", "serve-web", "--port", str(ports.web)])
+        wait_for_http(f"{api_url}/twilio/voice/incoming")
+        token_note = (
+            "TWILIO_AUTH_TOKEN"
+            if os.environ.get("TWILIO_AUTH_TOKEN")
+            else "the default local token (README)"
+        )
+        web_line = (
+            f"  web pages             http://127.0.0.1:{ports.web}/\n" if WEB_DIR.is_dir() else ""
+        )
+        print(
+            "\nThe contact center is running locally:\n"
+            f"  API (chalice local)   {api_url}\n"
+            f"  AWS (moto server)     {moto_url}\n"
+            f"{web_line}"
+            f"  moto's log            {LOG_DIR / 'moto.log'}\n"
+            f"Webhooks are signed with {token_note}. Try a call from a demo customer:\n"
+            f"  .venv/bin/python -m ops call {_owned_customer_phone()}\n"
+            "Ctrl-C stops everything.",
+            flush=True,
+        )
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("a local service stopped; shutting the rest down", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()

@@ -1,0 +1,52 @@
+"""Which stage an operator command acts on, and the settings it has there.
+
+The local stack's settings are the `local` stage of `.chalice/config.json`, the same values
+`chalice local` runs with, so the tools and the app can never disagree about table names.
+A deployed stage takes its resource names from the environment (see README, "Deploying").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from chalicelib.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
+LOCAL_AWS_ENDPOINT = "http://127.0.0.1:5000"
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    config = json.loads(CHALICE_CONFIG.read_text())
+    env = dict(config.get("environment_variables", {}))
+    env.update(config["stages"][stage].get("environment_variables", {}))
+    return env
+
+
+def local_environment() -> dict[str, str]:
+    """Environment for anything that talks to the local stack (moto server on :5000)."""
+    env = stage_environment("local")
+    env.setdefault("AWS_ENDPOINT_URL", os.environ.get("AWS_ENDPOINT_URL", LOCAL_AWS_ENDPOINT))
+    env.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    return env
+
+
+def settings_for(stage: str) -> Settings:
+    """Settings for `stage`. For `local`, exports the local stack's AWS endpoint and lets the
+    environment override any setting (TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL...)."""
+    if stage == "local":
+        env = local_environment()
+        for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            os.environ.setdefault(key, env[key])
+        os.environ.setdefault("AWS_DEFAULT_REGION", env["AWS_DEFAULT_REGION"])
+        overrides = {k: v for k, v in os.environ.items() if k.lower() in Settings.model_fields}
+        return Settings.from_environment({**env, **overrides})
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        raise SystemExit(
+            f"refusing to act on stage {stage!r} with AWS_ENDPOINT_URL set: unset it first"
+        )
+    env = {**stage_environment(stage), **os.environ}
+    return Settings.from_environment(env)

@@ -1,0 +1,127 @@
+"""Shared fixtures: moto-backed AWS, the app's container with fakes, and signed Twilio requests."""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from twilio.request_validator import RequestValidator
+
+from chalicelib import bootstrap
+from chalicelib.config import Settings
+from ops.infra import create_local_resources
+from tests.fakes.twilio_http import RecordingHttpClient
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_BASE_URL = "https://cc.example.test/api"
+FORM = "application/x-www-form-urlencoded"
+
+# Never let a developer's shell (e.g. one that ran `make run`) point tests at a real endpoint.
+for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+    os.environ.pop(_name, None)
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="ap-northeast-1",
+    POWERTOOLS_TRACE_DISABLED="1",
+    POWERTOOLS_METRICS_NAMESPACE="ContactCenterTest",
+)
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "stage": "test",
+        "public_base_url": PUBLIC_BASE_URL,
+        "customers_table": "test-customers",
+        "agents_table": "test-agents",
+        "presence_table": "test-presence",
+        "recordings_bucket": "test-recordings",
+        "twilio_auth_token": AUTH_TOKEN,
+        "twilio_account_sid": "AC" + "a" * 32,
+        "twilio_workspace_sid": "WS" + "b" * 32,
+        "twilio_workflow_sid": "WW" + "c" * 32,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    """A moto-backed boto3 session (in-process)."""
+    with mock_aws():
+        yield boto3.session.Session(region_name="ap-northeast-1")
+
+
+@pytest.fixture
+def resources(aws: Any, settings: Settings) -> Any:
+    """The tables and bucket of infra/resources.json, created on moto."""
+    create_local_resources(aws, settings)
+    return aws.resource("dynamodb")
+
+
+@pytest.fixture
+def twilio_http() -> RecordingHttpClient:
+    return RecordingHttpClient()
+
+
+@pytest.fixture
+def container(
+    settings: Settings, aws: Any, resources: Any, twilio_http: RecordingHttpClient
+) -> Iterator[bootstrap.Container]:
+    built = bootstrap.Container(settings=settings, boto_session=aws, twilio_http_client=twilio_http)
+    bootstrap.use(built)
+    yield built
+    bootstrap.use(None)
+
+
+@pytest.fixture
+def client(container: bootstrap.Container) -> Iterator[Any]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+def sign(
+    path: str, form: Mapping[str, str], token: str = AUTH_TOKEN, base: str = PUBLIC_BASE_URL
+) -> str:
+    return RequestValidator(token).compute_signature(base + path, dict(form))
+
+
+class TwilioPoster:
+    """Posts forms to the app as Twilio would: form-encoded, signed for the public URL."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def post(
+        self,
+        path: str,
+        form: Mapping[str, str],
+        signature: str | None = "auto",
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        all_headers = {"Content-Type": FORM, **(headers or {})}
+        if signature == "auto":
+            signature = sign(path, form)
+        if signature is not None:
+            all_headers["X-Twilio-Signature"] = signature
+        return self.client.http.post(path, headers=all_headers, body=urllib.parse.urlencode(form))
+
+
+@pytest.fixture
+def twilio(client: Any) -> TwilioPoster:
+    return TwilioPoster(client)

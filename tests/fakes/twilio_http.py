@@ -1,0 +1,89 @@
+"""A recording fake of twilio's HTTP client: the boundary where tests replace Twilio's REST API.
+
+Every request the app makes through twilio's own `Client` lands here, is recorded, and gets a
+canned response (200 and `{}` unless a route says otherwise). Tests assert the exact calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from twilio.http import HttpClient
+from twilio.http.response import Response
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    url: str
+    params: dict[str, Any]
+    data: dict[str, Any]
+
+    @property
+    def path(self) -> str:
+        return re.sub(r"^https://[^/]+", "", self.url)
+
+    @property
+    def host(self) -> str:
+        return self.url.split("/")[2]
+
+
+Responder = Callable[[RecordedRequest], tuple[int, Any]]
+
+
+@dataclass
+class RecordingHttpClient(HttpClient):
+    requests: list[RecordedRequest] = field(default_factory=list)
+    routes: list[tuple[str, re.Pattern[str], Responder]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        import logging
+
+        super().__init__(logger=logging.getLogger("fake-twilio"), is_async=False)
+
+    def respond(
+        self, method: str, path_pattern: str, responder: Responder | tuple[int, Any]
+    ) -> None:
+        """Answer requests matching `method` and the `path_pattern` regex (searched in the URL)."""
+        func: Responder = responder if callable(responder) else (lambda _r, fixed=responder: fixed)
+        self.routes.insert(0, (method.upper(), re.compile(path_pattern), func))
+
+    def fail(self, method: str, path_pattern: str, status: int = 500) -> None:
+        self.respond(
+            method,
+            path_pattern,
+            (status, {"code": 20500, "message": "fake failure", "status": status}),
+        )
+
+    def request(
+        self,
+        method: str,
+        uri: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        recorded = RecordedRequest(method.upper(), uri, dict(params or {}), dict(data or {}))
+        self.requests.append(recorded)
+        for route_method, pattern, responder in self.routes:
+            if route_method == recorded.method and pattern.search(uri):
+                status, body = responder(recorded)
+                break
+        else:
+            status, body = 200, {}
+        text = body if isinstance(body, str | bytes) else json.dumps(body)
+        return Response(status, text if isinstance(text, str) else text.decode("latin-1"))
+
+    def calls(self, method: str | None = None, path_contains: str = "") -> list[RecordedRequest]:
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method.upper()) and path_contains in r.url
+        ]

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from chalicelib.routing import Customer, Stage, plan_route
+from chalicelib.twiml import ConferenceCallbacks, conference_instruction, enqueue_call
+from chalicelib.workflow import workflow_definition, workflow_json
+from tests.conftest import make_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_enqueue_twiml_carries_the_plan_as_task_attributes() -> None:
+    customer = Customer("+81312345678", "C1", "さくら食品", "owner", "tokyo")
+    plan = plan_route("CA1", "+81312345678", customer, None)
+    root = ET.fromstring(enqueue_call(plan, "WW1", 900))
+    enqueue = root.find("Enqueue")
+    assert enqueue is not None
+    assert enqueue.get("workflowSid") == "WW1"
+    task = enqueue.find("Task")
+    assert task is not None
+    assert task.get("timeout") == "900"
+    attributes = json.loads(task.text or "")
+    assert attributes["customer_name"] == "さくら食品"
+    assert attributes["stage"] == Stage.EVERYONE
+
+
+def test_conference_instruction_is_regional_dual_channel_and_ends_with_the_customer() -> None:
+    instruction = conference_instruction(
+        caller="+81312345678",
+        agent_contact_uri="client:sato",
+        region="jp1",
+        post_work_activity_sid="WA1",
+        ring_seconds=20,
+        callbacks=ConferenceCallbacks("https://x/voice", "https://x/conf", "https://x/rec"),
+    )
+    assert instruction["instruction"] == "conference"
+    assert instruction["region"] == "jp1"
+    assert instruction["recording_channels"] == "dual"
+    assert instruction["conference_record"] == "record-from-start"
+    assert instruction["end_conference_on_customer_exit"] is True
+    assert instruction["conference_recording_status_callback"] == "https://x/rec"
+    assert instruction["post_work_activity_sid"] == "WA1"
+
+
+def test_workflow_has_one_filter_per_stage_widening_to_everyone() -> None:
+    settings = make_settings(backstop_owner_seconds=30, backstop_team_seconds=90)
+    filters = workflow_definition(settings)["task_routing"]["filters"]
+    assert [f["filter_friendly_name"] for f in filters] == ["owner", "team", "everyone"]
+    owner_targets = filters[0]["targets"]
+    assert owner_targets[0]["expression"] == "task.owner_agent_id == worker.agent_id"
+    assert owner_targets[0]["skip_if"] == "workers.available == 0"
+    assert owner_targets[0]["timeout"] == 30
+    assert "expression" not in owner_targets[-1], "the last target must be everyone"
+    assert filters[1]["targets"][0]["timeout"] == 90
+
+
+def test_workflow_in_infra_is_the_generated_one() -> None:
+    from ops.stage import settings_for
+
+    committed = (ROOT / "infra" / "taskrouter-workflow.json").read_text()
+    assert committed == workflow_json(settings_for("local")), (
+        "regenerate with `python -m ops workflow --write`"
+    )
