@@ -73,6 +73,15 @@ class Settings(BaseModel):
     backstop_team_seconds: int = Field(default=120, ge=1)
     queue_sid_everyone: str = "WQ00000000000000000000000000000000"
 
+    # Each area adds its settings in its own block below (keeps parallel work mergeable).
+    # --- auth (Cognito) ---
+    # --- presence (issue 3) ---
+    # --- escalation (issue 4) ---
+    # --- conversations (issue 5) ---
+    # --- recordings (issue 6) ---
+    # --- softphone (issue 7) ---
+    # --- operations (issue 9) ---
+
     @model_validator(mode="after")
     def _stage_is_complete(self) -> Settings:
         if not self.public_base_url:

@@ -29,7 +29,7 @@ class IncomingCall(TwilioForm):
     direction: str = Field(alias="Direction", default="inbound")
 
 
-def _json_object(value: Any) -> dict[str, Any]:
+def json_object(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     try:
@@ -53,7 +53,7 @@ class ReservationAssignment(TwilioForm):
     worker_attributes: dict[str, Any] = Field(alias="WorkerAttributes")
 
     _parse_json = field_validator("task_attributes", "worker_attributes", mode="before")(
-        _json_object
+        json_object
     )
 
 

@@ -1,4 +1,4 @@
-"""TaskRouter webhooks: the assignment callback."""
+"""TaskRouter webhooks: the assignment callback and the event callback."""
 
 from __future__ import annotations
 
@@ -7,11 +7,16 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.assignment import instruction_for
 from chalicelib.models import ReservationAssignment, parse_form
+from chalicelib.taskrouter_events import Subscriber, TaskRouterEvent, dispatch
 from chalicelib.web import FORM, json_response, twilio_form, webhook
 
 taskrouter = Blueprint(__name__)
 
 ASSIGNMENT_PATH = "/twilio/taskrouter/assignment"
+EVENTS_PATH = "/twilio/taskrouter/events"
+
+# Every part of the app that learns from TaskRouter events, in the order they run.
+EVENT_SUBSCRIBERS: tuple[Subscriber, ...] = ()
 
 
 @taskrouter.route(ASSIGNMENT_PATH, methods=["POST"], content_types=[FORM])
@@ -20,3 +25,15 @@ def assignment() -> Response:
     form = twilio_form(taskrouter.current_request)
     reservation = parse_form(ReservationAssignment, form)
     return json_response(instruction_for(reservation, bootstrap.container().settings))
+
+
+@taskrouter.route(EVENTS_PATH, methods=["POST"], content_types=[FORM])
+@webhook
+def taskrouter_event() -> Response:
+    form = twilio_form(taskrouter.current_request)
+    event = TaskRouterEvent.from_form(form)
+    failed = dispatch(event, bootstrap.container(), EVENT_SUBSCRIBERS)
+    if failed:
+        # 503 so the callback is retried; every subscriber is idempotent.
+        return json_response({"failed": failed}, status_code=503)
+    return json_response({"ok": True})
