@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.adapters.cognito import JwksKeys
 from chalicelib.adapters.dynamo import AgentDirectory, CustomerDirectory, PresenceReader
 from chalicelib.config import Settings, TwilioCredentials, get_settings, load_twilio_credentials
 
@@ -66,6 +67,10 @@ class Container:
     @cached_property
     def presence_reader(self) -> PresenceReader:
         return PresenceReader(self.dynamodb.Table(self.settings.presence_table))
+
+    @cached_property
+    def signing_keys(self) -> JwksKeys:
+        return JwksKeys(self.settings.jwks_url)
 
     @cached_property
     def twilio_credentials(self) -> TwilioCredentials:

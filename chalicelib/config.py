@@ -75,6 +75,12 @@ class Settings(BaseModel):
 
     # Each area adds its settings in its own block below (keeps parallel work mergeable).
     # --- auth (Cognito) ---
+    cognito_user_pool_id: str = ""
+    cognito_client_id: str = ""
+    # Empty: derived from the pool (and AWS_ENDPOINT_URL on the local stack, where moto serves it).
+    cognito_jwks_url: str = ""
+    aws_endpoint_url: str = ""
+    supervisor_group: str = "supervisors"
     # --- presence (issue 3) ---
     # --- escalation (issue 4) ---
     # --- conversations (issue 5) ---
@@ -98,6 +104,19 @@ class Settings(BaseModel):
     @property
     def is_local(self) -> bool:
         return self.stage in LOCAL_STAGES
+
+    @property
+    def cognito_issuer(self) -> str:
+        return f"https://cognito-idp.{self.aws_region}.amazonaws.com/{self.cognito_user_pool_id}"
+
+    @property
+    def jwks_url(self) -> str:
+        if self.cognito_jwks_url:
+            return self.cognito_jwks_url
+        if self.aws_endpoint_url:
+            base = self.aws_endpoint_url.rstrip("/")
+            return f"{base}/{self.cognito_user_pool_id}/.well-known/jwks.json"
+        return f"{self.cognito_issuer}/.well-known/jwks.json"
 
     def url(self, path: str) -> str:
         """The public URL of one of our routes, as Twilio must call (and sign) it."""

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import functools
 import http.server
+import os
 import sys
 from pathlib import Path
 
@@ -104,6 +105,28 @@ def cmd_call(args: argparse.Namespace) -> int:
     return 0 if status == 200 else 1
 
 
+def cmd_dev_token(args: argparse.Namespace) -> int:
+    """Print an ID token for a demo user of the local stack (never for a deployed stage)."""
+    import boto3
+
+    from ops.cognito_local import ensure_pool, ensure_user, id_token
+    from ops.stage import settings_for
+
+    if args.stage != "local":
+        print("dev-token only works against the local stack", file=sys.stderr)
+        return 2
+    settings = settings_for("local")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if not endpoint.startswith(("http://127.0.0.1", "http://localhost")):
+        print(f"refusing: AWS_ENDPOINT_URL={endpoint!r} is not the local stack", file=sys.stderr)
+        return 2
+    cognito = boto3.session.Session(region_name=settings.aws_region).client("cognito-idp")
+    pool = ensure_pool(cognito)
+    ensure_user(cognito, pool, args.agent_id, supervisor=args.supervisor)
+    print(id_token(cognito, pool, args.agent_id))
+    return 0
+
+
 def cmd_serve_web(args: argparse.Namespace) -> int:
     from ops.local import WEB_DIR
 
@@ -155,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--stage", default="local")
     sub = command("call", cmd_call, "Place a signed test call into the local stack.")
     sub.add_argument("number", help="the caller's number, e.g. +81336176468 or 03-3617-6468")
+    sub = command("dev-token", cmd_dev_token, "Print a bearer token for a local demo user.")
+    sub.add_argument("agent_id")
+    sub.add_argument("--supervisor", action="store_true")
+    sub.add_argument("--stage", default="local")
     sub = command("serve-web", cmd_serve_web, "Serve the static web pages on 127.0.0.1.")
     sub.add_argument("--port", type=int, default=8080)
     sub = command("bench", cmd_bench, "Run a benchmark script and print its figures.")

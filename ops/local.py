@@ -55,7 +55,8 @@ def seed_local_stack() -> str:
     """Create the tables and bucket on the moto server and load the demo data."""
     import boto3
 
-    from ops.demo import AGENTS_CSV, CUSTOMERS_CSV
+    from ops.cognito_local import DEMO_PASSWORD, DEMO_SUPERVISOR, seed_staff
+    from ops.demo import AGENTS_CSV, CUSTOMERS_CSV, demo_agents
     from ops.imports import import_agents, import_customers
     from ops.presence_seed import seed_demo_presence
 
@@ -74,11 +75,17 @@ def seed_local_stack() -> str:
         settings.default_country,
     )
     available = seed_demo_presence(dynamodb.Table(settings.presence_table), agents_table)
+    pool = seed_staff(session.client("cognito-idp"), [a["agent_id"] for a in demo_agents()])
+    # chalice local and `ops dev-token` find the pool through these.
+    os.environ["COGNITO_USER_POOL_ID"] = pool.pool_id
+    os.environ["COGNITO_CLIENT_ID"] = pool.client_id
     return "\n".join(
         [
             agents.summary("agents"),
             customers.summary("customers"),
             f"presence: {available} demo agents signed in and available",
+            f"staff: user pool {pool.pool_id}; demo agents and '{DEMO_SUPERVISOR}' sign in "
+            f"with password {DEMO_PASSWORD}",
         ]
     )
 
@@ -117,6 +124,7 @@ def run_local_stack(ports: Ports = Ports()) -> int:
         start([_bin("moto_server"), "-H", "127.0.0.1", "-p", str(ports.moto)], LOG_DIR / "moto.log")
         wait_for_http(f"{moto_url}/moto-api/")
         print(seed_local_stack(), flush=True)
+        env.update({k: os.environ[k] for k in ("COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID")})
         start(
             [
                 _bin("chalice"),

@@ -125,3 +125,29 @@ class TwilioPoster:
 @pytest.fixture
 def twilio(client: Any) -> TwilioPoster:
     return TwilioPoster(client)
+
+
+@pytest.fixture
+def cognito_pool(aws: Any, container: bootstrap.Container) -> Any:
+    """moto's Cognito pool for staff, wired into the container's settings."""
+    from ops.cognito_local import ensure_pool
+
+    pool = ensure_pool(aws.client("cognito-idp"))
+    container.settings = container.settings.model_copy(
+        update={"cognito_user_pool_id": pool.pool_id, "cognito_client_id": pool.client_id}
+    )
+    return pool
+
+
+@pytest.fixture
+def staff_token(aws: Any, cognito_pool: Any) -> Any:
+    """`staff_token("sato", supervisor=False)` -> an ID token as the softphone sends it."""
+    from ops.cognito_local import ensure_user, id_token
+
+    cognito = aws.client("cognito-idp")
+
+    def issue(agent_id: str, supervisor: bool = False) -> str:
+        ensure_user(cognito, cognito_pool, agent_id, supervisor=supervisor)
+        return str(id_token(cognito, cognito_pool, agent_id))
+
+    return issue
