@@ -1,0 +1,1 @@
+"""Benchmark scripts: `python -m ops bench <name>`. They print figures; they assert nothing."""
