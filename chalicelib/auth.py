@@ -7,6 +7,7 @@ Staff sign in to the user pool (moto's on the local stack) and send the ID token
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -65,7 +66,8 @@ def verify_id_token(token: str, keys: SigningKeys, settings: Settings) -> Staff:
 
 
 def bearer_token(request: Request) -> str:
-    header = (request.headers or {}).get("authorization", "")
+    headers: Mapping[str, str] = request.headers or {}
+    header = str(headers.get("authorization") or "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("missing bearer token")
