@@ -1,0 +1,186 @@
+"""The escalation timeline's decisions, business hours and prompts: pure, no AWS, no Twilio."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chalicelib.business_hours import InvalidBusinessHours, load_calendar, parse_calendar
+from chalicelib.escalation import (
+    CALLBACK,
+    VOICEMAIL,
+    FollowUp,
+    StageTimeouts,
+    enter_fallback,
+    enter_stage,
+    ends_timeline,
+    starts_timeline,
+)
+from chalicelib.prompts import PROMPT_NAMES, InvalidPrompts, load_prompts
+from chalicelib.routing import AgentPresence, AgentState, Stage, TeamPresence
+
+TIMEOUTS = StageTimeouts(owner=20, team=40, everyone=90, ringing=25)
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def team(**states: str) -> TeamPresence:
+    return TeamPresence.of(
+        "tokyo", [AgentPresence(a, "tokyo", AgentState(s)) for a, s in states.items()]
+    )
+
+
+def attrs(stage: str = "owner", owner: str = "owner") -> dict[str, object]:
+    return {"type": "inbound_call", "call_sid": "CA1", "owner_agent_id": owner, "stage": stage}
+
+
+def test_owner_available_stays_with_owner_without_an_update() -> None:
+    step = enter_stage(Stage.OWNER, "pending", attrs(), team(owner="available"), TIMEOUTS)
+    assert (step.live, step.stage, step.wait_seconds, step.attributes) == (
+        True,
+        Stage.OWNER,
+        20,
+        None,
+    )
+
+
+def test_owner_away_skips_to_team_at_once() -> None:
+    step = enter_stage(
+        Stage.OWNER, "pending", attrs(), team(owner="away", mate="available"), TIMEOUTS
+    )
+    assert step.stage == Stage.TEAM
+    assert step.skipped == (Stage.OWNER,)
+    assert step.attributes is not None and step.attributes["stage"] == "team"
+    assert step.attributes["call_sid"] == "CA1", "other attributes are kept"
+    assert step.wait_seconds == 40
+
+
+def test_nobody_in_team_skips_to_everyone() -> None:
+    step = enter_stage(Stage.TEAM, "pending", attrs("owner"), team(owner="on_call"), TIMEOUTS)
+    assert (step.stage, step.skipped) == (Stage.EVERYONE, (Stage.TEAM,))
+
+
+def test_unknown_caller_goes_to_everyone() -> None:
+    step = enter_stage(Stage.OWNER, "pending", attrs("owner", owner=""), None, TIMEOUTS)
+    assert step.stage == Stage.EVERYONE
+
+
+@pytest.mark.parametrize("status", ["assigned", "canceled", "completed", "wrapping"])
+def test_a_task_no_longer_waiting_is_left_alone(status: str) -> None:
+    for step in (
+        enter_stage(Stage.TEAM, status, attrs(), team(mate="available"), TIMEOUTS),
+        enter_fallback(status, attrs("everyone"), TIMEOUTS),
+    ):
+        assert step.live is False
+        assert step.attributes is None
+
+
+def test_timeline_never_moves_backwards() -> None:
+    step = enter_stage(
+        Stage.OWNER, "pending", attrs("everyone"), team(owner="available"), TIMEOUTS
+    )
+    assert step.stage == Stage.EVERYONE
+    assert step.attributes is None
+
+
+def test_ringing_agent_defers_the_next_stage() -> None:
+    for step in (
+        enter_stage(Stage.TEAM, "reserved", attrs(), team(mate="available"), TIMEOUTS),
+        enter_fallback("reserved", attrs("everyone"), TIMEOUTS),
+    ):
+        assert step.live is True
+        assert step.attributes is None
+        assert step.wait_seconds == TIMEOUTS.ringing
+
+
+def test_fallback_marks_the_stage_once() -> None:
+    first = enter_fallback("pending", attrs("everyone"), TIMEOUTS)
+    assert first.attributes is not None and first.attributes["stage"] == "fallback"
+    again = enter_fallback("pending", first.attributes, TIMEOUTS)
+    assert again.stage == Stage.FALLBACK and again.attributes is None
+
+
+def test_only_live_call_tasks_start_a_timeline() -> None:
+    assert starts_timeline("task.created", {"type": "inbound_call"})
+    assert starts_timeline("task.created", {})
+    assert not starts_timeline("task.created", {"type": "voicemail"})
+    assert not starts_timeline("task.updated", {"type": "inbound_call"})
+    assert ends_timeline("reservation.accepted") and ends_timeline("task.canceled")
+    assert not ends_timeline("reservation.rejected")
+
+
+def test_follow_up_tasks_go_to_owner_then_team() -> None:
+    vm = FollowUp(VOICEMAIL, "CA1", "+81312345678", owner_agent_id="sato", team="tokyo")
+    cb = FollowUp(CALLBACK, "CA1", "+81312345678", team="tokyo")
+    assert vm.task_attributes()["stage"] == "owner"
+    assert cb.task_attributes()["stage"] == "team"
+    assert cb.task_attributes()["callback_number"] == "+81312345678"
+    assert cb.priority > vm.priority
+    assert FollowUp(CALLBACK, "CA1", "+8131").task_attributes()["stage"] == "everyone"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TOKYO)
+
+
+def test_default_hours_are_weekdays_nine_to_six_in_tokyo() -> None:
+    calendar = load_calendar()
+    assert calendar.is_open("tokyo", at("2026-06-01T09:00"))  # Monday
+    assert not calendar.is_open("tokyo", at("2026-06-01T08:59"))
+    assert not calendar.is_open("tokyo", at("2026-06-01T18:00"))
+    assert not calendar.is_open("tokyo", at("2026-06-06T12:00"))  # Saturday
+    assert not calendar.is_open(None, at("2026-01-01T12:00")), "New Year is a holiday"
+    # 00:30 UTC on Monday is 09:30 in Tokyo.
+    assert calendar.is_open("tokyo", datetime(2026, 6, 1, 0, 30, tzinfo=UTC))
+
+
+def test_team_overrides_inherit_the_rest() -> None:
+    calendar = parse_calendar(
+        {
+            "time_zone": "Asia/Tokyo",
+            "weekly": {"mon": [["09:00", "18:00"]]},
+            "holidays": ["2026-06-01"],
+            "teams": {
+                "osaka": {"weekly": {"sat": [["10:00", "15:00"]]}, "holidays": []},
+                "london": {"time_zone": "Europe/London"},
+            },
+        }
+    )
+    assert calendar.is_open("osaka", at("2026-06-06T11:00"))
+    assert calendar.is_open("osaka", at("2026-06-01T10:00")), "osaka has no holidays"
+    assert not calendar.is_open("tokyo", at("2026-06-01T10:00"))
+    # 10:00 in London on Monday 8 June is 18:00 in Tokyo.
+    assert calendar.is_open("london", datetime(2026, 6, 8, 10, 0, tzinfo=ZoneInfo("Europe/London")))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"weekly": {}},
+        {"time_zone": "Mars/Olympus", "weekly": {}},
+        {"time_zone": "Asia/Tokyo", "weekly": {"monday": []}},
+        {"time_zone": "Asia/Tokyo", "weekly": {"mon": [["18:00", "09:00"]]}},
+        {"time_zone": "Asia/Tokyo", "weekly": {}, "holidays": ["1 Jan"]},
+    ],
+)
+def test_bad_hours_fail_at_load(bad: dict[str, object]) -> None:
+    with pytest.raises(InvalidBusinessHours):
+        load_calendar(json.dumps(bad))
+
+
+def test_prompts_are_japanese_by_default_and_complete_in_every_language() -> None:
+    ja = load_prompts("ja-JP")
+    assert "営業時間外" in ja.text("outside_hours")
+    assert ja.voice
+    for language in ("ja-JP", "en-US"):
+        prompts = load_prompts(language)
+        assert all(prompts.text(name) for name in PROMPT_NAMES)
+
+
+def test_missing_prompt_or_language_fails_at_load() -> None:
+    with pytest.raises(InvalidPrompts):
+        load_prompts("fr-FR")
+    with pytest.raises(InvalidPrompts):
+        load_prompts("ja-JP", json.dumps({"ja-JP": {"outside_hours": "x"}}))
