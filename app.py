@@ -7,6 +7,8 @@ from typing import Any
 
 from chalice import Chalice
 
+from chalicelib.api.handshake import client_version_handshake
+from chalicelib.api.softphone import softphone
 from chalicelib.api.taskrouter import taskrouter
 from chalicelib.api.voice import voice
 from chalicelib.observability import logger, metrics
@@ -14,6 +16,7 @@ from chalicelib.observability import logger, metrics
 app = Chalice(app_name="contact-center")
 app.register_blueprint(voice)
 app.register_blueprint(taskrouter)
+app.register_blueprint(softphone)
 
 
 @app.middleware("http")
@@ -26,3 +29,7 @@ def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
         if metrics.metric_set:
             metrics.flush_metrics()
         logger.remove_keys(["route"])
+
+
+# After `observe`, so refused requests are still logged and counted.
+app.register_middleware(client_version_handshake, "http")

@@ -13,13 +13,19 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from chalicelib.versions import parse_version
 
 # Documented in the README: the token the local stack validates signatures with when
 # TWILIO_AUTH_TOKEN is unset. It only ever works on the `local` and `test` stages.
 LOCAL_AUTH_TOKEN = "local-auth-token-not-a-secret"  # noqa: S105 - public by design
 LOCAL_STAGES = frozenset({"local", "test"})
 LOCAL_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+LOCAL_WEB_ORIGIN = "http://127.0.0.1:8080"
+# Documented API key the local stack signs Voice access tokens with (nothing verifies them there).
+LOCAL_API_KEY_SID = "SK00000000000000000000000000000000"
+LOCAL_API_KEY_SECRET = "local-api-key-secret-not-a-secret"  # noqa: S105 - public by design
 
 
 class ConfigurationError(RuntimeError):
@@ -86,6 +92,35 @@ class Settings(BaseModel):
     # --- conversations (issue 5) ---
     # --- recordings (issue 6) ---
     # --- softphone (issue 7) ---
+    # The API's version and the web client versions it serves (chalicelib/versions.py): pages
+    # older than min_client_version get 426, older than latest_client_version a reload banner.
+    server_version: str = "1.0.0"
+    min_client_version: str = "1.0.0"
+    latest_client_version: str = "1.0.0"
+    # The origin the softphone pages are served from (CORS), e.g. https://d123.cloudfront.net.
+    # chalicelib/web.py reads WEB_ORIGIN when routes are declared; see docs/softphone.md.
+    web_origin: str = LOCAL_WEB_ORIGIN
+    # The TwiML App the softphone dials out through (its voice URL is /twilio/voice/outbound).
+    twilio_twiml_app_sid: str = "AP00000000000000000000000000000000"
+    # API key that signs Voice access tokens; only honoured on local stages (deployed stages keep
+    # it in the Twilio secret as api_key_sid / api_key_secret). See LOCAL_API_KEY_SID.
+    twilio_api_key_sid: str = ""
+    twilio_api_key_secret: str = ""
+    voice_token_ttl_seconds: int = Field(default=3600, ge=300, le=86400)
+    # What a held customer hears; empty means Twilio's default hold music.
+    hold_music_url: str = ""
+    # Seconds a customer's phone rings on a softphone outbound call before we give up.
+    outbound_ring_seconds: int = Field(default=30, ge=5, le=600)
+    # The static site: its S3 bucket, and the CloudFront distribution in front (empty: none,
+    # as on the local stack, so `ops web-deploy` skips the invalidation).
+    web_site_bucket: str
+    web_distribution_id: str = ""
+
+    @field_validator("server_version", "min_client_version", "latest_client_version")
+    @classmethod
+    def _is_version(cls, value: str) -> str:
+        parse_version(value)  # a bad version must fail the deploy, not every request
+        return value
     # --- operations (issue 9) ---
 
     @model_validator(mode="after")
@@ -145,6 +180,8 @@ def load_twilio_credentials(settings: Settings) -> TwilioCredentials:
         return TwilioCredentials(
             account_sid=settings.twilio_account_sid,
             auth_token=settings.twilio_auth_token or LOCAL_AUTH_TOKEN,
+            api_key_sid=settings.twilio_api_key_sid or LOCAL_API_KEY_SID,
+            api_key_secret=settings.twilio_api_key_secret or LOCAL_API_KEY_SECRET,
         )
     # Imported here: the parameters utility pulls in boto3 clients we do not want at cold start
     # for routes that never need a secret.

@@ -7,16 +7,26 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from chalice import BadRequestError, ConflictError, ForbiddenError, NotFoundError, Response
+from chalice import (
+    BadRequestError,
+    ConflictError,
+    CORSConfig,
+    ForbiddenError,
+    NotFoundError,
+    Response,
+)
 from chalice.app import Request
 
 from chalicelib import bootstrap
+from chalicelib.config import LOCAL_WEB_ORIGIN
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.observability import count, logger
 from chalicelib.security import Form, InvalidSignature, public_url, verify_twilio_request
+from chalicelib.versions import CLIENT_VERSION_HEADER, RESPONSE_HEADERS
 
 FORM = "application/x-www-form-urlencoded"
 SIGNATURE_HEADER = "x-twilio-signature"
@@ -83,3 +93,24 @@ def json_response(
         status_code=status_code,
         headers={"Content-Type": "application/json", **(headers or {})},
     )
+
+
+def web_origin() -> str:
+    """The origin of the softphone pages, for CORS.
+
+    Read from the environment, not Settings: CORS is fixed when routes are declared (import
+    time), and API Gateway bakes it into the preflight answer when `chalice package` runs, which
+    applies the stage's `environment_variables` (WEB_ORIGIN) before importing the app.
+    """
+    return os.environ.get("WEB_ORIGIN") or LOCAL_WEB_ORIGIN
+
+
+# Every route the web pages call uses this one CORS config (`@bp.route(..., cors=CORS)`): the
+# pages live on another origin (127.0.0.1:8080 locally, CloudFront in the cloud), send the
+# client version and a bearer token, and must be able to read the server's version headers.
+CORS = CORSConfig(
+    allow_origin=web_origin(),
+    allow_headers=[CLIENT_VERSION_HEADER],
+    expose_headers=list(RESPONSE_HEADERS),
+    max_age=600,
+)

@@ -42,6 +42,7 @@ def make_settings(**overrides: Any) -> Settings:
         "agents_table": "test-agents",
         "presence_table": "test-presence",
         "recordings_bucket": "test-recordings",
+        "web_site_bucket": "test-web-site",
         "twilio_auth_token": AUTH_TOKEN,
         "twilio_account_sid": "AC" + "a" * 32,
         "twilio_workspace_sid": "WS" + "b" * 32,

@@ -16,6 +16,7 @@ BASE = {
     "AGENTS_TABLE": "a",
     "PRESENCE_TABLE": "p",
     "RECORDINGS_BUCKET": "r",
+    "WEB_SITE_BUCKET": "w",
 }
 
 
