@@ -13,17 +13,21 @@ from typing import Any, TypeVar
 
 from chalice import Blueprint, ForbiddenError, Response
 
-from chalicelib import bootstrap
+from chalicelib import bootstrap, softphone_twiml
 from chalicelib.access_tokens import voice_token
+from chalicelib.assignment import RECORDING_STATUS_PATH, VOICE_STATUS_PATH
 from chalicelib.auth import require_staff
+from chalicelib.calls import OutboundRequest, decide_outbound
 from chalicelib.config import ConfigurationError
 from chalicelib.errors import StorageUnavailable, TelephonyUnavailable
+from chalicelib.models import parse_form
 from chalicelib.observability import count, logger
-from chalicelib.web import CORS, json_response, webhook
+from chalicelib.web import CORS, FORM, json_response, twilio_form, twiml, webhook
 
 softphone = Blueprint(__name__)
 
 TOKEN_PATH = "/agents/me/token"  # noqa: S105 - a route, not a secret
+OUTBOUND_PATH = "/twilio/voice/outbound"
 
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -77,3 +81,27 @@ def agent_token() -> Response:
     count("VoiceTokensIssued")
     logger.info("voice token issued", agent_id=staff.agent_id, expires_at=token.expires_at)
     return json_response(token.as_json(), headers={"Cache-Control": "no-store"})
+
+
+@softphone.route(OUTBOUND_PATH, methods=["POST"], content_types=[FORM])
+@webhook
+def outbound_call() -> Response:
+    """The TwiML App's voice URL: the softphone dials a customer."""
+    form = twilio_form(softphone.current_request)
+    settings = bootstrap.container().settings
+    decision = decide_outbound(parse_form(OutboundRequest, form), settings.default_country)
+    if decision.refused == "not_an_agent":
+        return twiml(softphone_twiml.refuse_non_agent())
+    if decision.refused:
+        return twiml(softphone_twiml.refuse_invalid_number())
+    return twiml(
+        softphone_twiml.dial_out(
+            softphone_twiml.OutboundDial(
+                number_e164=decision.number_e164,
+                caller_id=settings.company_number,
+                ring_seconds=settings.outbound_ring_seconds,
+                leg_status_callback=settings.url(VOICE_STATUS_PATH),
+                recording_status_callback=settings.url(RECORDING_STATUS_PATH),
+            )
+        )
+    )
