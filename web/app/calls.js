@@ -1,0 +1,123 @@
+// What the softphone asks the server to do to a call, and how it reads a call's context.
+// Hold and transfer act on the conference (the customer's leg), which only the server can
+// reach; mute and DTMF stay in the browser (the SDK's call.mute / call.sendDigits).
+
+const enc = encodeURIComponent;
+
+/** The caller and why the call came to this agent, from the SDK Call. */
+export function callInfo(call) {
+  const custom =
+    call.customParameters instanceof Map
+      ? Object.fromEntries(call.customParameters)
+      : { ...(call.customParameters || {}) };
+  const params = call.parameters || {};
+  const outgoing = String(call.direction || "").toUpperCase() === "OUTGOING";
+  return {
+    callSid: params.CallSid || custom.call_sid || "",
+    direction: outgoing ? "outbound" : "inbound",
+    number: custom.caller || (outgoing ? custom.To || params.To : params.From) || "",
+    customerId: custom.customer_id || "",
+    customerName: custom.customer_name || "",
+    owner: custom.owner_agent_id || "",
+    team: custom.team || "",
+    stage: custom.stage || "",
+    taskSid: custom.task_sid || "",
+    conversationId: custom.conversation_id || "",
+  };
+}
+
+/** Merge what the server knows about a call into what the SDK told us (server wins if set). */
+export function mergeInfo(info, server) {
+  if (!server || typeof server !== "object") return info;
+  const pick = (key, ...names) => {
+    for (const name of names) if (server[name]) return server[name];
+    return info[key];
+  };
+  return {
+    ...info,
+    number: pick("number", "caller", "customer_number"),
+    customerId: pick("customerId", "customer_id"),
+    customerName: pick("customerName", "customer_name"),
+    owner: pick("owner", "owner_agent_id"),
+    team: pick("team", "team"),
+    stage: pick("stage", "stage"),
+    taskSid: pick("taskSid", "task_sid"),
+    conversationId: pick("conversationId", "conversation_id"),
+  };
+}
+
+export function reasonText(info) {
+  switch (info.stage) {
+    case "owner":
+      return "You own this customer";
+    case "team":
+      return info.team ? `The owner is busy: offered to ${info.team}` : "The owner is busy: offered to the team";
+    case "everyone":
+      return info.customerId ? "Owner and team busy: offered to everyone" : "New caller: offered to everyone";
+    case "fallback":
+      return "Everyone was busy: fallback";
+    case "transfer":
+      return "Transferred to you";
+    default:
+      return info.direction === "outbound" ? "Your outbound call" : "";
+  }
+}
+
+export class CallControl {
+  constructor(api) {
+    this.api = api;
+  }
+
+  /** What the server knows about this call (task attributes, conversation id); null if nothing. */
+  async lookup(callSid) {
+    try {
+      return await this.api.get(`/calls/${enc(callSid)}`);
+    } catch (error) {
+      if (error.kind === "http") return null;
+      throw error;
+    }
+  }
+
+  hold(callSid, hold) {
+    return this.api.post(`/calls/${enc(callSid)}/hold`, { hold });
+  }
+
+  transfer(callSid, { kind, target, mode }) {
+    const body = kind === "team" ? { to_team: target, mode } : { to_agent: target, mode };
+    return this.api.post(`/calls/${enc(callSid)}/transfer`, body);
+  }
+
+  completeTransfer(callSid) {
+    return this.api.post(`/calls/${enc(callSid)}/transfer/complete`, {});
+  }
+
+  cancelTransfer(callSid) {
+    return this.api.post(`/calls/${enc(callSid)}/transfer/cancel`, {});
+  }
+
+  saveNote(conversationId, note) {
+    return this.api.post(`/conversations/${enc(conversationId)}/note`, { note });
+  }
+
+  history(customerId, limit = 5) {
+    return this.api.get(`/conversations?customer=${enc(customerId)}&limit=${limit}`);
+  }
+
+  recent(limit = 10) {
+    return this.api.get(`/conversations?agent=me&limit=${limit}`);
+  }
+
+  colleagues() {
+    return this.api.get("/presence");
+  }
+}
+
+/** The list inside a list answer, whatever the server called it. */
+export function itemsOf(body) {
+  if (Array.isArray(body)) return body;
+  if (!body || typeof body !== "object") return [];
+  for (const key of ["items", "conversations", "agents", "results"]) {
+    if (Array.isArray(body[key])) return body[key];
+  }
+  return [];
+}

@@ -1,0 +1,946 @@
+// The softphone: sign-in, the agent's state, the phone line, calls in and out, wrap-up.
+// One module owns the page's state and updates the DOM from it; the pieces it drives (API
+// client, Cognito session, presence heartbeat, Twilio Device, alerts) live in their own modules.
+
+import { ApiClient } from "../shared/api.js";
+import { CognitoSession } from "../shared/cognito.js";
+import { versionVerdict } from "../shared/version.js";
+import { Notifier, Ringer, TitleFlasher } from "./alerts.js";
+import { CallControl, callInfo, itemsOf, mergeInfo, reasonText } from "./calls.js";
+import { Phone } from "./phone.js";
+import { Presence } from "./presence.js";
+
+const $ = (id) => document.getElementById(id);
+const config = globalThis.CC_CONFIG;
+
+const STATE_LABELS = {
+  offline: "Offline",
+  available: "Available",
+  away: "Away",
+  break: "On break",
+  ringing: "Ringing",
+  on_call: "On a call",
+  wrap_up: "Wrap-up",
+};
+// A version reload happens at most this often, so a stale CDN cannot make the page loop.
+const RELOAD_GUARD_MS = 60000;
+const RELOAD_KEY = "cc.lastVersionReload";
+
+const ui = {
+  agentState: "offline",
+  phoneStatus: "offline",
+  online: true,
+  versions: {},
+  verdict: "ok",
+  call: null, // {sdk, info, status: ringing|connecting|open, startedAt, muted, held, transfer}
+  wrapUp: null, // {info, startedAt, endedAt}
+  missed: null,
+  notice: "",
+};
+
+let session;
+let api;
+let presence;
+let phone;
+let control;
+const ringer = new Ringer();
+const flasher = new TitleFlasher();
+const notifier = new Notifier();
+let timerHandle = null;
+let reloadHandle = null;
+
+// ---------------------------------------------------------------- banners
+
+const banners = new Map();
+
+function setBanner(key, message, { tone = "warn", action = null } = {}) {
+  if (!message) banners.delete(key);
+  else banners.set(key, { message, tone, action });
+  const box = $("banners");
+  box.replaceChildren();
+  for (const [name, banner] of banners) {
+    const row = document.createElement("div");
+    row.className = `banner banner-${banner.tone}`;
+    row.dataset.banner = name;
+    const text = document.createElement("span");
+    text.textContent = banner.message;
+    row.append(text);
+    if (banner.action) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-small";
+      button.textContent = banner.action.label;
+      button.addEventListener("click", banner.action.run);
+      row.append(button);
+    }
+    box.append(row);
+  }
+}
+
+function block(title, message) {
+  $("blocked-title").textContent = title;
+  $("blocked-message").textContent = message;
+  $("blocked").hidden = false;
+}
+
+// ---------------------------------------------------------------- version handshake
+
+function onVersions(versions) {
+  ui.versions = { ...ui.versions, ...versions };
+  const verdict = versionVerdict(config.clientVersion, ui.versions);
+  if (verdict === ui.verdict) return;
+  ui.verdict = verdict;
+  if (verdict === "update") {
+    setBanner("version", `A new version of the softphone (${ui.versions.latest}) is available. It loads by itself when you are not on a call.`, {
+      tone: "info",
+      action: { label: "Reload now", run: () => reloadForVersion(true) },
+    });
+    scheduleVersionReload();
+  }
+}
+
+function onRefused(error) {
+  ui.verdict = "refused";
+  const body = error.body || {};
+  block(
+    "This softphone is out of date",
+    `${error.message} (this page: ${config.clientVersion}, server needs ${body.min_client_version || ui.versions.min || "a newer version"}).`,
+  );
+  scheduleVersionReload();
+}
+
+function idle() {
+  return !ui.call && !ui.wrapUp;
+}
+
+function scheduleVersionReload() {
+  clearTimeout(reloadHandle);
+  reloadHandle = setTimeout(() => {
+    if (idle()) reloadForVersion(false);
+    else scheduleVersionReload();
+  }, idle() ? 1500 : 5000);
+}
+
+function reloadForVersion(force) {
+  const last = Number(sessionStorage.getItem(RELOAD_KEY) || 0);
+  if (!force && Date.now() - last < RELOAD_GUARD_MS) return;
+  sessionStorage.setItem(RELOAD_KEY, String(Date.now()));
+  location.reload();
+}
+
+// ---------------------------------------------------------------- reachability
+
+function onReachability(ok) {
+  if (ok === ui.online) return;
+  ui.online = ok;
+  setBanner(
+    "network",
+    ok ? "" : "Connection lost. Calls cannot reach you until it is back; retrying…",
+    { tone: "error" },
+  );
+  document.body.classList.toggle("is-offline", !ok);
+  if (ok) {
+    presence?.beatNow();
+    phone?.reconnect();
+  }
+}
+
+// ---------------------------------------------------------------- agent state
+
+function showAgentState(state) {
+  ui.agentState = state;
+  renderState();
+}
+
+function renderState() {
+  let shown = ui.agentState;
+  if (ui.call) shown = ui.call.status === "ringing" ? "ringing" : "on_call";
+  else if (ui.wrapUp) shown = "wrap_up";
+  const box = $("state");
+  box.dataset.state = shown;
+  $("state-label").textContent = STATE_LABELS[shown] || shown;
+  for (const button of document.querySelectorAll("[data-set-state]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.setState === ui.agentState));
+    button.disabled = !idle();
+  }
+  $("phone-status").dataset.status = ui.phoneStatus;
+  $("phone-status").textContent = {
+    ready: "Phone ready",
+    connecting: "Phone connecting…",
+    offline: "Phone offline",
+    error: "Phone error",
+  }[ui.phoneStatus];
+  const title = $("idle-title");
+  const hint = $("idle-hint");
+  if (ui.phoneStatus !== "ready") {
+    title.textContent = "Phone not connected";
+    hint.textContent = "Incoming calls cannot reach you until the phone is ready.";
+  } else if (ui.agentState === "available") {
+    title.textContent = "Ready for calls";
+    hint.textContent = "Calls for you ring here.";
+  } else {
+    title.textContent = `You are ${STATE_LABELS[ui.agentState]?.toLowerCase() || ui.agentState}`;
+    hint.textContent = "No calls are offered to you. Choose Available to take calls.";
+  }
+  if (ui.missed) hint.textContent = `Missed call from ${ui.missed}. ${hint.textContent}`;
+}
+
+async function chooseState(state) {
+  if (!idle() || !presence) return;
+  try {
+    await presence.setState(state);
+  } catch (error) {
+    setBanner("state", `Could not change your status: ${error.message}`, { tone: "error" });
+    return;
+  }
+  setBanner("state", "");
+}
+
+// ---------------------------------------------------------------- phone line
+
+function onPhoneStatus(status, detail) {
+  ui.phoneStatus = status;
+  setBanner("phone", status === "connecting" && detail ? `Phone: ${detail}…` : "", { tone: "info" });
+  renderState();
+}
+
+function onPhoneError(error, where) {
+  if (error && error.kind === "refused") return; // the block screen says it all
+  const text = error && error.message ? error.message : String(error);
+  if (where === "token" && error.kind === "network") return; // the network banner says it
+  if (where === "device" && ui.call) {
+    $("call-notice").textContent = `Call problem: ${text}`;
+    return;
+  }
+  setBanner("phone", `Phone problem: ${text}`, { tone: "error" });
+  if (where !== "device") {
+    ui.phoneStatus = "error";
+    renderState();
+  }
+}
+
+// ---------------------------------------------------------------- views
+
+function showView(name) {
+  for (const id of ["idle-view", "incoming-view", "call-view", "wrapup-view"]) {
+    $(id).hidden = id !== name;
+  }
+  renderState();
+}
+
+function displayName(info) {
+  return info.customerName || info.number || "Unknown caller";
+}
+
+function formatDuration(ms) {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+function formatWhen(value) {
+  const date = new Date(typeof value === "number" && value < 1e12 ? value * 1000 : value);
+  if (Number.isNaN(date.getTime())) return "";
+  return date.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+function conversationLine(item) {
+  const li = document.createElement("li");
+  const when = formatWhen(item.started_at || item.ended_at || item.created_at || item.timestamp);
+  const who = item.agent_id || item.agent || "";
+  const direction = item.direction === "outbound" ? "out" : "in";
+  const duration = item.duration_seconds ?? item.talk_seconds ?? item.duration;
+  const head = document.createElement("div");
+  head.className = "history-head";
+  head.textContent = [when, direction, who, duration != null ? formatDuration(duration * 1000) : "", item.outcome || item.status || ""]
+    .filter(Boolean)
+    .join(" · ");
+  li.append(head);
+  const note = item.note || item.summary || "";
+  if (note) {
+    const p = document.createElement("div");
+    p.className = "history-note";
+    p.textContent = note;
+    li.append(p);
+  }
+  return li;
+}
+
+function renderHistory(list, items, emptyText) {
+  list.replaceChildren();
+  if (!items.length) {
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = emptyText;
+    list.append(li);
+    return;
+  }
+  for (const item of items) list.append(conversationLine(item));
+}
+
+function renderIncoming() {
+  const { info } = ui.call;
+  $("incoming-name").textContent = displayName(info);
+  $("incoming-number").textContent = info.customerName ? info.number : "";
+  $("incoming-reason").textContent = reasonText(info) || "—";
+  $("incoming-owner").textContent = info.owner || "—";
+  $("incoming-team").textContent = info.team || "—";
+}
+
+async function loadCustomerHistory(info) {
+  const list = $("incoming-history");
+  if (!info.customerId) {
+    renderHistory(list, [], "No customer record for this number.");
+    renderHistory($("call-history"), [], "No customer record for this number.");
+    return;
+  }
+  renderHistory(list, [], "Loading…");
+  try {
+    const body = await control.history(info.customerId, 5);
+    if (ui.call && ui.call.info.customerId === info.customerId) {
+      renderHistory(list, itemsOf(body), "No earlier conversations.");
+      renderHistory($("call-history"), itemsOf(body), "No earlier conversations.");
+    }
+  } catch (error) {
+    renderHistory(list, [], `Could not load the history: ${error.message}`);
+  }
+}
+
+function renderCall() {
+  const call = ui.call;
+  if (!call) return;
+  const { info } = call;
+  $("call-name").textContent = displayName(info);
+  $("call-number").textContent = info.customerName ? info.number : reasonText(info);
+  let label = info.direction === "outbound" ? "Outbound call" : "On a call";
+  if (call.status === "connecting") label = "Calling…";
+  if (call.held) label = "Customer on hold";
+  if (call.transfer && call.transfer.mode === "warm") label = "Warm transfer: customer on hold";
+  $("call-label").textContent = label;
+  $("call-view").dataset.held = String(Boolean(call.held));
+  $("mute").setAttribute("aria-pressed", String(call.muted));
+  $("mute").firstChild.textContent = call.muted ? "Unmute " : "Mute ";
+  $("hold").setAttribute("aria-pressed", String(call.held));
+  $("hold").firstChild.textContent = call.held ? "Resume " : "Hold ";
+  const open = call.status === "open";
+  for (const id of ["hold", "transfer-toggle", "keypad-toggle", "mute"]) $(id).disabled = !open || Boolean(call.busy);
+  $("transfer-start").disabled = Boolean(call.busy);
+  const warm = call.transfer && call.transfer.mode === "warm";
+  $("warm-transfer").hidden = !warm;
+  if (warm) $("warm-status").textContent = `Talking to ${call.transfer.target}. The customer is on hold.`;
+  $("call-timer").textContent = call.startedAt ? formatDuration(Date.now() - call.startedAt) : "0:00";
+}
+
+function startTimer() {
+  clearInterval(timerHandle);
+  timerHandle = setInterval(() => {
+    if (ui.call && ui.call.startedAt) $("call-timer").textContent = formatDuration(Date.now() - ui.call.startedAt);
+  }, 1000);
+}
+
+// ---------------------------------------------------------------- incoming
+
+function stopAlerting() {
+  ringer.stop();
+  flasher.stop();
+  notifier.close();
+  document.body.classList.remove("is-ringing");
+}
+
+async function onIncoming(sdkCall) {
+  if (ui.call || ui.wrapUp) {
+    // Busy (TaskRouter should not offer this, but a race is possible): let it go elsewhere.
+    sdkCall.reject();
+    return;
+  }
+  const info = callInfo(sdkCall);
+  ui.call = { sdk: sdkCall, info, status: "ringing", startedAt: 0, muted: false, held: false, transfer: null };
+  ui.missed = null;
+  bindCallEvents(sdkCall);
+  renderIncoming();
+  showView("incoming-view");
+  document.body.classList.add("is-ringing");
+  ringer.start();
+  flasher.start(`📞 Call: ${displayName(info)}`);
+  notifier.show("Incoming call", `${displayName(info)}${reasonText(info) ? ` — ${reasonText(info)}` : ""}`, () => $("accept").focus());
+  $("accept").focus();
+  // The SDK gives what the server put on the call; the server may know more (task attributes).
+  if (!info.customerName && info.callSid) {
+    try {
+      const known = await control.lookup(info.callSid);
+      if (ui.call && ui.call.sdk === sdkCall) {
+        ui.call.info = mergeInfo(ui.call.info, known);
+        if (ui.call.status === "ringing") renderIncoming();
+        else renderCall();
+      }
+    } catch {
+      // shown as what the SDK gave; the network banner tells the rest
+    }
+  }
+  loadCustomerHistory(ui.call ? ui.call.info : info);
+}
+
+function bindCallEvents(sdkCall) {
+  const mine = () => ui.call && ui.call.sdk === sdkCall;
+  sdkCall.on("accept", () => {
+    if (!mine()) return;
+    stopAlerting();
+    ui.call.status = "open";
+    ui.call.startedAt = Date.now();
+    $("call-notice").textContent = "";
+    showView("call-view");
+    renderCall();
+    startTimer();
+    $("hangup").focus();
+  });
+  sdkCall.on("ringing", () => {
+    if (mine() && ui.call.info.direction === "outbound") $("call-label").textContent = "Ringing…";
+  });
+  sdkCall.on("mute", (muted) => {
+    if (!mine()) return;
+    ui.call.muted = Boolean(muted);
+    renderCall();
+  });
+  sdkCall.on("reconnecting", () => {
+    if (mine()) $("call-notice").textContent = "Audio connection lost, reconnecting…";
+  });
+  sdkCall.on("reconnected", () => {
+    if (mine()) $("call-notice").textContent = "";
+  });
+  sdkCall.on("cancel", () => {
+    if (!mine()) return;
+    // The caller hung up, or another agent took it, before we answered.
+    ui.missed = displayName(ui.call.info);
+    endCall({ wrapUp: false });
+  });
+  sdkCall.on("reject", () => {
+    if (mine()) endCall({ wrapUp: false });
+  });
+  sdkCall.on("disconnect", () => {
+    if (!mine()) return;
+    endCall({ wrapUp: ui.call.status === "open" });
+  });
+  sdkCall.on("error", (error) => {
+    if (!mine()) return;
+    $("call-notice").textContent = `Call problem: ${error.message || error}`;
+    if (ui.call.status !== "open") endCall({ wrapUp: false });
+  });
+}
+
+function endCall({ wrapUp }) {
+  const call = ui.call;
+  stopAlerting();
+  clearInterval(timerHandle);
+  ui.call = null;
+  if (wrapUp && call) {
+    ui.wrapUp = { info: call.info, startedAt: call.startedAt, endedAt: Date.now(), transferred: Boolean(call.transferred) };
+    $("wrapup-name").textContent = displayName(call.info);
+    const talked = formatDuration(ui.wrapUp.endedAt - call.startedAt);
+    $("wrapup-summary").textContent = `${call.info.direction === "outbound" ? "Outbound" : "Inbound"} call, ${talked}${call.transferred ? ", transferred" : ""}.`;
+    $("wrapup-note").value = "";
+    $("wrapup-error").textContent = "";
+    showView("wrapup-view");
+    $("wrapup-note").focus();
+  } else {
+    showView("idle-view");
+  }
+  hidePanels();
+  refreshRecent();
+}
+
+function accept() {
+  if (ui.call && ui.call.status === "ringing") {
+    ui.call.sdk.accept();
+  }
+}
+
+function reject() {
+  if (ui.call && ui.call.status === "ringing") {
+    ui.call.sdk.reject();
+    endCall({ wrapUp: false });
+  }
+}
+
+// ---------------------------------------------------------------- in-call controls
+
+function toggleMute() {
+  if (!ui.call || ui.call.status !== "open") return;
+  ui.call.sdk.mute(!ui.call.sdk.isMuted());
+}
+
+async function serverAction(run, errorBox) {
+  const call = ui.call;
+  if (!call || call.busy) return false;
+  call.busy = true;
+  renderCall();
+  try {
+    await run(call);
+    if (errorBox) $(errorBox).textContent = "";
+    $("call-notice").textContent = "";
+    return true;
+  } catch (error) {
+    const text = error.kind === "network" ? "No connection: try again." : error.message;
+    if (errorBox) $(errorBox).textContent = text;
+    else $("call-notice").textContent = text;
+    return false;
+  } finally {
+    call.busy = false;
+    if (ui.call === call) renderCall();
+  }
+}
+
+async function toggleHold() {
+  if (!ui.call || ui.call.status !== "open" || ui.call.transfer) return;
+  const want = !ui.call.held;
+  await serverAction(async (call) => {
+    await control.hold(call.info.callSid, want);
+    call.held = want;
+  });
+}
+
+function hidePanels() {
+  $("keypad").hidden = true;
+  $("transfer").hidden = true;
+  $("keypad-toggle").setAttribute("aria-expanded", "false");
+  $("transfer-toggle").setAttribute("aria-expanded", "false");
+}
+
+function toggleKeypad() {
+  if (!ui.call || ui.call.status !== "open") return;
+  const show = $("keypad").hidden;
+  hidePanels();
+  $("keypad").hidden = !show;
+  $("keypad-toggle").setAttribute("aria-expanded", String(show));
+  if (show) $("keypad").querySelector("button").focus();
+}
+
+function sendDigit(digit) {
+  if (!ui.call || ui.call.status !== "open") return;
+  ui.call.sdk.sendDigits(digit);
+  $("keypad-sent").textContent = ($("keypad-sent").textContent + digit).slice(-24);
+}
+
+async function toggleTransfer() {
+  if (!ui.call || ui.call.status !== "open" || ui.call.transfer) return;
+  const show = $("transfer").hidden;
+  hidePanels();
+  $("transfer").hidden = !show;
+  $("transfer-toggle").setAttribute("aria-expanded", String(show));
+  if (show) {
+    await fillTransferTargets();
+    $("transfer-target").focus();
+  }
+}
+
+let colleagues = { agents: [], teams: [] };
+
+async function loadColleagues() {
+  const body = await control.colleagues();
+  const agents = itemsOf(body)
+    .map((row) => ({
+      id: row.agent_id || row.id,
+      name: row.name || row.agent_id || row.id,
+      team: row.team || "",
+      state: row.state || "",
+    }))
+    .filter((row) => row.id && row.id !== session.username);
+  const teams = [...new Set([...(Array.isArray(body?.teams) ? body.teams.map((t) => t.team || t.name || t) : []), ...agents.map((a) => a.team)].filter(Boolean))].sort();
+  colleagues = { agents, teams };
+}
+
+async function fillTransferTargets() {
+  const select = $("transfer-target");
+  try {
+    await loadColleagues();
+    $("transfer-error").textContent = "";
+  } catch (error) {
+    $("transfer-error").textContent = `Could not load colleagues: ${error.message}`;
+  }
+  const kind = document.querySelector("input[name=target-kind]:checked").value;
+  select.replaceChildren();
+  const options =
+    kind === "team"
+      ? colleagues.teams.map((team) => [team, team])
+      : colleagues.agents
+          .slice()
+          .sort((a, b) => (a.state === "available" ? 0 : 1) - (b.state === "available" ? 0 : 1) || a.name.localeCompare(b.name))
+          .map((a) => [a.id, `${a.name}${a.team ? ` (${a.team})` : ""}${a.state ? ` — ${STATE_LABELS[a.state] || a.state}` : ""}`]);
+  for (const [value, text] of options) {
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = text;
+    select.append(option);
+  }
+}
+
+async function startTransfer(event) {
+  event.preventDefault();
+  const target = $("transfer-target").value;
+  if (!target) {
+    $("transfer-error").textContent = "Choose who to transfer to.";
+    return;
+  }
+  const kind = document.querySelector("input[name=target-kind]:checked").value;
+  const mode = document.querySelector("input[name=transfer-mode]:checked").value;
+  const label = $("transfer-target").selectedOptions[0]?.textContent.split(" — ")[0] || target;
+  const ok = await serverAction(async (call) => {
+    await control.transfer(call.info.callSid, { kind, target, mode });
+    if (mode === "warm") {
+      call.transfer = { kind, target: label, mode };
+      call.held = true;
+    } else {
+      call.transferred = true;
+      $("call-notice").textContent = `Handed over to ${label}.`;
+    }
+  }, "transfer-error");
+  if (ok) {
+    hidePanels();
+    if (mode === "cold") {
+      // The server moves the customer; our leg ends. Hang up in case it has not yet.
+      ui.call.sdk.disconnect();
+    }
+  }
+}
+
+async function completeWarmTransfer() {
+  const ok = await serverAction((call) => control.completeTransfer(call.info.callSid));
+  if (ok && ui.call) {
+    ui.call.transferred = true;
+    ui.call.sdk.disconnect();
+  }
+}
+
+async function cancelWarmTransfer() {
+  await serverAction(async (call) => {
+    await control.cancelTransfer(call.info.callSid);
+    call.transfer = null;
+    call.held = false;
+  });
+}
+
+function hangUp() {
+  if (!ui.call) return;
+  if (ui.call.status === "ringing") reject();
+  else ui.call.sdk.disconnect();
+}
+
+// ---------------------------------------------------------------- outbound
+
+export function normaliseNumber(text) {
+  const trimmed = String(text || "").trim();
+  const digits = trimmed.replace(/[\s\-().]/g, "");
+  return /^\+?\d{3,15}$/.test(digits) ? digits : "";
+}
+
+async function dial(event) {
+  event.preventDefault();
+  if (!idle()) return;
+  const number = normaliseNumber($("dial-number").value);
+  if (!number) {
+    $("dial-error").textContent = "Enter a phone number, e.g. +81 3 1234 5678 or 03-1234-5678.";
+    return;
+  }
+  if (ui.phoneStatus !== "ready") {
+    $("dial-error").textContent = "The phone is not connected yet.";
+    return;
+  }
+  $("dial-error").textContent = "";
+  let sdkCall;
+  try {
+    sdkCall = await phone.connect(number);
+  } catch (error) {
+    $("dial-error").textContent = `Could not place the call: ${error.message || error}`;
+    return;
+  }
+  const info = { ...callInfo(sdkCall), direction: "outbound", number };
+  ui.call = { sdk: sdkCall, info, status: "connecting", startedAt: 0, muted: false, held: false, transfer: null };
+  bindCallEvents(sdkCall);
+  showView("call-view");
+  renderCall();
+  $("dial-number").value = "";
+  history.replaceState(null, "", location.pathname);
+}
+
+// ---------------------------------------------------------------- wrap-up
+
+async function finishWrapUp(event) {
+  event.preventDefault();
+  if (!ui.wrapUp) return;
+  const note = $("wrapup-note").value.trim();
+  const { info } = ui.wrapUp;
+  const button = $("wrapup-done");
+  button.disabled = true;
+  try {
+    const conversation = info.conversationId || info.callSid;
+    if (note && conversation) await control.saveNote(conversation, note);
+    await presence.setState("available");
+  } catch (error) {
+    $("wrapup-error").textContent = `Not saved: ${error.message}`;
+    return;
+  } finally {
+    button.disabled = false;
+  }
+  ui.wrapUp = null;
+  showView("idle-view");
+  refreshRecent();
+}
+
+// ---------------------------------------------------------------- recent calls
+
+async function refreshRecent() {
+  if (!control) return;
+  try {
+    const body = await control.recent(10);
+    renderRecent(itemsOf(body));
+  } catch (error) {
+    if (error.kind !== "network" && error.kind !== "refused") {
+      renderHistory($("recent-list"), [], `Could not load your calls: ${error.message}`);
+    }
+  }
+}
+
+function renderRecent(items) {
+  const list = $("recent-list");
+  list.replaceChildren();
+  if (!items.length) {
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = "No calls yet today.";
+    list.append(li);
+    return;
+  }
+  for (const item of items) {
+    const li = conversationLine(item);
+    const who = document.createElement("div");
+    who.className = "recent-who";
+    who.textContent = item.customer_name || item.caller || item.customer_number || item.to || "Unknown";
+    li.prepend(who);
+    const number = item.caller || item.customer_number || item.to;
+    if (number && /^\+?\d+$/.test(number)) {
+      const redial = document.createElement("button");
+      redial.type = "button";
+      redial.className = "btn btn-quiet btn-small";
+      redial.textContent = "Call back";
+      redial.addEventListener("click", () => {
+        $("dial-number").value = number;
+        $("dial-number").focus();
+      });
+      li.append(redial);
+    }
+    list.append(li);
+  }
+}
+
+// ---------------------------------------------------------------- keyboard
+
+function typing(target) {
+  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+function onKey(event) {
+  if (!$("blocked").hidden || $("app").hidden) return;
+  const key = event.key;
+  const lower = key.length === 1 ? key.toLowerCase() : key;
+  if (event.altKey && !event.ctrlKey && !event.metaKey) {
+    const code = event.code;
+    const actions = {
+      Digit1: () => chooseState("available"),
+      Digit2: () => chooseState("away"),
+      Digit3: () => chooseState("break"),
+      KeyA: accept,
+      KeyD: reject,
+      KeyM: toggleMute,
+      KeyH: toggleHold,
+      KeyK: toggleKeypad,
+      KeyT: toggleTransfer,
+      KeyX: hangUp,
+    };
+    if (actions[code]) {
+      event.preventDefault();
+      actions[code]();
+    }
+    return;
+  }
+  if (ui.call && ui.call.status === "ringing" && !typing(event.target)) {
+    if (key === "Enter" || lower === "a") {
+      event.preventDefault();
+      accept();
+    } else if (key === "Escape" || lower === "d") {
+      event.preventDefault();
+      reject();
+    }
+    return;
+  }
+  if (ui.call && ui.call.status === "open" && !$("keypad").hidden && !typing(event.target) && /^[0-9*#]$/.test(key)) {
+    event.preventDefault();
+    sendDigit(key);
+    return;
+  }
+  if (ui.wrapUp && key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    $("wrapup-view").requestSubmit();
+  }
+}
+
+// ---------------------------------------------------------------- sign-in and start
+
+async function signIn(event) {
+  event.preventDefault();
+  // A click is the gesture browsers need before they let us ring or notify.
+  ringer.unlock();
+  notifier.request();
+  const button = $("signin-submit");
+  button.disabled = true;
+  $("signin-error").textContent = "";
+  try {
+    await session.signIn($("signin-user").value.trim(), $("signin-password").value);
+    $("signin-password").value = "";
+    await startWorking();
+  } catch (error) {
+    $("signin-error").textContent = error.message;
+    if (session.signedIn && error.kind !== "refused") session.signOut();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function startWorking() {
+  $("signin").hidden = true;
+  $("app").hidden = false;
+  $("agent-name").textContent = session.username;
+  presence = new Presence(api, {
+    onState: showAgentState,
+    onHeartbeat: (ok, error) => {
+      if (!ok && error && error.kind === "unauthorized") expireSession();
+    },
+  });
+  try {
+    await presence.start();
+  } catch (error) {
+    if (error.kind === "unauthorized") return expireSession();
+    if (error.kind !== "refused") setBanner("state", `Could not sign you in to the phone system: ${error.message}`, { tone: "error" });
+    if (error.kind === "network") presence.schedule(5000);
+  }
+  phone = new Phone(api, { edge: config.edge || "tokyo" }, {
+    onStatus: onPhoneStatus,
+    onIncoming,
+    onError: onPhoneError,
+  });
+  phone.start().catch((error) => onPhoneError(error, "start"));
+  refreshRecent();
+  if (!ringer.canPlay) {
+    setBanner("sound", "Click anywhere on the page to turn the ringtone on.", { tone: "info" });
+    document.addEventListener(
+      "pointerdown",
+      () => {
+        ringer.unlock();
+        setBanner("sound", "");
+      },
+      { once: true },
+    );
+  }
+  const wanted = normaliseNumber(new URLSearchParams(location.search).get("call"));
+  if (wanted) {
+    $("dial-number").value = wanted;
+    $("dial-number").focus();
+    setBanner("dial", `Ready to call ${wanted}: press Call.`, { tone: "info" });
+  }
+}
+
+function expireSession() {
+  if (presence) presence.running = false;
+  phone?.stop();
+  session.signOut();
+  showSignIn("Your sign-in has expired. Sign in again.");
+}
+
+async function signOut() {
+  if (!idle()) return;
+  try {
+    await presence?.stop();
+  } catch {
+    // the server ends the session by itself when heartbeats stop
+  }
+  await phone?.stop();
+  session.signOut();
+  location.reload();
+}
+
+function showSignIn(message = "") {
+  $("app").hidden = true;
+  $("signin").hidden = false;
+  $("signin-error").textContent = message;
+  $("signin-user").focus();
+}
+
+function buildKeypad() {
+  const keys = $("keypad").querySelector(".keys");
+  for (const digit of "123456789*0#") {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn key";
+    button.textContent = digit;
+    button.dataset.digit = digit;
+    button.addEventListener("click", () => sendDigit(digit));
+    keys.append(button);
+  }
+}
+
+function wire() {
+  $("signin-form").addEventListener("submit", signIn);
+  $("signout").addEventListener("click", signOut);
+  for (const button of document.querySelectorAll("[data-set-state]")) {
+    button.addEventListener("click", () => chooseState(button.dataset.setState));
+  }
+  $("accept").addEventListener("click", accept);
+  $("reject").addEventListener("click", reject);
+  $("mute").addEventListener("click", toggleMute);
+  $("hold").addEventListener("click", toggleHold);
+  $("keypad-toggle").addEventListener("click", toggleKeypad);
+  $("transfer-toggle").addEventListener("click", toggleTransfer);
+  $("hangup").addEventListener("click", hangUp);
+  $("transfer").addEventListener("submit", startTransfer);
+  for (const radio of document.querySelectorAll("input[name=target-kind]")) {
+    radio.addEventListener("change", fillTransferTargets);
+  }
+  $("warm-complete").addEventListener("click", completeWarmTransfer);
+  $("warm-cancel").addEventListener("click", cancelWarmTransfer);
+  $("dial-form").addEventListener("submit", dial);
+  $("wrapup-view").addEventListener("submit", finishWrapUp);
+  $("recent-refresh").addEventListener("click", refreshRecent);
+  $("blocked-reload").addEventListener("click", () => reloadForVersion(true));
+  document.addEventListener("keydown", onKey);
+  globalThis.addEventListener("online", () => presence?.beatNow());
+  globalThis.addEventListener("offline", () => onReachability(false));
+  buildKeypad();
+}
+
+function main() {
+  if (!config || !config.apiBaseUrl || !config.cognito || !config.clientVersion) {
+    block("Softphone not configured", "config.js is missing or incomplete. Run `make run`, or deploy with `ops web-deploy`.");
+    return;
+  }
+  document.documentElement.dataset.clientVersion = config.clientVersion;
+  session = new CognitoSession(config.cognito);
+  api = new ApiClient({
+    baseUrl: config.apiBaseUrl,
+    clientVersion: config.clientVersion,
+    getToken: () => session.idToken(),
+    onUnauthorized: () => session.refresh(),
+    onVersions,
+    onRefused,
+    onReachability,
+  });
+  control = new CallControl(api);
+  wire();
+  if (session.signedIn) {
+    ringer.unlock();
+    startWorking();
+  } else {
+    showSignIn();
+  }
+}
+
+main();

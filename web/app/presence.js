@@ -1,0 +1,74 @@
+// The agent's presence as the server keeps it: a session opened at sign-in, a heartbeat every
+// 15 s while the page is open (the server sets an agent whose heartbeats stop to away), and the
+// state the agent picks.
+
+export const HEARTBEAT_MS = 15000;
+// After a failed heartbeat, try again sooner so the agent is back as soon as the network is.
+export const RETRY_MS = 5000;
+
+/** The state in a presence answer, whatever the exact shape the server chose. */
+export function stateOf(body) {
+  if (!body || typeof body !== "object") return null;
+  return body.state || (body.presence && body.presence.state) || null;
+}
+
+export class Presence {
+  /**
+   * @param {import("../shared/api.js").ApiClient} api
+   * @param {{onState: (state: string) => void, onHeartbeat: (ok: boolean, error?: Error) => void}} hooks
+   */
+  constructor(api, { onState, onHeartbeat }) {
+    this.api = api;
+    this.onState = onState;
+    this.onHeartbeat = onHeartbeat;
+    this.timer = null;
+    this.running = false;
+  }
+
+  async start() {
+    const body = await this.api.post("/agents/me/session", {});
+    this.running = true;
+    this.report(body);
+    this.schedule(HEARTBEAT_MS);
+    return stateOf(body);
+  }
+
+  schedule(delay) {
+    clearTimeout(this.timer);
+    if (this.running) this.timer = setTimeout(() => this.beat(), delay);
+  }
+
+  async beat() {
+    try {
+      const body = await this.api.post("/agents/me/heartbeat", {});
+      this.onHeartbeat(true);
+      this.report(body);
+      this.schedule(HEARTBEAT_MS);
+    } catch (error) {
+      this.onHeartbeat(false, error);
+      if (error.kind !== "refused" && error.kind !== "unauthorized") this.schedule(RETRY_MS);
+    }
+  }
+
+  /** Heartbeat now (e.g. when the browser says it is back online). */
+  beatNow() {
+    if (this.running) this.beat();
+  }
+
+  async setState(state) {
+    const body = await this.api.put("/agents/me/status", { state });
+    this.report(body) || this.onState(state);
+  }
+
+  report(body) {
+    const state = stateOf(body);
+    if (state) this.onState(state);
+    return Boolean(state);
+  }
+
+  async stop() {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.api.delete("/agents/me/session", { keepalive: true });
+  }
+}
