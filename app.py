@@ -7,6 +7,7 @@ from typing import Any
 
 from chalice import Chalice
 
+from chalicelib.api.conversations import conversations
 from chalicelib.api.handshake import client_version_handshake
 from chalicelib.api.softphone import softphone
 from chalicelib.api.taskrouter import taskrouter
@@ -16,6 +17,7 @@ from chalicelib.observability import logger, metrics
 app = Chalice(app_name="contact-center")
 app.register_blueprint(voice)
 app.register_blueprint(taskrouter)
+app.register_blueprint(conversations)
 app.register_blueprint(softphone)
 
 

@@ -16,6 +16,7 @@ from chalicelib.config import Settings, TwilioCredentials, get_settings, load_tw
 if TYPE_CHECKING:
     from twilio.http import HttpClient
 
+    from chalicelib.adapters.conversation_store import ConversationTable, EventStore
     from chalicelib.adapters.twilio_api import TwilioGateway
 
 
@@ -86,6 +87,21 @@ class Container:
         return TwilioGateway(
             self.twilio_credentials, self.settings.twilio_workspace_sid, http_client=http_client
         )
+
+    @cached_property
+    def conversation_events(self) -> EventStore:
+        from chalicelib.adapters.conversation_store import EventStore
+
+        s = self.settings
+        return EventStore(
+            self.dynamodb.Table(s.conversation_events_table), s.conversation_event_retention_days
+        )
+
+    @cached_property
+    def conversations(self) -> ConversationTable:
+        from chalicelib.adapters.conversation_store import ConversationTable
+
+        return ConversationTable(self.dynamodb.Table(self.settings.conversations_table))
 
 
 _container: Container | None = None

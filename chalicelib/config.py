@@ -90,6 +90,27 @@ class Settings(BaseModel):
     # --- presence (issue 3) ---
     # --- escalation (issue 4) ---
     # --- conversations (issue 5) ---
+    # Raw call events (voice, conference, TaskRouter, recordings, app facts) and the records.
+    conversation_events_table: str
+    conversations_table: str
+    # Daily Parquet export of conversations (date-partitioned; Athena table in infra/athena).
+    analytics_bucket: str
+    # Events expire (DynamoDB TTL) after this; records and the S3 export are kept.
+    conversation_event_retention_days: int = Field(default=400, ge=30, le=3650)
+    # A caller who hangs up within this many seconds is a short abandon, reported apart.
+    short_abandon_seconds: int = Field(default=5, ge=0, le=60)
+    # Service level: answered within this many seconds of entering the queue.
+    service_level_seconds: int = Field(default=20, ge=1, le=600)
+    # Days, hours and weekdays of KPIs and the export are this zone's.
+    report_timezone: str = "Asia/Tokyo"
+    # Price reconciliation: conversations per run, Twilio requests per second, tries per leg.
+    price_batch_size: int = Field(default=200, ge=1, le=5000)
+    price_requests_per_second: float = Field(default=5.0, gt=0, le=50)
+    price_max_attempts: int = Field(default=3, ge=1, le=10)
+    # A leg with no price this long after the call ended is given up on (priced unknown).
+    price_give_up_hours: int = Field(default=48, ge=1)
+    # Seconds the dashboard's KPI feed is cached per Lambda container.
+    kpi_cache_seconds: int = Field(default=15, ge=0, le=300)
     # --- recordings (issue 6) ---
     # --- softphone (issue 7) ---
     # The API's version and the web client versions it serves (chalicelib/versions.py): pages

@@ -16,6 +16,9 @@ BASE = {
     "AGENTS_TABLE": "a",
     "PRESENCE_TABLE": "p",
     "RECORDINGS_BUCKET": "r",
+    "CONVERSATION_EVENTS_TABLE": "ce",
+    "CONVERSATIONS_TABLE": "cv",
+    "ANALYTICS_BUCKET": "an",
     "WEB_SITE_BUCKET": "w",
 }
 

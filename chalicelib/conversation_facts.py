@@ -1,0 +1,143 @@
+"""Recording what happens on a call, once, and keeping its conversation record up to date.
+
+Every part of the app that learns something about a call comes through here: the ingest routes
+(leg, conference and recording callbacks), the TaskRouter event subscriber, the escalation flow
+(`outside_hours`, `fallback_offered`, `voicemail_left`, `callback_requested`), the softphone
+(`wrap_up_note`) and the price reconciliation job. Each event is stored raw with a conditional
+put on its natural key; only a new event rebuilds the conversation record (read the
+conversation's events, fold, write), so a retried callback costs one failed conditional write.
+
+DynamoDB requests per new event: 1 conditional put + 1 Query (consistent) + 1 conditional
+put of the record; links (a task, worker leg or conference naming its conversation) add one
+conditional put the first time each is seen. See docs/conversations.md for measured figures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.conversation_events import (
+    RECORDING,
+    VOICEMAIL,
+    Event,
+    fact_event,
+    recording_event,
+    taskrouter_event,
+)
+from chalicelib.conversations import FoldPolicy, fold
+from chalicelib.observability import count, logger
+
+if TYPE_CHECKING:
+    from chalicelib.bootstrap import Container
+    from chalicelib.taskrouter_events import TaskRouterEvent
+
+
+def _now_s() -> int:
+    return int(time.time())
+
+
+def policy(container: Container) -> FoldPolicy:
+    s = container.settings
+    return FoldPolicy(
+        short_abandon_ms=s.short_abandon_seconds * 1000,
+        timezone=s.report_timezone,
+        service_level_ms=s.service_level_seconds * 1000,
+    )
+
+
+def record_call_fact(
+    container: Container, call_sid: str, fact: str, occurred_ms: int, data: dict[str, Any]
+) -> None:
+    """Store an app-level fact about the customer's call `call_sid` (idempotent).
+
+    `fact` is one of outside_hours, fallback_offered, voicemail_left, callback_requested,
+    wrap_up_note; `data` is small JSON-able detail (e.g. {"agent_id": ..., "note": ...}).
+    Retry with the same `occurred_ms`: the pair (fact, occurred_ms) is the idempotency key.
+    """
+    store_event(container, fact_event(call_sid, fact, occurred_ms, data))
+
+
+def store_callback(
+    container: Container,
+    source: str,
+    form: Mapping[str, str],
+    query: Mapping[str, str] | None = None,
+) -> bool:
+    """Store a recording status callback raw (`source`: "recording" or "voicemail").
+
+    Called by the recordings route after it verified the signature; pass the request's query
+    parameters if the callback URL carried our context. True if the callback was new.
+    """
+    if source not in (RECORDING, VOICEMAIL):
+        raise ValueError(f"store_callback takes recording or voicemail, not {source!r}")
+    return store_event(container, recording_event(source, form, query))
+
+
+def store_taskrouter_event(event: TaskRouterEvent, container: Container) -> None:
+    """EVENT_SUBSCRIBERS entry: keep every TaskRouter event, raw, before Twilio forgets the task."""
+    stored = taskrouter_event(event.raw)
+    if stored.conversation_id:
+        store_event(container, stored)
+    else:
+        # Worker activity and other events about no call: kept raw, no conversation to rebuild.
+        resource = event.resource_sid or event.worker_sid or event.task_sid or "workspace"
+        container.conversation_events.put_unattached(stored, resource, _now_s())
+
+
+def store_event(container: Container, event: Event) -> bool:
+    """Store one event once; rebuild its conversation if anything changed. True if new."""
+    store = container.conversation_events
+    now_s = _now_s()
+    conversation = event.conversation_id
+    if not conversation:
+        conversation = store.resolve([event.pending_on]) or ""
+        if not conversation:
+            new = store.put_pending(event, now_s)
+            # A link may have been written between our lookup and our put: look again, so
+            # whichever of the two writes comes second moves the pending events.
+            conversation = store.resolve([event.pending_on]) or ""
+            if not conversation:
+                count("ConversationEventsPending")
+                return new
+            _release(container, event.pending_on, conversation, now_s)
+            rebuild(container, conversation)
+            return new
+        event = replace(event, conversation_id=conversation)
+    new = store.put(event, conversation, now_s)
+    released = False
+    for sid in event.links:
+        if store.link(sid, conversation, now_s):
+            released = _release(container, sid, conversation, now_s) or released
+    if new or released:
+        count("ConversationEventsStored")
+        rebuild(container, conversation)
+    else:
+        count("ConversationEventsDuplicate")
+    return new
+
+
+def _release(container: Container, sid: str, conversation: str, now_s: int) -> bool:
+    """Move the events waiting on `sid` into the conversation; True if any were new there."""
+    store = container.conversation_events
+    moved = False
+    for waiting in store.pending(sid):
+        moved = store.put(waiting, conversation, now_s) or moved
+    return moved
+
+
+def rebuild(container: Container, conversation_id: str) -> dict[str, Any]:
+    """Fold the conversation's events into its record and write it."""
+    events = container.conversation_events.events(conversation_id)
+    record = fold(conversation_id, events, policy(container))
+    written = container.conversations.put(record, len(events))
+    logger.debug(
+        "conversation rebuilt",
+        call_sid=conversation_id,
+        events=len(events),
+        outcome=record.get("outcome"),
+        written=written,
+    )
+    return record
