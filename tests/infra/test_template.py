@@ -1,0 +1,207 @@
+"""The packaged CloudFormation template: valid for cfn-lint, and wired the way the app needs.
+
+`chalice package --merge-template infra/resources.json` is what ops deploy (docs/deploy.md), so
+the tests lint exactly that output, once per run, and then check the properties a reviewer would
+otherwise have to remember: every function has its own role, every table and bucket reaches the
+functions' environment, every table is recoverable and watched.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RESOURCES = ROOT / "infra" / "resources.json"
+RUNBOOK = ROOT / "docs" / "runbook.md"
+REGION = "ap-northeast-1"
+FUNCTION = "AWS::Serverless::Function"
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("package")
+    env = {**os.environ, "AWS_DEFAULT_REGION": REGION}
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "chalice"),
+            "package",
+            "--stage",
+            "dev",
+            "--merge-template",
+            str(RESOURCES),
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"chalice package failed:\n{done.stderr[-3000:]}"
+    template: dict[str, Any] = json.loads((out / "sam.json").read_text())
+    return template
+
+
+def lint(template: dict[str, Any]) -> list[str]:
+    from cfnlint.api import lint as cfn_lint
+
+    return [str(match) for match in cfn_lint(json.dumps(template), regions=[REGION])]
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v.get("Type") == kind}
+
+
+def test_packaged_template_passes_cfn_lint(packaged: dict[str, Any]) -> None:
+    assert lint(packaged) == []
+
+
+def test_cfn_lint_catches_a_broken_reference(packaged: dict[str, Any]) -> None:
+    # The lint above is only worth something if it can fail on this template.
+    broken = copy.deepcopy(packaged)
+    statement = broken["Resources"]["ApiHandlerRole"]["Properties"]["Policies"][0]
+    statement["PolicyDocument"]["Statement"][0]["Resource"] = {"Fn::GetAtt": ["NoSuchTable", "Arn"]}
+    assert any("NoSuchTable" in problem for problem in lint(broken))
+
+
+def test_globals_reference_only_what_exists(packaged: dict[str, Any]) -> None:
+    # cfn-lint does not resolve references inside SAM's Globals section: check them here.
+    known = set(packaged["Resources"]) | set(packaged["Parameters"])
+    text = json.dumps(packaged["Globals"])
+    refs = re.findall(r'"Ref": "([^"]+)"', text) + re.findall(r"\$\{([A-Za-z0-9]+)[.}]", text)
+    assert refs
+    assert {r for r in refs if not r.startswith("AWS::")} <= known
+
+
+def test_every_function_runs_with_its_own_role_not_the_default(packaged: dict[str, Any]) -> None:
+    functions = resources_of(packaged, FUNCTION)
+    assert functions, "chalice package produced no functions"
+    roles = {name: fn["Properties"]["Role"] for name, fn in functions.items()}
+    for name, role in roles.items():
+        assert role != {"Fn::GetAtt": ["DefaultRole", "Arn"]}, f"{name} has no role of its own"
+        target = role["Fn::GetAtt"][0]
+        assert packaged["Resources"][target]["Type"] == "AWS::IAM::Role"
+    assert len({json.dumps(r) for r in roles.values()}) == len(roles), "functions share a role"
+
+
+def test_no_role_grants_wildcard_actions_on_data(packaged: dict[str, Any]) -> None:
+    used = {
+        fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        for fn in resources_of(packaged, FUNCTION).values()
+    }
+    for name, role in resources_of(packaged, "AWS::IAM::Role").items():
+        if name not in used:
+            continue  # Chalice's DefaultRole, left unused (see infra/README.md)
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"]
+                actions = [actions] if isinstance(actions, str) else actions
+                assert not any(a.endswith(":*") or a == "*" for a in actions), (name, actions)
+                if any(a.startswith(("dynamodb:", "s3:", "sqs:", "states:")) for a in actions):
+                    assert statement["Resource"] != "*", (name, statement)
+
+
+def test_every_table_bucket_and_queue_reaches_the_functions_environment() -> None:
+    template = json.loads(RESOURCES.read_text())
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    for logical, resource in template["Resources"].items():
+        setting = resource.get("Metadata", {}).get("contact-center:setting")
+        if setting:
+            value = json.dumps(variables.get(setting.upper()))
+            assert f'"{logical}"' in value, (
+                f"{logical} is the app's {setting} but {setting.upper()} does not refer to it "
+                "in Globals.Function.Environment.Variables"
+            )
+
+
+def test_every_setting_in_the_environment_is_a_field_of_settings() -> None:
+    from chalicelib.config import Settings
+
+    template = json.loads(RESOURCES.read_text())
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    unknown = {v for v in variables if v.lower() not in Settings.model_fields}
+    assert unknown <= {"SETTINGS_PARAMETER_PATH"}, unknown
+
+
+def test_tables_are_on_demand_recoverable_encrypted_and_watched(packaged: dict[str, Any]) -> None:
+    tables = resources_of(packaged, "AWS::DynamoDB::Table")
+    alarms = resources_of(packaged, "AWS::CloudWatch::Alarm")
+    watched = {
+        dim["Value"]["Ref"]
+        for alarm in alarms.values()
+        for metric in alarm["Properties"].get("Metrics", [])
+        if "MetricStat" in metric
+        for dim in metric["MetricStat"]["Metric"].get("Dimensions", [])
+        if dim["Name"] == "TableName"
+    }
+    for name, table in tables.items():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST", name
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], name
+        assert props["SSESpecification"]["SSEEnabled"], name
+        assert name in watched, f"{name} has no throttle alarm"
+
+
+def test_buckets_are_private_and_encrypted(packaged: dict[str, Any]) -> None:
+    for name, bucket in resources_of(packaged, "AWS::S3::Bucket").items():
+        props = bucket["Properties"]
+        assert all(props["PublicAccessBlockConfiguration"].values()), name
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], name
+
+
+def test_recordings_survive_an_accidental_delete(packaged: dict[str, Any]) -> None:
+    props = packaged["Resources"]["RecordingsBucket"]["Properties"]
+    assert props["VersioningConfiguration"]["Status"] == "Enabled"
+
+
+def test_every_function_has_error_and_throttle_alarms(packaged: dict[str, Any]) -> None:
+    alarms = resources_of(packaged, "AWS::CloudWatch::Alarm").values()
+    watched = {
+        (a["Properties"]["MetricName"], a["Properties"]["Dimensions"][0]["Value"]["Ref"])
+        for a in alarms
+        if a["Properties"].get("Namespace") == "AWS/Lambda"
+    }
+    for name in resources_of(packaged, FUNCTION):
+        assert ("Errors", name) in watched, name
+        assert ("Throttles", name) in watched, name
+
+
+def test_every_alarm_notifies_and_points_at_an_existing_runbook_section(
+    packaged: dict[str, Any],
+) -> None:
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", line[3:].strip().lower()).replace(" ", "-")
+        for line in RUNBOOK.read_text().splitlines()
+        if line.startswith("### ")
+    }
+    for name, alarm in resources_of(packaged, "AWS::CloudWatch::Alarm").items():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        found = re.search(r"docs/runbook\.md#([a-z0-9-]+)", props["AlarmDescription"])
+        assert found, f"{name} does not link the runbook"
+        assert found.group(1) in anchors, f"{name} links #{found.group(1)}, not in the runbook"
+
+
+def test_dashboard_body_is_json_once_substituted(packaged: dict[str, Any]) -> None:
+    (dashboard,) = resources_of(packaged, "AWS::CloudWatch::Dashboard").values()
+    body, variables = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    text = re.sub(r"\$\{[^}]+\}", "x", body)
+    widgets = json.loads(text)["widgets"]
+    titles = [w["properties"].get("title", "") for w in widgets]
+    assert any("abandoned" in t for t in titles)
+    for reference in re.findall(r"\$\{([^}.]+)[^}]*\}", body):
+        assert (
+            reference in variables
+            or reference in packaged["Resources"]
+            or reference in packaged["Parameters"]
+            or reference.startswith("AWS::")
+        ), reference
