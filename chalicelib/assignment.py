@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.calls import TRANSFER_JOIN_PATH, TRANSFER_TASK_TYPE, transfer_instruction
 from chalicelib.config import Settings
 from chalicelib.errors import InvalidInput
 from chalicelib.models import ReservationAssignment
@@ -28,6 +29,17 @@ def agent_contact_uri(worker_attributes: dict[str, Any]) -> str:
 
 def instruction_for(assignment: ReservationAssignment, settings: Settings) -> dict[str, Any]:
     task = assignment.task_attributes
+    if task.get("type") == TRANSFER_TASK_TYPE:
+        # A colleague taking over a call that is already in a conference (chalicelib/calls.py).
+        return transfer_instruction(
+            task,
+            agent_contact_uri(assignment.worker_attributes),
+            str(assignment.worker_attributes.get("agent_id") or ""),
+            join_url=settings.url(TRANSFER_JOIN_PATH),
+            leg_status_callback=settings.url(VOICE_STATUS_PATH),
+            caller_id=settings.company_number,
+            ring_seconds=settings.agent_ring_seconds,
+        )
     # TaskRouter adds the call's own `from` to the attributes of an enqueued call; ours is `caller`.
     caller = str(task.get("caller") or task.get("from") or "")
     instruction = conference_instruction(

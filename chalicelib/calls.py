@@ -8,9 +8,12 @@ The one rule everything here rests on: an agent controls only a call they hold. 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from pydantic import Field
 
+from chalicelib.errors import InvalidInput
 from chalicelib.models import TwilioForm
 from chalicelib.observability import count, logger
 from chalicelib.phone_numbers import InvalidPhoneNumber, masked, to_e164
@@ -57,3 +60,302 @@ def decide_outbound(request: OutboundRequest, default_country: str) -> OutboundD
         "outbound call dialled", call_sid=request.call_sid, agent_id=identity, to=masked(number)
     )
     return OutboundDecision(agent_id=identity, number_e164=number)
+
+
+# --- call control -------------------------------------------------------------------------
+#
+# Who may control a call: an agent controls a conference only while their TaskRouter worker
+# holds an accepted reservation on a task whose attributes name that conference. TaskRouter
+# writes `conference.sid` (and the customer's and worker's CallSids) into the task when the
+# conference instruction connects the call; a transfer task carries the same `conference`
+# object, written by us. So the check is one List Reservations and one Fetch Task per
+# accepted reservation (normally one), against Twilio's own record of who holds what: a
+# browser cannot claim a call by naming its sid, and an agent who has handed a call over (their
+# task completed) loses control of it at once.
+
+TRANSFER_TASK_TYPE = "transfer"
+# Above a live call's priority (chalicelib.twiml.LIVE_CALL_PRIORITY): a customer already talking
+# to us is not put behind new callers.
+TRANSFER_PRIORITY = 20
+TRANSFERRED_REASON = "transferred"
+
+
+class NotPermitted(Exception):
+    """The agent asked to control a call they do not hold (HTTP 403)."""
+
+
+class ControlGateway(Protocol):
+    def accepted_task_sids(self, worker_sid: str) -> list[str]: ...
+    def fetch_task_attributes(self, task_sid: str) -> tuple[str, dict[str, Any]]: ...
+    def conference_name(self, conference_sid: str) -> str: ...
+    def update_participant(self, conference_sid: str, participant: str, **changes: Any) -> None: ...
+    def remove_participant(self, conference_sid: str, participant: str) -> bool: ...
+    def end_conference(self, conference_sid: str) -> None: ...
+    def complete_task(self, task_sid: str, reason: str) -> None: ...
+    def create_task(
+        self, workflow_sid: str, attributes: dict[str, Any], priority: int, timeout: int
+    ) -> str: ...
+
+
+def agent_label(agent_id: str) -> str:
+    """The conference participant label of an agent who joined by transfer."""
+    return f"agent:{agent_id}"
+
+
+@dataclass(frozen=True)
+class HeldCall:
+    """A conference call the agent holds, with what is needed to act on it."""
+
+    agent_id: str
+    task_sid: str
+    conference_sid: str
+    customer_call_sid: str
+    # The agent's own leg: its CallSid (TaskRouter's conference instruction) or its label (a
+    # colleague who joined by transfer); Twilio accepts either in participant URLs.
+    agent_participant: str
+    task_type: str
+    attributes: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        a = self.attributes
+        transfer = a.get("transfer") if isinstance(a.get("transfer"), dict) else {}
+        return {
+            "task_sid": self.task_sid,
+            "conference_sid": self.conference_sid,
+            "customer_call_sid": self.customer_call_sid,
+            "type": self.task_type,
+            "caller": a.get("caller") or a.get("from") or "",
+            "customer_id": a.get("customer_id", ""),
+            "customer_name": a.get("customer_name", ""),
+            "owner_agent_id": a.get("customer_owner_agent_id", a.get("owner_agent_id", "")),
+            "team": a.get("customer_team", a.get("team", "")),
+            "stage": a.get("initial_stage", a.get("stage", "")),
+            "transfer": transfer or None,
+        }
+
+
+def held_call_from(agent_id: str, task_sid: str, attributes: dict[str, Any]) -> HeldCall | None:
+    conference = attributes.get("conference")
+    if not isinstance(conference, dict) or not conference.get("sid"):
+        return None
+    participants = conference.get("participants")
+    participants = participants if isinstance(participants, dict) else {}
+    customer = str(participants.get("customer") or attributes.get("call_sid") or "")
+    if not customer:
+        return None
+    task_type = str(attributes.get("type", ""))
+    worker_leg = (
+        ""
+        if task_type == TRANSFER_TASK_TYPE
+        else str(participants.get("worker") or attributes.get("worker_call_sid") or "")
+    )
+    return HeldCall(
+        agent_id=agent_id,
+        task_sid=task_sid,
+        conference_sid=str(conference["sid"]),
+        customer_call_sid=customer,
+        agent_participant=worker_leg or agent_label(agent_id),
+        task_type=task_type,
+        attributes=attributes,
+    )
+
+
+def calls_held_by(gateway: ControlGateway, agent_id: str, worker_sid: str) -> list[HeldCall]:
+    """Every conference call the agent's worker holds right now (normally zero or one)."""
+    held: list[HeldCall] = []
+    for task_sid in gateway.accepted_task_sids(worker_sid):
+        status, attributes = gateway.fetch_task_attributes(task_sid)
+        if status != "assigned":
+            continue
+        call = held_call_from(agent_id, task_sid, attributes)
+        if call is not None:
+            held.append(call)
+    return held
+
+
+def held_call(
+    gateway: ControlGateway, agent_id: str, worker_sid: str, conference_sid: str
+) -> HeldCall:
+    """The call on `conference_sid` if the agent holds it; NotPermitted otherwise."""
+    for call in calls_held_by(gateway, agent_id, worker_sid):
+        if call.conference_sid == conference_sid:
+            return call
+    count("CallControlRefused")
+    logger.warning(
+        "call control refused: agent does not hold the call",
+        agent_id=agent_id,
+        conference_sid=conference_sid,
+    )
+    raise NotPermitted(f"{agent_id} is not on conference {conference_sid}")
+
+
+def hold_customer(gateway: ControlGateway, call: HeldCall, hold_music_url: str) -> None:
+    changes: dict[str, Any] = {"hold": True}
+    if hold_music_url:
+        changes.update(hold_url=hold_music_url, hold_method="GET")
+    gateway.update_participant(call.conference_sid, call.customer_call_sid, **changes)
+    logger.info("customer held", agent_id=call.agent_id, task_sid=call.task_sid)
+
+
+def resume_customer(gateway: ControlGateway, call: HeldCall) -> None:
+    gateway.update_participant(call.conference_sid, call.customer_call_sid, hold=False)
+    logger.info("customer resumed", agent_id=call.agent_id, task_sid=call.task_sid)
+
+
+def mute_agent(gateway: ControlGateway, call: HeldCall, muted: bool) -> None:
+    gateway.update_participant(call.conference_sid, call.agent_participant, muted=muted)
+
+
+def hang_up(gateway: ControlGateway, call: HeldCall) -> None:
+    """End the call for everyone on it (the customer included)."""
+    gateway.end_conference(call.conference_sid)
+    count("CallsHungUpFromSoftphone")
+    logger.info("call ended by agent", agent_id=call.agent_id, task_sid=call.task_sid)
+
+
+@dataclass(frozen=True)
+class TransferTarget:
+    mode: str  # "cold" | "warm"
+    to_agent: str = ""
+    to_team: str = ""
+    # The team of `to_agent` (from the agent directory), used by the workflow's team filter.
+    agent_team: str = ""
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("cold", "warm"):
+            raise InvalidInput("mode must be 'cold' or 'warm'")
+        if bool(self.to_agent) == bool(self.to_team):
+            raise InvalidInput("name exactly one of to_agent or to_team")
+
+
+def transfer_task_attributes(
+    call: HeldCall, target: TransferTarget, conference_name: str
+) -> dict[str, Any]:
+    """The task that offers the customer's call to the colleague or team.
+
+    It reuses the workflow's owner/team filters (`stage`, `owner_agent_id`, `team`), keeps the
+    customer's details for the colleague's screen, and names the conference to join.
+    """
+    a = call.attributes
+    return {
+        "type": TRANSFER_TASK_TYPE,
+        "call_sid": call.customer_call_sid,
+        "caller": a.get("caller") or a.get("from") or "",
+        "customer_id": a.get("customer_id", ""),
+        "customer_name": a.get("customer_name", ""),
+        "customer_owner_agent_id": a.get("customer_owner_agent_id", a.get("owner_agent_id", "")),
+        "customer_team": a.get("customer_team", a.get("team", "")),
+        "initial_stage": a.get("initial_stage", a.get("stage", "")),
+        "stage": "owner" if target.to_agent else "team",
+        "owner_agent_id": target.to_agent,
+        "team": target.to_team or target.agent_team,
+        "conference": {
+            "sid": call.conference_sid,
+            "name": conference_name,
+            "participants": {"customer": call.customer_call_sid},
+        },
+        "transfer": {
+            "mode": target.mode,
+            "from_agent_id": call.agent_id,
+            "from_task_sid": call.task_sid,
+            "to_agent_id": target.to_agent,
+            "to_team": target.to_team,
+        },
+    }
+
+
+@dataclass(frozen=True)
+class TransferPolicy:
+    workflow_sid: str
+    hold_music_url: str
+    # How long the transfer task waits for the colleague (named agent) or the team before
+    # TaskRouter cancels it. Kept within the workflow's owner/team backstops so a transfer to
+    # one person never widens to their team, nor a team transfer to everyone.
+    agent_timeout_seconds: int
+    team_timeout_seconds: int
+
+
+def start_transfer(
+    gateway: ControlGateway, call: HeldCall, target: TransferTarget, policy: TransferPolicy
+) -> str:
+    """Offer the call to the colleague or team; return the transfer task's sid.
+
+    The customer is held (with music) until the colleague takes over. Cold: the agent leaves at
+    once and their task completes (they go to wrap-up). Warm: the agent stays to talk to the
+    colleague, then `complete_transfer` hands over.
+    """
+    if target.to_agent == call.agent_id:
+        raise InvalidInput("cannot transfer a call to yourself")
+    hold_customer(gateway, call, policy.hold_music_url)
+    name = gateway.conference_name(call.conference_sid)
+    timeout = policy.agent_timeout_seconds if target.to_agent else policy.team_timeout_seconds
+    task_sid = gateway.create_task(
+        policy.workflow_sid,
+        transfer_task_attributes(call, target, name),
+        TRANSFER_PRIORITY,
+        timeout,
+    )
+    count("TransfersStarted")
+    logger.info(
+        "transfer started",
+        agent_id=call.agent_id,
+        task_sid=call.task_sid,
+        transfer_task_sid=task_sid,
+        mode=target.mode,
+        to_agent=target.to_agent or None,
+        to_team=target.to_team or None,
+    )
+    if target.mode == "cold":
+        leave_call(gateway, call)
+    return task_sid
+
+
+def leave_call(gateway: ControlGateway, call: HeldCall) -> None:
+    """The agent leaves the conference (the call goes on without them); their task completes."""
+    gateway.remove_participant(call.conference_sid, call.agent_participant)
+    gateway.complete_task(call.task_sid, TRANSFERRED_REASON)
+    logger.info("agent left transferred call", agent_id=call.agent_id, task_sid=call.task_sid)
+
+
+def complete_transfer(gateway: ControlGateway, call: HeldCall) -> None:
+    """Warm transfer, second half: the customer comes off hold to the colleague; we leave."""
+    resume_customer(gateway, call)
+    leave_call(gateway, call)
+    count("TransfersCompleted")
+
+
+TRANSFER_JOIN_PATH = "/twilio/voice/transfer/join"
+
+
+def transfer_instruction(
+    task_attributes: dict[str, Any],
+    worker_contact_uri: str,
+    worker_agent_id: str,
+    *,
+    join_url: str,
+    leg_status_callback: str,
+    caller_id: str,
+    ring_seconds: int,
+) -> dict[str, Any]:
+    """Answer a transfer task's reservation: ring the colleague, and on answer put them in the
+    customer's conference (TaskRouter's `call` instruction; `accept` makes the answer accept
+    the reservation). `join_url` is signed by Twilio with its query, so it cannot be pointed at
+    another conference.
+    https://www.twilio.com/docs/taskrouter/handle-assignment-callbacks#call-instruction
+    """
+    if not worker_agent_id:
+        raise InvalidInput("WorkerAttributes has no agent_id to label the colleague's leg")
+    conference = task_attributes.get("conference")
+    name = conference.get("name") if isinstance(conference, dict) else None
+    if not name:
+        raise InvalidInput("transfer task names no conference")
+    query = urlencode({"conference": name, "agent_id": worker_agent_id})
+    return {
+        "instruction": "call",
+        "accept": True,
+        "to": worker_contact_uri,
+        "from": str(task_attributes.get("caller") or caller_id),
+        "url": f"{join_url}?{query}",
+        "status_callback_url": leg_status_callback,
+        "timeout": ring_seconds,
+    }

@@ -134,6 +134,9 @@ class Settings(BaseModel):
     outbound_ring_seconds: int = Field(default=30, ge=5, le=600)
     # The static site: its S3 bucket, and the CloudFront distribution in front (empty: none,
     # as on the local stack, so `ops web-deploy` skips the invalidation).
+    # Seconds a transfer waits for the colleague or team before TaskRouter cancels it (capped
+    # by the workflow backstops, so it never widens beyond the named agent or team).
+    transfer_timeout_seconds: int = Field(default=45, ge=10, le=600)
     web_site_bucket: str
     web_distribution_id: str = ""
 

@@ -88,6 +88,82 @@ class TwilioGateway:
             f"update worker {worker_sid}",
         )
 
+    def create_task(
+        self, workflow_sid: str, attributes: dict[str, Any], priority: int, timeout: int
+    ) -> str:
+        """A task on the voice channel (so it waits for an agent's call capacity); its sid."""
+        task = self._call(
+            lambda: self._workspace().tasks.create(
+                workflow_sid=workflow_sid,
+                attributes=json.dumps(attributes, ensure_ascii=False, sort_keys=True),
+                priority=priority,
+                timeout=timeout,
+                task_channel="voice",
+            ),
+            "create task",
+        )
+        return str(task.sid)
+
+    # --- softphone call control (issue 7) ---
+    def accepted_task_sids(self, worker_sid: str) -> list[str]:
+        """Tasks the worker holds right now (accepted reservations), newest first."""
+        reservations = self._call(
+            lambda: self._workspace()
+            .workers(worker_sid)
+            .reservations.list(reservation_status="accepted", limit=20),
+            f"list reservations of {worker_sid}",
+        )
+        return [str(r.task_sid) for r in reservations]
+
+    def conference_name(self, conference_sid: str) -> str:
+        conference = self._call(
+            lambda: self.client.conferences(conference_sid).fetch(),
+            f"fetch conference {conference_sid}",
+        )
+        return str(conference.friendly_name)
+
+    def update_participant(self, conference_sid: str, participant: str, **changes: Any) -> None:
+        """Hold, resume or mute one participant (`participant`: its CallSid or label).
+        https://www.twilio.com/docs/voice/api/conference-participant-resource"""
+        self._call(
+            lambda: self.client.conferences(conference_sid)
+            .participants(participant)
+            .update(**changes),
+            f"update participant of {conference_sid}",
+        )
+
+    def remove_participant(self, conference_sid: str, participant: str) -> bool:
+        """Take a participant out of the conference; False if they had already left."""
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            return bool(
+                self._call(
+                    lambda: self.client.conferences(conference_sid)
+                    .participants(participant)
+                    .delete(),
+                    f"remove participant of {conference_sid}",
+                )
+            )
+        except TelephonyUnavailable as exc:
+            if isinstance(exc.__cause__, TwilioRestException) and exc.__cause__.status == 404:
+                return False
+            raise
+
+    def end_conference(self, conference_sid: str) -> None:
+        self._call(
+            lambda: self.client.conferences(conference_sid).update(status="completed"),
+            f"end conference {conference_sid}",
+        )
+
+    def complete_task(self, task_sid: str, reason: str) -> None:
+        self._call(
+            lambda: self._workspace()
+            .tasks(task_sid)
+            .update(assignment_status="completed", reason=reason),
+            f"complete task {task_sid}",
+        )
+
     @staticmethod
     def _call(operation: Any, what: str) -> Any:
         from twilio.base.exceptions import TwilioException

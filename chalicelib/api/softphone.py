@@ -17,17 +17,36 @@ from chalicelib import bootstrap, softphone_twiml
 from chalicelib.access_tokens import voice_token
 from chalicelib.assignment import RECORDING_STATUS_PATH, VOICE_STATUS_PATH
 from chalicelib.auth import require_staff
-from chalicelib.calls import OutboundRequest, decide_outbound
+from chalicelib.calls import (
+    TRANSFER_JOIN_PATH,
+    HeldCall,
+    NotPermitted,
+    OutboundRequest,
+    TransferPolicy,
+    TransferTarget,
+    agent_label,
+    calls_held_by,
+    complete_transfer,
+    decide_outbound,
+    hang_up,
+    held_call,
+    hold_customer,
+    mute_agent,
+    resume_customer,
+    start_transfer,
+)
 from chalicelib.config import ConfigurationError
-from chalicelib.errors import StorageUnavailable, TelephonyUnavailable
+from chalicelib.errors import InvalidInput, NotFound, StorageUnavailable, TelephonyUnavailable
 from chalicelib.models import parse_form
 from chalicelib.observability import count, logger
 from chalicelib.web import CORS, FORM, json_response, twilio_form, twiml, webhook
+from chalicelib.wrap_up import NotYourCall, check_may_note, clean_note, note_fact
 
 softphone = Blueprint(__name__)
 
 TOKEN_PATH = "/agents/me/token"  # noqa: S105 - a route, not a secret
 OUTBOUND_PATH = "/twilio/voice/outbound"
+CONFERENCE_STATUS_PATH = "/twilio/conference/status"
 
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -41,6 +60,8 @@ def agent_api(view: V) -> V:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return mapped(*args, **kwargs)
+        except (NotPermitted, NotYourCall) as exc:
+            raise ForbiddenError(str(exc)) from exc
         except (TelephonyUnavailable, StorageUnavailable, ConfigurationError) as exc:
             count("SoftphoneDependencyFailed")
             logger.error("softphone request failed on a dependency", problem=str(exc))
@@ -105,3 +126,161 @@ def outbound_call() -> Response:
             )
         )
     )
+
+
+def _worker_sid(record: dict[str, Any]) -> str:
+    worker_sid = str(record.get("worker_sid") or "")
+    if not worker_sid:
+        raise ForbiddenError(f"{record['agent_id']} has no TaskRouter worker")
+    return worker_sid
+
+
+def _my_call(conference_sid: str) -> HeldCall:
+    """The call on `conference_sid`, if the signed-in agent holds it (403 otherwise)."""
+    staff = require_staff(softphone.current_request)
+    record = _agent_record(staff.agent_id)
+    gateway = bootstrap.container().twilio
+    return held_call(gateway, staff.agent_id, _worker_sid(record), conference_sid)
+
+
+def _body() -> dict[str, Any]:
+    body = softphone.current_request.json_body
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object")
+    return body
+
+
+@softphone.route("/agents/me/call", methods=["GET"], cors=CORS)
+@agent_api
+def my_current_call() -> Response:
+    """The conference call the agent holds now (`{"call": null}` when none)."""
+    staff = require_staff(softphone.current_request)
+    record = _agent_record(staff.agent_id)
+    held = calls_held_by(bootstrap.container().twilio, staff.agent_id, _worker_sid(record))
+    return json_response({"call": held[0].as_json() if held else None})
+
+
+@softphone.route("/calls/{conference_sid}/hold", methods=["POST"], cors=CORS)
+@agent_api
+def hold(conference_sid: str) -> Response:
+    call = _my_call(conference_sid)
+    hold_customer(bootstrap.container().twilio, call, bootstrap.container().settings.hold_music_url)
+    return json_response({"conference_sid": conference_sid, "customer_on_hold": True})
+
+
+@softphone.route("/calls/{conference_sid}/resume", methods=["POST"], cors=CORS)
+@agent_api
+def resume(conference_sid: str) -> Response:
+    call = _my_call(conference_sid)
+    resume_customer(bootstrap.container().twilio, call)
+    return json_response({"conference_sid": conference_sid, "customer_on_hold": False})
+
+
+@softphone.route("/calls/{conference_sid}/mute", methods=["POST"], cors=CORS)
+@agent_api
+def mute(conference_sid: str) -> Response:
+    muted = _body().get("muted", True)
+    if not isinstance(muted, bool):
+        raise InvalidInput("muted must be true or false")
+    call = _my_call(conference_sid)
+    mute_agent(bootstrap.container().twilio, call, muted)
+    return json_response({"conference_sid": conference_sid, "muted": muted})
+
+
+@softphone.route("/calls/{conference_sid}/hangup", methods=["POST"], cors=CORS)
+@agent_api
+def hangup(conference_sid: str) -> Response:
+    call = _my_call(conference_sid)
+    hang_up(bootstrap.container().twilio, call)
+    return json_response({"conference_sid": conference_sid, "ended": True})
+
+
+def _transfer_target(body: dict[str, Any]) -> TransferTarget:
+    to_agent = str(body.get("to_agent") or "")
+    to_team = str(body.get("to_team") or "")
+    target = TransferTarget(mode=str(body.get("mode") or ""), to_agent=to_agent, to_team=to_team)
+    c = bootstrap.container()
+    if to_agent:
+        colleague = c.agents.get(to_agent)
+        if colleague is None:
+            raise NotFound(f"no agent {to_agent}")
+        return TransferTarget(
+            target.mode, to_agent=to_agent, agent_team=str(colleague.get("team", ""))
+        )
+    if not c.presence_reader.team_presence(to_team).members:
+        raise NotFound(f"no team {to_team}")
+    return target
+
+
+@softphone.route("/calls/{conference_sid}/transfer", methods=["POST"], cors=CORS)
+@agent_api
+def transfer(conference_sid: str) -> Response:
+    """Body: {"to_agent": id} or {"to_team": name}, and "mode": "cold" | "warm"."""
+    target = _transfer_target(_body())
+    call = _my_call(conference_sid)
+    s = bootstrap.container().settings
+    policy = TransferPolicy(
+        workflow_sid=s.twilio_workflow_sid,
+        hold_music_url=s.hold_music_url,
+        agent_timeout_seconds=min(s.transfer_timeout_seconds, s.backstop_owner_seconds),
+        team_timeout_seconds=min(s.transfer_timeout_seconds, s.backstop_team_seconds),
+    )
+    task_sid = start_transfer(bootstrap.container().twilio, call, target, policy)
+    return json_response(
+        {
+            "conference_sid": conference_sid,
+            "transfer_task_sid": task_sid,
+            "mode": target.mode,
+            "customer_on_hold": True,
+            # Cold: the agent has left the call (their browser leg ends); warm: still on it.
+            "agent_left": target.mode == "cold",
+        },
+        status_code=202,
+    )
+
+
+@softphone.route("/calls/{conference_sid}/transfer/complete", methods=["POST"], cors=CORS)
+@agent_api
+def transfer_complete(conference_sid: str) -> Response:
+    call = _my_call(conference_sid)
+    complete_transfer(bootstrap.container().twilio, call)
+    return json_response({"conference_sid": conference_sid, "agent_left": True})
+
+
+@softphone.route(TRANSFER_JOIN_PATH, methods=["POST"], content_types=[FORM])
+@webhook
+def transfer_join() -> Response:
+    """A colleague answered a transfer: into the customer's conference, labelled as theirs."""
+    request = softphone.current_request
+    twilio_form(request)
+    query = request.query_params or {}
+    name, agent_id = query.get("conference", ""), query.get("agent_id", "")
+    if not name or not agent_id:
+        raise InvalidInput("conference and agent_id are required")
+    settings = bootstrap.container().settings
+    return twiml(
+        softphone_twiml.join_conference(
+            name, agent_label(agent_id), settings.url(CONFERENCE_STATUS_PATH)
+        )
+    )
+
+
+@softphone.route("/conversations/{call_sid}/note", methods=["POST"], cors=CORS)
+@agent_api
+def wrap_up_note(call_sid: str) -> Response:
+    """Body {"text"}. `call_sid` is the conversation's id: the customer's CallSid for an inbound
+    call (`customer_call_sid` of GET /agents/me/call), the softphone's own CallSid for an
+    outbound one. The page then sets the agent available through the presence API."""
+    from chalicelib.conversation_facts import record_call_fact
+
+    staff = require_staff(softphone.current_request)
+    text = clean_note(_body().get("text"))
+    c = bootstrap.container()
+    check_may_note(c.conversations.get(call_sid), call_sid, staff.agent_id, staff.is_supervisor)
+    occurred_ms = int(time.time() * 1000)
+    record_call_fact(c, call_sid, "wrap_up_note", occurred_ms, note_fact(staff.agent_id, text))
+    count("WrapUpNotesSaved")
+    logger.info("wrap-up note saved", agent_id=staff.agent_id, call_sid=call_sid)
+    return json_response({"call_sid": call_sid, "saved": True, "occurred_ms": occurred_ms}, 201)
