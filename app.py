@@ -8,6 +8,7 @@ from typing import Any
 from chalice import Chalice
 
 from chalicelib.api.conversations import conversations
+from chalicelib.api.escalation import escalation
 from chalicelib.api.handshake import client_version_handshake
 from chalicelib.api.softphone import softphone
 from chalicelib.api.taskrouter import taskrouter
@@ -19,6 +20,7 @@ app.register_blueprint(voice)
 app.register_blueprint(taskrouter)
 app.register_blueprint(conversations)
 app.register_blueprint(softphone)
+app.register_blueprint(escalation)
 
 
 @app.middleware("http")

@@ -28,6 +28,9 @@ def agent_contact_uri(worker_attributes: dict[str, Any]) -> str:
 
 
 def instruction_for(assignment: ReservationAssignment, settings: Settings) -> dict[str, Any]:
+    follow_up = follow_up_instruction(assignment, settings)
+    if follow_up is not None:
+        return follow_up
     task = assignment.task_attributes
     if task.get("type") == TRANSFER_TASK_TYPE:
         # A colleague taking over a call that is already in a conference (chalicelib/calls.py).
@@ -65,3 +68,40 @@ def instruction_for(assignment: ReservationAssignment, settings: Settings) -> di
         region=settings.conference_region,
     )
     return instruction
+
+# --- follow-ups of the fallback (issue 4): voicemail and callback tasks ---
+CALLBACK_CONNECT_PATH = "/twilio/voice/callback/{task_sid}/connect"
+
+
+def follow_up_instruction(
+    assignment: ReservationAssignment, settings: Settings
+) -> dict[str, Any] | None:
+    """A voicemail is accepted as is (the softphone plays it); a callback rings the agent first
+    and, once they answer, dials the customer from the company number (TaskRouter's `call`
+    instruction fetches `url` for the agent's leg). None for any other task.
+    https://www.twilio.com/docs/taskrouter/handle-assignment-callbacks#initiating-a-call
+    """
+    kind = assignment.task_attributes.get("type")
+    if kind not in ("voicemail", "callback"):
+        return None
+    count(f"FollowUpAssigned_{kind}")
+    logger.info(
+        "follow-up reservation answered",
+        task_sid=assignment.task_sid,
+        reservation_sid=assignment.reservation_sid,
+        agent_id=assignment.worker_attributes.get("agent_id"),
+        kind=kind,
+        original_call_sid=assignment.task_attributes.get("original_call_sid"),
+    )
+    if kind == "voicemail":
+        return {"instruction": "accept"}
+    number = str(assignment.task_attributes.get("callback_number") or "")
+    return {
+        "instruction": "call",
+        "accept": True,
+        "to": agent_contact_uri(assignment.worker_attributes),
+        # The agent's softphone shows who is about to be called.
+        "from": number or settings.company_number,
+        "url": settings.url(CALLBACK_CONNECT_PATH.format(task_sid=assignment.task_sid)),
+        "status_callback_url": settings.url(VOICE_STATUS_PATH),
+    }

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from twilio.http import HttpClient
 
     from chalicelib.adapters.conversation_store import ConversationTable, EventStore
+    from chalicelib.adapters.stepfunctions import EscalationTimelines
     from chalicelib.adapters.twilio_api import TwilioGateway
 
 
@@ -102,6 +103,17 @@ class Container:
         from chalicelib.adapters.conversation_store import ConversationTable
 
         return ConversationTable(self.dynamodb.Table(self.settings.conversations_table))
+
+    @cached_property
+    def escalation_timelines(self) -> EscalationTimelines:
+        from botocore.config import Config
+
+        from chalicelib.adapters.stepfunctions import EscalationTimelines
+
+        # Called from the TaskRouter event webhook: fail fast, the workflow backstop covers us.
+        config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2})
+        client = self.boto_session.client("stepfunctions", config=config)
+        return EscalationTimelines(client, self.settings.escalation_state_machine_arn)
 
 
 _container: Container | None = None

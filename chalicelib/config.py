@@ -89,6 +89,24 @@ class Settings(BaseModel):
     supervisor_group: str = "supervisors"
     # --- presence (issue 3) ---
     # --- escalation (issue 4) ---
+    # The escalation state machine (infra/escalation.asl.json); empty: no timeline is started and
+    # callers widen out by the workflow backstop alone.
+    escalation_state_machine_arn: str = ""
+    # Seconds in each stage of the timeline (shorter than the backstops above).
+    escalation_owner_seconds: int = Field(default=20, ge=1, le=3600)
+    escalation_team_seconds: int = Field(default=40, ge=1, le=3600)
+    escalation_everyone_seconds: int = Field(default=90, ge=1, le=3600)
+    # Follow-up (voicemail, callback) routing: owner, then team, then everyone; they stay
+    # queued this long (TaskRouter's max) so nobody's message is lost overnight.
+    followup_owner_seconds: int = Field(default=3600, ge=1)
+    followup_team_seconds: int = Field(default=7200, ge=1)
+    followup_task_timeout_seconds: int = Field(default=604800, ge=3600, le=2592000)
+    voicemail_max_seconds: int = Field(default=120, ge=10, le=3600)
+    # Business hours JSON (see chalicelib/business_hours.py); empty: the bundled default.
+    business_hours: str = ""
+    # Prompt language (a key of chalicelib/prompts.json) and optional replacement prompts JSON.
+    prompt_language: str = "ja-JP"
+    prompts: str = ""
     # --- conversations (issue 5) ---
     # Raw call events (voice, conference, TaskRouter, recordings, app facts) and the records.
     conversation_events_table: str

@@ -25,3 +25,7 @@ class StorageUnavailable(ContactCenterError):
 
 class TelephonyUnavailable(ContactCenterError):
     """Twilio's REST API failed or was too slow."""
+
+
+class TaskChanged(Conflict):
+    """A TaskRouter task moved on (accepted, canceled...) between our read and our write."""

@@ -20,6 +20,13 @@ from tests.fakes.twilio_http import RecordingHttpClient
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_BASE_URL = "https://cc.example.test/api"
 FORM = "application/x-www-form-urlencoded"
+ALWAYS_OPEN = (
+    '{"time_zone": "Asia/Tokyo", "weekly": {'
+    + ", ".join(f'"{day}": [["00:00", "24:00"]]' for day in ("mon", "tue", "wed", "thu"))
+    + ", "
+    + ", ".join(f'"{day}": [["00:00", "24:00"]]' for day in ("fri", "sat", "sun"))
+    + "}}"
+)
 
 # Never let a developer's shell (e.g. one that ran `make run`) point tests at a real endpoint.
 for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
@@ -47,6 +54,8 @@ def make_settings(**overrides: Any) -> Settings:
         "analytics_bucket": "test-analytics",
         "web_site_bucket": "test-web-site",
         "twilio_auth_token": AUTH_TOKEN,
+        # Always open, so no test depends on the wall clock (escalation tests override it).
+        "business_hours": ALWAYS_OPEN,
         "twilio_account_sid": "AC" + "a" * 32,
         "twilio_workspace_sid": "WS" + "b" * 32,
         "twilio_workflow_sid": "WW" + "c" * 32,

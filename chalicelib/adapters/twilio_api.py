@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from twilio.rest import Client
 
     from chalicelib.config import TwilioCredentials
+    from chalicelib.escalation import TaskSnapshot
 
 
 def rebased_http_client(base_url: str, timeout: float = 5.0) -> HttpClient:
@@ -162,6 +163,61 @@ class TwilioGateway:
             .tasks(task_sid)
             .update(assignment_status="completed", reason=reason),
             f"complete task {task_sid}",
+        )
+
+    # --- escalation (issue 4) ---
+    def fetch_task(self, task_sid: str) -> TaskSnapshot:
+        """The task's status, attributes and version (ETag) for a conditional update; a task
+        TaskRouter no longer has (deleted ~15 min after it ended) comes back as `deleted`."""
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        from chalicelib.escalation import TaskSnapshot
+
+        try:
+            response = self._workspace().tasks(task_sid).fetch_with_http_info()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return TaskSnapshot(task_sid=task_sid, status="deleted", attributes={})
+            raise TelephonyUnavailable(f"fetch task {task_sid} failed: {exc}") from exc
+        except TwilioException as exc:
+            raise TelephonyUnavailable(f"fetch task {task_sid} failed: {exc}") from exc
+        task = response.data
+        etag = {k.lower(): v for k, v in (response.headers or {}).items()}.get("etag", "")
+        return TaskSnapshot(
+            task_sid=task_sid,
+            status=str(task.assignment_status),
+            attributes=json.loads(task.attributes or "{}"),
+            version=str(etag),
+        )
+
+    def update_task_if_unchanged(
+        self, task_sid: str, attributes: dict[str, Any], version: str
+    ) -> None:
+        """Write the attributes only if the task is still at `version` (If-Match); raise
+        TaskChanged if it moved on meanwhile (e.g. accepted).
+        https://www.twilio.com/docs/taskrouter/api/task#task-version"""
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        from chalicelib.errors import TaskChanged
+
+        encoded = json.dumps(attributes, ensure_ascii=False, sort_keys=True)
+        try:
+            self._workspace().tasks(task_sid).update(
+                attributes=encoded, **({"if_match": version} if version else {})
+            )
+        except TwilioRestException as exc:
+            if exc.status == 412:
+                raise TaskChanged(f"task {task_sid} changed since version {version}") from exc
+            raise TelephonyUnavailable(f"update task {task_sid} failed: {exc}") from exc
+        except TwilioException as exc:
+            raise TelephonyUnavailable(f"update task {task_sid} failed: {exc}") from exc
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        """Take a live call wherever it is (e.g. a queue) to new TwiML at `url`.
+        https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource"""
+        self._call(
+            lambda: self.client.calls(call_sid).update(url=url, method="POST"),
+            f"redirect call {call_sid}",
         )
 
     @staticmethod

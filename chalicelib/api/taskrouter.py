@@ -7,6 +7,7 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.assignment import instruction_for
 from chalicelib.conversation_facts import store_taskrouter_event
+from chalicelib.escalation_steps import on_taskrouter_event
 from chalicelib.models import ReservationAssignment, parse_form
 from chalicelib.taskrouter_events import Subscriber, TaskRouterEvent, dispatch
 from chalicelib.web import FORM, json_response, twilio_form, webhook
@@ -19,6 +20,7 @@ EVENTS_PATH = "/twilio/taskrouter/events"
 # Every part of the app that learns from TaskRouter events, in the order they run.
 EVENT_SUBSCRIBERS: tuple[Subscriber, ...] = (
     store_taskrouter_event,
+    on_taskrouter_event,
 )
 
 

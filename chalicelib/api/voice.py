@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import bootstrap, twiml
+from chalicelib import bootstrap, fallback, twiml
 from chalicelib.inbound import route_incoming_call
 from chalicelib.models import IncomingCall, parse_form
 from chalicelib.web import FORM, twilio_form, webhook
@@ -22,6 +22,13 @@ def incoming_call() -> Response:
     call = parse_form(IncomingCall, form)
     c = bootstrap.container()
     plan = route_incoming_call(call, c.customers, c.presence_reader, c.settings.default_country)
+    if not fallback.is_open(c, plan):
+        return twiml_response(fallback.outside_hours(c, call.call_sid, plan))
     return twiml_response(
-        twiml.enqueue_call(plan, c.settings.twilio_workflow_sid, c.settings.task_timeout_seconds)
+        twiml.enqueue_call(
+            plan,
+            c.settings.twilio_workflow_sid,
+            c.settings.task_timeout_seconds,
+            action_url=c.settings.url(fallback.QUEUE_EXIT_PATH),
+        )
     )

@@ -22,6 +22,7 @@ class RecordedRequest:
     url: str
     params: dict[str, Any]
     data: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -32,7 +33,8 @@ class RecordedRequest:
         return self.url.split("/")[2]
 
 
-Responder = Callable[[RecordedRequest], tuple[int, Any]]
+# A responder returns (status, body) or (status, body, response headers).
+Responder = Callable[[RecordedRequest], tuple[Any, ...]]
 
 
 @dataclass
@@ -70,16 +72,22 @@ class RecordingHttpClient(HttpClient):
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> Response:
-        recorded = RecordedRequest(method.upper(), uri, dict(params or {}), dict(data or {}))
+        recorded = RecordedRequest(
+            method.upper(), uri, dict(params or {}), dict(data or {}), dict(headers or {})
+        )
         self.requests.append(recorded)
         for route_method, pattern, responder in self.routes:
             if route_method == recorded.method and pattern.search(uri):
-                status, body = responder(recorded)
+                status, body, *extra = responder(recorded)
                 break
         else:
-            status, body = 200, {}
+            status, body, extra = 200, {}, []
         text = body if isinstance(body, str | bytes) else json.dumps(body)
-        return Response(status, text if isinstance(text, str) else text.decode("latin-1"))
+        return Response(
+            status,
+            text if isinstance(text, str) else text.decode("latin-1"),
+            headers=extra[0] if extra else None,
+        )
 
     def calls(self, method: str | None = None, path_contains: str = "") -> list[RecordedRequest]:
         return [
