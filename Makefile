@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck bench clean
+.PHONY: setup run test lint typecheck bench clean web-vendor
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: setup lint
 
 bench: setup
 	$(PY) -m ops bench incoming-call
+
+# Re-vendor the Twilio Voice SDK after changing its version in web/package.json (the result,
+# web/vendor/twilio.min.js, is committed: `make run` and `make test` need no npm).
+web-vendor:
+	cd web && npm install --package-lock-only --no-audit --no-fund && npm ci --no-audit --no-fund && node scripts/vendor.mjs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

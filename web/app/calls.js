@@ -23,6 +23,8 @@ export function callInfo(call) {
     stage: custom.stage || "",
     taskSid: custom.task_sid || "",
     conversationId: custom.conversation_id || "",
+    conferenceSid: custom.conference_sid || "",
+    customerCallSid: "",
   };
 }
 
@@ -43,10 +45,14 @@ export function mergeInfo(info, server) {
     stage: pick("stage", "stage"),
     taskSid: pick("taskSid", "task_sid"),
     conversationId: pick("conversationId", "conversation_id"),
+    conferenceSid: pick("conferenceSid", "conference_sid"),
+    customerCallSid: pick("customerCallSid", "customer_call_sid"),
+    transferFrom: (server.transfer && server.transfer.from_agent_id) || info.transferFrom || "",
   };
 }
 
 export function reasonText(info) {
+  if (info.transferFrom) return `Transferred to you by ${info.transferFrom}`;
   switch (info.stage) {
     case "owner":
       return "You own this customer";
@@ -56,8 +62,6 @@ export function reasonText(info) {
       return info.customerId ? "Owner and team busy: offered to everyone" : "New caller: offered to everyone";
     case "fallback":
       return "Everyone was busy: fallback";
-    case "transfer":
-      return "Transferred to you";
     default:
       return info.direction === "outbound" ? "Your outbound call" : "";
   }
@@ -68,31 +72,31 @@ export class CallControl {
     this.api = api;
   }
 
-  /** What the server knows about this call (task attributes, conversation id); null if nothing. */
-  async lookup(callSid) {
-    try {
-      return await this.api.get(`/calls/${enc(callSid)}`);
-    } catch (error) {
-      if (error.kind === "http") return null;
-      throw error;
-    }
+  /**
+   * The conference call the agent holds now, as the server sees it (task attributes and the
+   * conference sid that hold/transfer act on); null when there is none (yet).
+   */
+  async current() {
+    const body = await this.api.get("/agents/me/call");
+    return body && body.call ? body.call : null;
   }
 
-  hold(callSid, hold) {
-    return this.api.post(`/calls/${enc(callSid)}/hold`, { hold });
+  hold(conferenceSid, hold) {
+    return this.api.post(`/calls/${enc(conferenceSid)}/${hold ? "hold" : "resume"}`, {});
   }
 
-  transfer(callSid, { kind, target, mode }) {
+  /** Ends the conference for everyone (the customer too); the agent's own leg alone would not. */
+  hangUp(conferenceSid) {
+    return this.api.post(`/calls/${enc(conferenceSid)}/hangup`, {});
+  }
+
+  transfer(conferenceSid, { kind, target, mode }) {
     const body = kind === "team" ? { to_team: target, mode } : { to_agent: target, mode };
-    return this.api.post(`/calls/${enc(callSid)}/transfer`, body);
+    return this.api.post(`/calls/${enc(conferenceSid)}/transfer`, body);
   }
 
-  completeTransfer(callSid) {
-    return this.api.post(`/calls/${enc(callSid)}/transfer/complete`, {});
-  }
-
-  cancelTransfer(callSid) {
-    return this.api.post(`/calls/${enc(callSid)}/transfer/cancel`, {});
+  completeTransfer(conferenceSid) {
+    return this.api.post(`/calls/${enc(conferenceSid)}/transfer/complete`, {});
   }
 
   saveNote(conversationId, note) {

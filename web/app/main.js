@@ -130,7 +130,14 @@ function reloadForVersion(force) {
 
 // ---------------------------------------------------------------- reachability
 
-function onReachability(ok) {
+// Any answer from the API means we are connected. Only the heartbeat (and the browser's own
+// offline event) declares the connection lost: one failed request to a route that is down
+// must not tell the agent their whole line is gone.
+function onApiReachability(ok) {
+  if (ok) setConnected(true);
+}
+
+function setConnected(ok) {
   if (ok === ui.online) return;
   ui.online = ok;
   setBanner(
@@ -325,7 +332,11 @@ function renderCall() {
   $("hold").setAttribute("aria-pressed", String(call.held));
   $("hold").firstChild.textContent = call.held ? "Resume " : "Hold ";
   const open = call.status === "open";
-  for (const id of ["hold", "transfer-toggle", "keypad-toggle", "mute"]) $(id).disabled = !open || Boolean(call.busy);
+  const conference = Boolean(info.conferenceSid);
+  for (const id of ["keypad-toggle", "mute"]) $(id).disabled = !open;
+  // Hold and transfer act on the conference; an outbound call is a direct dial without one.
+  for (const id of ["hold", "transfer-toggle"]) $(id).disabled = !open || !conference || Boolean(call.busy);
+  $("hold").title = conference || !open ? "" : "Hold and transfer need the call's conference";
   $("transfer-start").disabled = Boolean(call.busy);
   const warm = call.transfer && call.transfer.mode === "warm";
   $("warm-transfer").hidden = !warm;
@@ -367,19 +378,36 @@ async function onIncoming(sdkCall) {
   notifier.show("Incoming call", `${displayName(info)}${reasonText(info) ? ` — ${reasonText(info)}` : ""}`, () => $("accept").focus());
   $("accept").focus();
   // The SDK gives what the server put on the call; the server may know more (task attributes).
-  if (!info.customerName && info.callSid) {
+  if (!info.customerName) await learnFromServer(sdkCall, 1);
+  loadCustomerHistory(ui.call ? ui.call.info : info);
+}
+
+/**
+ * Ask the server which conference call the agent holds (customer, owner, team, stage, and the
+ * conference sid hold and transfer act on). TaskRouter writes the conference into the task a
+ * moment after the agent answers, so after `accept` this retries a few times.
+ */
+async function learnFromServer(sdkCall, attempts) {
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    if (attempt) await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
+    if (!ui.call || ui.call.sdk !== sdkCall) return;
+    let known = null;
     try {
-      const known = await control.lookup(info.callSid);
-      if (ui.call && ui.call.sdk === sdkCall) {
-        ui.call.info = mergeInfo(ui.call.info, known);
-        if (ui.call.status === "ringing") renderIncoming();
-        else renderCall();
-      }
-    } catch {
-      // shown as what the SDK gave; the network banner tells the rest
+      known = await control.current();
+    } catch (error) {
+      if (error.kind === "refused" || error.kind === "unauthorized") return;
+      continue;
+    }
+    if (!ui.call || ui.call.sdk !== sdkCall) return;
+    if (known) {
+      const before = ui.call.info.customerId;
+      ui.call.info = mergeInfo(ui.call.info, known);
+      if (ui.call.status === "ringing") renderIncoming();
+      else renderCall();
+      if (ui.call.info.customerId !== before) loadCustomerHistory(ui.call.info);
+      if (ui.call.info.conferenceSid) return;
     }
   }
-  loadCustomerHistory(ui.call ? ui.call.info : info);
 }
 
 function bindCallEvents(sdkCall) {
@@ -394,6 +422,7 @@ function bindCallEvents(sdkCall) {
     renderCall();
     startTimer();
     $("hangup").focus();
+    if (!ui.call.info.conferenceSid && ui.call.info.direction === "inbound") learnFromServer(sdkCall, 6);
   });
   sdkCall.on("ringing", () => {
     if (mine() && ui.call.info.direction === "outbound") $("call-label").textContent = "Ringing…";
@@ -492,10 +521,10 @@ async function serverAction(run, errorBox) {
 }
 
 async function toggleHold() {
-  if (!ui.call || ui.call.status !== "open" || ui.call.transfer) return;
+  if (!ui.call || ui.call.status !== "open" || ui.call.transfer || !ui.call.info.conferenceSid) return;
   const want = !ui.call.held;
   await serverAction(async (call) => {
-    await control.hold(call.info.callSid, want);
+    await control.hold(call.info.conferenceSid, want);
     call.held = want;
   });
 }
@@ -523,7 +552,7 @@ function sendDigit(digit) {
 }
 
 async function toggleTransfer() {
-  if (!ui.call || ui.call.status !== "open" || ui.call.transfer) return;
+  if (!ui.call || ui.call.status !== "open" || ui.call.transfer || !ui.call.info.conferenceSid) return;
   const show = $("transfer").hidden;
   hidePanels();
   $("transfer").hidden = !show;
@@ -586,7 +615,7 @@ async function startTransfer(event) {
   const mode = document.querySelector("input[name=transfer-mode]:checked").value;
   const label = $("transfer-target").selectedOptions[0]?.textContent.split(" — ")[0] || target;
   const ok = await serverAction(async (call) => {
-    await control.transfer(call.info.callSid, { kind, target, mode });
+    await control.transfer(call.info.conferenceSid, { kind, target, mode });
     if (mode === "warm") {
       call.transfer = { kind, target: label, mode };
       call.held = true;
@@ -597,33 +626,33 @@ async function startTransfer(event) {
   }, "transfer-error");
   if (ok) {
     hidePanels();
-    if (mode === "cold") {
-      // The server moves the customer; our leg ends. Hang up in case it has not yet.
-      ui.call.sdk.disconnect();
-    }
+    // Cold: the server has taken us out of the conference; end our leg if Twilio has not yet.
+    if (mode === "cold" && ui.call) ui.call.sdk.disconnect();
   }
 }
 
 async function completeWarmTransfer() {
-  const ok = await serverAction((call) => control.completeTransfer(call.info.callSid));
+  const ok = await serverAction((call) => control.completeTransfer(call.info.conferenceSid));
   if (ok && ui.call) {
     ui.call.transferred = true;
     ui.call.sdk.disconnect();
   }
 }
 
-async function cancelWarmTransfer() {
-  await serverAction(async (call) => {
-    await control.cancelTransfer(call.info.callSid);
-    call.transfer = null;
-    call.held = false;
-  });
-}
-
-function hangUp() {
+async function hangUp() {
   if (!ui.call) return;
-  if (ui.call.status === "ringing") reject();
-  else ui.call.sdk.disconnect();
+  if (ui.call.status === "ringing") {
+    reject();
+    return;
+  }
+  const call = ui.call;
+  // The agent leaving a conference does not end it (end_conference_on_exit is false, so a
+  // transfer can go on without them): ending the call for the customer is the server's job.
+  if (call.info.conferenceSid && !call.transfer) {
+    const ok = await serverAction((c) => control.hangUp(c.info.conferenceSid));
+    if (!ok) return;
+  }
+  if (ui.call === call) call.sdk.disconnect();
 }
 
 // ---------------------------------------------------------------- outbound
@@ -673,7 +702,8 @@ async function finishWrapUp(event) {
   const button = $("wrapup-done");
   button.disabled = true;
   try {
-    const conversation = info.conversationId || info.callSid;
+    // A conversation is known by the customer's call (inbound) or our own leg (outbound).
+    const conversation = info.conversationId || info.customerCallSid || info.callSid;
     if (note && conversation) await control.saveNote(conversation, note);
     await presence.setState("available");
   } catch (error) {
@@ -695,8 +725,9 @@ async function refreshRecent() {
     const body = await control.recent(10);
     renderRecent(itemsOf(body));
   } catch (error) {
-    if (error.kind !== "network" && error.kind !== "refused") {
-      renderHistory($("recent-list"), [], `Could not load your calls: ${error.message}`);
+    if (error.kind !== "refused") {
+      const why = error.kind === "network" ? "no answer from the server" : error.message;
+      renderHistory($("recent-list"), [], `Could not load your calls (${why}).`);
     }
   }
 }
@@ -813,16 +844,12 @@ async function startWorking() {
   presence = new Presence(api, {
     onState: showAgentState,
     onHeartbeat: (ok, error) => {
-      if (!ok && error && error.kind === "unauthorized") expireSession();
+      if (ok || !error) return;
+      if (error.kind === "unauthorized") expireSession();
+      else if (error.kind === "network") setConnected(false);
     },
   });
-  try {
-    await presence.start();
-  } catch (error) {
-    if (error.kind === "unauthorized") return expireSession();
-    if (error.kind !== "refused") setBanner("state", `Could not sign you in to the phone system: ${error.message}`, { tone: "error" });
-    if (error.kind === "network") presence.schedule(5000);
-  }
+  await startPresence();
   phone = new Phone(api, { edge: config.edge || "tokyo" }, {
     onStatus: onPhoneStatus,
     onIncoming,
@@ -846,6 +873,23 @@ async function startWorking() {
     $("dial-number").value = wanted;
     $("dial-number").focus();
     setBanner("dial", `Ready to call ${wanted}: press Call.`, { tone: "info" });
+  }
+}
+
+/** Open the presence session; while the network is down, keep trying every few seconds. */
+async function startPresence() {
+  try {
+    await presence.start();
+    setBanner("state", "");
+  } catch (error) {
+    if (error.kind === "unauthorized") {
+      expireSession();
+    } else if (error.kind === "network") {
+      setConnected(false);
+      setTimeout(() => session.signedIn && startPresence(), 5000);
+    } else if (error.kind !== "refused") {
+      setBanner("state", `Could not sign you in to the phone system: ${error.message}`, { tone: "error" });
+    }
   }
 }
 
@@ -906,14 +950,13 @@ function wire() {
     radio.addEventListener("change", fillTransferTargets);
   }
   $("warm-complete").addEventListener("click", completeWarmTransfer);
-  $("warm-cancel").addEventListener("click", cancelWarmTransfer);
   $("dial-form").addEventListener("submit", dial);
   $("wrapup-view").addEventListener("submit", finishWrapUp);
   $("recent-refresh").addEventListener("click", refreshRecent);
   $("blocked-reload").addEventListener("click", () => reloadForVersion(true));
   document.addEventListener("keydown", onKey);
   globalThis.addEventListener("online", () => presence?.beatNow());
-  globalThis.addEventListener("offline", () => onReachability(false));
+  globalThis.addEventListener("offline", () => setConnected(false));
   buildKeypad();
 }
 
@@ -931,7 +974,7 @@ function main() {
     onUnauthorized: () => session.refresh(),
     onVersions,
     onRefused,
-    onReachability,
+    onReachability: onApiReachability,
   });
   control = new CallControl(api);
   wire();

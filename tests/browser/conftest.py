@@ -1,0 +1,285 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against the real local stack.
+
+One local stack per session (`python -m ops local` on free ports: moto server with the demo
+data and Cognito pool, `chalice local`, the static pages), with Twilio's REST API answered by
+`twilio_rest.py`. Each test gets a fresh browser context whose `Twilio.Device` is the fake in
+`fake_twilio.js`, and whose `config.js` points at this stack. Everything binds 127.0.0.1 and
+stops with the session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ops.web_config import local_web_config
+from tests.browser.twilio_rest import TwilioRestServer
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # The ringtone must not wait for a click in headless runs.
+    "--autoplay-policy=no-user-gesture-required",
+]
+VIEWPORT = {"width": 1366, "height": 768}
+# The stack serves clients from MIN to LATEST; tests run as LATEST unless they test versions.
+MIN_CLIENT_VERSION = "1.0.0"
+LATEST_CLIENT_VERSION = "1.2.0"
+DEMO_PASSWORD = "Demo-Passw0rd!"  # ops/cognito_local.py
+
+
+def _chromium_or_skip() -> str:
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it with apt-get")
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    api_url: str
+    moto_url: str
+    web_url: str
+    region: str
+    pool_id: str
+    client_id: str
+    twilio: TwilioRestServer
+    output: str = ""
+
+    def config_js(self, client_version: str = LATEST_CLIENT_VERSION) -> str:
+        config = local_web_config(
+            self.api_url, self.moto_url, self.region, self.pool_id, self.client_id
+        )
+        data = {**config.as_dict(), "clientVersion": client_version}
+        return f"window.CC_CONFIG = Object.freeze({json.dumps(data)});\n"
+
+    def dynamodb(self) -> Any:
+        import boto3
+
+        return boto3.session.Session(
+            region_name=self.region, aws_access_key_id="testing", aws_secret_access_key="testing"
+        ).resource("dynamodb", endpoint_url=self.moto_url)
+
+
+def _agents() -> list[dict[str, str]]:
+    import csv
+
+    with (ROOT / "ops" / "demo_data" / "agents.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="session")
+def demo_agents() -> list[dict[str, str]]:
+    return _agents()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    _chromium_or_skip()
+    twilio = TwilioRestServer()
+    ports = {"api": free_port(), "moto": free_port(), "web": free_port()}
+    web_url = f"http://127.0.0.1:{ports['web']}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWILIO_", "PUBLIC_"))}
+    env.update(
+        WEB_ORIGIN=web_url,
+        TWILIO_API_BASE_URL=twilio.url,
+        MIN_CLIENT_VERSION=MIN_CLIENT_VERSION,
+        LATEST_CLIENT_VERSION=LATEST_CLIENT_VERSION,
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ops",
+            "local",
+            "--api-port",
+            str(ports["api"]),
+            "--moto-port",
+            str(ports["moto"]),
+            "--web-port",
+            str(ports["web"]),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    assert process.stdout is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        output.append(line)
+        if "Ctrl-C stops everything" in line:
+            break
+    text = "".join(output)
+    try:
+        assert "running locally" in text, text
+        moto_url = f"http://127.0.0.1:{ports['moto']}"
+        region, pool_id, client_id = _local_pool(moto_url)
+        yield Stack(
+            api_url=f"http://127.0.0.1:{ports['api']}",
+            moto_url=moto_url,
+            web_url=web_url,
+            region=region,
+            pool_id=pool_id,
+            client_id=client_id,
+            twilio=twilio,
+            output=text,
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        twilio.close()
+
+
+def _local_pool(moto_url: str) -> tuple[str, str, str]:
+    import boto3
+
+    from ops.cognito_local import LOCAL_CLIENT_NAME, LOCAL_POOL_NAME
+    from ops.stage import stage_environment
+
+    region = stage_environment("local")["AWS_DEFAULT_REGION"]
+    cognito = boto3.session.Session(
+        region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    ).client("cognito-idp", endpoint_url=moto_url)
+    pool = next(
+        p
+        for p in cognito.list_user_pools(MaxResults=60)["UserPools"]
+        if p["Name"] == LOCAL_POOL_NAME
+    )
+    client = next(
+        c
+        for c in cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)[
+            "UserPoolClients"
+        ]
+        if c["ClientName"] == LOCAL_CLIENT_NAME
+    )
+    return region, pool["Id"], client["ClientId"]
+
+
+@pytest.fixture(scope="session")
+def browser(stack: Stack) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=_chromium_or_skip(), args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+@dataclass
+class ApiCall:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Softphone:
+    """One agent's softphone tab, and what it sent to the API."""
+
+    page: Any
+    stack: Stack
+    calls: list[ApiCall] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    client_version: str = LATEST_CLIENT_VERSION
+
+    def open(self, query: str = "") -> None:
+        self.page.goto(f"{self.stack.web_url}/{query}")
+
+    def sign_in(self, agent_id: str, password: str = DEMO_PASSWORD) -> None:
+        self.page.fill("#signin-user", agent_id)
+        self.page.fill("#signin-password", password)
+        self.page.click("#signin-submit")
+
+    def api(self, method: str, path_pattern: str) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == method and re.search(path_pattern, c.path)]
+
+    def fake(self, script: str, *args: Any) -> Any:
+        return self.page.evaluate(script, *args) if args else self.page.evaluate(script)
+
+    def twilio_log(self, what: str) -> list[dict[str, Any]]:
+        return list(self.page.evaluate("(what) => window.fakeTwilio.entries(what)", what))
+
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+@pytest.fixture
+def softphone(browser: Any, stack: Stack) -> Iterator[Softphone]:
+    context = browser.new_context(viewport=VIEWPORT, base_url=stack.web_url)
+    context.grant_permissions(["notifications"], origin=stack.web_url)
+    context.add_init_script(path=str(HERE / "fake_twilio.js"))
+    phone = Softphone(page=context.new_page(), stack=stack)
+
+    def serve_config(route: Any) -> None:
+        route.fulfill(
+            status=200,
+            content_type="application/javascript",
+            body=stack.config_js(phone.client_version),
+            headers={"Cache-Control": "no-store"},
+        )
+
+    context.route(re.compile(r"/config\.js(\?.*)?$"), serve_config)
+
+    def record(request: Any) -> None:
+        if not request.url.startswith(stack.api_url) or request.method == "OPTIONS":
+            return
+        data = request.post_data
+        phone.calls.append(
+            ApiCall(
+                request.method,
+                request.url[len(stack.api_url) :],
+                dict(request.headers),
+                json.loads(data) if data else None,
+            )
+        )
+
+    phone.page.on("request", record)
+    phone.page.on("pageerror", lambda error: phone.page_errors.append(str(error)))
+    phone.page.set_default_timeout(8000)
+    yield phone
+    context.close()
+    assert not phone.page_errors, phone.page_errors
