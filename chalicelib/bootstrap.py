@@ -6,6 +6,7 @@ Lambda should only pay for the clients the invoked route uses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,12 @@ if TYPE_CHECKING:
     from twilio.http import HttpClient
 
     from chalicelib.adapters.conversation_store import ConversationTable, EventStore
+    from chalicelib.adapters.presence_store import PresenceHistory, PresenceStore
     from chalicelib.adapters.stepfunctions import EscalationTimelines
     from chalicelib.adapters.twilio_api import TwilioGateway
+    from chalicelib.presence_board import BoardCache
+    from chalicelib.presence_mirror import PresenceMirror
+    from chalicelib.presence_service import PresenceService
 
 
 class Container:
@@ -114,6 +119,54 @@ class Container:
         config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2})
         client = self.boto_session.client("stepfunctions", config=config)
         return EscalationTimelines(client, self.settings.escalation_state_machine_arn)
+
+    @cached_property
+    def clock(self) -> Callable[[], int]:
+        """Epoch milliseconds; tests replace it to move time."""
+        from chalicelib.adapters.presence_store import wall_clock_ms
+
+        return wall_clock_ms
+
+    @cached_property
+    def presence_store(self) -> PresenceStore:
+        from chalicelib.adapters.presence_store import PresenceStore
+
+        table = self.dynamodb.Table(self.settings.presence_table)
+        return PresenceStore(table, clock=lambda: self.clock())
+
+    @cached_property
+    def presence(self) -> PresenceService:
+        from chalicelib.presence_service import PresenceService, timers_from
+
+        timers = timers_from(self.settings)
+        return PresenceService(self.presence_store, self.agents, timers, lambda: self.clock())
+
+    @cached_property
+    def presence_history(self) -> PresenceHistory:
+        from chalicelib.adapters.presence_store import PresenceHistory
+
+        table = self.dynamodb.Table(self.settings.presence_history_table)
+        return PresenceHistory(table, self.settings.presence_history_retention_days)
+
+    @cached_property
+    def presence_board(self) -> BoardCache:
+        from chalicelib.presence_board import BoardCache, timer_due
+
+        service = self.presence
+        return BoardCache(
+            self.presence_store,
+            settle=service.settle,
+            effective=service.effective,
+            is_due=timer_due(service.timers),
+            refresh_ms=int(self.settings.presence_board_refresh_seconds * 1000),
+            clock=lambda: self.clock(),
+        )
+
+    @cached_property
+    def presence_mirror(self) -> PresenceMirror:
+        from chalicelib.presence_mirror import PresenceMirror, activity_map
+
+        return PresenceMirror(self.twilio, activity_map(self.settings))
 
 
 _container: Container | None = None

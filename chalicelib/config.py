@@ -88,6 +88,26 @@ class Settings(BaseModel):
     aws_endpoint_url: str = ""
     supervisor_group: str = "supervisors"
     # --- presence (issue 3) ---
+    # History of every presence change (agent, from, to, reason, at), written from the presence
+    # table's stream; read for occupancy metrics.
+    presence_history_table: str
+    presence_history_retention_days: int = Field(default=400, ge=1)
+    # The softphone sends a heartbeat every interval; no heartbeat for the timeout -> away.
+    presence_heartbeat_interval_seconds: int = Field(default=15, ge=5, le=300)
+    presence_heartbeat_timeout_seconds: int = Field(default=45, ge=10, le=3600)
+    # A disconnected agent (away, heartbeat lost) is signed out after this long.
+    presence_session_expiry_seconds: int = Field(default=8 * 3600, ge=300)
+    # After a call, the agent stays in wrap-up this long, then becomes available.
+    presence_wrap_up_seconds: int = Field(default=30, ge=0, le=3600)
+    # The board's snapshot is rebuilt at most once per this interval per Lambda container.
+    presence_board_refresh_seconds: float = Field(default=1.0, ge=0.1, le=60)
+    # TaskRouter activities mirroring our states (ringing and on_call leave the activity alone:
+    # TaskRouter knows the worker is busy from the reservation). Wrap-up uses
+    # post_work_activity_sid, the activity the conference instruction already sets.
+    activity_sid_offline: str = "WA00000000000000000000000000000001"
+    activity_sid_available: str = "WA00000000000000000000000000000002"
+    activity_sid_away: str = "WA00000000000000000000000000000003"
+    activity_sid_break: str = "WA00000000000000000000000000000004"
     # --- escalation (issue 4) ---
     # The escalation state machine (infra/escalation.asl.json); empty: no timeline is started and
     # callers widen out by the workflow backstop alone.

@@ -48,6 +48,7 @@ def make_settings(**overrides: Any) -> Settings:
         "customers_table": "test-customers",
         "agents_table": "test-agents",
         "presence_table": "test-presence",
+        "presence_history_table": "test-presence-history",
         "recordings_bucket": "test-recordings",
         "conversation_events_table": "test-conversation-events",
         "conversations_table": "test-conversations",

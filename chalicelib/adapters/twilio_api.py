@@ -89,6 +89,11 @@ class TwilioGateway:
             f"update worker {worker_sid}",
         )
 
+    def worker_activities(self) -> dict[str, str]:
+        """Every worker of the workspace -> its current activity sid (pages of 1000)."""
+        workers = self._call(lambda: self._workspace().workers.list(page_size=1000), "list workers")
+        return {str(w.sid): str(w.activity_sid) for w in workers}
+
     def create_task(
         self, workflow_sid: str, attributes: dict[str, Any], priority: int, timeout: int
     ) -> str:

@@ -15,6 +15,7 @@ BASE = {
     "CUSTOMERS_TABLE": "c",
     "AGENTS_TABLE": "a",
     "PRESENCE_TABLE": "p",
+    "PRESENCE_HISTORY_TABLE": "ph",
     "RECORDINGS_BUCKET": "r",
     "CONVERSATION_EVENTS_TABLE": "ce",
     "CONVERSATIONS_TABLE": "cv",
