@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 
     from chalicelib.adapters.conversation_store import ConversationTable, EventStore
     from chalicelib.adapters.presence_store import PresenceHistory, PresenceStore
+    from chalicelib.adapters.recording_store import RecordingStore
+    from chalicelib.adapters.s3 import RecordingArchive
+    from chalicelib.adapters.sqs import WorkQueue
     from chalicelib.adapters.stepfunctions import EscalationTimelines
+    from chalicelib.adapters.transcribe import Transcriber
     from chalicelib.adapters.twilio_api import TwilioGateway
     from chalicelib.presence_board import BoardCache
     from chalicelib.presence_mirror import PresenceMirror
@@ -167,6 +171,38 @@ class Container:
         from chalicelib.presence_mirror import PresenceMirror, activity_map
 
         return PresenceMirror(self.twilio, activity_map(self.settings))
+
+
+    # --- recordings (issue 6) ---
+    @cached_property
+    def recording_store(self) -> RecordingStore:
+        from chalicelib.adapters.recording_store import RecordingStore
+
+        return RecordingStore(self.dynamodb.Table(self.settings.recordings_table))
+
+    @cached_property
+    def recording_archive(self) -> RecordingArchive:
+        from chalicelib.adapters.s3 import RecordingArchive
+
+        s = self.settings
+        return RecordingArchive(
+            self.boto_session.client("s3"), s.recordings_bucket, s.recordings_kms_key_id
+        )
+
+    @cached_property
+    def recording_queue(self) -> WorkQueue:
+        from chalicelib.adapters.sqs import WorkQueue
+
+        return WorkQueue(self.boto_session.client("sqs"), self.settings.recordings_queue)
+
+    @cached_property
+    def transcriber(self) -> Transcriber:
+        from chalicelib.adapters.transcribe import Transcriber
+
+        s = self.settings
+        return Transcriber(
+            self.boto_session.client("transcribe"), s.recordings_bucket, s.recordings_kms_key_id
+        )
 
 
 _container: Container | None = None

@@ -150,6 +150,22 @@ class Settings(BaseModel):
     # Seconds the dashboard's KPI feed is cached per Lambda container.
     kpi_cache_seconds: int = Field(default=15, ge=0, le=300)
     # --- recordings (issue 6) ---
+    # Copy state (idempotency), channel map and transcript pointers; see recording_store.
+    recordings_table: str
+    # The copy queue and its dead-letter queue (names; deployed stages get CloudFormation's).
+    recordings_queue: str = "contact-center-recording-copy"
+    recordings_dead_letter_queue: str = "contact-center-recording-copy-dlq"
+    # Seconds a copy waits after the callback, so TaskRouter's wrap-up event (which links the
+    # conference to the conversation) and the join callbacks are in first. SQS allows 0-900.
+    recording_copy_delay_seconds: int = Field(default=60, ge=0, le=900)
+    # "keep": Twilio keeps its copy too. "delete": deleted once the S3 copy is verified.
+    recording_twilio_copy: Literal["keep", "delete"] = "keep"
+    # Empty: the bucket's KMS default (aws/s3); else the key id or ARN every object is sealed with.
+    recordings_kms_key_id: str = ""
+    transcription_enabled: bool = True
+    transcription_language: str = "ja-JP"
+    # Lifetime of a playback link handed to a browser.
+    recording_url_ttl_seconds: int = Field(default=300, ge=30, le=3600)
     # --- softphone (issue 7) ---
     # The API's version and the web client versions it serves (chalicelib/versions.py): pages
     # older than min_client_version get 426, older than latest_client_version a reload banner.

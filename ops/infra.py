@@ -71,4 +71,41 @@ def create_local_resources(session: Any, settings: Settings) -> list[str]:
                     Bucket=name, VersioningConfiguration=props["VersioningConfiguration"]
                 )
             created.append(name)
+    created.extend(_create_local_queues(session, settings))
+    return created
+
+
+_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
+
+
+def _create_local_queues(session: Any, settings: Settings) -> list[str]:
+    """SQS queues of the template; a RedrivePolicy naming another queue (`Fn::GetAtt` Arn) is
+    pointed at that queue's local copy, so dead-letter queues are created first."""
+    sqs = session.client("sqs", region_name=settings.aws_region)
+    queues = {
+        logical: resource
+        for logical, resource in template_resources().items()
+        if resource.get("Type") == "AWS::SQS::Queue" and _physical_name(resource, settings)
+    }
+    arns: dict[str, str] = {}
+    created: list[str] = []
+    ordered = sorted(queues.items(), key=lambda kv: "RedrivePolicy" in kv[1].get("Properties", {}))
+    for logical, resource in ordered:
+        name = str(_physical_name(resource, settings))
+        props = resource.get("Properties", {})
+        attributes = {k: str(props[k]) for k in _QUEUE_ATTRIBUTES if k in props}
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": arns[target], "maxReceiveCount": redrive["maxReceiveCount"]}
+            )
+        try:
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        except sqs.exceptions.QueueDoesNotExist:
+            url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            created.append(name)
+        arns[logical] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
     return created

@@ -12,7 +12,11 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from chalicelib.errors import TelephonyUnavailable
+from chalicelib.errors import NotFound, TelephonyUnavailable
+
+
+class RecordingNotFound(NotFound):
+    """Twilio does not know the recording (never existed, or already deleted)."""
 
 if TYPE_CHECKING:
     from twilio.http import HttpClient
@@ -36,7 +40,31 @@ def rebased_http_client(base_url: str, timeout: float = 5.0) -> HttpClient:
             uri = f"{base_url.rstrip('/')}/{product}{parts.path}"
             return super().request(method, uri, *args, **kwargs)
 
-    return _Rebased(timeout=timeout)
+    return _Rebased(timeout=timeout, request_hooks=binary_safe_hooks())
+
+
+def binary_safe_hooks() -> dict[str, list[Any]]:
+    """requests hooks that keep audio bodies intact through twilio's text-only Response.
+
+    twilio's HttpClient hands back `response.text`; for audio that would be a lossy guess at a
+    character set. Decoding audio as latin-1 maps every byte to one character, so
+    `text.encode("latin-1")` gives the exact bytes back (see TwilioGateway.fetch_recording_media).
+    """
+
+    def latin1_for_media(response: Any, *args: Any, **kwargs: Any) -> Any:
+        content_type = response.headers.get("Content-Type", "")
+        if content_type.startswith(("audio/", "application/octet-stream")):
+            response.encoding = "latin-1"
+        return response
+
+    return {"response": [latin1_for_media]}
+
+
+def default_http_client(timeout: float = 10.0) -> HttpClient:
+    from twilio.http.http_client import TwilioHttpClient
+
+    return TwilioHttpClient(timeout=timeout, request_hooks=binary_safe_hooks())
+
 
 
 class TwilioGateway:
@@ -48,7 +76,7 @@ class TwilioGateway:
     ) -> None:
         self._credentials = credentials
         self._workspace_sid = workspace_sid
-        self._http_client = http_client
+        self._http_client = http_client or default_http_client()
         self._client: Client | None = None
 
     @property
@@ -224,6 +252,52 @@ class TwilioGateway:
             lambda: self.client.calls(call_sid).update(url=url, method="POST"),
             f"redirect call {call_sid}",
         )
+
+    def _recording_url(self, recording_sid: str, extension: str) -> str:
+        return (
+            f"https://api.twilio.com/2010-04-01/Accounts/{self._credentials.account_sid}"
+            f"/Recordings/{recording_sid}.{extension}"
+        )
+
+    def fetch_recording_media(
+        self, recording_sid: str, channels: int, timeout: float = 120.0
+    ) -> bytes:
+        """The recording as WAV bytes. `channels=2` asks for both channels: conference
+        recordings download mono unless `RequestedChannels=2` is given, and a mono recording
+        cannot be asked for two (warning 16113).
+        https://www.twilio.com/docs/voice/api/recording#fetch-a-recording-media-file
+        """
+        params = {"RequestedChannels": "2"} if channels == 2 else None
+        what = f"fetch recording {recording_sid} media"
+        response = self._call(
+            lambda: self.client.request(
+                "GET",
+                self._recording_url(recording_sid, "wav"),
+                params=params,
+                headers={"Accept": "audio/wav"},
+                timeout=timeout,
+                # Media may be served by a redirect; requests drops our credentials for it.
+                allow_redirects=True,
+            ),
+            what,
+        )
+        if response.status_code == 404:
+            raise RecordingNotFound(f"{what}: Twilio has no such recording (404)")
+        if response.status_code != 200:
+            raise TelephonyUnavailable(f"{what} failed: HTTP {response.status_code}")
+        content = response.content
+        return content if isinstance(content, bytes) else str(content).encode("latin-1")
+
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Delete Twilio's copy; False if it was already gone."""
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            return bool(self.client.recordings(recording_sid).delete())
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return False
+            raise TelephonyUnavailable(f"delete recording {recording_sid} failed: {exc}") from exc
 
     @staticmethod
     def _call(operation: Any, what: str) -> Any:
