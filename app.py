@@ -10,6 +10,7 @@ from chalice import Chalice
 from chalicelib.api.conversations import conversations
 from chalicelib.api.escalation import escalation
 from chalicelib.api.handshake import client_version_handshake
+from chalicelib.api.recordings import recordings
 from chalicelib.api.softphone import softphone
 from chalicelib.api.taskrouter import taskrouter
 from chalicelib.api.voice import voice
@@ -20,6 +21,7 @@ app.register_blueprint(voice)
 app.register_blueprint(taskrouter)
 app.register_blueprint(conversations)
 app.register_blueprint(softphone)
+app.register_blueprint(recordings)
 app.register_blueprint(escalation)
 
 

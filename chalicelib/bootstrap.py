@@ -182,12 +182,14 @@ class Container:
 
     @cached_property
     def recording_archive(self) -> RecordingArchive:
+        from botocore.config import Config
+
         from chalicelib.adapters.s3 import RecordingArchive
 
         s = self.settings
-        return RecordingArchive(
-            self.boto_session.client("s3"), s.recordings_bucket, s.recordings_kms_key_id
-        )
+        # SigV4: presigned links to SSE-KMS objects are refused with any other signature.
+        client = self.boto_session.client("s3", config=Config(signature_version="s3v4"))
+        return RecordingArchive(client, s.recordings_bucket, s.recordings_kms_key_id)
 
     @cached_property
     def recording_queue(self) -> WorkQueue:

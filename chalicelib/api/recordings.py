@@ -1,0 +1,125 @@
+"""Recordings: Twilio's status callback, the copy worker, Transcribe's completion events, and
+playback and transcripts for staff.
+
+The callback answers Twilio at once; the copy runs in its own Lambda fed by an SQS queue whose
+dead-letter queue alarms (infra/resources.json). Why a queue and not a state machine: each
+recording is one independent, idempotent job with one retry policy; SQS gives retries with
+back-off (the visibility timeout), a dead-letter queue and a native redrive for replay, for a
+fraction of a cent per thousand recordings, and needs no orchestration. See docs/recordings.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, ForbiddenError, Response
+from chalice.app import CloudWatchEvent, SQSEvent
+
+from chalicelib import bootstrap
+from chalicelib.auth import require_staff
+from chalicelib.conversation_facts import store_callback
+from chalicelib.models import parse_form
+from chalicelib.observability import count, logger, metrics
+from chalicelib.recording_pipeline import (
+    NotAllowed,
+    accept_callback,
+    attach_transcript,
+    copy_recording,
+    playback,
+    transcript,
+)
+from chalicelib.recordings import TRANSCRIPTION_JOB_PREFIX, CopyJob, RecordingCallback
+from chalicelib.web import FORM, json_response, twilio_form, webhook
+
+recordings = Blueprint(__name__)
+
+STATUS_PATH = "/twilio/recordings/status"
+# Deployed stages: the queue infra/resources.json creates, and Settings.recordings_queue.
+COPY_QUEUE_NAME = "contact-center-recording-copy"
+TRANSCRIBE_FINISHED = {
+    "source": ["aws.transcribe"],
+    "detail-type": ["Transcribe Job State Change"],
+    "detail": {
+        "TranscriptionJobStatus": ["COMPLETED", "FAILED"],
+        "TranscriptionJobName": [{"prefix": TRANSCRIPTION_JOB_PREFIX}],
+    },
+}
+
+
+@recordings.route(STATUS_PATH, methods=["POST"], content_types=[FORM])
+@webhook
+def recording_status() -> Response:
+    request = recordings.current_request
+    form = twilio_form(request)
+    callback = parse_form(RecordingCallback, form)
+    query = dict(request.query_params or {})
+    c = bootstrap.container()
+    # The conversation record's link to the recording (conversations area), then the copy.
+    store_callback(c, "recording" if callback.conference_sid else "voicemail", form, query)
+    outcome = accept_callback(callback, c, context=query)
+    return json_response({"recording_sid": callback.recording_sid, "outcome": outcome})
+
+
+def _flush_metrics() -> None:
+    if metrics.metric_set:
+        metrics.flush_metrics()
+
+
+@recordings.on_sqs_message(queue=COPY_QUEUE_NAME, batch_size=1)
+def copy_worker(event: SQSEvent) -> None:
+    """Copy one recording per message. Raising returns the message to the queue for a retry;
+    after the queue's maxReceiveCount it moves to the dead-letter queue, which alarms."""
+    c = bootstrap.container()
+    try:
+        for message in event:
+            job = CopyJob.from_json(message.body)
+            logger.append_keys(recording_sid=job.recording_sid)
+            try:
+                copy_recording(job, c)
+            except Exception:
+                count("RecordingCopyFailed")
+                logger.exception(
+                    "recording copy failed; twilio's copy is kept and the message retried",
+                    conference_sid=job.conference_sid,
+                    call_sid=job.call_sid,
+                )
+                raise
+    finally:
+        logger.remove_keys(["recording_sid"])
+        _flush_metrics()
+
+
+@recordings.on_cw_event(TRANSCRIBE_FINISHED)
+def transcription_finished(event: CloudWatchEvent) -> None:
+    """Amazon Transcribe's job state change (EventBridge): attach the speaker turns."""
+    detail = event.detail
+    try:
+        attach_transcript(
+            str(detail.get("TranscriptionJobName", "")),
+            str(detail.get("TranscriptionJobStatus", "")),
+            bootstrap.container(),
+        )
+    finally:
+        _flush_metrics()
+
+
+def _staff_view(conversation_id: str, build: Any) -> Response:
+    staff = require_staff(recordings.current_request)
+    try:
+        body = build(conversation_id, staff.agent_id, staff.is_supervisor, bootstrap.container())
+    except NotAllowed as exc:
+        raise ForbiddenError(str(exc)) from exc
+    # Signed links and call content: never cached by a browser or proxy.
+    return json_response(body, headers={"Cache-Control": "no-store"})
+
+
+@recordings.route("/conversations/{id}/recording", methods=["GET"])
+@webhook
+def conversation_recording(id: str) -> Response:
+    return _staff_view(id, playback)
+
+
+@recordings.route("/conversations/{id}/transcript", methods=["GET"])
+@webhook
+def conversation_transcript(id: str) -> Response:
+    return _staff_view(id, transcript)
