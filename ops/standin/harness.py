@@ -1,0 +1,241 @@
+"""Wiring a stand-in to an app: the app in this process on moto, or the running local stack.
+
+`in_process_stack()` is what the checks and the end-to-end tests use: moto's in-process AWS
+(`mock_aws`), the tables of infra/resources.json, the agents and customers imported through the
+operators' own import code, the app's Container given a twilio HttpClient answered by the
+stand-in, and webhooks handed to the Chalice app without a socket. `http_stack()` drives the
+local stack of `make run` over HTTP and serves the REST API on a port for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.config import Settings, load_twilio_credentials
+from ops.standin.clock import Scheduler
+from ops.standin.engine import Activity, Chaos, Standin, TwilioAccount
+from ops.standin.population import Population
+from ops.standin.rest import Rest
+from ops.standin.truth import GroundTruth
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def app_routes(app: Any) -> frozenset[str]:
+    """The paths the app serves: Twilio is only configured with callbacks that exist."""
+    return frozenset(app.routes.keys())
+
+
+def activities_for(settings: Settings) -> tuple[Activity, ...]:
+    """The workspace's activities, with the sids the app is configured with."""
+
+    def sid(field: str, default: str) -> str:
+        return str(getattr(settings, field, "") or default)
+
+    return (
+        Activity(sid("activity_sid_offline", "WA" + "0" * 31 + "1"), "Offline", False),
+        Activity(sid("activity_sid_available", "WA" + "0" * 31 + "2"), "Available", True),
+        Activity(sid("activity_sid_away", "WA" + "0" * 31 + "3"), "Away", False),
+        Activity(sid("activity_sid_break", "WA" + "0" * 31 + "4"), "Break", False),
+        Activity(settings.post_work_activity_sid, "Wrap-up", False),
+    )
+
+
+def account_for(settings: Settings, reservation_timeout: int = 120) -> TwilioAccount:
+    from chalicelib.workflow import workflow_definition
+
+    return TwilioAccount(
+        account_sid=settings.twilio_account_sid,
+        auth_token=load_twilio_credentials(settings).auth_token,
+        workspace_sid=settings.twilio_workspace_sid,
+        workflow_sid=settings.twilio_workflow_sid,
+        workflow=workflow_definition(settings),
+        queues={settings.queue_sid_everyone: "1==1"},
+        company_number=settings.company_number,
+        activities=activities_for(settings),
+        reservation_timeout=reservation_timeout,
+    )
+
+
+def day_start(date: str | None = None) -> float:
+    """09:00 in Tokyo on `date` (YYYY-MM-DD), default today: the simulated day's first second."""
+    day = datetime.now(TOKYO).date() if not date else datetime.strptime(date, "%Y-%m-%d").date()
+    return datetime(day.year, day.month, day.day, 9, tzinfo=TOKYO).timestamp()
+
+
+@dataclass
+class Stack:
+    standin: Standin
+    rest: Rest
+    settings: Settings
+    population: Population
+    truth: GroundTruth
+    boto_session: Any = None
+    container: Any = None
+
+    def run(self, until: float | None = None) -> None:
+        self.standin.clock.run(until=until)
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]], columns: tuple[str, ...]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def load_directory(
+    session: Any, settings: Settings, agents: list[dict[str, str]], customers: list[dict[str, str]]
+) -> None:
+    """Import agents and customers with the operators' import code (same validation)."""
+    from ops.imports import AGENT_COLUMNS, CUSTOMER_COLUMNS, import_agents, import_customers
+
+    dynamodb = session.resource("dynamodb")
+    with tempfile.TemporaryDirectory() as tmp:
+        agents_csv = _write_csv(Path(tmp) / "agents.csv", agents, AGENT_COLUMNS)
+        customers_csv = _write_csv(Path(tmp) / "customers.csv", customers, CUSTOMER_COLUMNS)
+        import_agents(agents_csv, dynamodb.Table(settings.agents_table))
+        import_customers(
+            customers_csv,
+            dynamodb.Table(settings.customers_table),
+            dynamodb.Table(settings.agents_table),
+            settings.default_country,
+        )
+
+
+def add_workers(standin: Standin, agents: list[dict[str, str]], activity: str = "Offline") -> None:
+    for agent in agents:
+        standin.add_worker(
+            agent["worker_sid"],
+            agent["agent_id"],
+            {
+                "agent_id": agent["agent_id"],
+                "team": agent["team"],
+                "contact_uri": f"client:{agent['agent_id']}",
+            },
+            activity,
+        )
+
+
+def local_settings(**overrides: Any) -> Settings:
+    from ops.stage import stage_environment
+
+    env = {k.lower(): v for k, v in stage_environment("local").items()}
+    fields = {k: v for k, v in env.items() if k in Settings.model_fields}
+    fields.update(overrides)
+    return Settings.model_validate(fields)
+
+
+def quiet_app_logs() -> None:
+    """Powertools prints a JSON line per log and an EMF blob per request: thousands a minute."""
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    from chalicelib.observability import logger
+
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR"))
+
+
+@contextmanager
+def in_process_stack(
+    agents: list[dict[str, str]],
+    customers: list[dict[str, str]],
+    population: Population,
+    *,
+    seed: int = 0,
+    start: float | None = None,
+    chaos: Chaos | None = None,
+    truth_path: Path | None = None,
+    settings_overrides: dict[str, Any] | None = None,
+    boto_hooks: Any = None,
+) -> Iterator[Stack]:
+    """The app, moto and the stand-in in this process; virtual time runs as fast as it can."""
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import bootstrap
+    from ops.infra import create_local_resources
+    from ops.standin.server import InProcessTwilioHttp
+    from ops.standin.transport import InProcessTransport
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto
+        AWS_DEFAULT_REGION="ap-northeast-1",
+        POWERTOOLS_TRACE_DISABLED="1",
+    )
+    quiet_app_logs()
+    from app import app
+
+    routes = app_routes(app)
+    with mock_aws():
+        session = boto3.session.Session(region_name="ap-northeast-1")
+        overrides = dict(settings_overrides or {})
+        tokens: dict[str, str] = {}
+        if "/agents/me/session" in routes:
+            from ops.cognito_local import ensure_pool, ensure_user, id_token
+
+            cognito = session.client("cognito-idp")
+            pool = ensure_pool(cognito)
+            for agent in agents:
+                ensure_user(cognito, pool, agent["agent_id"])
+                tokens[agent["agent_id"]] = id_token(cognito, pool, agent["agent_id"])
+            overrides.update(cognito_user_pool_id=pool.pool_id, cognito_client_id=pool.client_id)
+        settings = local_settings(public_base_url="https://cc.rehearsal.test/api", **overrides)
+        if boto_hooks is not None:
+            boto_hooks(session)
+        create_local_resources(session, settings)
+        load_directory(session, settings, agents, customers)
+
+        truth = GroundTruth(truth_path)
+        clock = Scheduler(start=start if start is not None else day_start(), speed=0)
+        transport = InProcessTransport(
+            app, settings.public_base_url, load_twilio_credentials(settings).auth_token
+        )
+        standin = Standin(
+            account_for(settings),
+            transport,
+            clock,
+            population,
+            truth,
+            routes,
+            chaos=chaos,
+            seed=seed,
+        )
+        population.standin = standin
+        rest = Rest(standin)
+        container = bootstrap.Container(
+            settings=settings, boto_session=session, twilio_http_client=InProcessTwilioHttp(rest)
+        )
+        # The app runs on the stand-in's virtual clock (its timers, watermarks, KPIs).
+        container.clock = lambda: int(clock.now() * 1000)
+        bootstrap.use(container)
+        add_workers(standin, agents)
+        if tokens:
+            from ops.standin.population import AgentApi
+
+            population.api = AgentApi(transport, tokens)
+        try:
+            yield Stack(standin, rest, settings, population, truth, session, container)
+        finally:
+            truth.close()
+            bootstrap.use(None)
+
+
+def tokyo(epoch: float) -> str:
+    return (datetime.fromtimestamp(epoch, TOKYO)).strftime("%H:%M:%S")
+
+
+def hours(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)

@@ -1,0 +1,242 @@
+"""The people of a simulated day: agents with shifts, breaks and habits, callers with patience.
+
+Everything is drawn from one seed up front (per-agent generators for what happens during the
+day), so the same seed gives the same day.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from ops.standin.engine import Standin
+
+
+@dataclass
+class AgentProfile:
+    agent_id: str
+    team: str
+    worker_sid: str
+    name: str = ""
+    miss_rate: float = 0.05
+    answer_median: float = 4.0
+    wrap_median: float = 30.0
+    away_after_miss: float = 0.3
+    shift_start: float = 0.0  # seconds after the day starts
+    shift_end: float = 9 * 3600.0
+    breaks: list[tuple[float, float]] = field(default_factory=list)  # (start, seconds)
+
+
+class Population:
+    """Implements engine.Agents; owns when agents sign in, take breaks and leave."""
+
+    def __init__(self, profiles: list[AgentProfile], seed: int) -> None:
+        self.profiles = {p.agent_id: p for p in profiles}
+        self._rng = {p.agent_id: random.Random(f"{seed}:{p.agent_id}") for p in profiles}
+        self.standin: Standin | None = None
+        self.day_start = 0.0
+        # What each agent wants to do once the current call is over (a break, going home).
+        self._after: dict[str, str] = {}
+        self._away_until: dict[str, float] = {}
+        # Scripted answers for scenarios: agent -> list of delays (None = miss), used in order.
+        self.script: dict[str, list[float | None]] = {}
+        # When the app owns presence (issue 3), agents change state through its agent API
+        # (`/agents/me/*`, as the softphone does) and the app moves their TaskRouter activity;
+        # otherwise they set their activity at TaskRouter directly (TaskRouter JS SDK).
+        self.api: AgentApi | None = None
+
+    # ---- engine.Agents ---------------------------------------------------------------------
+
+    def answer_delay(self, agent_id: str, now: float) -> float | None:
+        if self.script.get(agent_id):
+            return self.script[agent_id].pop(0)
+        profile = self.profiles.get(agent_id)
+        if profile is None:
+            return 5.0
+        rng = self._rng[agent_id]
+        if rng.random() < profile.miss_rate:
+            return None
+        return min(15.0, max(1.0, rng.lognormvariate(math.log(profile.answer_median), 0.5)))
+
+    def wrap_up_seconds(self, agent_id: str) -> float:
+        profile = self.profiles.get(agent_id)
+        if profile is None:
+            return 10.0
+        rng = self._rng[agent_id]
+        return min(300.0, max(5.0, rng.lognormvariate(math.log(profile.wrap_median), 0.6)))
+
+    def after_wrap_up(self, agent_id: str, now: float) -> str | None:
+        wanted = self._after.pop(agent_id, "Available")
+        if self.api is not None:
+            # The app ends the wrap-up itself (presence timer); the agent only asks for a change.
+            if wanted != "Available":
+                self.api.change(agent_id, wanted)
+            return None
+        return wanted
+
+    def missed(self, agent_id: str, now: float) -> None:
+        profile = self.profiles.get(agent_id)
+        if profile is None or self.standin is None:
+            return
+        rng = self._rng[agent_id]
+        if rng.random() < profile.away_after_miss:
+            # The agent had stepped away from the desk: the softphone shows them away a while.
+            seconds = rng.uniform(120, 600)
+            self.standin.clock.after(0.5, self._set_if_idle, agent_id, "Away")
+            self.standin.clock.after(seconds, self._back, agent_id, "Away")
+
+    # ---- the day ---------------------------------------------------------------------------
+
+    def schedule_day(self, standin: Standin, day_start: float) -> None:
+        self.standin = standin
+        self.day_start = day_start
+        for profile in self.profiles.values():
+            standin.clock.at(
+                day_start + profile.shift_start, self._set_if_idle, profile.agent_id, "Available"
+            )
+            for start, seconds in profile.breaks:
+                standin.clock.at(day_start + start, self._start_break, profile.agent_id, seconds)
+            standin.clock.at(day_start + profile.shift_end, self._go_home, profile.agent_id)
+
+    @property
+    def _s(self) -> Standin:
+        if self.standin is None:
+            raise RuntimeError("the population is not attached to a stand-in yet")
+        return self.standin
+
+    def _busy(self, agent_id: str) -> bool:
+        worker = self._s.worker_by_agent(agent_id)
+        return worker.task_sid is not None or worker.reservation_sid is not None
+
+    def _activity(self, agent_id: str) -> str:
+        worker = self._s.worker_by_agent(agent_id)
+        return self._s.activities[worker.activity_sid].name
+
+    def _set(self, agent_id: str, activity: str) -> None:
+        if self.api is not None:
+            self.api.change(agent_id, activity)
+            return
+        worker = self._s.worker_by_agent(agent_id)
+        self._s.set_activity(worker.sid, self._s.activity_by_name(activity).sid)
+
+    def _set_if_idle(self, agent_id: str, activity: str) -> None:
+        with self._s.lock:
+            if self._busy(agent_id):
+                self._after[agent_id] = activity
+                return
+            self._set(agent_id, activity)
+
+    def _back(self, agent_id: str, from_activity: str) -> None:
+        with self._s.lock:
+            if self._activity(agent_id) == from_activity and not self._busy(agent_id):
+                self._set(agent_id, "Available")
+            elif self._after.get(agent_id) == from_activity:
+                del self._after[agent_id]
+
+    def _start_break(self, agent_id: str, seconds: float) -> None:
+        with self._s.lock:
+            if self._activity(agent_id) == "Offline":
+                return
+            self._set_if_idle(agent_id, "Break")
+        self._s.clock.after(seconds, self._back, agent_id, "Break")
+
+    def _go_home(self, agent_id: str) -> None:
+        self._set_if_idle(agent_id, "Offline")
+
+    def expected_activity(self, agent_id: str) -> str:
+        return self._activity(agent_id)
+
+
+class AgentApi:
+    """The softphone's calls to the app's agent API, with each agent's Cognito ID token."""
+
+    STATES: ClassVar[dict[str, str]] = {
+        "Available": "available",
+        "Break": "break",
+        "Away": "away",
+    }
+
+    def __init__(self, transport: Any, tokens: dict[str, str]) -> None:
+        self._transport = transport
+        self._tokens = tokens
+        self.signed_in: set[str] = set()
+        self.failures: list[tuple[str, str, int]] = []
+
+    def change(self, agent_id: str, activity: str) -> None:
+        token = self._tokens[agent_id]
+        if activity == "Offline":
+            reply = self._transport.call_json("DELETE", "/agents/me/session", token)
+            self.signed_in.discard(agent_id)
+        elif agent_id not in self.signed_in:
+            reply = self._transport.call_json("POST", "/agents/me/session", token)
+            self.signed_in.add(agent_id)
+            if activity != "Available" and 200 <= reply.status < 300:
+                reply = self._transport.call_json(
+                    "PUT", "/agents/me/status", token, {"state": self.STATES[activity]}
+                )
+        else:
+            reply = self._transport.call_json(
+                "PUT", "/agents/me/status", token, {"state": self.STATES[activity]}
+            )
+        if not 200 <= reply.status < 300:
+            self.failures.append((agent_id, activity, reply.status))
+
+
+HOURLY_PROFILE = (0.08, 0.13, 0.14, 0.10, 0.09, 0.12, 0.13, 0.12, 0.09)  # 09:00 .. 18:00
+
+
+def agent_profiles(
+    agents: list[dict[str, str]], seed: int, day_seconds: float = 9 * 3600.0
+) -> list[AgentProfile]:
+    rng = random.Random(f"agents:{seed}")
+    profiles = []
+    for agent in agents:
+        start = rng.choice([0.0, 0.0, 0.0, 900.0, 1800.0, 3600.0]) * (day_seconds / 32400)
+        end = day_seconds - rng.choice([0.0, 0.0, 0.0, 1800.0, 3600.0]) * (day_seconds / 32400)
+        lunch = rng.uniform(0.35, 0.55) * day_seconds
+        short = rng.uniform(0.65, 0.85) * day_seconds
+        profiles.append(
+            AgentProfile(
+                agent_id=agent["agent_id"],
+                team=agent["team"],
+                worker_sid=agent["worker_sid"],
+                name=agent.get("name", ""),
+                miss_rate=rng.choice([0.02, 0.04, 0.06, 0.12]),
+                answer_median=rng.uniform(2.5, 6.0),
+                wrap_median=rng.uniform(15.0, 45.0),
+                shift_start=start,
+                shift_end=end,
+                breaks=[
+                    (lunch, 2700.0 * day_seconds / 32400),
+                    (short, 600.0 * day_seconds / 32400),
+                ],
+            )
+        )
+    return profiles
+
+
+def arrival_offsets(calls: int, seed: int, day_seconds: float = 9 * 3600.0) -> list[float]:
+    """Seconds after the day starts at which calls arrive, following HOURLY_PROFILE."""
+    rng = random.Random(f"arrivals:{seed}")
+    hour = day_seconds / len(HOURLY_PROFILE)
+    offsets: list[float] = []
+    shares = [s / sum(HOURLY_PROFILE) for s in HOURLY_PROFILE]
+    counts = [int(calls * s) for s in shares]
+    for n in range(calls - sum(counts)):
+        counts[n % len(counts)] += 1
+    for index, count in enumerate(counts):
+        offsets.extend(index * hour + rng.uniform(0, hour) for _ in range(count))
+    return sorted(offsets)
+
+
+def talk_seconds(rng: random.Random) -> float:
+    """Sales calls: lognormal, median 3 minutes, a long tail; 15 s .. 30 min."""
+    return min(1800.0, max(15.0, rng.lognormvariate(math.log(180.0), 0.7)))
+
+
+def patience_seconds(rng: random.Random) -> float:
+    """How long a caller waits before hanging up: median ~2 minutes, some very impatient."""
+    return min(1800.0, max(8.0, rng.lognormvariate(math.log(120.0), 0.9)))

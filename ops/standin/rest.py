@@ -1,0 +1,766 @@
+"""Twilio's REST API as the app reaches it, served from the stand-in's state.
+
+Paths are Twilio's, with the product host folded into the first segment the way
+`chalicelib.adapters.twilio_api.rebased_http_client` sends them:
+`https://taskrouter.twilio.com/v1/...` arrives as `/taskrouter/v1/...`,
+`https://api.twilio.com/2010-04-01/...` as `/api/2010-04-01/...`.
+Bodies are the JSON Twilio returns (snake_case, `meta.key` on lists) so twilio's own client
+parses them; errors are Twilio's error document (`code`, `message`, `status`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ops.standin import payloads
+from ops.standin.engine import (
+    Call,
+    Conference,
+    Recording,
+    Reservation,
+    Standin,
+    Task,
+    Worker,
+)
+from ops.standin.wav import recording_wav
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class RestReply:
+    status: int
+    body: bytes
+    content_type: str = JSON
+
+
+class RestError(Exception):
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def _json(data: Any, status: int = 200) -> RestReply:
+    return RestReply(status, json.dumps(data, ensure_ascii=False).encode())
+
+
+def _flag(value: str | None) -> bool | None:
+    return None if value is None else value.lower() == "true"
+
+
+Handler = Callable[["Rest", re.Match[str], Mapping[str, str], Mapping[str, str]], RestReply]
+
+
+class Rest:
+    def __init__(self, standin: Standin) -> None:
+        self.s = standin
+        self.requests: list[tuple[str, str]] = []
+
+    # ---- entry point -----------------------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        form: Mapping[str, str],
+        authorization: str | None,
+    ) -> RestReply:
+        self.requests.append((method, path))
+        self.s.stats.count(f"Rest:{method}")
+        if not self._authorized(authorization):
+            return _json({"code": 20003, "message": "Authenticate", "status": 401}, 401)
+        for route_method, pattern, handler in _ROUTES:
+            if route_method != method:
+                continue
+            match = pattern.fullmatch(path)
+            if match:
+                try:
+                    return handler(self, match, query, form)
+                except RestError as exc:
+                    return _json(
+                        {"code": exc.code, "message": str(exc), "status": exc.status}, exc.status
+                    )
+                except KeyError as exc:
+                    return _json(
+                        {"code": 20404, "message": f"not found: {exc}", "status": 404}, 404
+                    )
+        return _json({"code": 20404, "message": f"no route {method} {path}", "status": 404}, 404)
+
+    def _authorized(self, header: str | None) -> bool:
+        if not header or not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        return user == self.s.account.account_sid and password == self.s.account.auth_token
+
+    def _workspace(self, match: re.Match[str]) -> None:
+        if match.group("ws") != self.s.account.workspace_sid:
+            raise RestError(404, 20404, f"workspace {match.group('ws')} not found")
+
+    # ---- resources as Twilio renders them --------------------------------------------------
+
+    @property
+    def _ac_uri(self) -> str:
+        return f"/2010-04-01/Accounts/{self.s.account.account_sid}"
+
+    def _ws_url(self, rest: str) -> str:
+        return f"https://taskrouter.twilio.com/v1/Workspaces/{self.s.account.workspace_sid}/{rest}"
+
+    def task_json(self, task: Task) -> dict[str, Any]:
+        s = self.s
+        return {
+            "account_sid": s.account.account_sid,
+            "workspace_sid": s.account.workspace_sid,
+            "workflow_sid": task.workflow_sid,
+            "workflow_friendly_name": "contact-center",
+            "sid": task.sid,
+            "age": int(s.now() - task.created),
+            "assignment_status": task.status,
+            "attributes": json.dumps(task.attributes, ensure_ascii=False),
+            "priority": task.priority,
+            "reason": task.reason or None,
+            "timeout": task.timeout,
+            "task_queue_sid": task.queue_sid or None,
+            "task_queue_friendly_name": "Everyone" if task.queue_sid else None,
+            "task_channel_unique_name": task.channel,
+            "date_created": payloads.iso8601(task.created),
+            "date_updated": payloads.iso8601(task.updated),
+            "url": self._ws_url(f"Tasks/{task.sid}"),
+            "links": {"reservations": self._ws_url(f"Tasks/{task.sid}/Reservations")},
+        }
+
+    def worker_json(self, worker: Worker) -> dict[str, Any]:
+        activity = self.s.activities[worker.activity_sid]
+        return {
+            "account_sid": self.s.account.account_sid,
+            "workspace_sid": self.s.account.workspace_sid,
+            "sid": worker.sid,
+            "friendly_name": worker.name,
+            "attributes": json.dumps(worker.attributes, ensure_ascii=False),
+            "activity_sid": activity.sid,
+            "activity_name": activity.name,
+            "available": activity.available,
+            "date_status_changed": payloads.iso8601(worker.activity_since),
+            "date_created": payloads.iso8601(worker.date_created),
+            "url": self._ws_url(f"Workers/{worker.sid}"),
+        }
+
+    def reservation_json(self, reservation: Reservation) -> dict[str, Any]:
+        worker = self.s.workers[reservation.worker_sid]
+        return {
+            "account_sid": self.s.account.account_sid,
+            "workspace_sid": self.s.account.workspace_sid,
+            "sid": reservation.sid,
+            "task_sid": reservation.task_sid,
+            "worker_sid": worker.sid,
+            "worker_name": worker.name,
+            "reservation_status": reservation.status,
+            "date_created": payloads.iso8601(reservation.created),
+            "url": self._ws_url(f"Tasks/{reservation.task_sid}/Reservations/{reservation.sid}"),
+        }
+
+    def call_json(self, call: Call) -> dict[str, Any]:
+        return {
+            "account_sid": self.s.account.account_sid,
+            "sid": call.sid,
+            "from": call.from_,
+            "to": call.to,
+            "status": call.status,
+            "direction": call.direction,
+            "parent_call_sid": call.parent_call_sid or None,
+            "start_time": payloads.rfc2822(call.answered_at) if call.answered_at else None,
+            "end_time": payloads.rfc2822(call.ended_at) if call.ended_at else None,
+            "duration": str(int(call.ended_at - call.answered_at))
+            if call.ended_at and call.answered_at
+            else None,
+            "date_created": payloads.rfc2822(call.created),
+            "uri": f"/2010-04-01/Accounts/{self.s.account.account_sid}/Calls/{call.sid}.json",
+        }
+
+    def conference_json(self, conference: Conference) -> dict[str, Any]:
+        return {
+            "account_sid": self.s.account.account_sid,
+            "sid": conference.sid,
+            "friendly_name": conference.friendly_name,
+            "status": conference.status,
+            "region": conference.region,
+            "date_created": payloads.rfc2822(conference.created),
+            "uri": f"{self._ac_uri}/Conferences/{conference.sid}.json",
+        }
+
+    def participant_json(self, conference: Conference, call_sid: str) -> dict[str, Any]:
+        participant = conference.participants[call_sid]
+        return {
+            "account_sid": self.s.account.account_sid,
+            "conference_sid": conference.sid,
+            "call_sid": call_sid,
+            "label": participant.label,
+            "muted": participant.muted,
+            "hold": participant.hold,
+            "end_conference_on_exit": participant.end_on_exit,
+            "status": participant.status,
+            "uri": f"{self._ac_uri}/Conferences/{conference.sid}/Participants/{call_sid}.json",
+        }
+
+    def recording_json(self, recording: Recording) -> dict[str, Any]:
+        return {
+            "account_sid": self.s.account.account_sid,
+            "sid": recording.sid,
+            "call_sid": recording.call_sid or None,
+            "conference_sid": recording.conference_sid or None,
+            "status": recording.status,
+            "channels": recording.channels,
+            "duration": str(recording.duration),
+            "source": recording.source,
+            "start_time": payloads.rfc2822(recording.start),
+            "date_created": payloads.rfc2822(recording.created),
+            "media_url": self.s.recording_url(recording.sid),
+            "uri": f"{self._ac_uri}/Recordings/{recording.sid}.json",
+        }
+
+    @staticmethod
+    def page(key: str, items: list[dict[str, Any]], url: str) -> RestReply:
+        return _json(
+            {
+                key: items,
+                "meta": {
+                    "key": key,
+                    "page": 0,
+                    "page_size": len(items),
+                    "first_page_url": url,
+                    "next_page_url": None,
+                    "previous_page_url": None,
+                    "url": url,
+                },
+                # The 2010-04-01 API pages without `meta`; twilio's client reads either.
+                "end": max(0, len(items) - 1),
+                "start": 0,
+            }
+        )
+
+    # ---- TaskRouter ------------------------------------------------------------------------
+
+    def tasks_list(self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]) -> RestReply:
+        self._workspace(m)
+        with self.s.lock:
+            statuses = set(q.get("AssignmentStatus", "").split(",")) - {""}
+            items = [
+                self.task_json(t)
+                for t in self.s.tasks.values()
+                if not statuses or t.status in statuses
+            ]
+        return self.page("tasks", items, self._ws_url("Tasks"))
+
+    def task_create(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._workspace(m)
+        if f.get("WorkflowSid", self.s.account.workflow_sid) != self.s.account.workflow_sid:
+            raise RestError(400, 20001, "unknown WorkflowSid")
+        try:
+            attributes = json.loads(f.get("Attributes", "{}"))
+        except json.JSONDecodeError as exc:
+            raise RestError(400, 20001, "Attributes is not JSON") from exc
+        task = self.s.create_task(
+            attributes,
+            priority=int(f.get("Priority", "0")),
+            timeout=int(f.get("Timeout", "86400")),
+            channel=f.get("TaskChannel", "default"),
+        )
+        with self.s.lock:
+            return _json(self.task_json(task), 201)
+
+    def task_fetch(self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]) -> RestReply:
+        self._workspace(m)
+        with self.s.lock:
+            return _json(self.task_json(self.s.tasks[m.group("wt")]))
+
+    def task_update(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._workspace(m)
+        sid = m.group("wt")
+        with self.s.lock:
+            task = self.s.tasks[sid]
+            if "Attributes" in f:
+                if task.status in {"completed", "canceled"}:
+                    raise RestError(400, 20001, f"Task {sid} is already {task.status}")
+                try:
+                    attributes = json.loads(f["Attributes"])
+                except json.JSONDecodeError as exc:
+                    raise RestError(400, 20001, "Attributes is not JSON") from exc
+                self.s.update_task_attributes(sid, attributes)
+            status = f.get("AssignmentStatus")
+            if status == "canceled":
+                if task.status not in {"pending", "reserved"}:
+                    raise RestError(
+                        400, 20001, f"Cannot cancel task {sid}: it is not pending or reserved"
+                    )
+                self.s.cancel_task(sid, f.get("Reason", "canceled via API"))
+            elif status == "completed":
+                if task.status not in {"assigned", "wrapping"}:
+                    raise RestError(400, 20001, f"Cannot complete task {sid}: {task.status}")
+                self.s.complete_task(sid, f.get("Reason", ""))
+            elif status == "wrapping":
+                self.s.wrap_task(sid)
+            if "Priority" in f:
+                task.priority = int(f["Priority"])
+            return _json(self.task_json(task))
+
+    def task_delete(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._workspace(m)
+        with self.s.lock:
+            self.s.tasks[m.group("wt")].status = "canceled"
+        return RestReply(204, b"")
+
+    def reservations_list(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._workspace(m)
+        with self.s.lock:
+            if m.groupdict().get("wt"):
+                sids = self.s.tasks[m.group("wt")].reservations
+            else:
+                sids = [
+                    r.sid for r in self.s.reservations.values() if r.worker_sid == m.group("wk")
+                ]
+            items = [self.reservation_json(self.s.reservations[r]) for r in sids]
+        if q.get("ReservationStatus"):
+            items = [i for i in items if i["reservation_status"] == q["ReservationStatus"]]
+        return self.page("reservations", items, self._ws_url("Reservations"))
+
+    def reservation_fetch(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._workspace(m)
+        with self.s.lock:
+            return _json(self.reservation_json(self.s.reservations[m.group("wr")]))
+
+    def reservation_update(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._workspace(m)
+        sid = m.group("wr")
+        with self.s.lock:
+            reservation = self.s.reservations[sid]
+            status = f.get("ReservationStatus")
+            instruction = f.get("Instruction")
+            if (
+                (status or instruction)
+                and reservation.status != "pending"
+                and status
+                not in {
+                    "completed",
+                    "wrapping",
+                }
+            ):
+                raise RestError(400, 20001, f"Reservation {sid} is not pending")
+        if instruction == "conference":
+            self.s.apply_instruction(
+                sid,
+                {
+                    "instruction": "conference",
+                    "to": f.get("To"),
+                    "from": f.get("From"),
+                    "timeout": int(f.get("Timeout", "60")),
+                    "post_work_activity_sid": f.get("PostWorkActivitySid"),
+                    "status_callback": f.get("StatusCallback"),
+                    "status_callback_event": f.get("StatusCallbackEvent"),
+                    "conference_status_callback": f.get("ConferenceStatusCallback"),
+                    "conference_status_callback_event": f.get("ConferenceStatusCallbackEvent"),
+                    "conference_record": f.get("ConferenceRecord"),
+                    "recording_channels": f.get("RecordingChannels"),
+                    "conference_recording_status_callback": f.get(
+                        "ConferenceRecordingStatusCallback"
+                    ),
+                    "end_conference_on_customer_exit": _flag(f.get("EndConferenceOnCustomerExit")),
+                    "end_conference_on_exit": _flag(f.get("EndConferenceOnExit")),
+                    "region": f.get("Region", "us1"),
+                },
+            )
+        elif status == "accepted":
+            self.s.accept_reservation(sid)
+        elif status == "rejected":
+            self.s.reject_reservation(sid, f.get("WorkerActivitySid"))
+        elif status == "completed":
+            self.s.complete_task(reservation.task_sid)
+        with self.s.lock:
+            return _json(self.reservation_json(reservation))
+
+    def workers_list(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._workspace(m)
+        with self.s.lock:
+            items = [self.worker_json(w) for w in self.s.workers.values()]
+        if q.get("ActivityName"):
+            items = [i for i in items if i["activity_name"] == q["ActivityName"]]
+        if q.get("FriendlyName"):
+            items = [i for i in items if i["friendly_name"] == q["FriendlyName"]]
+        return self.page("workers", items, self._ws_url("Workers"))
+
+    def worker_fetch(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._workspace(m)
+        with self.s.lock:
+            return _json(self.worker_json(self.s.workers[m.group("wk")]))
+
+    def worker_update(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._workspace(m)
+        sid = m.group("wk")
+        if sid not in self.s.workers:
+            raise KeyError(sid)
+        if "Attributes" in f:
+            try:
+                self.s.set_worker_attributes(sid, json.loads(f["Attributes"]))
+            except json.JSONDecodeError as exc:
+                raise RestError(400, 20001, "Attributes is not JSON") from exc
+        if "ActivitySid" in f:
+            if f["ActivitySid"] not in self.s.activities:
+                raise RestError(400, 20001, f"Activity {f['ActivitySid']} not found")
+            with self.s.lock:
+                worker = self.s.workers[sid]
+                if f.get("RejectPendingReservations") == "true" and worker.reservation_sid:
+                    self.s.reject_reservation(worker.reservation_sid)
+            self.s.set_activity(sid, f["ActivitySid"])
+        with self.s.lock:
+            return _json(self.worker_json(self.s.workers[sid]))
+
+    def activities_list(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._workspace(m)
+        items = [
+            {
+                "account_sid": self.s.account.account_sid,
+                "workspace_sid": self.s.account.workspace_sid,
+                "sid": a.sid,
+                "friendly_name": a.name,
+                "available": a.available,
+                "url": self._ws_url(f"Activities/{a.sid}"),
+            }
+            for a in self.s.activities.values()
+        ]
+        if m.groupdict().get("wa"):
+            match = [i for i in items if i["sid"] == m.group("wa")]
+            if not match:
+                raise KeyError(m.group("wa"))
+            return _json(match[0])
+        return self.page("activities", items, self._ws_url("Activities"))
+
+    def workflow_fetch(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._workspace(m)
+        sid = m.groupdict().get("ww")
+        item = {
+            "account_sid": self.s.account.account_sid,
+            "workspace_sid": self.s.account.workspace_sid,
+            "sid": self.s.account.workflow_sid,
+            "friendly_name": "contact-center",
+            "configuration": json.dumps(self.s.account.workflow),
+            "task_reservation_timeout": self.s.account.reservation_timeout,
+            "assignment_callback_url": self.s.app_url("/twilio/taskrouter/assignment"),
+            "url": self._ws_url(f"Workflows/{self.s.account.workflow_sid}"),
+        }
+        if sid is None:
+            return self.page("workflows", [item], self._ws_url("Workflows"))
+        if sid != self.s.account.workflow_sid:
+            raise KeyError(sid)
+        if "Configuration" in f:
+            self.s.account.workflow.clear()
+            self.s.account.workflow.update(json.loads(f["Configuration"]))
+        return _json(item)
+
+    # ---- Voice -----------------------------------------------------------------------------
+
+    def _account(self, m: re.Match[str]) -> None:
+        if m.group("ac") != self.s.account.account_sid:
+            raise RestError(404, 20404, "account not found")
+
+    def calls_list(self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]) -> RestReply:
+        self._account(m)
+        with self.s.lock:
+            items = [
+                self.call_json(c)
+                for c in self.s.calls.values()
+                if not q.get("Status") or c.status == q["Status"]
+            ]
+        return self.page("calls", items, "/Calls.json")
+
+    def call_fetch(self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]) -> RestReply:
+        self._account(m)
+        with self.s.lock:
+            return _json(self.call_json(self.s.calls[m.group("ca")]))
+
+    def call_update(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._account(m)
+        sid = m.group("ca")
+        with self.s.lock:
+            call = self.s.calls[sid]
+            if call.status not in {"queued", "ringing", "in-progress"} and (
+                f.get("Url") or f.get("Twiml")
+            ):
+                raise RestError(400, 21220, "Call is not in-progress. Cannot redirect.")
+        self.s.update_call(
+            sid, status=f.get("Status", ""), url=f.get("Url", ""), twiml=f.get("Twiml", "")
+        )
+        with self.s.lock:
+            return _json(self.call_json(self.s.calls[sid]))
+
+    def call_create(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._account(m)
+        if not f.get("To") or not (f.get("Url") or f.get("Twiml")):
+            raise RestError(400, 21201, "To and Url (or Twiml) are required")
+        call = self.s.outbound_call(
+            to=f["To"],
+            from_=f.get("From", self.s.account.company_number),
+            url=f.get("Url", ""),
+            twiml=f.get("Twiml", ""),
+            status_callback=f.get("StatusCallback", ""),
+            status_events=f.get("StatusCallbackEvent", "completed"),
+            timeout=float(f.get("Timeout", "60")),
+        )
+        with self.s.lock:
+            return _json(self.call_json(call), 201)
+
+    def conferences_list(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._account(m)
+        with self.s.lock:
+            items = [
+                self.conference_json(c)
+                for c in self.s.conferences.values()
+                if (not q.get("FriendlyName") or c.friendly_name == q["FriendlyName"])
+                and (not q.get("Status") or c.status == q["Status"])
+            ]
+        return self.page("conferences", items, "/Conferences.json")
+
+    def conference_fetch(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._account(m)
+        with self.s.lock:
+            return _json(self.conference_json(self.s.conferences[m.group("cf")]))
+
+    def conference_update(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._account(m)
+        with self.s.lock:
+            conference = self.s.conferences[m.group("cf")]
+            if f.get("Status") == "completed":
+                self.s.end_conference(conference, "conference-ended-via-api")
+            return _json(self.conference_json(conference))
+
+    def participants_list(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._account(m)
+        with self.s.lock:
+            conference = self.s.conferences[m.group("cf")]
+            items = [
+                self.participant_json(conference, sid)
+                for sid, p in conference.participants.items()
+                if p.status == "connected"
+            ]
+        return self.page("participants", items, "/Participants.json")
+
+    def participant_fetch(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._account(m)
+        with self.s.lock:
+            conference = self.s.conferences[m.group("cf")]
+            return _json(self.participant_json(conference, m.group("ca")))
+
+    def participant_update(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._account(m)
+        with self.s.lock:
+            conference = self.s.conferences[m.group("cf")]
+            participant = conference.participants[m.group("ca")]
+            for field_name, attr, event in (("Hold", "hold", "hold"), ("Muted", "muted", "mute")):
+                value = _flag(f.get(field_name))
+                if value is not None and value != getattr(participant, attr):
+                    setattr(participant, attr, value)
+                    self.s._conference_event(
+                        conference,
+                        f"participant-{event if value else 'un' + event}",
+                        participant.call_sid,
+                        participant,
+                    )
+            if _flag(f.get("EndConferenceOnExit")) is not None:
+                participant.end_on_exit = bool(_flag(f.get("EndConferenceOnExit")))
+            return _json(self.participant_json(conference, m.group("ca")))
+
+    def participant_delete(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._account(m)
+        with self.s.lock:
+            conference = self.s.conferences[m.group("cf")]
+            call = self.s.calls[m.group("ca")]
+            if conference.participants[call.sid].status != "connected":
+                raise RestError(404, 20404, "participant not connected")
+            self.s._leave(conference, call, "participant_updated_via_api")
+        return RestReply(204, b"")
+
+    def participant_create(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._account(m)
+        if not f.get("To") or not f.get("From"):
+            raise RestError(400, 21201, "To and From are required")
+        call = self.s.add_participant(
+            m.group("cf"),
+            to=f["To"],
+            from_=f["From"],
+            label=f.get("Label", ""),
+            end_on_exit=bool(_flag(f.get("EndConferenceOnExit"))),
+            status_callback=f.get("StatusCallback", ""),
+            status_events=f.get("StatusCallbackEvent", "completed"),
+            timeout=float(f.get("Timeout", "60")),
+        )
+        with self.s.lock:
+            conference = self.s.conferences[m.group("cf")]
+            return _json(
+                {
+                    "account_sid": self.s.account.account_sid,
+                    "conference_sid": conference.sid,
+                    "call_sid": call.sid,
+                    "label": f.get("Label"),
+                    "status": "queued",
+                },
+                201,
+            )
+
+    def recording_fetch(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._account(m)
+        with self.s.lock:
+            recording = self.s.recordings[m.group("re")]
+            if recording.deleted:
+                raise KeyError(recording.sid)
+            return _json(self.recording_json(recording))
+
+    def recording_media(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        """The media: WAV unless `.mp3` is asked for (served as WAV bytes: no encoder here)."""
+        self._account(m)
+        with self.s.lock:
+            recording = self.s.recordings[m.group("re")]
+            if recording.deleted:
+                raise KeyError(recording.sid)
+            # Downloads are mixed to mono unless RequestedChannels=2 is asked for.
+            channels = 2 if q.get("RequestedChannels") == "2" and recording.channels == 2 else 1
+            duration = recording.duration
+        self.s.stats.count(f"RecordingMediaFetched:{channels}ch")
+        return RestReply(200, recording_wav(duration, channels), "audio/x-wav")
+
+    def recording_delete(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        self._account(m)
+        with self.s.lock:
+            self.s.recordings[m.group("re")].deleted = True
+        self.s.stats.count("RecordingsDeleted")
+        return RestReply(204, b"")
+
+
+_SID = r"[0-9a-fA-F]{32}"
+_WS = rf"/taskrouter/v1/Workspaces/(?P<ws>WS{_SID})"
+_AC = rf"/api/2010-04-01/Accounts/(?P<ac>AC{_SID})"
+
+
+def _r(method: str, pattern: str, handler: Handler) -> tuple[str, re.Pattern[str], Handler]:
+    return method, re.compile(pattern), handler
+
+
+_ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
+    _r("GET", rf"{_WS}/Tasks", Rest.tasks_list),
+    _r("POST", rf"{_WS}/Tasks", Rest.task_create),
+    _r("GET", rf"{_WS}/Tasks/(?P<wt>WT{_SID})", Rest.task_fetch),
+    _r("POST", rf"{_WS}/Tasks/(?P<wt>WT{_SID})", Rest.task_update),
+    _r("DELETE", rf"{_WS}/Tasks/(?P<wt>WT{_SID})", Rest.task_delete),
+    _r("GET", rf"{_WS}/Tasks/(?P<wt>WT{_SID})/Reservations", Rest.reservations_list),
+    _r(
+        "GET",
+        rf"{_WS}/Tasks/(?P<wt>WT{_SID})/Reservations/(?P<wr>WR{_SID})",
+        Rest.reservation_fetch,
+    ),
+    _r(
+        "POST",
+        rf"{_WS}/Tasks/(?P<wt>WT{_SID})/Reservations/(?P<wr>WR{_SID})",
+        Rest.reservation_update,
+    ),
+    _r("GET", rf"{_WS}/Workers", Rest.workers_list),
+    _r("GET", rf"{_WS}/Workers/(?P<wk>WK{_SID})", Rest.worker_fetch),
+    _r("POST", rf"{_WS}/Workers/(?P<wk>WK{_SID})", Rest.worker_update),
+    _r("GET", rf"{_WS}/Workers/(?P<wk>WK{_SID})/Reservations", Rest.reservations_list),
+    _r(
+        "GET",
+        rf"{_WS}/Workers/(?P<wk>WK{_SID})/Reservations/(?P<wr>WR{_SID})",
+        Rest.reservation_fetch,
+    ),
+    _r(
+        "POST",
+        rf"{_WS}/Workers/(?P<wk>WK{_SID})/Reservations/(?P<wr>WR{_SID})",
+        Rest.reservation_update,
+    ),
+    _r("GET", rf"{_WS}/Activities", Rest.activities_list),
+    _r("GET", rf"{_WS}/Activities/(?P<wa>WA{_SID})", Rest.activities_list),
+    _r("GET", rf"{_WS}/Workflows", Rest.workflow_fetch),
+    _r("GET", rf"{_WS}/Workflows/(?P<ww>WW{_SID})", Rest.workflow_fetch),
+    _r("POST", rf"{_WS}/Workflows/(?P<ww>WW{_SID})", Rest.workflow_fetch),
+    _r("GET", rf"{_AC}/Calls\.json", Rest.calls_list),
+    _r("POST", rf"{_AC}/Calls\.json", Rest.call_create),
+    _r("GET", rf"{_AC}/Calls/(?P<ca>CA{_SID})\.json", Rest.call_fetch),
+    _r("POST", rf"{_AC}/Calls/(?P<ca>CA{_SID})\.json", Rest.call_update),
+    _r("GET", rf"{_AC}/Conferences\.json", Rest.conferences_list),
+    _r("GET", rf"{_AC}/Conferences/(?P<cf>CF{_SID})\.json", Rest.conference_fetch),
+    _r("POST", rf"{_AC}/Conferences/(?P<cf>CF{_SID})\.json", Rest.conference_update),
+    _r("GET", rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants\.json", Rest.participants_list),
+    _r("POST", rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants\.json", Rest.participant_create),
+    _r(
+        "GET",
+        rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants/(?P<ca>CA{_SID})\.json",
+        Rest.participant_fetch,
+    ),
+    _r(
+        "POST",
+        rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants/(?P<ca>CA{_SID})\.json",
+        Rest.participant_update,
+    ),
+    _r(
+        "DELETE",
+        rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants/(?P<ca>CA{_SID})\.json",
+        Rest.participant_delete,
+    ),
+    _r("GET", rf"{_AC}/Recordings/(?P<re>RE{_SID})\.json", Rest.recording_fetch),
+    _r("DELETE", rf"{_AC}/Recordings/(?P<re>RE{_SID})\.json", Rest.recording_delete),
+    _r("DELETE", rf"{_AC}/Recordings/(?P<re>RE{_SID})", Rest.recording_delete),
+    _r("GET", rf"{_AC}/Recordings/(?P<re>RE{_SID})(?:\.wav|\.mp3)?", Rest.recording_media),
+)

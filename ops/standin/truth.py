@@ -1,0 +1,81 @@
+"""The ground truth: what really happened to every call, as the stand-in (Twilio) saw it.
+
+Written as JSON lines, one object per call, independent of anything the app stored; the checks
+compare the app's conversations and KPIs against it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+
+@dataclass
+class Offer:
+    agent_id: str
+    at: float
+    outcome: str = "ringing"  # answered, missed, canceled
+
+
+@dataclass
+class CallTruth:
+    call_sid: str
+    caller: str
+    placed_at: float
+    customer_id: str = ""
+    owner_agent_id: str = ""
+    team: str = ""
+    scenario: str = ""
+    offers: list[Offer] = field(default_factory=list)
+    enqueued_at: float | None = None
+    answered_by: str | None = None
+    answered_at: float | None = None
+    wait_seconds: float | None = None
+    abandoned: bool = False
+    caller_hung_up_at: float | None = None
+    ended_at: float | None = None
+    talk_seconds: float | None = None
+    voicemail_seconds: float | None = None
+    recorded: bool = False
+    transferred_to: str | None = None
+    outcome: str = "in_progress"  # answered, abandoned, voicemail, dropped, ivr_hangup
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class GroundTruth:
+    def __init__(self, path: Path | None = None) -> None:
+        self.calls: dict[str, CallTruth] = {}
+        self._path = path
+        self._handle: TextIO | None = None
+
+    def add(self, truth: CallTruth) -> CallTruth:
+        self.calls[truth.call_sid] = truth
+        return truth
+
+    def get(self, call_sid: str) -> CallTruth | None:
+        return self.calls.get(call_sid)
+
+    def finish(self, truth: CallTruth) -> None:
+        if self._path is None:
+            return
+        if self._handle is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self._path.open("w", encoding="utf-8")
+        self._handle.write(json.dumps(truth.as_json(), ensure_ascii=False) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def outcomes(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for truth in self.calls.values():
+            counts[truth.outcome] = counts.get(truth.outcome, 0) + 1
+        return counts
