@@ -7,6 +7,7 @@ from typing import Any
 
 from chalice import Chalice
 
+from chalicelib.api.agents import agents
 from chalicelib.api.conversations import conversations
 from chalicelib.api.escalation import escalation
 from chalicelib.api.handshake import client_version_handshake
@@ -23,6 +24,7 @@ app.register_blueprint(conversations)
 app.register_blueprint(softphone)
 app.register_blueprint(recordings)
 app.register_blueprint(escalation)
+app.register_blueprint(agents)
 
 
 @app.middleware("http")

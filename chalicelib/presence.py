@@ -262,9 +262,9 @@ def observe(presence: Presence, event: Event, at_ms: int) -> Change:
 def due_event(presence: Presence, now_ms: int, timers: Timers) -> Event | None:
     """The event a timer owes this agent at `now_ms`, if any (heartbeat first, then wrap-up)."""
     silent_ms = now_ms - presence.last_seen_ms
-    if presence.state in IDLE and not presence.disconnected:
-        if silent_ms > timers.heartbeat_timeout_ms:
-            return Event.HEARTBEAT_LOST
+    idle = presence.state in IDLE and not presence.disconnected
+    if idle and silent_ms > timers.heartbeat_timeout_ms:
+        return Event.HEARTBEAT_LOST
     if presence.disconnected and silent_ms > timers.session_expiry_ms:
         return Event.SESSION_EXPIRED
     if (

@@ -92,7 +92,8 @@ def item_from_presence(p: Presence, changed_ms: int) -> dict[str, Any]:
 
 
 def _is_condition_failure(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    code: str = exc.response.get("Error", {}).get("Code", "")
+    return code == "ConditionalCheckFailedException"
 
 
 class PresenceStore:

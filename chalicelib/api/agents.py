@@ -127,7 +127,7 @@ def choose_status() -> Response:
     return json_response(_view(presence, staff.agent_id))
 
 
-def _json_body(raw: bytes | None) -> dict[str, Any]:
+def _json_body(raw: str | bytes | None) -> dict[str, Any]:
     try:
         body = json.loads(raw or b"{}")
     except (TypeError, ValueError) as exc:
@@ -141,10 +141,12 @@ def _json_body(raw: bytes | None) -> dict[str, Any]:
 @presence_api
 def board() -> Response:
     require_staff(agents.current_request)
-    since = (agents.current_request.query_params or {}).get("since")
+    query = agents.current_request.query_params
+    since = query.get("since") if query else None
     feed = bootstrap.container().presence_board.snapshot().feed(since)
     if feed is None:
-        return Response(body="", status_code=304, headers=CORS.get_access_control_headers())
+        headers: dict[str, str | list[str]] = dict(CORS.get_access_control_headers())
+        return Response(body="", status_code=304, headers=headers)
     return json_response(feed, headers={"Cache-Control": "no-store"})
 
 

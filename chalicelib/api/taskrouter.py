@@ -9,6 +9,7 @@ from chalicelib.assignment import instruction_for
 from chalicelib.conversation_facts import store_taskrouter_event
 from chalicelib.escalation_steps import on_taskrouter_event
 from chalicelib.models import ReservationAssignment, parse_form
+from chalicelib.presence_events import update_presence
 from chalicelib.taskrouter_events import Subscriber, TaskRouterEvent, dispatch
 from chalicelib.web import FORM, json_response, twilio_form, webhook
 
@@ -21,6 +22,7 @@ EVENTS_PATH = "/twilio/taskrouter/events"
 EVENT_SUBSCRIBERS: tuple[Subscriber, ...] = (
     store_taskrouter_event,
     on_taskrouter_event,
+    update_presence,
 )
 
 

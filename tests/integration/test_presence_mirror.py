@@ -1,0 +1,156 @@
+"""TaskRouter sees our presence: the stream mirror and the periodic reconciliation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from chalicelib.bootstrap import Container
+from chalicelib.presence import Presence
+from chalicelib.presence_mirror import PresenceMirror, activity_map
+from chalicelib.routing import AgentState
+from tests.data import put_agent, sid
+from tests.fakes.twilio_http import RecordingHttpClient
+from tests.integration.test_presence_store import image
+
+S = AgentState
+WORKSPACE = "WS" + "b" * 32
+WORKERS_URL = f"https://taskrouter.twilio.com/v1/Workspaces/{WORKSPACE}/Workers"
+
+
+def mirror(container: Container) -> PresenceMirror:
+    return PresenceMirror(container.twilio, activity_map(container.settings), sleep=lambda _s: None)
+
+
+def agent(state: AgentState, worker: int = 1, version: int = 1) -> Presence:
+    return Presence(
+        agent_id=f"agent{worker}",
+        team="tokyo",
+        state=state,
+        version=version,
+        worker_sid=sid("WK", worker),
+    )
+
+
+def test_a_change_sets_the_workers_activity(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    report = mirror(container).mirror([(agent(S.AVAILABLE), agent(S.BREAK, version=2))])
+    assert report.updated == 1
+    [request] = twilio_http.requests
+    assert (request.method, request.url) == ("POST", f"{WORKERS_URL}/{sid('WK', 1)}")
+    assert request.data == {"ActivitySid": container.settings.activity_sid_break}
+
+
+def test_only_each_agents_last_state_in_a_batch_is_sent(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    changes = [
+        (agent(S.AVAILABLE), agent(S.BREAK, version=2)),
+        (agent(S.BREAK, version=2), agent(S.AWAY, version=3)),
+        (agent(S.AVAILABLE, worker=2), agent(S.RINGING, worker=2, version=2)),
+    ]
+    report = mirror(container).mirror(changes)
+    assert [(r.url, r.data) for r in twilio_http.requests] == [
+        (f"{WORKERS_URL}/{sid('WK', 1)}", {"ActivitySid": container.settings.activity_sid_away})
+    ]
+    assert (report.updated, report.skipped) == (1, 1)  # ringing keeps TaskRouter's activity
+
+
+def test_wrap_up_uses_the_post_work_activity(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    mirror(container).mirror([(agent(S.ON_CALL), agent(S.WRAP_UP, version=2))])
+    assert twilio_http.requests[0].data == {
+        "ActivitySid": container.settings.post_work_activity_sid
+    }
+
+
+def test_a_failing_update_is_retried_then_left_to_reconciliation(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    twilio_http.fail("POST", "/Workers/", status=503)
+    report = mirror(container).mirror([(agent(S.AVAILABLE), agent(S.AWAY, version=2))])
+    assert len(twilio_http.calls("POST", "/Workers/")) == 3
+    assert (report.updated, report.failed) == (0, 1)
+
+
+def workers_page(workers: dict[str, str]) -> dict[str, Any]:
+    return {
+        "workers": [
+            {"sid": worker, "activity_sid": activity, "workspace_sid": WORKSPACE}
+            for worker, activity in workers.items()
+        ],
+        "meta": {"key": "workers", "next_page_url": None, "page": 0, "page_size": 1000},
+    }
+
+
+def test_reconciliation_fixes_drifted_workers_and_counts_them(
+    container: Container, twilio_http: RecordingHttpClient, resources: Any
+) -> None:
+    settings = container.settings
+    twilio_http.respond(
+        "GET",
+        r"/Workers(\?|$)",
+        (
+            200,
+            workers_page(
+                {
+                    sid("WK", 1): settings.activity_sid_available,  # right
+                    sid("WK", 2): settings.activity_sid_available,  # should be break
+                    sid("WK", 3): settings.activity_sid_offline,  # on a call: not ours to set
+                }
+            ),
+        ),
+    )
+    now = 1_764_000_000_000
+    presences = [
+        (agent(S.AVAILABLE, 1), now - 60_000),
+        (agent(S.BREAK, 2), now - 60_000),
+        (agent(S.ON_CALL, 3), now - 60_000),
+        (agent(S.AWAY, 4), now - 60_000),  # no such worker in TaskRouter
+    ]
+    drift = mirror(container).reconcile(lambda: presences, now)
+    assert drift == 1
+    [listing] = twilio_http.calls("GET")
+    assert listing.url == WORKERS_URL
+    assert listing.params == {"PageSize": 1000}
+    assert [(r.url, r.data) for r in twilio_http.calls("POST")] == [
+        (f"{WORKERS_URL}/{sid('WK', 2)}", {"ActivitySid": settings.activity_sid_break})
+    ]
+
+
+def test_reconciliation_leaves_fresh_changes_to_the_stream(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    settings = container.settings
+    twilio_http.respond(
+        "GET", r"/Workers", (200, workers_page({sid("WK", 1): settings.activity_sid_available}))
+    )
+    now = 1_764_000_000_000
+    drift = mirror(container).reconcile(lambda: [(agent(S.BREAK, 1), now - 2_000)], now)
+    assert drift == 0
+    assert twilio_http.calls("POST") == []
+
+
+def test_the_stream_handler_writes_history_and_mirrors(
+    container: Container, twilio_http: RecordingHttpClient, resources: Any
+) -> None:
+    from chalicelib.api.agents import handle_stream_records
+
+    put_agent(resources, container.settings, "agent1")
+    before = agent(S.AVAILABLE)
+    after = replace(agent(S.BREAK, version=2), reason="manual", since_ms=1_764_000_000_000)
+    heartbeat = replace(after, last_seen_ms=1_764_000_010_000)
+    handle_stream_records(
+        [
+            ("MODIFY", image(before), image(after)),
+            ("MODIFY", image(after), image(heartbeat)),
+        ],
+        container,
+    )
+    history = container.presence_history.for_agent("agent1")
+    assert [(h["from"], h["to"]) for h in history] == [("available", "break")]
+    assert [r.data for r in twilio_http.calls("POST")] == [
+        {"ActivitySid": container.settings.activity_sid_break}
+    ]
