@@ -15,7 +15,7 @@ from chalicelib.api.recordings import recordings
 from chalicelib.api.softphone import softphone
 from chalicelib.api.taskrouter import taskrouter
 from chalicelib.api.voice import voice
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import invocation, logger, record_response
 
 app = Chalice(app_name="contact-center")
 app.register_blueprint(voice)
@@ -27,15 +27,22 @@ app.register_blueprint(escalation)
 app.register_blueprint(agents)
 
 
+@app.middleware("all")
+def trace_and_flush(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Every invocation (HTTP, queue, state-machine step): traced, its metrics flushed after."""
+    with invocation(type(event).__name__):
+        return get_response(event)
+
+
 @app.middleware("http")
 def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
-    """Tag every log line with the route and flush the request's metrics, whatever happens."""
+    """Tag every log line with the route and count 5xx answers by route."""
     logger.append_keys(route=event.path)
     try:
-        return get_response(event)
+        response = get_response(event)
+        record_response(event.path, response.status_code)
+        return response
     finally:
-        if metrics.metric_set:
-            metrics.flush_metrics()
         logger.remove_keys(["route"])
 
 

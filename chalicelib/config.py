@@ -199,7 +199,12 @@ class Settings(BaseModel):
     def _is_version(cls, value: str) -> str:
         parse_version(value)  # a bad version must fail the deploy, not every request
         return value
+
     # --- operations (issue 9) ---
+    # Deployed stages: the SSM Parameter Store path (/contact-center/<stage>) holding the settings
+    # that are only known after the stack exists: the public URL and the Twilio sids that
+    # `python -m ops provision` writes. Read once per cold start; environment variables win.
+    settings_parameter_path: str = ""
 
     @model_validator(mode="after")
     def _stage_is_complete(self) -> Settings:
@@ -242,14 +247,29 @@ class Settings(BaseModel):
         if "aws_region" not in fields and "AWS_DEFAULT_REGION" in env:
             fields["aws_region"] = env["AWS_DEFAULT_REGION"]
         try:
-            return cls(**fields)
+            return cls.model_validate(fields)
         except ValidationError as exc:
             raise ConfigurationError(f"incomplete configuration: {exc}") from exc
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings.from_environment()
+    return Settings.from_environment(with_stage_parameters(dict(os.environ)))
+
+
+def with_stage_parameters(environ: dict[str, str]) -> dict[str, str]:
+    """`environ` completed by the stage's SSM parameters (one GetParametersByPath per cold start).
+
+    Parameter names are settings field names (`/contact-center/prod/twilio_workflow_sid`); see
+    infra/README.md. Without SETTINGS_PARAMETER_PATH (local stages, tests) nothing is read.
+    """
+    path = environ.get("SETTINGS_PARAMETER_PATH", "")
+    if not path:
+        return environ
+    from aws_lambda_powertools.utilities import parameters
+
+    stored = parameters.get_parameters(path, max_age=300)
+    return {**{name.upper(): str(value) for name, value in stored.items()}, **environ}
 
 
 def load_twilio_credentials(settings: Settings) -> TwilioCredentials:

@@ -24,7 +24,7 @@ from chalice.app import Request
 from chalicelib import bootstrap
 from chalicelib.config import LOCAL_WEB_ORIGIN
 from chalicelib.errors import Conflict, InvalidInput, NotFound
-from chalicelib.observability import count, logger
+from chalicelib.observability import bind_twilio_form, count, logger
 from chalicelib.security import Form, InvalidSignature, public_url, verify_twilio_request
 from chalicelib.versions import CLIENT_VERSION_HEADER, RESPONSE_HEADERS
 
@@ -55,6 +55,7 @@ def twilio_form(request: Request) -> Form:
         request.headers.get(SIGNATURE_HEADER),
         request.headers.get(SIGNATURE_SETTINGS_HEADER),
     )
+    bind_twilio_form(form)
     return form
 
 

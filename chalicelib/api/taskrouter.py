@@ -6,6 +6,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.assignment import instruction_for
+from chalicelib.call_metrics import count_call_outcomes
 from chalicelib.conversation_facts import store_taskrouter_event
 from chalicelib.escalation_steps import on_taskrouter_event
 from chalicelib.models import ReservationAssignment, parse_form
@@ -20,6 +21,7 @@ EVENTS_PATH = "/twilio/taskrouter/events"
 
 # Every part of the app that learns from TaskRouter events, in the order they run.
 EVENT_SUBSCRIBERS: tuple[Subscriber, ...] = (
+    count_call_outcomes,
     store_taskrouter_event,
     on_taskrouter_event,
     update_presence,
