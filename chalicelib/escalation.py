@@ -193,13 +193,10 @@ class FollowUp:
         return CALLBACK_PRIORITY if self.kind == CALLBACK else VOICEMAIL_PRIORITY
 
     def task_attributes(self) -> dict[str, Any]:
-        """Attributes the follow-up workflow filter routes on (owner, then team, then everyone)."""
-        if self.owner_agent_id:
-            stage = Stage.OWNER
-        elif self.team:
-            stage = Stage.TEAM
-        else:
-            stage = Stage.EVERYONE
+        """Attributes the follow-up workflow filters route on (owner, then team, then everyone).
+
+        No `stage`: a follow-up has no timeline, and the live-call stage filters must pass it by.
+        """
         attributes: dict[str, Any] = {
             "type": self.kind,
             "original_call_sid": self.original_call_sid,
@@ -208,7 +205,6 @@ class FollowUp:
             "customer_name": self.customer_name,
             "owner_agent_id": self.owner_agent_id,
             "team": self.team,
-            "stage": stage.value,
             "reason": self.reason,
         }
         if self.kind == CALLBACK:

@@ -143,8 +143,14 @@ def enter_stage_step(event: Mapping[str, Any], container: Container) -> dict[str
 
 
 def fallback_step(event: Mapping[str, Any], container: Container) -> dict[str, Any]:
-    """Step Functions' `Fallback` state: still waiting after everyone had their chance."""
+    """Step Functions' `Fallback` state: still waiting after everyone had their chance.
+
+    The call is redirected only by the step that wrote `stage: fallback` (a conditional write
+    on a waiting task): a repeated step, or one that lost a race with an accept, never pulls a
+    caller out of a conversation.
+    """
     task_sid = str(event["task_sid"])
+    wrote = False
     for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
         snapshot = container.twilio.fetch_task(task_sid)
         result = enter_fallback(snapshot.status, snapshot.attributes, timeouts(container))
@@ -152,12 +158,13 @@ def fallback_step(event: Mapping[str, Any], container: Container) -> dict[str, A
             break
         try:
             _write(container, snapshot, result.attributes)
+            wrote = True
             break
         except TaskChanged:
             count("EscalationWriteRaced")
             if attempt == MAX_WRITE_ATTEMPTS:
                 raise
-    if result.live and result.stage == Stage.FALLBACK:
+    if wrote:
         call_sid = str(snapshot.attributes.get("call_sid") or event.get("call_sid") or "")
         # Out of the queue and into the menu; TaskRouter cancels the task as the call leaves.
         container.twilio.redirect_call(call_sid, container.settings.url(FALLBACK_PATH))

@@ -54,6 +54,7 @@ def workflow_definition(settings: Settings) -> dict[str, Any]:
                     "expression": f"stage == '{Stage.EVERYONE.value}'",
                     "targets": [everyone],
                 },
+                *follow_up_filters(settings),
             ],
             # Anything unexpected (a degraded plan, a stage we do not know) goes to everyone.
             "default_filter": {"queue": queue},
@@ -63,3 +64,36 @@ def workflow_definition(settings: Settings) -> dict[str, Any]:
 
 def workflow_json(settings: Settings) -> str:
     return json.dumps(workflow_definition(settings), indent=2, sort_keys=True) + "\n"
+
+
+# --- follow-ups (issue 4) ---
+FOLLOW_UP = "type IN ['voicemail', 'callback']"
+
+
+def follow_up_filters(settings: Settings) -> list[dict[str, Any]]:
+    """Voicemails and callbacks carry no `stage` (no timeline), so the stage filters pass them by.
+
+    Not urgent, so no skip_if: they wait for the owner, then the team, then anyone, and stay
+    queued (followup_task_timeout_seconds) until someone takes them. One filter per kind of
+    customer so an unknown caller's voicemail does not wait for an owner it does not have.
+    """
+    queue = settings.queue_sid_everyone
+    owner = {
+        "queue": queue,
+        "expression": OWNER_TARGET,
+        "timeout": settings.followup_owner_seconds,
+    }
+    team = {"queue": queue, "expression": TEAM_TARGET, "timeout": settings.followup_team_seconds}
+    everyone = {"queue": queue}
+    return [
+        {
+            "filter_friendly_name": "follow_up_owner",
+            "expression": f"{FOLLOW_UP} AND owner_agent_id != ''",
+            "targets": [owner, team, everyone],
+        },
+        {
+            "filter_friendly_name": "follow_up_team",
+            "expression": f"{FOLLOW_UP} AND team != ''",
+            "targets": [team, everyone],
+        },
+    ]

@@ -20,7 +20,9 @@ ALWAYS_CLOSED = json.dumps({"time_zone": "Asia/Tokyo", "weekly": {}})
 ALWAYS_OPEN = json.dumps(
     {
         "time_zone": "Asia/Tokyo",
-        "weekly": {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        "weekly": {
+            d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        },
     }
 )
 
@@ -118,7 +120,6 @@ def test_voicemail_becomes_a_low_priority_task_for_the_owner(
     assert task.attributes["type"] == "voicemail"
     assert task.attributes["original_call_sid"] == CALL
     assert task.attributes["owner_agent_id"] == "sato"
-    assert task.attributes["stage"] == "owner"
     assert task.attributes["recording_sid"] == recording
     assert task.priority < 10, "below live callers"
     assert task.timeout == settings.followup_task_timeout_seconds

@@ -46,6 +46,8 @@ class FakeTaskRouter:
     tasks: dict[str, FakeTask] = field(default_factory=dict)
     writes: list[Write] = field(default_factory=list)
     redirects: list[tuple[str, str]] = field(default_factory=list)
+    # The status of the call's task at the moment each redirect arrived.
+    redirect_statuses: list[str] = field(default_factory=list)
     rejected_writes: int = 0
     # Runs after a task is read and before the response returns: a way to make a change land
     # between a step's read and its write (a race).
@@ -134,4 +136,7 @@ class FakeTaskRouter:
     def _redirect(self, request: RecordedRequest) -> tuple[Any, ...]:
         sid = self._sid(request, CALL_PATH)
         self.redirects.append((sid, str(request.data.get("Url"))))
+        self.redirect_statuses.extend(
+            t.status for t in self.tasks.values() if t.attributes.get("call_sid") == sid
+        )
         return 200, {"sid": sid, "status": "in-progress"}

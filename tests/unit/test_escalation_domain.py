@@ -14,9 +14,9 @@ from chalicelib.escalation import (
     VOICEMAIL,
     FollowUp,
     StageTimeouts,
+    ends_timeline,
     enter_fallback,
     enter_stage,
-    ends_timeline,
     starts_timeline,
 )
 from chalicelib.prompts import PROMPT_NAMES, InvalidPrompts, load_prompts
@@ -78,9 +78,7 @@ def test_a_task_no_longer_waiting_is_left_alone(status: str) -> None:
 
 
 def test_timeline_never_moves_backwards() -> None:
-    step = enter_stage(
-        Stage.OWNER, "pending", attrs("everyone"), team(owner="available"), TIMEOUTS
-    )
+    step = enter_stage(Stage.OWNER, "pending", attrs("everyone"), team(owner="available"), TIMEOUTS)
     assert step.stage == Stage.EVERYONE
     assert step.attributes is None
 
@@ -111,14 +109,27 @@ def test_only_live_call_tasks_start_a_timeline() -> None:
     assert not ends_timeline("reservation.rejected")
 
 
-def test_follow_up_tasks_go_to_owner_then_team() -> None:
+def test_follow_up_tasks_are_routed_by_their_own_filters_owner_team_everyone() -> None:
+    from chalicelib.workflow import workflow_definition
+    from tests.conftest import make_settings
+
     vm = FollowUp(VOICEMAIL, "CA1", "+81312345678", owner_agent_id="sato", team="tokyo")
     cb = FollowUp(CALLBACK, "CA1", "+81312345678", team="tokyo")
-    assert vm.task_attributes()["stage"] == "owner"
-    assert cb.task_attributes()["stage"] == "team"
+    assert "stage" not in vm.task_attributes(), "the live-call stage filters must pass it by"
     assert cb.task_attributes()["callback_number"] == "+81312345678"
     assert cb.priority > vm.priority
-    assert FollowUp(CALLBACK, "CA1", "+8131").task_attributes()["stage"] == "everyone"
+    settings = make_settings(followup_owner_seconds=3600, followup_team_seconds=7200)
+    filters = {
+        f["filter_friendly_name"]: f
+        for f in workflow_definition(settings)["task_routing"]["filters"]
+    }
+    owner = filters["follow_up_owner"]
+    assert owner["expression"] == "type IN ['voicemail', 'callback'] AND owner_agent_id != ''"
+    assert [t.get("timeout") for t in owner["targets"]] == [3600, 7200, None]
+    assert all("skip_if" not in t for t in owner["targets"]), "they wait for the owner"
+    assert filters["follow_up_team"]["targets"][0]["expression"] == "task.team == worker.team"
+    names = list(filters)
+    assert names.index("follow_up_owner") > names.index("everyone")
 
 
 def at(text: str) -> datetime:
