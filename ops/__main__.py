@@ -137,6 +137,18 @@ def cmd_serve_web(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_web_deploy(args: argparse.Namespace) -> int:
+    from ops.web_deploy import run_deploy
+
+    return run_deploy(args.stage)
+
+
+def cmd_web_rollback(args: argparse.Namespace) -> int:
+    from ops.web_deploy import run_rollback
+
+    return run_rollback(args.stage, args.to)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
@@ -184,6 +196,20 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--stage", default="local")
     sub = command("serve-web", cmd_serve_web, "Serve the static web pages on 127.0.0.1.")
     sub.add_argument("--port", type=int, default=8080)
+    sub = command("web-deploy", cmd_web_deploy, "Upload web/ as a new release and make it live.")
+    sub.add_argument("--stage", required=True)
+    sub = command("web-rollback", cmd_web_rollback, "Make the previous web release live again.")
+    sub.add_argument("--stage", required=True)
+    sub.add_argument("--to", default="", help="a release id from releases/history.json")
+    sub = command("report", cmd_report, "Conversation KPIs for a date range: terminal + HTML.")
+    sub.add_argument("--from", dest="from_", required=True, help="first local day, YYYY-MM-DD")
+    sub.add_argument("--to", required=True, help="last local day, YYYY-MM-DD (inclusive)")
+    sub.add_argument("--out", default="var/report.html", help="where to write the HTML report")
+    sub.add_argument("--parquet", help="read exported Parquet (a directory or glob) instead")
+    sub.add_argument("--stage", default="local")
+    sub = command("export-conversations", cmd_export_conversations, "Export one day to S3.")
+    sub.add_argument("day", help="local day, YYYY-MM-DD")
+    sub.add_argument("--stage", default="local")
     sub = command("bench", cmd_bench, "Run a benchmark script and print its figures.")
     sub.add_argument("name")
     sub.add_argument("rest", nargs=argparse.REMAINDER)

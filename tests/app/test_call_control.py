@@ -174,21 +174,15 @@ def test_hangup_ends_the_conference(
     assert control_calls(twilio_http) == [("POST", conference, {"Status": "completed"})]
 
 
-@pytest.mark.parametrize("action", ["hold", "resume", "mute", "hangup", "transfer/complete"])
 def test_an_agent_cannot_control_a_call_they_are_not_on(
-    as_agent: Any, taskrouter: FakeTaskRouter, twilio_http: Any, action: str
+    as_agent: Any, taskrouter: FakeTaskRouter, twilio_http: Any
 ) -> None:
     taskrouter.give("sato", TASK, inbound_task_attributes())
-    taskrouter.give(
-        "tanaka",
-        sid("WT", 5),
-        {
-            **inbound_task_attributes(),
-            "conference": {"sid": sid("CF", 5), "participants": {"customer": sid("CA", 5)}},
-        },
-    )
-    response = as_agent("tanaka", f"/calls/{CF}/{action}", {"muted": True})
-    assert response.status_code == 403
+    elsewhere = {"sid": sid("CF", 5), "participants": {"customer": sid("CA", 5)}}
+    taskrouter.give("tanaka", sid("WT", 5), {**inbound_task_attributes(), "conference": elsewhere})
+    for action in ("hold", "resume", "mute", "hangup", "transfer/complete"):
+        response = as_agent("tanaka", f"/calls/{CF}/{action}", {"muted": True})
+        assert response.status_code == 403, action
     assert control_calls(twilio_http) == []
 
 
@@ -323,22 +317,22 @@ def test_a_colleague_who_took_a_transfer_controls_the_call_by_their_label(
     assert control_calls(twilio_http) == [("POST", participant("agent:suzuki"), {"Muted": "true"})]
 
 
-@pytest.mark.parametrize(
-    ("body", "status"),
-    [
-        ({"to_agent": "nobody", "mode": "cold"}, 404),
-        ({"to_team": "nowhere", "mode": "cold"}, 404),
-        ({"to_agent": "suzuki", "mode": "lukewarm"}, 400),
-        ({"to_agent": "suzuki", "to_team": "osaka", "mode": "cold"}, 400),
-        ({"mode": "cold"}, 400),
-        ({"to_agent": "sato", "mode": "warm"}, 400),
-    ],
-)
+BAD_TRANSFERS = [
+    ({"to_agent": "nobody", "mode": "cold"}, 404),
+    ({"to_team": "nowhere", "mode": "cold"}, 404),
+    ({"to_agent": "suzuki", "mode": "lukewarm"}, 400),
+    ({"to_agent": "suzuki", "to_team": "osaka", "mode": "cold"}, 400),
+    ({"mode": "cold"}, 400),
+    ({"to_agent": "sato", "mode": "warm"}, 400),
+]
+
+
 def test_bad_transfer_requests_change_nothing(
-    as_agent: Any, taskrouter: FakeTaskRouter, twilio_http: Any, body: dict[str, Any], status: int
+    as_agent: Any, taskrouter: FakeTaskRouter, twilio_http: Any
 ) -> None:
     taskrouter.give("sato", TASK, inbound_task_attributes())
-    assert as_agent("sato", f"/calls/{CF}/transfer", body).status_code == status
+    for body, status in BAD_TRANSFERS:
+        assert as_agent("sato", f"/calls/{CF}/transfer", body).status_code == status, body
     assert control_calls(twilio_http) == []
 
 

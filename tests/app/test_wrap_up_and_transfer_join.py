@@ -71,11 +71,12 @@ def test_unknown_call_is_404_for_the_page_to_retry(
     assert post_note(client, staff_token("sato"), "x", call_sid=sid("CA", 99)).status_code == 404
 
 
-@pytest.mark.parametrize("text", ["", "   ", None, 42, "x" * 4001])
 def test_empty_or_oversized_notes_are_refused(
-    client: Any, staff_token: Any, conversation: None, text: Any
+    client: Any, staff_token: Any, conversation: None
 ) -> None:
-    assert post_note(client, staff_token("sato"), text).status_code == 400
+    token = staff_token("sato")
+    for text in ("", "   ", None, 42, "x" * 4001):
+        assert post_note(client, token, text).status_code == 400, text
 
 
 def transfer_task_form() -> dict[str, str]:
