@@ -48,6 +48,23 @@ VIEWPORT = {"width": 1366, "height": 768}
 MIN_CLIENT_VERSION = "1.0.0"
 LATEST_CLIENT_VERSION = "1.2.0"
 DEMO_PASSWORD = "Demo-Passw0rd!"  # ops/cognito_local.py
+# The browser's Notification API, replaced at its boundary so tests can see what was shown
+# (headless Chromium has no notification centre to look at).
+RECORD_NOTIFICATIONS = """
+(() => {
+  const shown = [];
+  function Notification(title, options = {}) {
+    const note = { title, body: options.body || "", closed: false, onclick: null };
+    note.close = () => { note.closed = true; };
+    shown.push(note);
+    return note;
+  }
+  Notification.permission = "granted";
+  Notification.requestPermission = () => Promise.resolve("granted");
+  window.Notification = Notification;
+  window.shownNotifications = shown;
+})();
+"""
 
 
 def _chromium_or_skip() -> str:
@@ -90,11 +107,19 @@ class Stack:
         ).resource("dynamodb", endpoint_url=self.moto_url)
 
 
-def _agents() -> list[dict[str, str]]:
+def _rows(name: str) -> list[dict[str, str]]:
     import csv
 
-    with (ROOT / "ops" / "demo_data" / "agents.csv").open(encoding="utf-8") as handle:
+    with (ROOT / "ops" / "demo_data" / name).open(encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def _agents() -> list[dict[str, str]]:
+    return _rows("agents.csv")
+
+
+def customer_owned_by(agent_id: str) -> dict[str, str]:
+    return next(row for row in _rows("customers.csv") if row["owner_agent_id"] == agent_id)
 
 
 @pytest.fixture(scope="session")
@@ -252,6 +277,7 @@ def softphone(browser: Any, stack: Stack) -> Iterator[Softphone]:
     context = browser.new_context(viewport=VIEWPORT, base_url=stack.web_url)
     context.grant_permissions(["notifications"], origin=stack.web_url)
     context.add_init_script(path=str(HERE / "fake_twilio.js"))
+    context.add_init_script(script=RECORD_NOTIFICATIONS)
     phone = Softphone(page=context.new_page(), stack=stack)
 
     def serve_config(route: Any) -> None:

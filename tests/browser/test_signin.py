@@ -19,10 +19,21 @@ def test_agent_signs_in_and_becomes_available_with_a_registered_phone(
     softphone.sign_in(agent)
 
     expect(page.locator("#agent-name")).to_have_text(agent)
+    expect(page.locator("#phone-status")).to_have_attribute("data-status", "ready")
+    expect(page.locator("#state")).not_to_have_attribute("data-state", "offline")
+
+    # The agent picks their state with a click or Alt+digit; the server's answer is shown.
+    page.click("[data-set-state=break]")
+    expect(page.locator("#state")).to_have_attribute("data-state", "break")
+    expect(page.locator("#state-label")).to_have_text("On break")
+    expect(page.locator("[data-set-state=break]")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#idle-title")).to_have_text("You are on break")
+    page.keyboard.press("Alt+1")
     expect(page.locator("#state")).to_have_attribute("data-state", "available")
     expect(page.locator("#state-label")).to_have_text("Available")
-    expect(page.locator("#phone-status")).to_have_attribute("data-status", "ready")
     expect(page.locator("#idle-title")).to_have_text("Ready for calls")
+    states = [c.body for c in softphone.api("PUT", r"^/agents/me/status$")]
+    assert states == [{"state": "break"}, {"state": "available"}]
     # Every API request carried the ID token and the page's version.
     expect(page.locator("[data-banner=network]")).to_have_count(0)
     assert softphone.calls, "the page made no API request"

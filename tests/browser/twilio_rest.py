@@ -31,6 +31,7 @@ class HeldTask:
     worker_sid: str
     attributes: dict[str, Any]
     status: str = "assigned"
+    reservation: str = "accepted"
 
 
 @dataclass
@@ -40,6 +41,11 @@ class FakeTwilioRest:
     conferences: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def offer_call(self, worker_sid: str, task_sid: str, attributes: dict[str, Any]) -> None:
+        """TaskRouter reserved `task_sid` for the worker: their browser rings."""
+        with self._lock:
+            self.tasks[task_sid] = HeldTask(worker_sid, attributes, "reserved", "pending")
 
     def give_call(
         self, worker_sid: str, task_sid: str, conference_sid: str, attributes: dict[str, Any]
@@ -68,16 +74,19 @@ class FakeTwilioRest:
             r"/taskrouter/v1/Workspaces/(WS\w+)/Workers/(WK\w+)/Reservations", path
         ):
             worker = m.group(2)
+            wanted = form.get("ReservationStatus")
             rows = [
                 {
                     "sid": f"WR{sid[2:]}",
                     "task_sid": sid,
                     "worker_sid": worker,
-                    "reservation_status": "accepted",
+                    "reservation_status": task.reservation,
                     "workspace_sid": m.group(1),
                 }
                 for sid, task in self.tasks.items()
-                if task.worker_sid == worker and task.status == "assigned"
+                if task.worker_sid == worker
+                and task.status in ("reserved", "assigned")
+                and wanted in (None, task.reservation)
             ]
             return 200, _page("reservations", rows, path)
         if m := re.fullmatch(r"/taskrouter/v1/Workspaces/(WS\w+)/Tasks/(WT\w+)", path):

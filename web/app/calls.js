@@ -99,21 +99,55 @@ export class CallControl {
     return this.api.post(`/calls/${enc(conferenceSid)}/transfer/complete`, {});
   }
 
-  saveNote(conversationId, note) {
-    return this.api.post(`/conversations/${enc(conversationId)}/note`, { note });
+  /**
+   * The wrap-up note. The conversation record is built from Twilio's callbacks, which can trail
+   * the hang-up by a second or two: a 404 is retried a few times before it is an error.
+   */
+  async saveNote(conversationId, text, { attempts = 4, delayMs = 1000 } = {}) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.api.post(`/conversations/${enc(conversationId)}/note`, { text });
+      } catch (error) {
+        if (error.status !== 404 || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delayMs * attempt));
+      }
+    }
   }
 
-  history(customerId, limit = 5) {
-    return this.api.get(`/conversations?customer=${enc(customerId)}&limit=${limit}`);
+  /** The customer's last conversations (the search defaults to today: look back 90 days). */
+  history(customerId, limit = 5, days = 90) {
+    const from = Date.now() - days * 86400000;
+    return this.api.get(`/conversations?customer=${enc(customerId)}&limit=${limit}&from=${from}`);
   }
 
-  recent(limit = 10) {
-    return this.api.get(`/conversations?agent=me&limit=${limit}`);
+  /** The agent's own calls today. */
+  recent(agentId, limit = 10) {
+    return this.api.get(`/conversations?agent=${enc(agentId)}&limit=${limit}`);
   }
 
   colleagues() {
     return this.api.get("/presence");
   }
+}
+
+/**
+ * Colleagues from the presence feed (GET /presence): rows are compact arrays named by
+ * `fields` (id, name, team, state, ...); teams are the keys of `counts`.
+ */
+export function colleaguesFrom(body) {
+  const fields = Array.isArray(body?.fields) ? body.fields : [];
+  const agents = itemsOf(body).map((row) => {
+    if (!Array.isArray(row)) return row;
+    return Object.fromEntries(fields.map((name, i) => [name, row[i]]));
+  });
+  const teams = new Set(Object.keys(body?.counts || {}));
+  for (const agent of agents) if (agent.team) teams.add(agent.team);
+  return {
+    agents: agents
+      .map((a) => ({ id: a.id || a.agent_id, name: a.name || a.id || a.agent_id, team: a.team || "", state: a.state || "" }))
+      .filter((a) => a.id),
+    teams: [...teams].sort(),
+  };
 }
 
 /** The list inside a list answer, whatever the server called it. */

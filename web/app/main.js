@@ -6,7 +6,7 @@ import { ApiClient } from "../shared/api.js";
 import { CognitoSession } from "../shared/cognito.js";
 import { versionVerdict } from "../shared/version.js";
 import { Notifier, Ringer, TitleFlasher } from "./alerts.js";
-import { CallControl, callInfo, itemsOf, mergeInfo, reasonText } from "./calls.js";
+import { CallControl, callInfo, colleaguesFrom, itemsOf, mergeInfo, reasonText } from "./calls.js";
 import { Phone } from "./phone.js";
 import { Presence } from "./presence.js";
 
@@ -247,30 +247,45 @@ function formatDuration(ms) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
-function formatWhen(value) {
-  const date = new Date(typeof value === "number" && value < 1e12 ? value * 1000 : value);
+function formatWhen(ms) {
+  if (!ms) return "";
+  const date = new Date(ms);
   if (Number.isNaN(date.getTime())) return "";
   return date.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
+const OUTCOME_LABELS = {
+  answered: "answered",
+  abandoned_in_queue: "hung up waiting",
+  abandoned_while_ringing: "hung up while ringing",
+  short_abandon: "hung up at once",
+  voicemail: "voicemail",
+  callback: "callback requested",
+  outside_hours: "outside hours",
+  failed: "failed",
+};
+
+/** One conversation record (chalicelib/conversations.py) as a line of history. */
 function conversationLine(item) {
   const li = document.createElement("li");
-  const when = formatWhen(item.started_at || item.ended_at || item.created_at || item.timestamp);
-  const who = item.agent_id || item.agent || "";
-  const direction = item.direction === "outbound" ? "out" : "in";
-  const duration = item.duration_seconds ?? item.talk_seconds ?? item.duration;
   const head = document.createElement("div");
   head.className = "history-head";
-  head.textContent = [when, direction, who, duration != null ? formatDuration(duration * 1000) : "", item.outcome || item.status || ""]
+  const talk = item.talk_ms ? formatDuration(item.talk_ms) : "";
+  head.textContent = [
+    formatWhen(item.started_ms),
+    item.direction === "outbound" ? "outbound" : "inbound",
+    item.answered_by ? `with ${item.answered_by}` : "",
+    talk,
+    item.status === "active" ? "in progress" : OUTCOME_LABELS[item.outcome] || item.outcome || "",
+  ]
     .filter(Boolean)
     .join(" · ");
   li.append(head);
-  const note = item.note || item.summary || "";
-  if (note) {
-    const p = document.createElement("div");
-    p.className = "history-note";
-    p.textContent = note;
-    li.append(p);
+  if (item.wrap_up_note) {
+    const note = document.createElement("div");
+    note.className = "history-note";
+    note.textContent = item.wrap_up_note;
+    li.append(note);
   }
   return li;
 }
@@ -566,17 +581,8 @@ async function toggleTransfer() {
 let colleagues = { agents: [], teams: [] };
 
 async function loadColleagues() {
-  const body = await control.colleagues();
-  const agents = itemsOf(body)
-    .map((row) => ({
-      id: row.agent_id || row.id,
-      name: row.name || row.agent_id || row.id,
-      team: row.team || "",
-      state: row.state || "",
-    }))
-    .filter((row) => row.id && row.id !== session.username);
-  const teams = [...new Set([...(Array.isArray(body?.teams) ? body.teams.map((t) => t.team || t.name || t) : []), ...agents.map((a) => a.team)].filter(Boolean))].sort();
-  colleagues = { agents, teams };
+  const found = colleaguesFrom(await control.colleagues());
+  colleagues = { agents: found.agents.filter((a) => a.id !== session.username), teams: found.teams };
 }
 
 async function fillTransferTargets() {
@@ -704,8 +710,11 @@ async function finishWrapUp(event) {
   try {
     // A conversation is known by the customer's call (inbound) or our own leg (outbound).
     const conversation = info.conversationId || info.customerCallSid || info.callSid;
-    if (note && conversation) await control.saveNote(conversation, note);
-    await presence.setState("available");
+    if (note && conversation && ui.wrapUp.noteSaved !== note) {
+      await control.saveNote(conversation, note);
+      ui.wrapUp.noteSaved = note;
+    }
+    await becomeAvailableAfterCall();
   } catch (error) {
     $("wrapup-error").textContent = `Not saved: ${error.message}`;
     return;
@@ -717,12 +726,29 @@ async function finishWrapUp(event) {
   refreshRecent();
 }
 
+/**
+ * The server learns that the call ended from TaskRouter, which can be a moment behind the
+ * browser: until then it refuses "available" while "on_call" (409). Try again briefly.
+ */
+async function becomeAvailableAfterCall(attempts = 5) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await presence.setState("available");
+      return;
+    } catch (error) {
+      if (error.status !== 409 || attempt >= attempts) throw error;
+      $("wrapup-error").textContent = "Waiting for the call to close on the server…";
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 // ---------------------------------------------------------------- recent calls
 
 async function refreshRecent() {
   if (!control) return;
   try {
-    const body = await control.recent(10);
+    const body = await control.recent(session.username, 10);
     renderRecent(itemsOf(body));
   } catch (error) {
     if (error.kind !== "refused") {
@@ -746,9 +772,9 @@ function renderRecent(items) {
     const li = conversationLine(item);
     const who = document.createElement("div");
     who.className = "recent-who";
-    who.textContent = item.customer_name || item.caller || item.customer_number || item.to || "Unknown";
+    who.textContent = item.customer_name || item.caller || "Unknown caller";
     li.prepend(who);
-    const number = item.caller || item.customer_number || item.to;
+    const number = item.caller;
     if (number && /^\+?\d+$/.test(number)) {
       const redial = document.createElement("button");
       redial.type = "button";
