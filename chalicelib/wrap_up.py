@@ -25,10 +25,10 @@ class NotYourCall(Exception):
 def clean_note(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput("text must be a non-empty string")
-    text = text.strip()
-    if len(text) > MAX_NOTE_CHARS:
+    note = str(text).strip()
+    if len(note) > MAX_NOTE_CHARS:
         raise InvalidInput(f"text is longer than {MAX_NOTE_CHARS} characters")
-    return text
+    return note
 
 
 def agents_on_call(record: Mapping[str, Any]) -> set[str]:

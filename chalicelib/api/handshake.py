@@ -7,7 +7,7 @@ and every response, refused or not, carries the versions the server supports.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from chalice import Response
 from chalice.app import Request
@@ -31,7 +31,8 @@ def client_version_handshake(
     request: Request, get_response: Callable[[Request], Response]
 ) -> Response:
     policy = version_policy()
-    refusal = policy.refusal((request.headers or {}).get(CLIENT_VERSION_HEADER))
+    headers: Mapping[str, str] = request.headers or {}
+    refusal = policy.refusal(headers.get(CLIENT_VERSION_HEADER))
     if refusal is None:
         response = get_response(request)
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from chalice import Blueprint, ForbiddenError, Response
@@ -255,8 +255,8 @@ def transfer_join() -> Response:
     """A colleague answered a transfer: into the customer's conference, labelled as theirs."""
     request = softphone.current_request
     twilio_form(request)
-    query = request.query_params or {}
-    name, agent_id = query.get("conference", ""), query.get("agent_id", "")
+    query: Mapping[str, str] = request.query_params or {}
+    name, agent_id = query.get("conference") or "", query.get("agent_id") or ""
     if not name or not agent_id:
         raise InvalidInput("conference and agent_id are required")
     settings = bootstrap.container().settings
