@@ -149,11 +149,55 @@ def cmd_web_rollback(args: argparse.Namespace) -> int:
     return run_rollback(args.stage, args.to)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from ops.report import Period, build, records_from_parquet, records_from_table, write_report
+    from ops.stage import settings_for
+
+    period = Period(date.fromisoformat(args.from_), date.fromisoformat(args.to))
+    settings = settings_for(args.stage)
+    if args.parquet:
+        records = records_from_parquet(args.parquet, period)
+    else:
+        import boto3
+
+        session = boto3.session.Session(region_name=settings.aws_region)
+        table = session.resource("dynamodb").Table(settings.conversations_table)
+        records = list(records_from_table(table, period))
+    text, html_text, _ = build(records, period, settings.service_level_seconds * 1000)
+    print(text)
+    print(f"\nHTML report: {write_report(html_text, Path(args.out))}")
+    return 0
+
+
+def cmd_export_conversations(args: argparse.Namespace) -> int:
+    from chalicelib.bootstrap import Container
+    from chalicelib.conversation_jobs import export_one_day
+    from ops.stage import settings_for
+
+    key, rows = export_one_day(Container(settings=settings_for(args.stage)), args.day)
+    print(f"{rows} conversations -> s3://{settings_for(args.stage).analytics_bucket}/{key}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
     module = importlib.import_module(f"ops.benchmarks.{args.name.replace('-', '_')}")
     return int(module.main(args.rest) or 0)
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    from ops.provision import run_for_stage
+
+    return run_for_stage(args.stage, args.number, args.yes)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from ops.doctor import run_for_stage
+
+    return run_for_stage(args.stage)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,10 +245,30 @@ def main(argv: list[str] | None = None) -> int:
     sub = command("web-rollback", cmd_web_rollback, "Make the previous web release live again.")
     sub.add_argument("--stage", required=True)
     sub.add_argument("--to", default="", help="a release id from releases/history.json")
+    sub = command("report", cmd_report, "Conversation KPIs for a date range: terminal + HTML.")
+    sub.add_argument("--from", dest="from_", required=True, help="first local day, YYYY-MM-DD")
+    sub.add_argument("--to", required=True, help="last local day, YYYY-MM-DD (inclusive)")
+    sub.add_argument("--out", default="var/report.html", help="where to write the HTML report")
+    sub.add_argument("--parquet", help="read exported Parquet (a directory or glob) instead")
+    sub.add_argument("--stage", default="local")
+    sub = command("export-conversations", cmd_export_conversations, "Export one day to S3.")
+    sub.add_argument("day", help="local day, YYYY-MM-DD")
+    sub.add_argument("--stage", default="local")
     sub = command("bench", cmd_bench, "Run a benchmark script and print its figures.")
     sub.add_argument("name")
     sub.add_argument("rest", nargs=argparse.REMAINDER)
 
+    sub = command("provision", cmd_provision, "Create or correct a stage's Twilio setup.")
+    sub.add_argument("--stage", required=True, help="a deployed stage: dev, prod")
+    sub.add_argument(
+        "--number",
+        action="append",
+        default=[],
+        help="an E.164 number to point at the stage (repeatable; default: COMPANY_NUMBER)",
+    )
+    sub.add_argument("--yes", action="store_true", help="apply without asking")
+    sub = command("doctor", cmd_doctor, "Check a deployed stage end to end, in plain words.")
+    sub.add_argument("--stage", required=True, help="a deployed stage: dev, prod")
     args = parser.parse_args(argv)
     return int(args.func(args))
 
