@@ -259,6 +259,13 @@ class Softphone:
     def api(self, method: str, path_pattern: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method and re.search(path_pattern, c.path)]
 
+    def wait_for_api(self, method: str, path_pattern: str, count: int, timeout: float = 5) -> None:
+        """Until the page has sent `count` such requests (they are recorded as they leave)."""
+        deadline = time.monotonic() + timeout
+        while len(self.api(method, path_pattern)) < count:
+            assert time.monotonic() < deadline, (method, path_pattern, self.calls)
+            self.page.wait_for_timeout(50)
+
     def fake(self, script: str, *args: Any) -> Any:
         return self.page.evaluate(script, *args) if args else self.page.evaluate(script)
 

@@ -1,0 +1,85 @@
+"""The phone line through the day: the Twilio token is renewed before it expires, and the
+page tells the agent when the network drops and recovers by itself when it returns."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Softphone
+
+
+def signed_in(softphone: Softphone, agent_id: str) -> None:
+    softphone.open()
+    softphone.sign_in(agent_id)
+    expect(softphone.page.locator("#phone-status")).to_have_attribute("data-status", "ready")
+
+
+def test_the_token_is_renewed_before_it_expires_and_after_it_did(
+    softphone: Softphone, demo_agents: list[dict[str, str]]
+) -> None:
+    page = softphone.page
+    signed_in(softphone, demo_agents[10]["agent_id"])
+    assert len(softphone.api("GET", r"^/agents/me/token$")) == 1
+
+    # The SDK warns before expiry: the page fetches a new token and hands it to the Device.
+    with page.expect_response(lambda r: r.url.endswith("/agents/me/token")) as renewal:
+        softphone.fake("window.fakeTwilio.tokenWillExpire()")
+    fresh = renewal.value.json()
+    assert fresh["identity"] == demo_agents[10]["agent_id"]
+    page.wait_for_function("window.fakeTwilio.entries('device.updateToken').length === 1")
+    assert softphone.twilio_log("device.updateToken")[0]["token"] == fresh["token"]
+    expect(page.locator("#phone-status")).to_have_attribute("data-status", "ready")
+
+    # The token expired anyway (laptop asleep): renew, then register again.
+    softphone.fake("window.fakeTwilio.tokenExpired()")
+    page.wait_for_function("window.fakeTwilio.entries('device.register').length === 2")
+    assert len(softphone.twilio_log("device.updateToken")) == 2
+    assert len(softphone.api("GET", r"^/agents/me/token$")) == 3
+    expect(page.locator("#phone-status")).to_have_attribute("data-status", "ready")
+    expect(page.locator("[data-banner=phone]")).to_have_count(0)
+
+
+def test_network_drop_is_shown_and_the_page_recovers_when_it_returns(
+    softphone: Softphone, demo_agents: list[dict[str, str]]
+) -> None:
+    page = softphone.page
+    signed_in(softphone, demo_agents[11]["agent_id"])
+    page.keyboard.press("Alt+1")
+    expect(page.locator("#state")).to_have_attribute("data-state", "available")
+
+    page.context.set_offline(True)
+    softphone.fake("window.fakeTwilio.networkLost()")
+
+    expect(page.locator("[data-banner=network]")).to_contain_text("Connection lost")
+    expect(page.locator("#phone-status")).to_have_attribute("data-status", "offline")
+    expect(page.locator("#idle-title")).to_have_text("Phone not connected")
+    page.click("[data-set-state=away]")
+    expect(page.locator("[data-banner=state]")).to_contain_text("Could not change your status")
+    expect(page.locator("#state")).to_have_attribute("data-state", "available")
+    softphone.screenshot("network-lost")
+    heartbeats_before = len(softphone.api("POST", r"^/agents/me/heartbeat$"))
+
+    page.context.set_offline(False)
+
+    expect(page.locator("[data-banner=network]")).to_have_count(0)
+    expect(page.locator("#phone-status")).to_have_attribute("data-status", "ready")
+    assert len(softphone.api("POST", r"^/agents/me/heartbeat$")) > heartbeats_before
+    assert len(softphone.twilio_log("device.register")) == 2
+    page.click("[data-set-state=away]")
+    expect(page.locator("#state")).to_have_attribute("data-state", "away")
+
+
+def test_the_heartbeat_keeps_the_agent_signed_in_every_15_seconds(
+    softphone: Softphone, demo_agents: list[dict[str, str]]
+) -> None:
+    page = softphone.page
+    page.clock.install()
+    signed_in(softphone, demo_agents[12]["agent_id"])
+    assert not softphone.api("POST", r"^/agents/me/heartbeat$")
+    page.clock.fast_forward("00:16")
+    softphone.wait_for_api("POST", r"^/agents/me/heartbeat$", 1)
+    page.clock.fast_forward("00:15")
+    softphone.wait_for_api("POST", r"^/agents/me/heartbeat$", 2)
+    beats = softphone.api("POST", r"^/agents/me/heartbeat$")
+    assert all(b.headers["authorization"].startswith("Bearer ") for b in beats)
+    expect(page.locator("[data-banner=network]")).to_have_count(0)
