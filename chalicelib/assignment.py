@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from chalicelib.calls import TRANSFER_JOIN_PATH, TRANSFER_TASK_TYPE, transfer_instruction
 from chalicelib.config import Settings
@@ -25,6 +26,23 @@ def agent_contact_uri(worker_attributes: dict[str, Any]) -> str:
     if isinstance(agent_id, str) and agent_id:
         return f"client:{agent_id}"
     raise InvalidInput("WorkerAttributes has neither contact_uri nor agent_id")
+
+
+def _with_context(url: str, assignment: ReservationAssignment) -> str:
+    """The callback URL naming the conversation, task, reservation and agent it reports on.
+
+    The agent's leg is a new call TaskRouter places (no ParentCallSid) and a conference
+    recording carries no CallSid: without these parameters their callbacks could not be tied to
+    the customer's call until a later TaskRouter event names them. Twilio signs the full URL,
+    query included, and twilio_form verifies it that way.
+    """
+    context = {
+        "conversation": str(assignment.task_attributes.get("call_sid") or ""),
+        "task": assignment.task_sid,
+        "reservation": assignment.reservation_sid,
+        "agent": str(assignment.worker_attributes.get("agent_id") or ""),
+    }
+    return url + "?" + urlencode({k: v for k, v in context.items() if v})
 
 
 def instruction_for(assignment: ReservationAssignment, settings: Settings) -> dict[str, Any]:
@@ -52,9 +70,9 @@ def instruction_for(assignment: ReservationAssignment, settings: Settings) -> di
         post_work_activity_sid=settings.post_work_activity_sid,
         ring_seconds=settings.agent_ring_seconds,
         callbacks=ConferenceCallbacks(
-            agent_call_status=settings.url(VOICE_STATUS_PATH),
-            conference_status=settings.url(CONFERENCE_STATUS_PATH),
-            recording_status=settings.url(RECORDING_STATUS_PATH),
+            agent_call_status=_with_context(settings.url(VOICE_STATUS_PATH), assignment),
+            conference_status=_with_context(settings.url(CONFERENCE_STATUS_PATH), assignment),
+            recording_status=_with_context(settings.url(RECORDING_STATUS_PATH), assignment),
         ),
     )
     count("ReservationsAssigned")

@@ -299,6 +299,15 @@ class TwilioGateway:
                 return False
             raise TelephonyUnavailable(f"delete recording {recording_sid} failed: {exc}") from exc
 
+    def fetch_call_price(self, call_sid: str) -> tuple[str | None, str]:
+        """A call leg's price and currency; None until Twilio has rated the call (a while after
+        it ends). https://www.twilio.com/docs/voice/api/call-resource#call-properties"""
+        call = self._call(
+            lambda: self.client.calls(call_sid).fetch(), f"fetch call {call_sid}"
+        )
+        price = call.price
+        return (None if price in (None, "") else str(price)), str(call.price_unit or "")
+
     @staticmethod
     def _call(operation: Any, what: str) -> Any:
         from twilio.base.exceptions import TwilioException

@@ -8,9 +8,13 @@ callbacks through the recordings route, which calls `conversation_facts.store_ca
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+import time
+from typing import Any
+
+from chalice import Blueprint, Cron, Rate, Response
 
 from chalicelib import bootstrap
+from chalicelib.auth import require_staff
 from chalicelib.conversation_events import (
     CallStatusCallback,
     ConferenceStatusCallback,
@@ -18,15 +22,22 @@ from chalicelib.conversation_events import (
     voice_event,
 )
 from chalicelib.conversation_facts import store_event
-from chalicelib.errors import StorageUnavailable
+from chalicelib.conversation_jobs import export_recent_days, today_kpis
+from chalicelib.conversation_search import search_from_params
+from chalicelib.errors import NotFound, StorageUnavailable
 from chalicelib.models import parse_form
 from chalicelib.observability import logger
-from chalicelib.web import FORM, json_response, twilio_form, webhook
+from chalicelib.pricing import reconcile_prices
+from chalicelib.web import CORS, FORM, json_response, twilio_form, webhook
 
 conversations = Blueprint(__name__)
 
 VOICE_STATUS_PATH = "/twilio/voice/status"
 CONFERENCE_STATUS_PATH = "/twilio/conference/status"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _stored() -> Response:
@@ -65,3 +76,47 @@ def conference_status() -> Response:
     except StorageUnavailable as exc:
         return _unavailable(exc, conference_sid=callback.conference_sid)
     return _stored()
+
+
+# --- the staff API -------------------------------------------------------------------------
+@conversations.route("/conversations", methods=["GET"], cors=CORS)
+@webhook
+def list_conversations() -> Response:
+    request = conversations.current_request
+    require_staff(request)
+    c = bootstrap.container()
+    params = request.query_params or {}
+    query = search_from_params(params, c.settings.report_timezone, _now_ms())
+    items, cursor = c.conversations.search(query, params.get("cursor"))
+    return json_response({"conversations": items, "next_cursor": cursor})
+
+
+@conversations.route("/conversations/{call_sid}", methods=["GET"], cors=CORS)
+@webhook
+def get_conversation(call_sid: str) -> Response:
+    require_staff(conversations.current_request)
+    record = bootstrap.container().conversations.get(call_sid)
+    if record is None:
+        raise NotFound(f"no conversation {call_sid}")
+    return json_response(record)
+
+
+@conversations.route("/kpis/today", methods=["GET"], cors=CORS)
+@webhook
+def kpis_today() -> Response:
+    require_staff(conversations.current_request)
+    return json_response(today_kpis(bootstrap.container(), _now_ms()))
+
+
+# --- scheduled jobs ------------------------------------------------------------------------
+@conversations.schedule(Rate(10, unit=Rate.MINUTES))
+def reconcile_conversation_prices(event: Any) -> None:
+    """Fetch the price of every ended leg Twilio has rated since the last run."""
+    reconcile_prices(bootstrap.container(), _now_ms())
+
+
+# 16:30 UTC = 01:30 in Tokyo: the previous local day is complete (calls run past midnight).
+@conversations.schedule(Cron(30, 16, "*", "*", "?", "*"))
+def export_conversations(event: Any) -> None:
+    """Export yesterday's conversations, and re-export the day before (its late prices)."""
+    export_recent_days(bootstrap.container(), _now_ms(), days=(1, 2))

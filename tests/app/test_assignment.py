@@ -54,13 +54,17 @@ def test_reservation_gets_a_jp1_dual_channel_conference(
     assert instruction["recording_channels"] == "dual"
     assert instruction["end_conference_on_customer_exit"] is True
     assert instruction["post_work_activity_sid"].startswith("WA")
+    # Each callback names the conversation, task, reservation and agent it reports on.
+    context = (
+        f"?conversation={sid('CA', 1)}&task={sid('WT', 1)}&reservation={sid('WR', 1)}&agent=sato"
+    )
     assert instruction["conference_recording_status_callback"] == (
-        PUBLIC_BASE_URL + "/twilio/recordings/status"
+        PUBLIC_BASE_URL + "/twilio/recordings/status" + context
     )
-    assert (
-        instruction["conference_status_callback"] == PUBLIC_BASE_URL + "/twilio/conference/status"
+    assert instruction["conference_status_callback"] == (
+        PUBLIC_BASE_URL + "/twilio/conference/status" + context
     )
-    assert instruction["status_callback"] == PUBLIC_BASE_URL + "/twilio/voice/status"
+    assert instruction["status_callback"] == PUBLIC_BASE_URL + "/twilio/voice/status" + context
     assert twilio_http.requests == [], "answering a reservation needs no REST call"
 
 

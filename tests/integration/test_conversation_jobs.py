@@ -1,0 +1,135 @@
+"""The daily Parquet export (read back with DuckDB) and the price reconciliation job."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from chalicelib.bootstrap import Container
+from chalicelib.conversation_facts import store_event
+from chalicelib.conversation_jobs import export_one_day, export_recent_days
+from chalicelib.pricing import RateLimiter, reconcile_prices
+from tests import conversation_script as script
+from tests.fakes.twilio_http import RecordedRequest, RecordingHttpClient
+
+DAY = "2025-11-25"
+
+
+def store(container: Container, *scripts: script.CallScript) -> None:
+    for s in scripts:
+        for event in s.events():
+            store_event(container, event)
+
+
+def test_a_day_exports_to_a_date_partition_duckdb_can_query(
+    container: Container, aws: Any, tmp_path: Path
+) -> None:
+    store(
+        container,
+        script.answered_by_owner(n=41),
+        script.offered_five_times_then_answered_by_x(n=42),
+        script.abandoned_in_queue(n=43),
+    )
+    key, rows = export_one_day(container, DAY)
+    assert key == f"conversations/day={DAY}/conversations.parquet"
+    assert rows == 3
+    body = aws.client("s3").get_object(Bucket=container.settings.analytics_bucket, Key=key)
+    local = tmp_path / f"conversations/day={DAY}/conversations.parquet"
+    local.parent.mkdir(parents=True)
+    local.write_bytes(body["Body"].read())
+    with duckdb.connect() as db:
+        outcomes = db.execute(
+            "SELECT outcome, count(*) FROM read_parquet(?, hive_partitioning = true) "
+            "WHERE day = ? GROUP BY outcome ORDER BY outcome",
+            [str(tmp_path / "conversations/**/*.parquet"), DAY],
+        ).fetchall()
+        missed = db.execute(
+            "SELECT count(*) FROM (SELECT unnest(offers) AS o FROM read_parquet(?)) "
+            "WHERE o.outcome = 'timed_out'",
+            [str(local)],
+        ).fetchone()
+    assert outcomes == [("abandoned_in_queue", 1), ("answered", 2)]
+    assert missed == (6,)
+
+
+def test_scheduled_export_writes_yesterday(container: Container, aws: Any) -> None:
+    store(container, script.short_abandon(n=44))
+    next_day_ms = script.T0 + 86_400_000
+    assert export_recent_days(container, next_day_ms) == [
+        (f"conversations/day={DAY}/conversations.parquet", 1)
+    ]
+
+
+def price_responder(prices: dict[str, str | None]) -> Any:
+    def respond(request: RecordedRequest) -> tuple[int, Any]:
+        sid = re.search(r"Calls/(CA[0-9a-f]{32})", request.url).group(1)  # type: ignore[union-attr]
+        return 200, {
+            "sid": sid,
+            "price": prices.get(sid),
+            "price_unit": "USD",
+            "status": "completed",
+        }
+
+    return respond
+
+
+def test_prices_are_fetched_per_leg_summed_and_not_asked_again(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    s = script.answered_outbound(n=45)
+    store(container, s)
+    legs = container.conversations.get(s.call_sid)["legs_unpriced"]  # type: ignore[index]
+    assert len(legs) == 2
+    twilio_http.respond("GET", r"/Calls/CA", price_responder({legs[0]: "-0.0150", legs[1]: None}))
+    no_wait = RateLimiter(1000, sleep=lambda _s: None)
+    now_ms = script.T0 + 3_600_000
+
+    first = reconcile_prices(container, now_ms, no_wait, sleep=lambda _s: None)
+    assert (first.priced, first.not_yet) == (1, 1)
+    record = container.conversations.get(s.call_sid)
+    assert record is not None
+    assert record["cost_micros"] == 15_000
+    assert record["legs_unpriced"] == [legs[1]]
+
+    twilio_http.respond("GET", r"/Calls/CA", price_responder({legs[1]: "-0.0040"}))
+    second = reconcile_prices(container, now_ms, no_wait, sleep=lambda _s: None)
+    assert second.priced == 1
+    record = container.conversations.get(s.call_sid)
+    assert record is not None
+    assert record["cost_micros"] == 19_000
+    assert "cost_pending" not in record
+    asked = len(twilio_http.calls("GET", "/Calls/"))
+    reconcile_prices(container, now_ms, no_wait, sleep=lambda _s: None)
+    assert len(twilio_http.calls("GET", "/Calls/")) == asked
+
+
+def test_a_failing_price_request_is_retried_then_left_for_the_next_run(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    s = script.failed_outbound(n=46)
+    store(container, s)
+    twilio_http.fail("GET", r"/Calls/CA", status=429)
+    sleeps: list[float] = []
+    report = reconcile_prices(
+        container, script.T0, RateLimiter(1000, sleep=lambda _s: None), sleep=sleeps.append
+    )
+    assert len(report.failed) == 2
+    assert sleeps == [1, 2, 1, 2]  # three tries per leg, backing off
+    assert container.conversations.get(s.call_sid)["cost_pending"] == "1"  # type: ignore[index]
+
+
+def test_rate_limiter_spaces_requests() -> None:
+    clock = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 3))
+        clock[0] += seconds
+
+    limiter = RateLimiter(4, clock=lambda: clock[0], sleep=sleep)
+    for _ in range(3):
+        limiter.wait()
+    assert slept == [0.25, 0.25]
