@@ -81,6 +81,7 @@ class Stack:
     truth: GroundTruth
     boto_session: Any = None
     container: Any = None
+    lambdas: Any = None
 
     def run(self, until: float | None = None) -> None:
         self.standin.clock.run(until=until)
@@ -181,7 +182,13 @@ def in_process_stack(
     routes = app_routes(app)
     with mock_aws():
         session = boto3.session.Session(region_name="ap-northeast-1")
-        overrides = dict(settings_overrides or {})
+        # Recording copies wait for late callbacks on a real-time SQS delay; virtual time cannot.
+        # Heartbeats every 30 virtual minutes keep a 300-agent day affordable in one process.
+        overrides: dict[str, Any] = {
+            "recording_copy_delay_seconds": 0,
+            "presence_heartbeat_timeout_seconds": 3600,
+        }
+        overrides.update(settings_overrides or {})
         tokens: dict[str, str] = {}
         if "/agents/me/session" in routes:
             from ops.cognito_local import ensure_pool, ensure_user, id_token
@@ -226,8 +233,13 @@ def in_process_stack(
             from ops.standin.population import AgentApi
 
             population.api = AgentApi(transport, tokens)
+            population.heartbeats(1800.0)
+        from ops.standin.lambdas import LambdaRuntime
+
+        lambdas = LambdaRuntime(app, session, clock)
+        lambdas.start()
         try:
-            yield Stack(standin, rest, settings, population, truth, session, container)
+            yield Stack(standin, rest, settings, population, truth, session, container, lambdas)
         finally:
             truth.close()
             bootstrap.use(None)

@@ -136,6 +136,16 @@ class Population:
             elif self._after.get(agent_id) == from_activity:
                 del self._after[agent_id]
 
+    def heartbeats(self, interval: float) -> None:
+        """The softphone's heartbeat, for every signed-in agent, every `interval` seconds."""
+        for n, agent_id in enumerate(sorted(self.profiles)):
+            self._s.clock.after(interval * n / max(1, len(self.profiles)), self._beat, agent_id, interval)
+
+    def _beat(self, agent_id: str, interval: float) -> None:
+        if self.api is not None and agent_id in self.api.signed_in:
+            self.api.heartbeat(agent_id)
+        self._s.clock.after(interval, self._beat, agent_id, interval)
+
     def _start_break(self, agent_id: str, seconds: float) -> None:
         with self._s.lock:
             if self._activity(agent_id) == "Offline":
@@ -164,6 +174,11 @@ class AgentApi:
         self._tokens = tokens
         self.signed_in: set[str] = set()
         self.failures: list[tuple[str, str, int]] = []
+
+    def heartbeat(self, agent_id: str) -> None:
+        reply = self._transport.call_json("POST", "/agents/me/heartbeat", self._tokens[agent_id])
+        if not 200 <= reply.status < 300:
+            self.failures.append((agent_id, "heartbeat", reply.status))
 
     def change(self, agent_id: str, activity: str) -> None:
         token = self._tokens[agent_id]

@@ -1,0 +1,519 @@
+"""`python -m ops simulate`: rehearse a day of calls against our own code, with ground truth.
+
+Runs the app in this process on moto with the Twilio stand-in (ops/standin) on a virtual
+clock, so a day takes minutes and a seed repeats it exactly. Prints figures and a verdict:
+- scenarios checked against the ground truth (owner answers, owner away -> team, missed offer
+  -> next agent, caller abandons in queue; features the harness cannot drive say so);
+- a day: arrivals by hour, callers with patience, agents with shifts, breaks and misses;
+  calls dropped by us, conversations recorded vs calls placed, KPIs from our conversation
+  records vs from the ground truth, presence at the end vs the truth, webhook latency,
+  errors by route, Lambda handler failures;
+- `--fault`: DynamoDB throttling a share of requests during the day.
+Exits 1 when a check fails; the last line is the verdict. See docs/rehearsal.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ops.standin.engine import CallerPlan, Chaos
+from ops.standin.population import (
+    AgentProfile,
+    Population,
+    agent_profiles,
+    arrival_offsets,
+    patience_seconds,
+    talk_seconds,
+)
+
+DAY_SECONDS = 9 * 3600.0
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # PASS, FAIL, N/A
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+
+    def add(self, name: str, ok: bool | None, detail: str = "") -> None:
+        status = "N/A" if ok is None else ("PASS" if ok else "FAIL")
+        self.checks.append(Check(name, status, detail))
+        print(f"  [{status}] {name}: {detail}", flush=True)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.status == "FAIL"]
+
+
+# ---- directory --------------------------------------------------------------------------
+
+
+def directory(agents: int, seed: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The demo floor, grown to `agents` with the same teams when asked for more than 30."""
+    from ops.demo import TEAMS, demo_agents, demo_customers, worker_sid
+
+    floor = demo_agents()
+    teams = list(TEAMS)
+    n = len(floor)
+    while len(floor) < agents:
+        agent_id = f"agent{n + 1:03d}.sim"
+        floor.append(
+            {
+                "agent_id": agent_id,
+                "name": f"Agent {n + 1}",
+                "team": teams[n % len(teams)],
+                "worker_sid": worker_sid(agent_id),
+            }
+        )
+        n += 1
+    floor = floor[:agents]
+    customers = demo_customers(floor, count=max(500, agents * 17), seed=7)
+    return floor, customers
+
+
+def caller_plans(
+    customers: list[dict[str, str]], calls: int, seed: int, start: float
+) -> list[tuple[float, CallerPlan]]:
+    from chalicelib.phone_numbers import caller_e164
+
+    rng = random.Random(f"callers:{seed}")
+    plans = []
+    for offset in arrival_offsets(calls, seed, DAY_SECONDS):
+        if rng.random() < 0.75:
+            customer = rng.choice(customers)
+            number = caller_e164(customer["phone"], "JP") or customer["phone"]
+            extra = {
+                "customer_id": customer["customer_id"],
+                "owner_agent_id": customer["owner_agent_id"],
+                "team": customer["team"],
+            }
+        else:
+            number = f"+8190{rng.randint(10000000, 99999999)}"
+            extra = {}
+        plans.append(
+            (
+                start + offset,
+                CallerPlan(
+                    caller=number,
+                    patience=patience_seconds(rng),
+                    talk_seconds=talk_seconds(rng),
+                    hangs_up_first=rng.random() < 0.7,
+                    digits=rng.choice(["1", "1", "2", ""]),
+                    voicemail_seconds=rng.uniform(8, 60),
+                    **extra,
+                ),
+            )
+        )
+    return plans
+
+
+# ---- comparisons ------------------------------------------------------------------------
+
+
+def truth_records(stack: Any) -> list[dict[str, Any]]:
+    """The ground truth in the shape of conversation records, for chalicelib.kpis.compute."""
+    from datetime import datetime
+
+    from ops.standin.harness import TOKYO
+
+    records = []
+    for t in stack.truth.calls.values():
+        if t.enqueued_at is None and t.outcome != "voicemail":
+            continue
+        outcome = {
+            "answered": "answered",
+            "abandoned": "abandoned_in_queue",
+            "voicemail": "voicemail",
+        }.get(t.outcome)
+        if outcome is None:
+            continue
+        wait = (t.answered_at or t.caller_hung_up_at or t.ended_at or t.placed_at) - (
+            t.enqueued_at or t.placed_at
+        )
+        records.append(
+            {
+                "outcome": outcome,
+                "direction": "inbound",
+                "team": t.team,
+                "queue_wait_ms": int(round(wait * 1000)),
+                "hour": datetime.fromtimestamp(t.placed_at, TOKYO).hour,
+                "owner_agent_id": t.owner_agent_id,
+                "answered_by": t.answered_by or "",
+                "answered_relation": "owner"
+                if t.answered_by and t.answered_by == t.owner_agent_id
+                else "",
+                "talk_ms": int((t.talk_seconds or 0) * 1000),
+            }
+        )
+    return records
+
+
+def app_records(stack: Any) -> list[dict[str, Any]] | None:
+    """Conversation records the app wrote, or None if the app has no conversations table."""
+    table = getattr(stack.settings, "conversations_table", "")
+    if not table:
+        return None
+    items = stack.boto_session.resource("dynamodb").Table(table)
+    records: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = items.scan(**kwargs)
+        records.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return records
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+KPI_KEYS = ("offered", "answered", "abandoned", "owner_reach_rate", "asa_ms")
+
+
+def compare_kpis(report: Report, stack: Any) -> None:
+    try:
+        from chalicelib.kpis import compute
+    except ImportError:
+        report.add("KPIs ours vs truth", None, "not available yet (chalicelib/kpis.py)")
+        return
+    ours_raw = app_records(stack)
+    if ours_raw is None:
+        report.add("KPIs ours vs truth", None, "not available yet (no conversations table)")
+        return
+    ours = _plain(ours_raw)
+    inbound = [r for r in ours if r.get("direction", "inbound") != "outbound"]
+    mine = compute(inbound).get("overall") or compute(inbound)
+    truth = compute(truth_records(stack)).get("overall") or compute(truth_records(stack))
+    differences = {}
+    for key in KPI_KEYS:
+        a, b = mine.get(key), truth.get(key)
+        close = a == b or (
+            key == "asa_ms" and a is not None and b is not None and abs(a - b) <= 1000
+        )
+        if not close:
+            differences[key] = (a, b)
+    shown = ", ".join(f"{k} ours={mine.get(k)} truth={truth.get(k)}" for k in KPI_KEYS)
+    report.add("KPIs ours vs truth", not differences, shown)
+
+
+def _plain(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """DynamoDB Decimals -> int/float, as the report code reads records."""
+    return json.loads(json.dumps(items, default=lambda d: float(d) if d % 1 else int(d)))
+
+
+def compare_presence(report: Report, stack: Any) -> None:
+    table = stack.settings.presence_table
+    items = stack.boto_session.resource("dynamodb").Table(table).scan().get("Items", [])
+    if not items:
+        report.add("presence at the end vs truth", None, "no presence records")
+        return
+    expected = {
+        "Available": {"available"},
+        "Offline": {"offline"},
+        "Break": {"break"},
+        "Away": {"away"},
+        "Wrap-up": {"wrap_up", "available"},
+    }
+    wrong = []
+    for item in items:
+        try:
+            worker = stack.standin.worker_by_agent(str(item["agent_id"]))
+        except KeyError:
+            continue
+        activity = stack.standin.activities[worker.activity_sid].name
+        if worker.task_sid or worker.reservation_sid:
+            continue  # mid-call at the cut-off
+        if str(item.get("state")) not in expected.get(activity, {activity.lower()}):
+            wrong.append(f"{item['agent_id']}: ours={item.get('state')} twilio={activity}")
+    report.add(
+        "presence at the end vs truth",
+        not wrong,
+        f"{len(items) - len(wrong)}/{len(items)} agree" + (f"; e.g. {wrong[:3]}" if wrong else ""),
+    )
+
+
+# ---- scenarios --------------------------------------------------------------------------
+
+
+def run_scenarios(report: Report, seed: int) -> None:
+    from chalicelib.phone_numbers import caller_e164
+    from ops.standin.harness import in_process_stack
+
+    agents, customers = directory(30, seed)
+    profiles = [
+        AgentProfile(a["agent_id"], a["team"], a["worker_sid"], miss_rate=0.0, away_after_miss=0.0)
+        for a in agents
+    ]
+    population = Population(profiles, seed)
+    with in_process_stack(agents, customers, population, seed=seed) as stack:
+        s = stack.standin
+
+        def settle(seconds: float = 5.0) -> None:
+            s.clock.run(until=s.now() + seconds)
+
+        def everyone(activity: str) -> None:
+            for a in agents:
+                population._set(a["agent_id"], activity)  # noqa: SLF001
+            settle(10)
+
+        def call(customer: dict[str, str], patience: float = 600.0, name: str = "") -> Any:
+            plan = CallerPlan(
+                caller=caller_e164(customer["phone"], "JP") or customer["phone"],
+                patience=patience,
+                talk_seconds=60.0,
+                customer_id=customer["customer_id"],
+                owner_agent_id=customer["owner_agent_id"],
+                team=customer["team"],
+                scenario=name,
+            )
+            sid = s.place_call(plan)
+            settle(max(patience, 120.0) + 200)
+            return stack.truth.get(sid)
+
+        owned = [c for c in customers if c["owner_agent_id"]]
+        everyone("Available")
+        customer = owned[0]
+        truth = call(customer, name="owner answers")
+        report.add(
+            "scenario: owner answers",
+            truth.offers[:1] and truth.offers[0].agent_id == customer["owner_agent_id"]
+            and truth.answered_by == customer["owner_agent_id"],
+            f"offered to {[o.agent_id for o in truth.offers]}, answered by {truth.answered_by}",
+        )
+
+        customer = owned[1]
+        population._set(customer["owner_agent_id"], "Away")  # noqa: SLF001
+        settle(10)
+        truth = call(customer, name="owner away -> team")
+        team = {a["agent_id"] for a in agents if a["team"] == customer["team"]}
+        report.add(
+            "scenario: owner away -> team",
+            bool(truth.offers)
+            and truth.offers[0].agent_id in team - {customer["owner_agent_id"]}
+            and truth.answered_by in team,
+            f"owner {customer['owner_agent_id']} away; offered to "
+            f"{[o.agent_id for o in truth.offers]}, answered by {truth.answered_by}",
+        )
+        population._set(customer["owner_agent_id"], "Available")  # noqa: SLF001
+        settle(10)
+
+        customer = owned[2]
+        population.script[customer["owner_agent_id"]] = [None]
+        truth = call(customer, name="missed offer -> next agent")
+        outcomes = [(o.agent_id, o.outcome) for o in truth.offers]
+        report.add(
+            "scenario: missed offer -> next agent",
+            len(outcomes) >= 2
+            and outcomes[0] == (customer["owner_agent_id"], "missed")
+            and outcomes[-1][1] == "answered"
+            and truth.answered_by != customer["owner_agent_id"],
+            f"offers {outcomes}",
+        )
+        everyone("Available")
+
+        everyone("Offline")
+        truth = call(owned[3], patience=40.0, name="caller abandons in queue")
+        report.add(
+            "scenario: caller abandons in queue",
+            truth.abandoned and truth.outcome == "abandoned" and not truth.offers,
+            f"outcome {truth.outcome}, hung up after "
+            f"{(truth.caller_hung_up_at or 0) - truth.placed_at:.0f} s, offers {len(truth.offers)}",
+        )
+
+        if s.account.workflow and "/twilio/voice/fallback" in s.app_routes:
+            report.add(
+                "scenario: nobody -> voicemail",
+                None,
+                "not exercised: the escalation timeline runs in Step Functions in real time, "
+                "which the virtual-clock harness does not execute",
+            )
+        else:
+            report.add("scenario: nobody -> voicemail", None, "not available yet (no fallback)")
+        report.add(
+            "scenario: transfer",
+            None,
+            "not available yet in the rehearsal: simulated agents do not drive "
+            "/calls/{conference_sid}/transfer",
+        )
+
+
+# ---- a day ------------------------------------------------------------------------------
+
+
+def throttle_dynamodb(share: float, seed: int) -> Callable[[Any], None]:
+    """A botocore hook answering a share of DynamoDB requests with a throttling error."""
+    rng = random.Random(f"throttle:{seed}")
+    counter = {"throttled": 0}
+
+    def install(session: Any) -> None:
+        from botocore.awsrequest import AWSResponse
+
+        body = json.dumps(
+            {
+                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "message": "Rate of requests exceeds the allowed throughput (rehearsal fault)",
+            }
+        ).encode()
+
+        class _Raw:
+            def stream(self, **_: Any) -> Any:
+                yield body
+
+        def maybe_throttle(request: Any, **_: Any) -> Any:
+            if rng.random() >= share:
+                return None
+            counter["throttled"] += 1
+            return AWSResponse(
+                request.url, 400, {"x-amzn-RequestId": "rehearsal"}, _Raw()
+            )
+
+        session.events.register("before-send.dynamodb", maybe_throttle)
+
+    install.counter = counter  # type: ignore[attr-defined]
+    return install
+
+
+def run_day(report: Report, args: argparse.Namespace) -> None:
+    from ops.standin.harness import in_process_stack, tokyo
+
+    agents, customers = directory(args.agents, args.seed)
+    population = Population(agent_profiles(agents, args.seed, DAY_SECONDS), args.seed)
+    chaos = (
+        Chaos(duplicate=0.05, reorder=0.10, fail_once=0.02, seed=args.seed) if args.chaos else None
+    )
+    hooks = throttle_dynamodb(args.throttle, args.seed) if args.throttle else None
+    truth_path = Path(args.truth) if args.truth else None
+    with in_process_stack(
+        agents,
+        customers,
+        population,
+        seed=args.seed,
+        chaos=chaos,
+        truth_path=truth_path,
+        boto_hooks=hooks,
+    ) as stack:
+        s = stack.standin
+        start = s.now()
+        population.schedule_day(s, start)
+        plans = caller_plans(customers, args.calls, args.seed, start)
+        for when, plan in plans:
+            s.clock.at(when, s.place_call, plan)
+        began = time.monotonic()
+        end = start + DAY_SECONDS + 3600
+        step = 1800.0
+        at = start
+        while at < end:
+            at += step
+            s.clock.run(until=at)
+            done = sum(1 for t in stack.truth.calls.values() if t.ended_at is not None)
+            print(
+                f"    {tokyo(at)} calls placed {len(stack.truth.calls)}, ended {done}, "
+                f"real {time.monotonic() - began:.0f} s",
+                flush=True,
+            )
+        figures(report, stack, plans, time.monotonic() - began, hooks)
+
+
+def figures(
+    report: Report, stack: Any, plans: list[Any], real_seconds: float, hooks: Any
+) -> None:
+    s = stack.standin
+    outcomes = stack.truth.outcomes()
+    placed = len(plans)
+    print(f"  calls placed {placed}; outcomes (truth) {dict(sorted(outcomes.items()))}")
+    print(f"  real time {real_seconds:.0f} s for {DAY_SECONDS / 3600:.0f} h of traffic")
+    unfinished = outcomes.get("in_progress", 0)
+    report.add("every call ended", unfinished == 0, f"{unfinished} still in progress at the end")
+    dropped = [t for t in stack.truth.calls.values() if t.outcome == "dropped"]
+    report.add(
+        "calls dropped by us (goal 0)",
+        not dropped,
+        f"{len(dropped)}" + (f"; e.g. {dropped[0].call_sid} {dropped[0].notes}" if dropped else ""),
+    )
+    records = app_records(stack)
+    if records is None:
+        report.add("conversations recorded vs calls placed", None, "not available yet")
+    else:
+        inbound = [r for r in records if r.get("direction", "inbound") != "outbound"]
+        report.add(
+            "conversations recorded vs calls placed",
+            len(inbound) == placed,
+            f"{len(inbound)} conversations / {placed} calls",
+        )
+    compare_kpis(report, stack)
+    compare_presence(report, stack)
+    p50, p99, n = s.stats.latency_percentiles()
+    print(f"  webhook latency (in-process, real ms): p50 {p50:.1f} p99 {p99:.1f} over {n} requests")
+    errors = s.stats.errors_by_route()
+    report.add("webhook errors by route", not errors, json.dumps(errors) if errors else "none")
+    lost = s.stats.counters.get("CallbacksLost", 0)
+    report.add("callbacks lost (after Twilio's retries)", lost == 0, str(lost))
+    failures = stack.lambdas.failures if stack.lambdas else {}
+    report.add(
+        "background handlers (streams, schedules, queues)",
+        not failures,
+        json.dumps(failures) + (f" last {stack.lambdas.last_error}" if failures else ""),
+    )
+    api_failures = stack.population.api.failures if stack.population.api else []
+    report.add("agent API calls", not api_failures, f"{len(api_failures)} failed")
+    counters = {k: v for k, v in s.stats.counters.items() if not k.startswith("Rest:")}
+    print(f"  stand-in counters {json.dumps(counters, sort_keys=True)}")
+    if hooks is not None:
+        print(f"  DynamoDB requests throttled by the fault hook: {hooks.counter['throttled']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ops simulate", description=__doc__)
+    parser.add_argument("--agents", type=int, default=30)
+    parser.add_argument("--calls", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--chaos", action="store_true", help="duplicate/reorder/fail callbacks")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=0.0,
+        help="virtual seconds per real second; 0 (default) runs as fast as possible",
+    )
+    parser.add_argument("--throttle", type=float, default=0.0, help="fault: DynamoDB share")
+    parser.add_argument("--scenarios-only", action="store_true")
+    parser.add_argument("--no-scenarios", action="store_true")
+    parser.add_argument("--truth", default="var/ground-truth.jsonl", help="ground-truth log")
+    args = parser.parse_args(argv)
+    if args.seed is None:
+        args.seed = random.SystemRandom().randint(1, 999_999)
+    if args.speed:
+        print("note: in-process runs always use the virtual clock; --speed applies to gentle mode")
+    print(
+        f"rehearsal seed={args.seed} agents={args.agents} calls={args.calls} chaos={args.chaos} "
+        f"throttle={args.throttle} (repeat with --seed {args.seed})",
+        flush=True,
+    )
+    report = Report()
+    if not args.no_scenarios:
+        print("scenarios:", flush=True)
+        run_scenarios(report, args.seed)
+    if not args.scenarios_only:
+        print("day:", flush=True)
+        run_day(report, args)
+    passed = sum(c.status == "PASS" for c in report.checks)
+    na = sum(c.status == "N/A" for c in report.checks)
+    verdict = "FAIL" if report.failed else "PASS"
+    print(
+        f"VERDICT {verdict}: {passed} passed, {len(report.failed)} failed, {na} not available "
+        f"(seed {args.seed})"
+    )
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
