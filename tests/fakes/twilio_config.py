@@ -48,6 +48,7 @@ class FakeTwilioConfig:
     http: RecordingHttpClient
     account_sid: str
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    account_status: str = "active"
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -105,6 +106,8 @@ class FakeTwilioConfig:
     def _serve(self, request: RecordedRequest) -> tuple[int, Any]:
         path = re.sub(r"\.json$", "", request.path.split("?")[0])
         segments = path.strip("/").split("/")
+        if segments[-2:] == ["Accounts", self.account_sid] and request.method == "GET":
+            return 200, {"sid": self.account_sid, "status": self.account_status}
         if segments[-1] in COLLECTIONS:
             collection, sid = path, None
         elif len(segments) >= 2 and segments[-2] in COLLECTIONS:

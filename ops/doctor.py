@@ -1,0 +1,489 @@
+"""`python -m ops doctor --stage S`: is this stage set up right, and if not, what to do.
+
+Most problems with a Twilio contact center are setup problems: a number still pointing at the
+old system, a workflow edited by hand in the console, a secret never filled in, a table deleted.
+The doctor checks each link of the chain from AWS to Twilio and back, and says in plain words
+what is wrong and the one thing to do about it. It only reads; `python -m ops provision` fixes
+the Twilio side.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from twilio.base.exceptions import TwilioException
+
+from chalicelib.api.conversations import VOICE_STATUS_PATH
+from chalicelib.api.softphone import OUTBOUND_PATH
+from chalicelib.api.taskrouter import ASSIGNMENT_PATH, EVENTS_PATH
+from chalicelib.api.voice import INCOMING_PATH
+from chalicelib.config import ConfigurationError, Settings
+from chalicelib.fallback import FALLBACK_PATH
+from chalicelib.workflow import workflow_definition
+from ops.deployed import StageStore, deployed_settings, parameter_path, stack_name
+from ops.infra import SETTING_KEY, template_resources
+from ops.provision import ACTIVITIES, number_configuration
+
+PROVISION = "run `python -m ops provision --stage {stage}`"
+# Settings provision writes to SSM; their defaults are placeholders that cannot work deployed.
+PROVISIONED = (
+    "twilio_workspace_sid",
+    "twilio_workflow_sid",
+    "queue_sid_everyone",
+    "twilio_twiml_app_sid",
+    *(spec.setting for spec in ACTIVITIES),
+)
+CALLBACKS = (
+    INCOMING_PATH,
+    FALLBACK_PATH,
+    VOICE_STATUS_PATH,
+    ASSIGNMENT_PATH,
+    EVENTS_PATH,
+    OUTBOUND_PATH,
+)
+
+KINDS = {"AWS::DynamoDB::Table": "table", "AWS::S3::Bucket": "bucket", "AWS::SQS::Queue": "queue"}
+
+Probe = Callable[[str], "int | str"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    problem: str = ""
+    fix: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"ok    {self.check}"
+        return f"FAIL  {self.check}\n      {self.problem}\n      fix: {self.fix}"
+
+
+class Skip(Exception):
+    """A check cannot run because an earlier one failed."""
+
+
+def probe_unsigned_post(url: str, timeout: float = 10.0) -> int | str:
+    """POST an empty, unsigned form; our app must answer 403 (it checks every signature)."""
+    request = urllib.request.Request(
+        url,
+        data=b"",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (urllib.error.URLError, OSError) as exc:
+        return str(getattr(exc, "reason", exc))
+
+
+class Doctor:
+    def __init__(
+        self,
+        session: Any,
+        stage: str,
+        twilio_http_client: Any | None = None,
+        probe: Probe = probe_unsigned_post,
+    ) -> None:
+        self.session = session
+        self.stage = stage
+        self.store = StageStore(session, stage)
+        self.twilio_http_client = twilio_http_client
+        self.probe = probe
+        self.provision = PROVISION.format(stage=stage)
+        self._settings: Settings | None = None
+        self._client: Any | None = None
+
+    # --- the checks, in the order a problem in one explains the next ----------------------
+
+    def run(self) -> list[Finding]:
+        findings: list[Finding] = []
+        for name, check in (
+            ("AWS credentials", self.aws_credentials),
+            (f"stack {stack_name(self.stage)}", self.stack),
+            ("tables, buckets and queues", self.storage),
+            (f"secret {self.store.secret_name}", self.secret),
+            ("Twilio credentials", self.twilio_credentials),
+            (f"stage settings in SSM {parameter_path(self.stage)}", self.stage_parameters),
+            ("TaskRouter workspace", self.workspace),
+            ("TaskRouter activities", self.activities),
+            ("TaskRouter workflow", self.workflow),
+            ("phone numbers", self.numbers),
+            ("TwiML App for outbound calls", self.twiml_app),
+            ("API key for access tokens", self.api_key),
+            ("callback URLs reachable", self.callbacks),
+        ):
+            try:
+                problem, fix = next(iter(check()), ("", ""))
+            except Skip as exc:
+                problem, fix = f"not checked: {exc}", "fix the problems above first"
+            except (ClientError, BotoCoreError, TwilioException) as exc:
+                problem, fix = f"could not check: {exc}", "see the error; run the doctor again"
+            findings.append(Finding(name, problem, fix))
+        return findings
+
+    def aws_credentials(self) -> Iterator[tuple[str, str]]:
+        try:
+            self.session.client("sts").get_caller_identity()
+        except (ClientError, BotoCoreError) as exc:
+            yield (
+                f"AWS does not accept the credentials in this shell ({exc})",
+                "sign in to the stage's AWS account (aws configure / AWS_PROFILE / aws sso login)",
+            )
+
+    def stack(self) -> Iterator[tuple[str, str]]:
+        try:
+            self._settings = deployed_settings(self.session, self.stage)
+        except ClientError as exc:
+            if "does not exist" in str(exc):
+                yield (
+                    f"there is no CloudFormation stack {stack_name(self.stage)} in "
+                    f"{self.session.region_name}",
+                    "deploy the stage (docs/deploy.md), or set AWS_DEFAULT_REGION to its region",
+                )
+                return
+            yield (f"CloudFormation could not be read: {exc}", "check the AWS credentials")
+        except ConfigurationError as exc:
+            yield (
+                f"the stage's settings are incomplete: {exc}",
+                "redeploy the stack (docs/deploy.md); it creates every table and bucket",
+            )
+
+    def storage(self) -> Iterator[tuple[str, str]]:
+        settings = self.settings()
+        missing: list[str] = []
+        unprotected: list[str] = []
+        dynamodb = self.session.client("dynamodb")
+        s3 = self.session.client("s3")
+        sqs = self.session.client("sqs")
+        for resource in template_resources().values():
+            setting = resource.get("Metadata", {}).get(SETTING_KEY)
+            if not setting:
+                continue
+            name = str(getattr(settings, setting))
+            kind = resource["Type"]
+            try:
+                if kind == "AWS::DynamoDB::Table":
+                    dynamodb.describe_table(TableName=name)
+                    backups = dynamodb.describe_continuous_backups(TableName=name)
+                    recovery = backups["ContinuousBackupsDescription"].get(
+                        "PointInTimeRecoveryDescription", {}
+                    )
+                    if recovery.get("PointInTimeRecoveryStatus") != "ENABLED":
+                        unprotected.append(f"table {name} ({setting.upper()})")
+                elif kind == "AWS::S3::Bucket":
+                    s3.head_bucket(Bucket=name)
+                elif kind == "AWS::SQS::Queue":
+                    sqs.get_queue_url(QueueName=name)
+            except ClientError:
+                missing.append(f"{KINDS.get(kind, kind)} {name} ({setting.upper()})")
+        if missing:
+            yield (
+                "missing: " + ", ".join(missing),
+                "redeploy the stack (docs/deploy.md); a deleted table is restored from its "
+                "point-in-time backup (docs/runbook.md, 'Restoring a table')",
+            )
+        elif unprotected:
+            yield (
+                "point-in-time recovery is off for " + ", ".join(unprotected),
+                "redeploy the stack: the template turns it on",
+            )
+
+    def secret(self) -> Iterator[tuple[str, str]]:
+        try:
+            secret = self.store.secret()
+        except ClientError as exc:
+            yield (
+                f"secret {self.store.secret_name} cannot be read ({_aws_error(exc)})",
+                "deploy the stack (it creates the secret) with the same --stage",
+            )
+            return
+        except ValueError:
+            yield (
+                f"secret {self.store.secret_name} is not JSON",
+                "put the credentials as JSON (docs/deploy.md, step 3)",
+            )
+            return
+        if not str(secret.get("account_sid", "")).startswith("AC") or not secret.get("auth_token"):
+            yield (
+                f"secret {self.store.secret_name} has no Twilio account_sid/auth_token",
+                "put them (docs/deploy.md, step 3): Twilio Console > Account > API keys & tokens",
+            )
+            return
+        if not secret.get("api_key_sid") or not secret.get("api_key_secret"):
+            yield (
+                "the secret has no API key: agents' softphones cannot get access tokens",
+                self.provision,
+            )
+
+    def twilio_credentials(self) -> Iterator[tuple[str, str]]:
+        from twilio.base.exceptions import TwilioRestException
+
+        client = self.client()
+        try:
+            account = client.api.v2010.accounts(client.account_sid).fetch()
+        except TwilioRestException as exc:
+            yield (
+                f"Twilio refused the account_sid/auth_token in {self.store.secret_name} "
+                f"(HTTP {exc.status})",
+                "copy them again from the Twilio Console and put them in the secret "
+                "(docs/deploy.md, step 3); a rotated auth token must be updated there",
+            )
+            return
+        if account.status != "active":
+            yield (
+                f"Twilio account {client.account_sid} is {account.status}",
+                "reactivate it in the Twilio Console (billing), calls are refused until then",
+            )
+
+    def stage_parameters(self) -> Iterator[tuple[str, str]]:
+        stored = self.store.parameters()
+        missing = [name for name in ("public_base_url", *PROVISIONED) if not stored.get(name)]
+        if "public_base_url" in missing:
+            yield (
+                f"{parameter_path(self.stage)}/public_base_url is missing: the app cannot check "
+                "Twilio's signatures",
+                "deploy the stack (it writes the parameter)",
+            )
+        elif missing:
+            yield (f"not provisioned yet: {', '.join(missing)}", self.provision)
+
+    def workspace(self) -> Iterator[tuple[str, str]]:
+        settings = self.settings()
+        workspace = self._fetch(
+            lambda c: c.taskrouter.v1.workspaces(settings.twilio_workspace_sid).fetch(),
+            "the TaskRouter workspace",
+        )
+        if workspace is None:
+            yield (
+                f"workspace {settings.twilio_workspace_sid} (twilio_workspace_sid) does not "
+                "exist in this Twilio account",
+                self.provision,
+            )
+            return
+        wanted = settings.url(EVENTS_PATH)
+        if workspace.event_callback_url != wanted:
+            yield (
+                f"TaskRouter events go to {workspace.event_callback_url or 'nowhere'}, not to "
+                f"this stage ({wanted}): presence, escalation and call records stop",
+                self.provision,
+            )
+
+    def activities(self) -> Iterator[tuple[str, str]]:
+        settings = self.settings()
+        self.require_workspace()
+        wrong = []
+        for spec in ACTIVITIES:
+            sid = str(getattr(settings, spec.setting))
+            activity = self._fetch(
+                lambda c, sid=sid: (
+                    c.taskrouter.v1.workspaces(settings.twilio_workspace_sid)
+                    .activities(sid)
+                    .fetch()
+                ),
+                f"activity {spec.name}",
+            )
+            if activity is None:
+                wrong.append(f"{spec.name} ({spec.setting} {sid} does not exist)")
+            elif bool(activity.available) != spec.available:
+                wrong.append(f"{spec.name} (must be {'' if spec.available else 'un'}available)")
+        if wrong:
+            yield ("activities wrong: " + ", ".join(wrong), self.provision)
+
+    def workflow(self) -> Iterator[tuple[str, str]]:
+        settings = self.settings()
+        self.require_workspace()
+        workflow = self._fetch(
+            lambda c: (
+                c.taskrouter.v1.workspaces(settings.twilio_workspace_sid)
+                .workflows(settings.twilio_workflow_sid)
+                .fetch()
+            ),
+            "the workflow",
+        )
+        if workflow is None:
+            yield (
+                f"workflow {settings.twilio_workflow_sid} (twilio_workflow_sid) does not exist",
+                self.provision,
+            )
+            return
+        if json.loads(workflow.configuration or "{}") != workflow_definition(settings):
+            yield (
+                "the workflow's routing differs from the app's (edited in the console, or the "
+                "app changed since the last provision): callers may ring the wrong agents",
+                self.provision,
+            )
+            return
+        if workflow.assignment_callback_url != settings.url(ASSIGNMENT_PATH):
+            yield (
+                f"reservations are sent to {workflow.assignment_callback_url}, not to this stage",
+                self.provision,
+            )
+
+    def numbers(self) -> Iterator[tuple[str, str]]:
+        settings = self.settings()
+        client = self.client()
+        number = settings.company_number
+        found = client.api.v2010.account.incoming_phone_numbers.list(phone_number=number)
+        if not found:
+            yield (
+                f"{number} (COMPANY_NUMBER) is not a number of Twilio account {client.account_sid}",
+                "buy or port it into this account, or correct COMPANY_NUMBER",
+            )
+            return
+        phone = found[0]
+        wanted = number_configuration(settings)
+        if (phone.voice_application_sid or "") != "":
+            yield (
+                f"{number} is attached to TwiML App {phone.voice_application_sid}, so Twilio "
+                "ignores its voice URL",
+                self.provision,
+            )
+            return
+        wrong = [
+            f"{field} is {getattr(phone, field) or 'empty'}"
+            for field in ("voice_url", "voice_fallback_url", "status_callback")
+            if (getattr(phone, field) or "") != wanted[field]
+        ]
+        if wrong:
+            yield (
+                f"{number} does not point at this stage ({settings.public_base_url}): "
+                + "; ".join(wrong),
+                self.provision,
+            )
+
+    def twiml_app(self) -> Iterator[tuple[str, str]]:
+        settings = self.settings()
+        app = self._fetch(
+            lambda c: c.api.v2010.account.applications(settings.twilio_twiml_app_sid).fetch(),
+            "the TwiML App",
+        )
+        if app is None:
+            yield (
+                f"TwiML App {settings.twilio_twiml_app_sid} does not exist: agents cannot dial out",
+                self.provision,
+            )
+        elif app.voice_url != settings.url(OUTBOUND_PATH):
+            yield (
+                f"outbound calls go to {app.voice_url or 'nowhere'}, not to this stage",
+                self.provision,
+            )
+
+    def api_key(self) -> Iterator[tuple[str, str]]:
+        secret = self.store.secret()
+        key_sid = str(secret.get("api_key_sid") or "")
+        if not key_sid:
+            raise Skip("the secret has no API key")
+        if self._fetch(lambda c: c.api.v2010.account.keys(key_sid).fetch(), "the API key") is None:
+            yield (
+                f"API key {key_sid} was deleted in Twilio: softphones cannot get access tokens",
+                self.provision,
+            )
+
+    def callbacks(self) -> Iterator[tuple[str, str]]:
+        settings = self.settings()
+        for path in CALLBACKS:
+            url = settings.url(path)
+            answer = self.probe(url)
+            if answer == 403:
+                continue
+            if isinstance(answer, str):
+                yield (
+                    f"{url} cannot be reached ({answer})",
+                    "check public_base_url in SSM and that the API is deployed (docs/deploy.md)",
+                )
+            elif answer == 404:
+                yield (
+                    f"{url} answered 404: the URL does not reach this app",
+                    "check public_base_url in SSM (stage prefix /api, custom domain mapping)",
+                )
+            elif answer < 300:
+                yield (
+                    f"{url} accepted an unsigned request (HTTP {answer}): anyone can forge calls",
+                    "the app must check X-Twilio-Signature: is STAGE set to local or test?",
+                )
+            else:
+                yield (
+                    f"{url} answered HTTP {answer} to an unsigned request (expected 403)",
+                    "read the API handler's errors (docs/runbook.md, 'webhook-errors')",
+                )
+            return
+
+    # --- shared -----------------------------------------------------------------------------
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            raise Skip("the stage's settings could not be read")
+        return self._settings
+
+    def client(self) -> Any:
+        if self._client is None:
+            try:
+                secret = self.store.secret()
+            except (ClientError, ValueError) as exc:
+                raise Skip("the Twilio secret cannot be read") from exc
+            if not secret.get("account_sid") or not secret.get("auth_token"):
+                raise Skip("the secret has no Twilio credentials")
+            from twilio.rest import Client
+
+            self._client = Client(
+                secret["account_sid"], secret["auth_token"], http_client=self.twilio_http_client
+            )
+        return self._client
+
+    def require_workspace(self) -> None:
+        settings = self.settings()
+        if (
+            self._fetch(
+                lambda c: c.taskrouter.v1.workspaces(settings.twilio_workspace_sid).fetch(),
+                "the TaskRouter workspace",
+            )
+            is None
+        ):
+            raise Skip("the workspace does not exist")
+
+    def _fetch(self, fetch: Callable[[Any], Any], what: str) -> Any | None:
+        """The resource, or None if Twilio says it does not exist."""
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            return fetch(self.client())
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None
+            raise Skip(f"Twilio answered HTTP {exc.status} for {what}") from exc
+
+
+def _aws_error(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", exc))
+
+
+def report(findings: list[Finding], say: Callable[[str], None] = print) -> int:
+    for finding in findings:
+        say(str(finding))
+    problems = [f for f in findings if not f.ok]
+    say(
+        "everything checks out"
+        if not problems
+        else f"{len(problems)} problem(s): fix the first one first, then run the doctor again"
+    )
+    return 1 if problems else 0
+
+
+def run_for_stage(stage: str) -> int:
+    import boto3
+
+    return report(Doctor(boto3.session.Session(), stage).run())

@@ -1,0 +1,283 @@
+"""`python -m ops doctor`: a healthy stage checks out; each broken setup is named with its fix.
+
+The stage is built the way an operator builds it: the stack's tables and buckets (moto's
+CloudFormation, from infra/resources.json), the secret, the public URL in SSM, then
+`ops provision` against the stateful fake Twilio.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from twilio.rest import Client
+
+from ops.deployed import StageStore, deployed_settings
+from ops.doctor import Doctor, Finding, report
+from ops.infra import SETTING_KEY, TEMPLATE
+from ops.provision import provision
+from tests.fakes.twilio_config import FakeTwilioConfig
+from tests.fakes.twilio_http import RecordingHttpClient
+
+STAGE = "dev"
+ACCOUNT = "AC" + "a" * 32
+NUMBER = "+81312345678"
+BASE = "https://cc.example.test/api"
+SECRET = "contact-center/dev/twilio"
+
+
+def create_stack(aws: Any) -> None:
+    template = json.loads(TEMPLATE.read_text())
+    data = {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource.get("Metadata", {}).get(SETTING_KEY)
+    }
+    aws.client("cloudformation").create_stack(
+        StackName=f"contact-center-{STAGE}",
+        TemplateBody=json.dumps(
+            {
+                "Parameters": template["Parameters"],
+                "Conditions": template.get("Conditions", {}),
+                "Resources": data,
+            }
+        ),
+        Parameters=[{"ParameterKey": "Stage", "ParameterValue": STAGE}],
+    )
+    # moto's CloudFormation ignores PointInTimeRecoverySpecification; AWS applies it.
+    dynamodb = aws.client("dynamodb")
+    for table in dynamodb.list_tables()["TableNames"]:
+        dynamodb.update_continuous_backups(
+            TableName=table,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+
+
+@pytest.fixture
+def http() -> RecordingHttpClient:
+    return RecordingHttpClient()
+
+
+@pytest.fixture
+def twilio(http: RecordingHttpClient) -> FakeTwilioConfig:
+    fake = FakeTwilioConfig(http, ACCOUNT)
+    fake.add_number(NUMBER)
+    return fake
+
+
+@pytest.fixture
+def answers() -> dict[str, int | str]:
+    """What each callback URL answers an unsigned POST with (default: 403, as our app does)."""
+    return {}
+
+
+@pytest.fixture
+def healthy(aws: Any, twilio: FakeTwilioConfig, http: RecordingHttpClient, monkeypatch: Any) -> Any:
+    monkeypatch.setenv("COMPANY_NUMBER", NUMBER)
+    create_stack(aws)
+    aws.client("secretsmanager").create_secret(
+        Name=SECRET, SecretString=json.dumps({"account_sid": ACCOUNT, "auth_token": "t" * 32})
+    )
+    aws.client("ssm").put_parameter(
+        Name=f"/contact-center/{STAGE}/public_base_url", Value=BASE, Type="String"
+    )
+    store = StageStore(aws, STAGE)
+    client = Client(ACCOUNT, "t" * 32, http_client=http)
+    code = provision(
+        client, store, deployed_settings(aws, STAGE), [NUMBER], lambda _: True, lambda _: None
+    )
+    assert code == 0
+    return aws
+
+
+@pytest.fixture
+def examine(
+    http: RecordingHttpClient, answers: dict[str, int | str]
+) -> Callable[[Any], dict[str, Finding]]:
+    def run(session: Any) -> dict[str, Finding]:
+        doctor = Doctor(
+            session,
+            STAGE,
+            twilio_http_client=http,
+            probe=lambda url: answers.get(url.removeprefix(BASE), 403),
+        )
+        return {finding.check: finding for finding in doctor.run()}
+
+    return run
+
+
+def problems(findings: dict[str, Finding]) -> dict[str, str]:
+    return {name: f.problem for name, f in findings.items() if not f.ok}
+
+
+def test_a_provisioned_stage_checks_out(
+    healthy: Any, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    findings = examine(healthy)
+    assert problems(findings) == {}
+    said: list[str] = []
+    assert report(list(findings.values()), said.append) == 0
+    assert said[-1] == "everything checks out"
+
+
+def test_no_stack_says_deploy_and_skips_what_depends_on_it(
+    aws: Any, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    findings = examine(aws)
+    stack = findings["stack contact-center-dev"]
+    assert stack.problem == "there is no CloudFormation stack contact-center-dev in ap-northeast-1"
+    assert stack.fix.startswith("deploy the stage (docs/deploy.md)")
+    assert findings["tables, buckets and queues"].problem == (
+        "not checked: the stage's settings could not be read"
+    )
+    assert findings[f"secret {SECRET}"].problem.startswith(f"secret {SECRET} cannot be read")
+
+
+def test_a_deleted_table_is_named(
+    healthy: Any, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    table = deployed_settings(healthy, STAGE).customers_table
+    healthy.client("dynamodb").delete_table(TableName=table)
+    finding = examine(healthy)["tables, buckets and queues"]
+    assert finding.problem == f"missing: table {table} (CUSTOMERS_TABLE)"
+    assert "point-in-time backup" in finding.fix
+
+
+def test_a_table_without_point_in_time_recovery(
+    healthy: Any, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    table = deployed_settings(healthy, STAGE).agents_table
+    healthy.client("dynamodb").update_continuous_backups(
+        TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False}
+    )
+    assert examine(healthy)["tables, buckets and queues"].problem == (
+        f"point-in-time recovery is off for table {table} (AGENTS_TABLE)"
+    )
+
+
+def test_an_unfilled_secret_says_where_to_put_the_credentials(
+    healthy: Any, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    healthy.client("secretsmanager").put_secret_value(
+        SecretId=SECRET, SecretString=json.dumps({"account_sid": "", "auth_token": ""})
+    )
+    findings = examine(healthy)
+    assert findings[f"secret {SECRET}"].problem == (
+        f"secret {SECRET} has no Twilio account_sid/auth_token"
+    )
+    assert findings["Twilio credentials"].problem == (
+        "not checked: the secret has no Twilio credentials"
+    )
+
+
+def test_rejected_twilio_credentials(
+    healthy: Any, http: RecordingHttpClient, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    http.respond("GET", r"/Accounts/AC\w+\.json$", (401, {"code": 20003, "status": 401}))
+    finding = examine(healthy)["Twilio credentials"]
+    assert finding.problem == (f"Twilio refused the account_sid/auth_token in {SECRET} (HTTP 401)")
+    assert "put them in the secret" in finding.fix
+
+
+def test_a_suspended_account(
+    healthy: Any, twilio: FakeTwilioConfig, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    twilio.account_status = "suspended"
+    assert examine(healthy)["Twilio credentials"].problem == (
+        f"Twilio account {ACCOUNT} is suspended"
+    )
+
+
+def test_a_stage_never_provisioned(
+    healthy: Any, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    healthy.client("ssm").delete_parameter(Name=f"/contact-center/{STAGE}/twilio_workflow_sid")
+    finding = examine(healthy)[f"stage settings in SSM /contact-center/{STAGE}"]
+    assert finding.problem == "not provisioned yet: twilio_workflow_sid"
+    assert finding.fix == "run `python -m ops provision --stage dev`"
+
+
+def test_events_going_to_another_stage(
+    healthy: Any, twilio: FakeTwilioConfig, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    twilio.collection("/Workspaces")[0]["event_callback_url"] = "https://old.example.test/events"
+    assert examine(healthy)["TaskRouter workspace"].problem == (
+        "TaskRouter events go to https://old.example.test/events, not to this stage "
+        f"({BASE}/twilio/taskrouter/events): presence, escalation and call records stop"
+    )
+
+
+def test_a_workflow_edited_in_the_console(
+    healthy: Any, twilio: FakeTwilioConfig, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    workflow = twilio.collection("/Workflows")[0]
+    configuration = json.loads(workflow["configuration"])
+    configuration["task_routing"]["filters"][0]["targets"][0]["timeout"] = 5
+    workflow["configuration"] = json.dumps(configuration)
+    finding = examine(healthy)["TaskRouter workflow"]
+    assert finding.problem.startswith("the workflow's routing differs from the app's")
+    assert finding.fix == "run `python -m ops provision --stage dev`"
+
+
+def test_an_activity_deleted(
+    healthy: Any, twilio: FakeTwilioConfig, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    activities = next(v for k, v in twilio.records.items() if k.endswith("/Activities"))
+    away = next(sid for sid, a in activities.items() if a["friendly_name"] == "Away")
+    del activities[away]
+    assert examine(healthy)["TaskRouter activities"].problem == (
+        f"activities wrong: Away (activity_sid_away {away} does not exist)"
+    )
+
+
+def test_a_number_pointing_at_another_stage(
+    healthy: Any, twilio: FakeTwilioConfig, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    twilio.collection("/IncomingPhoneNumbers")[0]["voice_url"] = "https://prod.example.test/v"
+    assert examine(healthy)["phone numbers"].problem == (
+        f"{NUMBER} does not point at this stage ({BASE}): voice_url is https://prod.example.test/v"
+    )
+
+
+def test_a_number_not_in_the_account(
+    healthy: Any, twilio: FakeTwilioConfig, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    next(v for k, v in twilio.records.items() if k.endswith("/IncomingPhoneNumbers")).clear()
+    finding = examine(healthy)["phone numbers"]
+    assert finding.problem == (
+        f"{NUMBER} (COMPANY_NUMBER) is not a number of Twilio account {ACCOUNT}"
+    )
+
+
+def test_a_deleted_api_key(
+    healthy: Any, twilio: FakeTwilioConfig, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    key = twilio.collection("/Keys")[0]["sid"]
+    next(v for k, v in twilio.records.items() if k.endswith("/Keys")).clear()
+    assert examine(healthy)["API key for access tokens"].problem == (
+        f"API key {key} was deleted in Twilio: softphones cannot get access tokens"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ("Name or service not known", "cannot be reached (Name or service not known)"),
+        (404, "answered 404: the URL does not reach this app"),
+        (200, "accepted an unsigned request (HTTP 200): anyone can forge calls"),
+        (502, "answered HTTP 502 to an unsigned request (expected 403)"),
+    ],
+)
+def test_unreachable_or_misbehaving_callbacks(
+    healthy: Any,
+    answers: dict[str, int | str],
+    examine: Callable[[Any], dict[str, Finding]],
+    answer: int | str,
+    problem: str,
+) -> None:
+    answers["/twilio/voice/incoming"] = answer
+    assert examine(healthy)["callback URLs reachable"].problem == (
+        f"{BASE}/twilio/voice/incoming {problem}"
+    )
