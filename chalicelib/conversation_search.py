@@ -6,7 +6,7 @@ Pure functions: the adapters run the search, the view only renders.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -93,7 +93,7 @@ def search_from_params(
     )
 
 
-def live_counts(records: list[Mapping[str, Any]]) -> dict[str, int]:
+def live_counts(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """What is happening now among today's conversations: callers waiting, calls in progress."""
     waiting = sum(
         1

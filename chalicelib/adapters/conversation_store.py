@@ -38,7 +38,8 @@ OTHER_PREFIX = "X#"
 
 
 def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    code = exc.response.get("Error", {}).get("Code")
+    return bool(code == "ConditionalCheckFailedException")
 
 
 def _plain(value: Any) -> Any:
@@ -282,9 +283,9 @@ class ConversationTable:
             partitions = [(INDEX_FOR_FILTER[name], INDEX_HASH_KEY[name], value)]
         else:
             partitions = [("day-index", "day", day) for day in query.days]
-        position = decode_cursor(cursor) if cursor else {"p": 0, "k": None}
+        position: dict[str, Any] = decode_cursor(cursor) if cursor else {"p": 0, "k": None}
         results: list[dict[str, Any]] = []
-        p = int(position.get("p", 0))
+        p = int(position.get("p") or 0)
         start_key = position.get("k")
         while p < len(partitions) and len(results) < query.limit:
             index, hash_key, value = partitions[p]

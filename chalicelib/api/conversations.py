@@ -45,7 +45,7 @@ def _stored() -> Response:
     return Response(body="", status_code=204)
 
 
-def _unavailable(exc: StorageUnavailable, **keys: str) -> Response:
+def _unavailable(exc: StorageUnavailable, **keys: Any) -> Response:
     # 503 so a retrying sender (connection overrides, TaskRouter) tries again; the event is
     # idempotent, so a retry that finds it stored changes nothing.
     logger.error("call event not stored", reason=str(exc), **keys)
@@ -85,7 +85,7 @@ def list_conversations() -> Response:
     request = conversations.current_request
     require_staff(request)
     c = bootstrap.container()
-    params = request.query_params or {}
+    params: dict[str, str] = dict(request.query_params or {})
     query = search_from_params(params, c.settings.report_timezone, _now_ms())
     items, cursor = c.conversations.search(query, params.get("cursor"))
     return json_response({"conversations": items, "next_cursor": cursor})
