@@ -68,11 +68,10 @@ def cmd_seed_local(args: argparse.Namespace) -> int:
 def cmd_workflow(args: argparse.Namespace) -> int:
     from chalicelib.config import Settings
     from chalicelib.workflow import workflow_json
-    from ops.stage import ROOT, settings_for
+    from ops.stage import ROOT, local_defaults
 
-    text = workflow_json(
-        settings_for("local") if args.stage == "local" else Settings.from_environment()
-    )
+    # The committed file is generated from the committed local settings, never this shell's.
+    text = workflow_json(local_defaults() if args.stage == "local" else Settings.from_environment())
     if args.write:
         (ROOT / "infra" / "taskrouter-workflow.json").write_text(text)
     else:
@@ -181,6 +180,12 @@ def cmd_export_conversations(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from ops.simulate import run
+
+    return run(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
@@ -254,6 +259,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = command("export-conversations", cmd_export_conversations, "Export one day to S3.")
     sub.add_argument("day", help="local day, YYYY-MM-DD")
     sub.add_argument("--stage", default="local")
+    sub = command(
+        "simulate",
+        cmd_simulate,
+        "Rehearse a day of calls with the Twilio stand-in and check it (see docs/rehearsal.md).",
+    )
+    from ops.simulate import add_arguments as simulate_arguments
+
+    simulate_arguments(sub)
     sub = command("bench", cmd_bench, "Run a benchmark script and print its figures.")
     sub.add_argument("name")
     sub.add_argument("rest", nargs=argparse.REMAINDER)

@@ -34,6 +34,11 @@ def local_environment() -> dict[str, str]:
     return env
 
 
+def local_defaults() -> Settings:
+    """The local stage's settings as committed, ignoring this shell's environment."""
+    return Settings.from_environment(stage_environment("local"))
+
+
 def settings_for(stage: str) -> Settings:
     """Settings for `stage`. For `local`, exports the local stack's AWS endpoint and lets the
     environment override any setting (TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL...)."""

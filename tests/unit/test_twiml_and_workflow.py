@@ -58,9 +58,9 @@ def test_workflow_has_one_filter_per_stage_widening_to_everyone() -> None:
 
 
 def test_workflow_in_infra_is_the_generated_one() -> None:
-    from ops.stage import settings_for
+    from ops.stage import local_defaults
 
     committed = (ROOT / "infra" / "taskrouter-workflow.json").read_text()
-    assert committed == workflow_json(settings_for("local")), (
+    assert committed == workflow_json(local_defaults()), (
         "regenerate with `python -m ops workflow --write`"
     )
