@@ -1,0 +1,69 @@
+"""The KPI dashboard: signed-in staff see today's calls, drawn from GET /kpis/today."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.parse
+from typing import Any
+
+from playwright.sync_api import expect
+
+from chalicelib.config import LOCAL_AUTH_TOKEN
+from ops.webhooks import post_signed
+from tests.browser.conftest import DEMO_PASSWORD, VIEWPORT, Stack
+from tests.conversation_script import CallScript
+
+PATHS = {"voice": "/twilio/voice/status", "taskrouter": "/twilio/taskrouter/events"}
+
+
+def play(stack: Stack, script: CallScript) -> None:
+    for kind, form, query in script.callbacks:
+        url = stack.api_url + PATHS[kind]
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        status, body = post_signed(url, form, LOCAL_AUTH_TOKEN)
+        assert status in (200, 204), body
+
+
+def test_dashboard_shows_todays_offered_answered_and_missed_offers(
+    browser: Any, stack: Stack, demo_agents: list[dict[str, str]]
+) -> None:
+    now_ms = int(time.time() * 1000)
+    answered = CallScript(n=7001, t0=now_ms - 300_000, owner="agent_a")
+    answered.leg("ringing", 0).task("task.created", 1)
+    answered.offer("agent_a", 1, 21, "timeout")
+    answered.offer("agent_x", 22, 25, "accepted")
+    answered.leg("completed", 120, duration=120)
+    abandoned = CallScript(n=7002, t0=now_ms - 200_000)
+    abandoned.leg("ringing", 0).task("task.created", 1)
+    abandoned.leg("completed", 30, duration=30).task("task.canceled", 30)
+    play(stack, answered)
+    play(stack, abandoned)
+
+    context = browser.new_context(viewport=VIEWPORT, base_url=stack.web_url)
+    context.route(
+        re.compile(r"/config\.js(\?.*)?$"),
+        lambda route: route.fulfill(
+            status=200, content_type="application/javascript", body=stack.config_js()
+        ),
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(20000)
+    page.goto(f"{stack.web_url}/dashboard/")
+    expect(page.locator("#sign-in")).to_be_visible()
+    page.fill("#sign-in-form input[name=username]", demo_agents[0]["agent_id"])
+    page.fill("#sign-in-form input[name=password]", DEMO_PASSWORD)
+    page.click("#sign-in-form button[type=submit]")
+
+    tiles = page.locator("#tiles .tile")
+    expect(tiles.filter(has_text="Offered").locator("strong")).to_have_text("2")
+    expect(tiles.filter(has_text="Answered").locator("strong")).to_have_text("1")
+    expect(tiles.filter(has_text="Abandonment").locator("strong")).to_have_text("50.0%")
+    expect(page.locator("#missed tbody tr").first).to_contain_text("agent_a")
+    expect(page.locator("#hourly svg rect.offered").first).to_be_attached()
+    page.screenshot(path="docs/screenshots/dashboard.png")
+    context.close()
+    assert not errors, errors
