@@ -199,6 +199,12 @@ def cmd_provision(args: argparse.Namespace) -> int:
     return run_for_stage(args.stage, args.number, args.yes)
 
 
+def cmd_sign_out(args: argparse.Namespace) -> int:
+    from ops.rotation import run_for_stage
+
+    return run_for_stage(args.stage, args.agent_id, args.lock, args.unlock)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from ops.doctor import run_for_stage
 
@@ -280,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
         help="an E.164 number to point at the stage (repeatable; default: COMPANY_NUMBER)",
     )
     sub.add_argument("--yes", action="store_true", help="apply without asking")
+    sub = command("sign-out", cmd_sign_out, "Take an agent out of rotation on a deployed stage.")
+    sub.add_argument("agent_id")
+    sub.add_argument("--stage", required=True)
+    sub.add_argument("--lock", action="store_true", help="also disable their sign-in")
+    sub.add_argument("--unlock", action="store_true", help="give their sign-in back")
     sub = command("doctor", cmd_doctor, "Check a deployed stage end to end, in plain words.")
     sub.add_argument("--stage", required=True, help="a deployed stage: dev, prod")
     args = parser.parse_args(argv)

@@ -148,7 +148,7 @@ def truth_records(stack: Any) -> list[dict[str, Any]]:
                 "outcome": outcome,
                 "direction": "inbound",
                 "team": t.team,
-                "queue_wait_ms": int(round(wait * 1000)),
+                "queue_wait_ms": round(wait * 1000),
                 "hour": datetime.fromtimestamp(t.placed_at, TOKYO).hour,
                 "owner_agent_id": t.owner_agent_id,
                 "answered_by": t.answered_by or "",
@@ -245,11 +245,11 @@ def compare_presence(report: Report, stack: Any) -> None:
 # ---- scenarios --------------------------------------------------------------------------
 
 
-def run_scenarios(report: Report, seed: int) -> None:
+def run_scenarios(report: Report, seed: int, floor_size: int = 30) -> None:
     from chalicelib.phone_numbers import caller_e164
     from ops.standin.harness import in_process_stack
 
-    agents, customers = directory(30, seed)
+    agents, customers = directory(floor_size, seed)
     profiles = [
         AgentProfile(a["agent_id"], a["team"], a["worker_sid"], miss_rate=0.0, away_after_miss=0.0)
         for a in agents
@@ -263,7 +263,7 @@ def run_scenarios(report: Report, seed: int) -> None:
 
         def everyone(activity: str) -> None:
             for a in agents:
-                population._set(a["agent_id"], activity)  # noqa: SLF001
+                population._set(a["agent_id"], activity)
             settle(10)
 
         def call(customer: dict[str, str], patience: float = 600.0, name: str = "") -> Any:
@@ -277,8 +277,12 @@ def run_scenarios(report: Report, seed: int) -> None:
                 scenario=name,
             )
             sid = s.place_call(plan)
-            settle(max(patience, 120.0) + 200)
-            return stack.truth.get(sid)
+            truth = stack.truth.get(sid)
+            deadline = s.now() + patience + 300
+            while truth.ended_at is None and s.now() < deadline:
+                settle(10)
+            settle(60)  # wrap-up ends, presence settles
+            return truth
 
         owned = [c for c in customers if c["owner_agent_id"]]
         everyone("Available")
@@ -286,13 +290,14 @@ def run_scenarios(report: Report, seed: int) -> None:
         truth = call(customer, name="owner answers")
         report.add(
             "scenario: owner answers",
-            truth.offers[:1] and truth.offers[0].agent_id == customer["owner_agent_id"]
+            truth.offers[:1]
+            and truth.offers[0].agent_id == customer["owner_agent_id"]
             and truth.answered_by == customer["owner_agent_id"],
             f"offered to {[o.agent_id for o in truth.offers]}, answered by {truth.answered_by}",
         )
 
         customer = owned[1]
-        population._set(customer["owner_agent_id"], "Away")  # noqa: SLF001
+        population._set(customer["owner_agent_id"], "Away")
         settle(10)
         truth = call(customer, name="owner away -> team")
         team = {a["agent_id"] for a in agents if a["team"] == customer["team"]}
@@ -304,7 +309,7 @@ def run_scenarios(report: Report, seed: int) -> None:
             f"owner {customer['owner_agent_id']} away; offered to "
             f"{[o.agent_id for o in truth.offers]}, answered by {truth.answered_by}",
         )
-        population._set(customer["owner_agent_id"], "Available")  # noqa: SLF001
+        population._set(customer["owner_agent_id"], "Available")
         settle(10)
 
         customer = owned[2]
@@ -373,9 +378,7 @@ def throttle_dynamodb(share: float, seed: int) -> Callable[[Any], None]:
             if rng.random() >= share:
                 return None
             counter["throttled"] += 1
-            return AWSResponse(
-                request.url, 400, {"x-amzn-RequestId": "rehearsal"}, _Raw()
-            )
+            return AWSResponse(request.url, 400, {"x-amzn-RequestId": "rehearsal"}, _Raw())
 
         session.events.register("before-send.dynamodb", maybe_throttle)
 
@@ -424,9 +427,7 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
         figures(report, stack, plans, time.monotonic() - began, hooks)
 
 
-def figures(
-    report: Report, stack: Any, plans: list[Any], real_seconds: float, hooks: Any
-) -> None:
+def figures(report: Report, stack: Any, plans: list[Any], real_seconds: float, hooks: Any) -> None:
     s = stack.standin
     outcomes = stack.truth.outcomes()
     placed = len(plans)
@@ -472,8 +473,7 @@ def figures(
         print(f"  DynamoDB requests throttled by the fault hook: {hooks.counter['throttled']}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ops simulate", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agents", type=int, default=30)
     parser.add_argument("--calls", type=int, default=600)
     parser.add_argument("--seed", type=int, default=None)
@@ -488,7 +488,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios-only", action="store_true")
     parser.add_argument("--no-scenarios", action="store_true")
     parser.add_argument("--truth", default="var/ground-truth.jsonl", help="ground-truth log")
-    args = parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ops simulate", description=__doc__)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
     if args.seed is None:
         args.seed = random.SystemRandom().randint(1, 999_999)
     if args.speed:

@@ -9,8 +9,8 @@ source declarations (`app.event_sources`) and calling the same handlers Lambda w
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ops.standin.clock import Scheduler
@@ -28,6 +28,9 @@ class _Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
+
+
+TABLE_ARN = "arn:aws:dynamodb:ap-northeast-1:000000000000:table"
 
 
 class LambdaRuntime:
@@ -140,7 +143,7 @@ class LambdaRuntime:
                     "eventVersion": "1.1",
                     "awsRegion": "ap-northeast-1",
                     "dynamodb": stream,
-                    "eventSourceARN": f"arn:aws:dynamodb:ap-northeast-1:000000000000:table/{table}/stream/local",
+                    "eventSourceARN": f"{TABLE_ARN}/{table}/stream/local",
                 }
             )
         if not records or self._invoke(name, {"Records": records}):

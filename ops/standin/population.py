@@ -139,7 +139,9 @@ class Population:
     def heartbeats(self, interval: float) -> None:
         """The softphone's heartbeat, for every signed-in agent, every `interval` seconds."""
         for n, agent_id in enumerate(sorted(self.profiles)):
-            self._s.clock.after(interval * n / max(1, len(self.profiles)), self._beat, agent_id, interval)
+            self._s.clock.after(
+                interval * n / max(1, len(self.profiles)), self._beat, agent_id, interval
+            )
 
     def _beat(self, agent_id: str, interval: float) -> None:
         if self.api is not None and agent_id in self.api.signed_in:
