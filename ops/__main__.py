@@ -14,9 +14,14 @@ from pathlib import Path
 def _tables(stage: str) -> tuple[object, object, str]:
     import boto3
 
+    from ops.deployed import deployed_settings
     from ops.stage import settings_for
 
-    settings = settings_for(stage)
+    # A deployed stage's table names come from its CloudFormation stack (ops/deployed.py).
+    if stage == "local":
+        settings = settings_for(stage)
+    else:
+        settings = deployed_settings(boto3.session.Session(), stage)
     dynamodb = boto3.session.Session(region_name=settings.aws_region).resource("dynamodb")
     return dynamodb, settings, settings.default_country  # type: ignore[return-value]
 
