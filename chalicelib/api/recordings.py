@@ -29,7 +29,7 @@ from chalicelib.recording_pipeline import (
     transcript,
 )
 from chalicelib.recordings import TRANSCRIPTION_JOB_PREFIX, CopyJob, RecordingCallback
-from chalicelib.web import FORM, json_response, twilio_form, webhook
+from chalicelib.web import CORS, FORM, json_response, twilio_form, webhook
 
 recordings = Blueprint(__name__)
 
@@ -113,13 +113,14 @@ def _staff_view(conversation_id: str, build: Any) -> Response:
     return json_response(body, headers={"Cache-Control": "no-store"})
 
 
-@recordings.route("/conversations/{id}/recording", methods=["GET"])
+# `{call_sid}`: API Gateway needs one variable name per path level (see api/conversations.py).
+@recordings.route("/conversations/{call_sid}/recording", methods=["GET"], cors=CORS)
 @webhook
-def conversation_recording(id: str) -> Response:
-    return _staff_view(id, playback)
+def conversation_recording(call_sid: str) -> Response:
+    return _staff_view(call_sid, playback)
 
 
-@recordings.route("/conversations/{id}/transcript", methods=["GET"])
+@recordings.route("/conversations/{call_sid}/transcript", methods=["GET"], cors=CORS)
 @webhook
-def conversation_transcript(id: str) -> Response:
-    return _staff_view(id, transcript)
+def conversation_transcript(call_sid: str) -> Response:
+    return _staff_view(call_sid, transcript)
