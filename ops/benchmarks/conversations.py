@@ -294,8 +294,8 @@ def bench_webhook_cost(seed: int) -> None:
     print(f"  per new event:   avg {sum(new_counts) / len(new_counts):.2f}, max {max(new_counts)}")
     print(f"  per duplicate:   avg {sum(dup_counts) / len(dup_counts):.2f}")
     print(
-        f"  per call:        avg {sum(per_call) / len(per_call):.1f} "
-        f"({sum(new_counts) / len(per_call):.1f} events per call)"
+        f"  per call:        avg {sum(per_call) / len(per_call):.1f} requests for "
+        f"{len(new_counts) / len(per_call):.1f} events"
     )
 
 
