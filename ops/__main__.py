@@ -14,14 +14,9 @@ from pathlib import Path
 def _tables(stage: str) -> tuple[object, object, str]:
     import boto3
 
-    from ops.deployed import deployed_settings
     from ops.stage import settings_for
 
-    # A deployed stage's table names come from its CloudFormation stack (ops/deployed.py).
-    if stage == "local":
-        settings = settings_for(stage)
-    else:
-        settings = deployed_settings(boto3.session.Session(), stage)
+    settings = settings_for(stage)
     dynamodb = boto3.session.Session(region_name=settings.aws_region).resource("dynamodb")
     return dynamodb, settings, settings.default_country  # type: ignore[return-value]
 
@@ -60,7 +55,10 @@ def cmd_import_customers(args: argparse.Namespace) -> int:
 def cmd_local(args: argparse.Namespace) -> int:
     from ops.local import Ports, run_local_stack
 
-    return run_local_stack(Ports(api=args.api_port, moto=args.moto_port, web=args.web_port))
+    ports = Ports(
+        api=args.api_port, moto=args.moto_port, web=args.web_port, standin=args.standin_port
+    )
+    return run_local_stack(ports, simulate=not args.no_sim)
 
 
 def cmd_seed_local(args: argparse.Namespace) -> int:
@@ -244,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--api-port", type=int, default=8000)
     sub.add_argument("--moto-port", type=int, default=5000)
     sub.add_argument("--web-port", type=int, default=8080)
+    sub.add_argument("--standin-port", type=int, default=8010)
+    sub.add_argument(
+        "--no-sim", action="store_true", help="no gentle day of simulated calls and agents"
+    )
     command("seed-local", cmd_seed_local, "Create tables and demo data on a running moto server.")
     sub = command("workflow", cmd_workflow, "Print the TaskRouter workflow the app expects.")
     sub.add_argument("--write", action="store_true", help="write infra/taskrouter-workflow.json")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import Settings
-from ops.infra import SETTING_KEY, template_resources
+from ops.infra import TEMPLATE
 from ops.stage import stage_environment
 
 
@@ -39,21 +39,28 @@ def _setting_value(resource_type: str, physical_id: str) -> str:
 
 
 def stack_settings(session: Any, stage: str) -> dict[str, str]:
-    """SETTING_NAME -> physical name, for every table, bucket and queue of the stage's stack."""
-    settings_of = {
-        logical: resource["Metadata"][SETTING_KEY]
-        for logical, resource in template_resources().items()
-        if resource.get("Metadata", {}).get(SETTING_KEY)
-    }
+    """VARIABLE -> value, for every environment variable the template gives the functions from
+    one of its resources (Globals in infra/resources.json): tables, buckets, queues, the user
+    pool, the CloudFront distribution."""
+    template = json.loads(TEMPLATE.read_text())
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {})
+    source_of: dict[str, str] = {}
+    for variable, value in variables.get("Variables", {}).items():
+        if isinstance(value, dict) and "Ref" in value:
+            source_of[value["Ref"]] = variable
+        elif isinstance(value, dict) and "Fn::GetAtt" in value:
+            logical, attribute = value["Fn::GetAtt"]
+            if attribute == "QueueName":
+                source_of[logical] = variable
     cloudformation = session.client("cloudformation")
     found: dict[str, str] = {}
     for page in cloudformation.get_paginator("list_stack_resources").paginate(
         StackName=stack_name(stage)
     ):
         for resource in page["StackResourceSummaries"]:
-            setting = settings_of.get(resource["LogicalResourceId"])
-            if setting and resource.get("PhysicalResourceId"):
-                found[setting.upper()] = _setting_value(
+            variable = source_of.get(resource["LogicalResourceId"])
+            if variable and resource.get("PhysicalResourceId"):
+                found[variable] = _setting_value(
                     resource["ResourceType"], resource["PhysicalResourceId"]
                 )
     return found

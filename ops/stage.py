@@ -2,7 +2,8 @@
 
 The local stack's settings are the `local` stage of `.chalice/config.json`, the same values
 `chalice local` runs with, so the tools and the app can never disagree about table names.
-A deployed stage takes its resource names from the environment (see README, "Deploying").
+A deployed stage's settings are read from its CloudFormation stack and SSM parameters
+(ops/deployed.py, infra/README.md); the environment still overrides any of them.
 """
 
 from __future__ import annotations
@@ -53,5 +54,8 @@ def settings_for(stage: str) -> Settings:
         raise SystemExit(
             f"refusing to act on stage {stage!r} with AWS_ENDPOINT_URL set: unset it first"
         )
-    env = {**stage_environment(stage), **os.environ}
-    return Settings.from_environment(env)
+    import boto3
+
+    from ops.deployed import deployed_settings
+
+    return deployed_settings(boto3.session.Session(), stage)

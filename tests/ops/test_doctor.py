@@ -281,3 +281,21 @@ def test_unreachable_or_misbehaving_callbacks(
     assert examine(healthy)["callback URLs reachable"].problem == (
         f"{BASE}/twilio/voice/incoming {problem}"
     )
+
+
+def test_operator_tools_see_a_deployed_stage_as_its_functions_do(healthy: Any) -> None:
+    from ops.stage import settings_for
+
+    settings = settings_for(STAGE)
+    tables = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in healthy.client("cloudformation").list_stack_resources(
+            StackName=f"contact-center-{STAGE}"
+        )["StackResourceSummaries"]
+    }
+    assert settings.customers_table == tables["CustomersTable"]
+    assert settings.recordings_bucket == tables["RecordingsBucket"]
+    assert settings.public_base_url == BASE
+    stored = StageStore(healthy, STAGE).parameters()
+    assert settings.twilio_workflow_sid == stored["twilio_workflow_sid"]
+    assert settings.twilio_secret_name == SECRET
