@@ -1,0 +1,183 @@
+// The presence board: polls GET /presence?since=<version> and draws every team on one screen.
+// It shares nothing with the softphone but the sign-in helper, so a board problem never takes a
+// phone down. The server answers 304 when nothing changed and only the changes otherwise.
+
+import { CognitoSession, SignInError } from "../shared/cognito.js";
+import { STATES, STATE_LABELS, REASON_LABELS, merge, visible, byTeam, countStates, duration } from "./model.js";
+
+const POLL_MS = 1500;
+const MAX_BACKOFF_MS = 30000;
+const config = window.CC_CONFIG || {};
+const API = String(config.apiBaseUrl || "http://127.0.0.1:8000").replace(/\/$/, "");
+const session = config.cognito ? new CognitoSession(config.cognito) : null;
+
+const view = {
+  agents: new Map(),
+  version: "",
+  clockOffset: 0, // server time minus ours
+  team: new URLSearchParams(location.search).get("team") || "",
+  states: new Set(STATES.filter((s) => s !== "offline")),
+  failures: 0,
+  lastOk: 0,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function setStatus(text, kind = "") {
+  const el = $("status");
+  el.textContent = text;
+  el.className = `status ${kind}`;
+}
+
+async function token() {
+  if (!session) return null;
+  const id = await session.idToken();
+  return id;
+}
+
+async function poll() {
+  const headers = {};
+  const id = await token();
+  if (session && !id) return askSignIn();
+  if (id) headers.Authorization = `Bearer ${id}`;
+  const url = `${API}/presence${view.version ? `?since=${encodeURIComponent(view.version)}` : ""}`;
+  const response = await fetch(url, { headers, cache: "no-store" });
+  if (response.status === 401) {
+    if (session && (await session.refresh())) return;
+    return askSignIn();
+  }
+  if (response.status === 304) return markOk();
+  if (!response.ok) throw new Error(`presence feed answered ${response.status}`);
+  const feed = await response.json();
+  view.agents = merge(view.agents, feed);
+  view.version = feed.version;
+  view.clockOffset = feed.server_ms - Date.now();
+  markOk();
+  renderFilters();
+}
+
+function markOk() {
+  view.failures = 0;
+  view.lastOk = Date.now();
+  setStatus("");
+}
+
+async function loop() {
+  let delay = POLL_MS;
+  try {
+    await poll();
+  } catch (error) {
+    view.failures += 1;
+    delay = Math.min(MAX_BACKOFF_MS, POLL_MS * 2 ** view.failures);
+    const age = view.lastOk ? ` — last update ${duration(Date.now() - view.lastOk)} ago` : "";
+    setStatus(`Board offline, retrying${age}`, "stale");
+    console.warn("presence poll failed", error);
+  }
+  setTimeout(loop, delay);
+}
+
+function askSignIn() {
+  const dialog = $("sign-in");
+  if (!dialog.open) dialog.showModal();
+}
+
+$("sign-in-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  if (!session) {
+    $("sign-in-error").textContent = "This page has no sign-in settings (web/config.js).";
+    return;
+  }
+  try {
+    await session.signIn(String(form.get("username")), String(form.get("password")));
+    $("sign-in").close();
+    $("sign-in-error").textContent = "";
+  } catch (error) {
+    $("sign-in-error").textContent = error instanceof SignInError ? error.message : "Sign-in failed.";
+  }
+});
+
+function renderFilters() {
+  const select = $("team-filter");
+  const teams = [...new Set([...view.agents.values()].map((a) => a.team))].sort();
+  const have = [...select.options].map((o) => o.value).slice(1);
+  if (teams.join("|") !== have.join("|")) {
+    select.replaceChildren(new Option("All teams", ""), ...teams.map((t) => new Option(t, t)));
+  }
+  select.value = view.team;
+}
+
+function buildStateFilter() {
+  const group = $("state-filter");
+  for (const state of STATES) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.dataset.state = state;
+    button.className = `chip ${state}`;
+    button.textContent = STATE_LABELS[state];
+    button.setAttribute("aria-pressed", String(view.states.has(state)));
+    button.addEventListener("click", () => {
+      if (view.states.has(state)) view.states.delete(state);
+      else view.states.add(state);
+      button.setAttribute("aria-pressed", String(view.states.has(state)));
+      render();
+    });
+    group.append(button);
+  }
+  $("team-filter").addEventListener("change", (event) => {
+    view.team = event.target.value;
+    render();
+  });
+}
+
+function tile(agent, now) {
+  const el = document.createElement("li");
+  el.className = `agent ${agent.state}`;
+  el.dataset.agent = agent.id;
+  const reason = REASON_LABELS[agent.reason];
+  el.innerHTML = `<span class="name"></span><span class="state"></span><span class="time"></span>`;
+  el.querySelector(".name").textContent = agent.name || agent.id;
+  el.querySelector(".state").textContent = STATE_LABELS[agent.state] + (reason ? ` · ${reason}` : "");
+  el.querySelector(".time").textContent = agent.since ? duration(now - agent.since) : "";
+  return el;
+}
+
+function render() {
+  const now = Date.now() + view.clockOffset;
+  const shown = visible(view.agents, { team: view.team, states: view.states });
+  const totals = countStates(visible(view.agents, { team: view.team }));
+  $("totals").replaceChildren(
+    ...STATES.map((state) => {
+      const el = document.createElement("span");
+      el.className = `total ${state}`;
+      el.dataset.state = state;
+      el.innerHTML = `<b></b> `;
+      el.querySelector("b").textContent = String(totals[state] || 0);
+      el.append(STATE_LABELS[state]);
+      return el;
+    }),
+  );
+  const sections = [];
+  for (const [team, members] of byTeam(shown)) {
+    const section = document.createElement("section");
+    section.className = "team";
+    section.dataset.team = team;
+    const counts = countStates(members);
+    const heading = document.createElement("h2");
+    heading.textContent = team || "(no team)";
+    const summary = document.createElement("span");
+    summary.className = "summary";
+    summary.textContent = `${counts.available} available · ${counts.on_call + counts.ringing} on calls · ${members.length} shown`;
+    heading.append(summary);
+    const list = document.createElement("ul");
+    list.append(...members.map((agent) => tile(agent, now)));
+    section.append(heading, list);
+    sections.push(section);
+  }
+  $("teams").replaceChildren(...sections);
+}
+
+buildStateFilter();
+if (window.CC_CONFIG_MISSING) setStatus("No config.js: using the local API", "note");
+setInterval(render, 1000);
+loop();
