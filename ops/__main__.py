@@ -199,7 +199,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_provision(args: argparse.Namespace) -> int:
     from ops.provision import run_for_stage
 
-    return run_for_stage(args.stage, args.number, args.yes)
+    return run_for_stage(args.stage, args.number, args.yes, args.agents)
 
 
 def cmd_sign_out(args: argparse.Namespace) -> int:
@@ -291,6 +291,11 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         help="an E.164 number to point at the stage (repeatable; default: COMPANY_NUMBER)",
+    )
+    sub.add_argument(
+        "--agents",
+        help="agents CSV (agent_id,name,team): a TaskRouter worker per agent; writes "
+        "<file>.workers.csv with their sids for import-agents",
     )
     sub.add_argument("--yes", action="store_true", help="apply without asking")
     sub = command("sign-out", cmd_sign_out, "Take an agent out of rotation on a deployed stage.")

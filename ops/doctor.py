@@ -214,13 +214,13 @@ class Doctor:
         except ValueError:
             yield (
                 f"secret {self.store.secret_name} is not JSON",
-                "put the credentials as JSON (docs/deploy.md, step 3)",
+                "put the credentials as JSON (docs/deploy.md, step 4)",
             )
             return
         if not str(secret.get("account_sid", "")).startswith("AC") or not secret.get("auth_token"):
             yield (
                 f"secret {self.store.secret_name} has no Twilio account_sid/auth_token",
-                "put them (docs/deploy.md, step 3): Twilio Console > Account > API keys & tokens",
+                "put them (docs/deploy.md, step 4): Twilio Console > Account > API keys & tokens",
             )
             return
         if not secret.get("api_key_sid") or not secret.get("api_key_secret"):
@@ -240,7 +240,7 @@ class Doctor:
                 f"Twilio refused the account_sid/auth_token in {self.store.secret_name} "
                 f"(HTTP {exc.status})",
                 "copy them again from the Twilio Console and put them in the secret "
-                "(docs/deploy.md, step 3); a rotated auth token must be updated there",
+                "(docs/deploy.md, step 4); a rotated auth token must be updated there",
             )
             return
         if account.status != "active":

@@ -14,9 +14,11 @@ The same code makes the plan and applies it: a dry run records the changes it wo
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from chalicelib.api.conversations import VOICE_STATUS_PATH
@@ -78,6 +80,20 @@ class Change:
 class Outcome:
     changes: list[Change] = field(default_factory=list)
     parameters: dict[str, str] = field(default_factory=dict)
+    workers: dict[str, str] = field(default_factory=dict)  # agent_id -> worker sid
+
+
+@dataclass(frozen=True)
+class Agent:
+    """One row of the agents file: a TaskRouter worker per agent, routed on these attributes."""
+
+    agent_id: str
+    team: str
+
+    def attributes(self) -> dict[str, str]:
+        # The workflow targets worker.agent_id and worker.team; the assignment reaches the
+        # softphone at client:<agent_id> (chalicelib/assignment.py).
+        return {"agent_id": self.agent_id, "team": self.team}
 
 
 def names(stage: str) -> dict[str, str]:
@@ -106,8 +122,15 @@ def _describe(current: Any, changed: dict[str, Any]) -> str:
 
 class Provisioner:
     def __init__(
-        self, client: Any, store: Store, settings: Settings, numbers: list[str], apply: bool
+        self,
+        client: Any,
+        store: Store,
+        settings: Settings,
+        numbers: list[str],
+        apply: bool,
+        agents: list[Agent] | None = None,
     ) -> None:
+        self.agents = agents or []
         self.client = client
         self.store = store
         self.settings = settings
@@ -126,6 +149,7 @@ class Provisioner:
         self._workspace_activities(workspace_sid, activities)
         queue_sid = self._queue(workspace_sid)
         workflow_sid = self._workflow(workspace_sid, queue_sid, activities)
+        self._workers(workspace_sid, activities)
         for number in self.numbers:
             self._number(number)
         twiml_app_sid = self._twiml_app()
@@ -313,6 +337,49 @@ class Provisioner:
             )
         return str(workflow.sid)
 
+    def _workers(self, workspace_sid: str, activities: dict[str, str]) -> None:
+        if not self.agents:
+            return
+        existing: dict[str, Any] = {}
+        if workspace_sid != NEW:
+            for worker in self._taskrouter().workspaces(workspace_sid).workers.list():
+                existing[worker.friendly_name] = worker
+        for agent in self.agents:
+            worker = existing.get(agent.agent_id)
+            wanted = agent.attributes()
+            if worker is None:
+                created = self._change(
+                    "create",
+                    f"worker {agent.agent_id!r}",
+                    f"team {agent.team}, Offline",
+                    lambda agent=agent: (
+                        self._taskrouter()
+                        .workspaces(workspace_sid)
+                        .workers.create(
+                            friendly_name=agent.agent_id,
+                            attributes=json.dumps(agent.attributes(), sort_keys=True),
+                            activity_sid=activities["Offline"],
+                        )
+                    ),
+                )
+                self.outcome.workers[agent.agent_id] = str(created.sid) if created else NEW
+                continue
+            current = json.loads(worker.attributes or "{}")
+            if {k: current.get(k) for k in wanted} != wanted:
+                merged = json.dumps({**current, **wanted}, sort_keys=True)
+                self._change(
+                    "update",
+                    f"worker {agent.agent_id!r}",
+                    f"attributes {', '.join(f'{k}={v}' for k, v in wanted.items())}",
+                    lambda worker=worker, merged=merged: (
+                        self._taskrouter()
+                        .workspaces(workspace_sid)
+                        .workers(worker.sid)
+                        .update(attributes=merged)
+                    ),
+                )
+            self.outcome.workers[agent.agent_id] = str(worker.sid)
+
     # --- Voice ----------------------------------------------------------------------------
 
     def _account(self) -> Any:
@@ -422,33 +489,80 @@ def provision(
     numbers: list[str],
     confirm: Callable[[list[Change]], bool],
     say: Callable[[str], None] = print,
+    agents: list[Agent] | None = None,
 ) -> int:
     """Show the plan, apply it if `confirm` agrees; 0 when the stage is (now) as it should be."""
+    return provision_outcome(client, store, settings, numbers, confirm, say, agents)[0]
+
+
+def provision_outcome(
+    client: Any,
+    store: Store,
+    settings: Settings,
+    numbers: list[str],
+    confirm: Callable[[list[Change]], bool],
+    say: Callable[[str], None] = print,
+    agents: list[Agent] | None = None,
+) -> tuple[int, Outcome | None]:
     try:
-        plan = Provisioner(client, store, settings, numbers, apply=False).run()
+        plan = Provisioner(client, store, settings, numbers, apply=False, agents=agents).run()
     except ProvisionError as exc:
         say(f"cannot provision: {exc}")
-        return 2
+        return 2, None
     if not plan.changes:
         say(f"stage {settings.stage}: Twilio is already set up; nothing to change")
-        return 0
+        return 0, plan
     say(f"stage {settings.stage}: {len(plan.changes)} change(s) to make in Twilio and AWS:")
     for change in plan.changes:
         say(f"  {change}")
     if not confirm(plan.changes):
         say("nothing changed")
-        return 1
-    done = Provisioner(client, store, settings, numbers, apply=True).run()
+        return 1, None
+    done = Provisioner(client, store, settings, numbers, apply=True, agents=agents).run()
     say(f"applied {len(done.changes)} change(s).")
     if any(c.action == "store" for c in done.changes):
         say(
             "the app reads these settings at cold start (within 5 minutes for new containers): "
             "redeploy or wait before testing a call"
         )
-    return 0
+    return 0, done
 
 
-def run_for_stage(stage: str, numbers: list[str], assume_yes: bool) -> int:
+def read_agents(path: Path) -> list[Agent]:
+    """agent_id,name,team[,worker_sid] (the import-agents file)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [
+            Agent(row["agent_id"].strip(), row["team"].strip())
+            for row in csv.DictReader(handle)
+            if row.get("agent_id", "").strip()
+        ]
+
+
+def write_worker_sids(path: Path, workers: dict[str, str]) -> Path:
+    """The agents file with each agent's worker sid filled in, ready for `ops import-agents`."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    out = path.with_suffix(".workers.csv")
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["agent_id", "name", "team", "worker_sid"])
+        writer.writeheader()
+        for row in rows:
+            agent_id = row.get("agent_id", "").strip()
+            if agent_id:
+                writer.writerow(
+                    {
+                        "agent_id": agent_id,
+                        "name": row.get("name", ""),
+                        "team": row.get("team", ""),
+                        "worker_sid": workers.get(agent_id, row.get("worker_sid", "")),
+                    }
+                )
+    return out
+
+
+def run_for_stage(
+    stage: str, numbers: list[str], assume_yes: bool, agents_file: str | None = None
+) -> int:
     """The `provision` command: credentials from the stage's secret, settings from its stack."""
     import boto3
     from twilio.rest import Client
@@ -461,7 +575,7 @@ def run_for_stage(stage: str, numbers: list[str], assume_yes: bool) -> int:
     if not credentials.get("account_sid") or not credentials.get("auth_token"):
         print(
             f"secret {store.secret_name} has no Twilio account_sid/auth_token yet: put them "
-            "first (docs/deploy.md, step 3)"
+            "first (docs/deploy.md, step 4)"
         )
         return 2
     settings = deployed_settings(session, stage)
@@ -470,10 +584,16 @@ def run_for_stage(stage: str, numbers: list[str], assume_yes: bool) -> int:
     def ask(changes: list[Change]) -> bool:
         return input(f"apply these {len(changes)} change(s)? [y/N] ").strip().lower() == "y"
 
-    return provision(
+    agents = read_agents(Path(agents_file)) if agents_file else None
+    code, outcome = provision_outcome(
         client,
         store,
         settings,
         numbers or [settings.company_number],
         (lambda _: True) if assume_yes else ask,
+        agents=agents,
     )
+    if agents_file and outcome is not None and code == 0:
+        out = write_worker_sids(Path(agents_file), outcome.workers)
+        print(f"worker sids written to {out}: python -m ops import-agents {out} --stage {stage}")
+    return code

@@ -23,6 +23,7 @@ COLLECTIONS = {
     "Activities": ("WA", "activities"),
     "TaskQueues": ("WQ", "task_queues"),
     "Workflows": ("WW", "workflows"),
+    "Workers": ("WK", "workers"),
     "IncomingPhoneNumbers": ("PN", "incoming_phone_numbers"),
     "Applications": ("AP", "applications"),
     "Keys": ("SK", "keys"),

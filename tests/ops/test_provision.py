@@ -11,7 +11,14 @@ from twilio.rest import Client
 from chalicelib.config import Settings
 from chalicelib.workflow import workflow_definition
 from ops.deployed import StageStore
-from ops.provision import Change, provision
+from ops.provision import (
+    Agent,
+    Change,
+    provision,
+    provision_outcome,
+    read_agents,
+    write_worker_sids,
+)
 from tests.conftest import make_settings
 from tests.fakes.twilio_config import FakeTwilioConfig
 from tests.fakes.twilio_http import RecordingHttpClient
@@ -212,3 +219,47 @@ def test_a_revoked_api_key_is_replaced(
     code, _ = run(client, store, stage_settings)
     assert code == 0
     assert store.secret()["api_key_sid"] not in ("", revoked)
+
+
+def test_workers_are_created_once_per_agent_and_their_sids_written_for_import(
+    client: Client,
+    store: StageStore,
+    stage_settings: Settings,
+    twilio: FakeTwilioConfig,
+    tmp_path: Any,
+) -> None:
+    agents_file = tmp_path / "agents.csv"
+    agents_file.write_text("agent_id,name,team\nsato,Sato Haruto,tokyo\nito,Ito Mei,osaka\n")
+    agents = read_agents(agents_file)
+    code, outcome = provision_outcome(
+        client, store, stage_settings, [NUMBER], lambda _: True, lambda _: None, agents
+    )
+    assert code == 0 and outcome is not None
+    workers = {w["friendly_name"]: w for w in twilio.collection("/Workers")}
+    offline = next(a for a in twilio.collection("/Activities") if a["friendly_name"] == "Offline")
+    assert json.loads(workers["sato"]["attributes"]) == {"agent_id": "sato", "team": "tokyo"}
+    assert workers["ito"]["activity_sid"] == offline["sid"]
+    out = write_worker_sids(agents_file, outcome.workers)
+    assert out.read_text().splitlines() == [
+        "agent_id,name,team,worker_sid",
+        f"sato,Sato Haruto,tokyo,{workers['sato']['sid']}",
+        f"ito,Ito Mei,osaka,{workers['ito']['sid']}",
+    ]
+    # Again: nothing to write. Then a team change is one update that keeps other attributes.
+    writes = len(twilio.writes())
+    assert (
+        provision(client, store, stage_settings, [NUMBER], lambda _: True, lambda _: None, agents)
+        == 0
+    )
+    assert len(twilio.writes()) == writes
+    workers["sato"]["attributes"] = json.dumps({"agent_id": "sato", "team": "tokyo", "skill": "ja"})
+    moved = [Agent("sato", "nagoya"), Agent("ito", "osaka")]
+    provision(client, store, stage_settings, [NUMBER], lambda _: True, lambda _: None, moved)
+    workspace = twilio.collection("/Workspaces")[0]["sid"]
+    sato = workers["sato"]["sid"]
+    assert twilio.writes()[writes:] == [("POST", f"/v1/Workspaces/{workspace}/Workers/{sato}")]
+    assert json.loads(workers["sato"]["attributes"]) == {
+        "agent_id": "sato",
+        "team": "nagoya",
+        "skill": "ja",
+    }
