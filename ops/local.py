@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from ops.stage import ROOT, local_environment, settings_for
+from ops.web_config import local_web_config, write_web_config
 
 API_PORT = 8000
 MOTO_PORT = 5000
 WEB_PORT = 8080
+STANDIN_PORT = 8010
 WEB_DIR = ROOT / "web"
 LOG_DIR = ROOT / "var"
 
@@ -95,9 +97,12 @@ class Ports:
     api: int = API_PORT
     moto: int = MOTO_PORT
     web: int = WEB_PORT
+    standin: int = STANDIN_PORT
 
 
-def run_local_stack(ports: Ports = Ports()) -> int:
+def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
+    """Run the stack until Ctrl-C. With `simulate`, a gentle day of calls plays Twilio's side
+    (unless TWILIO_API_BASE_URL says someone else already does, as the browser tests do)."""
     moto_url = f"http://127.0.0.1:{ports.moto}"
     api_url = f"http://127.0.0.1:{ports.api}"
     env = {
@@ -105,7 +110,12 @@ def run_local_stack(ports: Ports = Ports()) -> int:
         **local_environment(),
         "AWS_ENDPOINT_URL": moto_url,
         "PUBLIC_BASE_URL": api_url,
+        "WEB_ORIGIN": os.environ.get("WEB_ORIGIN", f"http://127.0.0.1:{ports.web}"),
     }
+    simulate = simulate and not os.environ.get("TWILIO_API_BASE_URL")
+    if simulate:
+        env["TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{ports.standin}"
+    gentle_day = None
     # This process seeds the data and signs `ops call`: it must see the same stack.
     os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
     os.environ["PUBLIC_BASE_URL"] = api_url
@@ -125,6 +135,17 @@ def run_local_stack(ports: Ports = Ports()) -> int:
         wait_for_http(f"{moto_url}/moto-api/")
         print(seed_local_stack(), flush=True)
         env.update({k: os.environ[k] for k in ("COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID")})
+        if WEB_DIR.is_dir():
+            write_web_config(
+                WEB_DIR / "config.js",
+                local_web_config(
+                    api_url,
+                    moto_url,
+                    env["AWS_DEFAULT_REGION"],
+                    env["COGNITO_USER_POOL_ID"],
+                    env["COGNITO_CLIENT_ID"],
+                ),
+            )
         start(
             [
                 _bin("chalice"),
@@ -141,6 +162,10 @@ def run_local_stack(ports: Ports = Ports()) -> int:
         if WEB_DIR.is_dir():
             start([sys.executable, "-m", "ops", "serve-web", "--port", str(ports.web)])
         wait_for_http(f"{api_url}/twilio/voice/incoming")
+        if simulate:
+            from ops.standin.gentle import start_gentle_day
+
+            gentle_day = start_gentle_day(api_url, port=ports.standin)
         token_note = (
             "TWILIO_AUTH_TOKEN"
             if os.environ.get("TWILIO_AUTH_TOKEN")
@@ -155,7 +180,13 @@ def run_local_stack(ports: Ports = Ports()) -> int:
             f"  AWS (moto server)     {moto_url}\n"
             f"{web_line}"
             f"  moto's log            {LOG_DIR / 'moto.log'}\n"
-            f"Webhooks are signed with {token_note}. Try a call from a demo customer:\n"
+            + (
+                f"  Twilio stand-in       http://127.0.0.1:{ports.standin} (a gentle day of "
+                "calls; --no-sim to stop it)\n"
+                if simulate
+                else ""
+            )
+            + f"Webhooks are signed with {token_note}. Try a call from a demo customer:\n"
             f"  .venv/bin/python -m ops call {_owned_customer_phone()}\n"
             "Ctrl-C stops everything.",
             flush=True,
@@ -167,6 +198,8 @@ def run_local_stack(ports: Ports = Ports()) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        if gentle_day is not None:
+            gentle_day.stop()
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGINT)

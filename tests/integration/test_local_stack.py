@@ -46,6 +46,7 @@ def local_stack() -> object:
             str(ports["moto"]),
             "--web-port",
             str(ports["web"]),
+            "--no-sim",
         ],
         cwd=ROOT,
         env=env,
