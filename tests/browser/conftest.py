@@ -9,6 +9,7 @@ stops with the session.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -159,16 +161,21 @@ def stack() -> Iterator[Stack]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    output: list[str] = []
-    assert process.stdout is not None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        output.append(line)
-        if "Ctrl-C stops everything" in line:
-            break
+    output: collections.deque[str] = collections.deque(maxlen=2000)
+    started = threading.Event()
+
+    def drain() -> None:
+        # Keep reading for the whole session: chalice local logs every request to this pipe,
+        # and a full pipe would block the API mid-request.
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if "Ctrl-C stops everything" in line:
+                started.set()
+        started.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    started.wait(timeout=120)
     text = "".join(output)
     try:
         assert "running locally" in text, text
@@ -220,7 +227,9 @@ def _local_pool(moto_url: str) -> tuple[str, str, str]:
 
 @pytest.fixture(scope="session")
 def browser(stack: Stack) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=10_000)
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
@@ -312,7 +321,8 @@ def softphone(browser: Any, stack: Stack) -> Iterator[Softphone]:
 
     phone.page.on("request", record)
     phone.page.on("pageerror", lambda error: phone.page_errors.append(str(error)))
-    phone.page.set_default_timeout(8000)
+    # Generous: CI and developers' machines run other suites beside this one.
+    phone.page.set_default_timeout(20000)
     yield phone
     context.close()
     assert not phone.page_errors, phone.page_errors

@@ -39,8 +39,36 @@ class Offer:
     customer_call: str
     agent_call: str
     reservation_sid: str
+    transfer_from: str = ""
 
     def attributes(self) -> dict[str, Any]:
+        if self.transfer_from:
+            # chalicelib.calls.transfer_task_attributes: the conference is named from the start.
+            return {
+                "type": "transfer",
+                "call_sid": self.customer_call,
+                "caller": e164(self.customer["phone"]),
+                "customer_id": self.customer["customer_id"],
+                "customer_name": self.customer["customer_name"],
+                "customer_owner_agent_id": self.customer["owner_agent_id"],
+                "customer_team": self.customer["team"],
+                "initial_stage": "owner",
+                "stage": "owner",
+                "owner_agent_id": self.agent["agent_id"],
+                "team": self.agent["team"],
+                "conference": {
+                    "sid": self.conference_sid,
+                    "name": f"task-{self.task_sid}",
+                    "participants": {"customer": self.customer_call},
+                },
+                "transfer": {
+                    "mode": "cold",
+                    "from_agent_id": self.transfer_from,
+                    "from_task_sid": new_sid("WT"),
+                    "to_agent_id": self.agent["agent_id"],
+                    "to_team": "",
+                },
+            }
         return {
             "type": "inbound_call",
             "call_sid": self.customer_call,
@@ -55,6 +83,8 @@ class Offer:
         }
 
     def connected_attributes(self) -> dict[str, Any]:
+        if self.transfer_from:
+            return self.attributes()
         return {
             **self.attributes(),
             "worker_call_sid": self.agent_call,
@@ -104,11 +134,18 @@ def sign_in_available(softphone: Softphone, agent_id: str, query: str = "") -> N
     expect(softphone.page.locator("#state")).to_have_attribute("data-state", "available")
 
 
-def ring(softphone: Softphone, stack: Stack, agent: dict[str, str]) -> Offer:
+def ring(
+    softphone: Softphone,
+    stack: Stack,
+    agent: dict[str, str],
+    transfer_from: str = "",
+    customer: dict[str, str] | None = None,
+) -> Offer:
     """TaskRouter reserves a call from the agent's own customer; the agent's browser rings."""
     offer = Offer(
         agent=agent,
-        customer=customer_owned_by(agent["agent_id"]),
+        customer=customer or customer_owned_by(agent["agent_id"]),
+        transfer_from=transfer_from,
         task_sid=new_sid("WT"),
         conference_sid=new_sid("CF"),
         customer_call=new_sid("CA"),
@@ -168,6 +205,9 @@ def test_incoming_call_is_unmissable_then_held_muted_and_wrapped_up(
     assert "Call:" not in page.title()
     assert page.evaluate("window.shownNotifications.at(-1).closed")
     expect(page.locator("#call-number")).to_have_text(caller)
+    expect(page.locator("#call-reason")).to_have_text(
+        f"You own this customer · team: {offer.customer['team']}"
+    )
     expect(page.locator("#call-timer")).not_to_have_text("0:00", timeout=3000)
     assert softphone.api("GET", r"^/agents/me/call$")
     history = softphone.api("GET", r"^/conversations\?customer=")
@@ -294,6 +334,32 @@ def test_cold_transfer_to_a_team_hands_over_at_once(
     left = stack.twilio.fake.seen("DELETE", rf"/Participants/{offer.agent_call}\.json")
     assert left, "the agent's leg was not taken out of the conference"
     assert softphone.twilio_log("call.disconnect")
+
+
+def test_a_cold_transfer_arrives_with_who_sent_it_and_the_customer_is_taken_off_hold(
+    softphone: Softphone, stack: Stack, demo_agents: list[dict[str, str]]
+) -> None:
+    agent, sender = demo_agents[13], demo_agents[14]
+    page = softphone.page
+    sign_in_available(softphone, agent["agent_id"])
+    offer = ring(
+        softphone,
+        stack,
+        agent,
+        transfer_from=sender["agent_id"],
+        customer=customer_owned_by(sender["agent_id"]),
+    )
+    answer(softphone, stack, offer)
+
+    expect(page.locator("#call-number")).to_have_text(e164(offer.customer["phone"]))
+    expect(page.locator("#call-reason")).to_contain_text(
+        f"Transferred to you by {sender['agent_id']}"
+    )
+    softphone.wait_for_api("POST", rf"^/calls/{offer.conference_sid}/resume$", 1)
+    resumed = stack.twilio.fake.wait_seen("POST", rf"/Participants/{offer.customer_call}\.json")
+    assert resumed and resumed[-1].form["Hold"] == "false"
+    expect(page.locator("#call-label")).to_have_text("On a call")
+    expect(page.locator("#hold")).to_be_enabled()
 
 
 def test_declining_with_escape_and_a_caller_who_gives_up(

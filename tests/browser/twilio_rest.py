@@ -13,6 +13,7 @@ import itertools
 import json
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +56,15 @@ class FakeTwilioRest:
         with self._lock:
             self.tasks[task_sid] = HeldTask(worker_sid, attributes)
             self.conferences[conference_sid] = f"task-{task_sid}"
+
+    def wait_seen(
+        self, method: str, path_pattern: str, timeout: float = 5.0
+    ) -> list[TwilioRequest]:
+        """The matching requests, once there is at least one (the app may still be sending)."""
+        deadline = time.monotonic() + timeout
+        while not (found := self.seen(method, path_pattern)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return found
 
     def seen(self, method: str, path_pattern: str) -> list[TwilioRequest]:
         with self._lock:

@@ -48,6 +48,7 @@ export function mergeInfo(info, server) {
     conferenceSid: pick("conferenceSid", "conference_sid"),
     customerCallSid: pick("customerCallSid", "customer_call_sid"),
     transferFrom: (server.transfer && server.transfer.from_agent_id) || info.transferFrom || "",
+    transferMode: (server.transfer && server.transfer.mode) || info.transferMode || "",
   };
 }
 

@@ -335,7 +335,14 @@ function renderCall() {
   if (!call) return;
   const { info } = call;
   $("call-name").textContent = displayName(info);
-  $("call-number").textContent = info.customerName ? info.number : reasonText(info);
+  $("call-number").textContent = info.customerName ? info.number : "";
+  $("call-reason").textContent = [
+    reasonText(info),
+    info.owner && info.stage !== "owner" ? `owner: ${info.owner}` : "",
+    info.team ? `team: ${info.team}` : "",
+  ]
+    .filter(Boolean)
+    .join(" · ");
   let label = info.direction === "outbound" ? "Outbound call" : "On a call";
   if (call.status === "connecting") label = "Calling…";
   if (call.held) label = "Customer on hold";
@@ -420,9 +427,29 @@ async function learnFromServer(sdkCall, attempts) {
       if (ui.call.status === "ringing") renderIncoming();
       else renderCall();
       if (ui.call.info.customerId !== before) loadCustomerHistory(ui.call.info);
-      if (ui.call.info.conferenceSid) return;
+      if (ui.call.info.conferenceSid && ui.call.status === "open") {
+        await takeOverColdTransfer(ui.call);
+        return;
+      }
     }
   }
+}
+
+/**
+ * A cold transfer reaches us with the customer on hold (the colleague has already left): take
+ * them off hold as soon as we are connected. A warm one is handed over by the colleague, who
+ * takes the customer off hold when they leave.
+ */
+async function takeOverColdTransfer(call) {
+  if (call.info.transferMode !== "cold" || call.tookOver) return;
+  call.tookOver = true;
+  call.held = true;
+  renderCall();
+  const ok = await serverAction(async (c) => {
+    await control.hold(c.info.conferenceSid, false);
+    c.held = false;
+  });
+  if (!ok) $("call-notice").textContent = "The customer is still on hold: press Resume.";
 }
 
 function bindCallEvents(sdkCall) {
@@ -437,7 +464,8 @@ function bindCallEvents(sdkCall) {
     renderCall();
     startTimer();
     $("hangup").focus();
-    if (!ui.call.info.conferenceSid && ui.call.info.direction === "inbound") learnFromServer(sdkCall, 6);
+    if (ui.call.info.conferenceSid) takeOverColdTransfer(ui.call);
+    else if (ui.call.info.direction === "inbound") learnFromServer(sdkCall, 6);
   });
   sdkCall.on("ringing", () => {
     if (mine() && ui.call.info.direction === "outbound") $("call-label").textContent = "Ringing…";
@@ -594,6 +622,7 @@ async function fillTransferTargets() {
     $("transfer-error").textContent = `Could not load colleagues: ${error.message}`;
   }
   const kind = document.querySelector("input[name=target-kind]:checked").value;
+  const chosen = select.value;
   select.replaceChildren();
   const options =
     kind === "team"
@@ -608,6 +637,8 @@ async function fillTransferTargets() {
     option.textContent = text;
     select.append(option);
   }
+  // A refresh (the list is reloaded each time) keeps what the agent already picked.
+  if (options.some(([value]) => value === chosen)) select.value = chosen;
 }
 
 async function startTransfer(event) {

@@ -2,6 +2,7 @@
 // 15 s while the page is open (the server sets an agent whose heartbeats stop to away), and the
 // state the agent picks.
 
+// Until the server says otherwise (`heartbeat_interval_seconds` in its answers).
 export const HEARTBEAT_MS = 15000;
 // After a failed heartbeat, try again sooner so the agent is back as soon as the network is.
 export const RETRY_MS = 5000;
@@ -23,13 +24,14 @@ export class Presence {
     this.onHeartbeat = onHeartbeat;
     this.timer = null;
     this.running = false;
+    this.intervalMs = HEARTBEAT_MS;
   }
 
   async start() {
     const body = await this.api.post("/agents/me/session", {});
     this.running = true;
     this.report(body);
-    this.schedule(HEARTBEAT_MS);
+    this.schedule(this.intervalMs);
     return stateOf(body);
   }
 
@@ -43,7 +45,7 @@ export class Presence {
       const body = await this.api.post("/agents/me/heartbeat", {});
       this.onHeartbeat(true);
       this.report(body);
-      this.schedule(HEARTBEAT_MS);
+      this.schedule(this.intervalMs);
     } catch (error) {
       this.onHeartbeat(false, error);
       if (error.kind !== "refused" && error.kind !== "unauthorized") this.schedule(RETRY_MS);
@@ -61,6 +63,8 @@ export class Presence {
   }
 
   report(body) {
+    const seconds = Number(body && body.heartbeat_interval_seconds);
+    if (seconds >= 5 && seconds <= 300) this.intervalMs = seconds * 1000;
     const state = stateOf(body);
     if (state) this.onState(state);
     return Boolean(state);
