@@ -138,6 +138,27 @@ def local_settings(**overrides: Any) -> Settings:
     return Settings.model_validate(fields)
 
 
+@contextmanager
+def app_logs_quieted() -> Iterator[None]:
+    """quiet_app_logs() for a while: tests in the same process get their logs back after."""
+    from chalicelib.observability import logger
+
+    saved_env = {
+        k: os.environ.get(k) for k in ("POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_LOG_LEVEL")
+    }
+    saved_level = logger.log_level
+    quiet_app_logs()
+    try:
+        yield
+    finally:
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        logger.setLevel(saved_level)
+
+
 def quiet_app_logs() -> None:
     """Powertools prints a JSON line per log and an EMF blob per request: thousands a minute."""
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
@@ -177,11 +198,10 @@ def in_process_stack(
         AWS_DEFAULT_REGION="ap-northeast-1",
         POWERTOOLS_TRACE_DISABLED="1",
     )
-    quiet_app_logs()
     from app import app
 
     routes = app_routes(app)
-    with mock_aws():
+    with app_logs_quieted(), mock_aws():
         session = boto3.session.Session(region_name="ap-northeast-1")
         # Recording copies wait for late callbacks on a real-time SQS delay; virtual time cannot.
         # Heartbeats every 30 virtual minutes keep a 300-agent day affordable in one process.

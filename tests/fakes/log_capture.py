@@ -30,7 +30,11 @@ def captured_logs() -> Iterator[LogLines]:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)
     logger.addHandler(handler)
+    # Another test (or the stand-in) may have quieted the shared Logger; capture INFO and up.
+    saved_level = logger.log_level
+    logger.setLevel("INFO")
     try:
         yield LogLines(stream)
     finally:
+        logger.setLevel(saved_level)
         logger.removeHandler(handler)
