@@ -102,9 +102,11 @@ function onVersions(versions) {
 function onRefused(error) {
   ui.verdict = "refused";
   const body = error.body || {};
+  const needs = body.min_client_version || ui.versions.min;
+  // The server's message names both versions; say it ourselves only if it did not answer one.
   block(
     "This softphone is out of date",
-    `${error.message} (this page: ${config.clientVersion}, server needs ${body.min_client_version || ui.versions.min || "a newer version"}).`,
+    body.Message || `This page is version ${config.clientVersion}; the server needs ${needs || "a newer one"}. Reload the page.`,
   );
   scheduleVersionReload();
 }
@@ -147,6 +149,7 @@ function setConnected(ok) {
   );
   document.body.classList.toggle("is-offline", !ok);
   if (ok) {
+    setBanner("state", "");
     presence?.beatNow();
     phone?.reconnect();
   }
@@ -214,7 +217,8 @@ function onPhoneStatus(status, detail) {
 function onPhoneError(error, where) {
   if (error && error.kind === "refused") return; // the block screen says it all
   const text = error && error.message ? error.message : String(error);
-  if (where === "token" && error.kind === "network") return; // the network banner says it
+  // While the connection is down its banner says it all; the line comes back with it.
+  if (!ui.online || (where === "token" && error.kind === "network")) return;
   if (where === "device" && ui.call) {
     $("call-notice").textContent = `Call problem: ${text}`;
     return;
@@ -393,6 +397,8 @@ async function onIncoming(sdkCall) {
   ui.missed = null;
   bindCallEvents(sdkCall);
   renderIncoming();
+  renderHistory($("incoming-history"), [], "Looking up the caller…");
+  renderHistory($("call-history"), [], "Looking up the caller…");
   showView("incoming-view");
   document.body.classList.add("is-ringing");
   ringer.start();
@@ -723,6 +729,7 @@ async function dial(event) {
   const info = { ...callInfo(sdkCall), direction: "outbound", number };
   ui.call = { sdk: sdkCall, info, status: "connecting", startedAt: 0, muted: false, held: false, transfer: null };
   bindCallEvents(sdkCall);
+  renderHistory($("call-history"), [], "Outbound call: no customer record looked up.");
   showView("call-view");
   renderCall();
   $("dial-number").value = "";
