@@ -61,3 +61,22 @@ def test_wrong_password_is_refused_with_a_clear_message(
     expect(page.locator("#signin-error")).to_have_text("Wrong user name or password.")
     expect(page.locator("#app")).to_be_hidden()
     assert not softphone.calls  # nothing reached the API without a token
+
+
+def test_signing_out_ends_the_presence_session_and_the_phone_line(
+    softphone: Softphone, demo_agents: list[dict[str, str]]
+) -> None:
+    page = softphone.page
+    softphone.open()
+    softphone.sign_in(demo_agents[15]["agent_id"])
+    expect(page.locator("#phone-status")).to_have_attribute("data-status", "ready")
+
+    page.click("#signout")
+
+    expect(page.locator("#signin")).to_be_visible()
+    ended = softphone.api("DELETE", r"^/agents/me/session$")
+    assert ended and ended[0].headers["authorization"].startswith("Bearer ")
+    # A reload does not sign the agent back in: the tokens are gone from the tab.
+    page.reload()
+    expect(page.locator("#signin")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('cc.session')") is None
