@@ -177,6 +177,7 @@ def app_records(stack: Any) -> list[dict[str, Any]] | None:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+FALLBACK_WORDS = ("Failed", "Degraded", "Unavailable", "Raced", "Fallback", "Drift", "Retried")
 KPI_KEYS = ("offered", "answered", "abandoned", "owner_reach_rate", "asa_ms")
 
 
@@ -335,21 +336,56 @@ def run_scenarios(report: Report, seed: int, floor_size: int = 30) -> None:
             f"{(truth.caller_hung_up_at or 0) - truth.placed_at:.0f} s, offers {len(truth.offers)}",
         )
 
-        if s.account.workflow and "/twilio/voice/fallback" in s.app_routes:
-            report.add(
-                "scenario: nobody -> voicemail",
-                None,
-                "not exercised: the escalation timeline runs in Step Functions in real time, "
-                "which the virtual-clock harness does not execute",
-            )
-        else:
-            report.add("scenario: nobody -> voicemail", None, "not available yet (no fallback)")
+        nobody_to_voicemail(report, stack, call, owned[4], everyone)
         report.add(
             "scenario: transfer",
             None,
             "not available yet in the rehearsal: simulated agents do not drive "
             "/calls/{conference_sid}/transfer",
         )
+
+
+def nobody_to_voicemail(
+    report: Report, stack: Any, call: Callable[..., Any], customer: dict[str, str], everyone: Any
+) -> None:
+    """Nobody can answer: the escalation timeline (Step Functions, played on the virtual clock)
+    walks the stages and offers the voicemail/callback menu; the caller leaves a message."""
+    machines = stack.state_machines
+    if machines is None or not stack.settings.escalation_state_machine_arn:
+        report.add("scenario: nobody -> voicemail", None, "no escalation state machine configured")
+        return
+    everyone("Offline")
+    truth = call(customer, patience=900.0, name="nobody -> voicemail")
+    tasks = [t for t in stack.standin.tasks.values() if t.call_sid == truth.call_sid]
+    executions = [e for t in tasks for e in machines.executions.values() if e.name == t.sid]
+    path = (
+        [state for _, state, what in executions[0].history if what == "entered"]
+        if executions
+        else []
+    )
+    report.add(
+        "scenario: nobody -> voicemail",
+        truth.outcome == "voicemail"
+        and not truth.offers
+        and bool(executions)
+        and executions[0].status == "SUCCEEDED"
+        and path[-1:] == ["FallbackOffered"],
+        f"outcome {truth.outcome}, offers {len(truth.offers)}, timeline "
+        f"{' > '.join(path) or 'none'} ({executions[0].status if executions else 'no execution'}), "
+        f"menu after {_menu_after(stack, truth):.0f} s",
+    )
+    everyone("Available")
+
+
+def _menu_after(stack: Any, truth: Any) -> float:
+    """Seconds from the call's arrival until the timeline offered the fallback (-1 if never)."""
+    for execution in stack.state_machines.executions.values():
+        for when, state, what in execution.history:
+            if state == "Fallback" and what == "entered":
+                task = stack.standin.tasks.get(execution.name)
+                if task is not None and task.call_sid == truth.call_sid:
+                    return when - truth.placed_at
+    return -1.0
 
 
 # ---- a day ------------------------------------------------------------------------------
@@ -396,6 +432,7 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
     )
     hooks = throttle_dynamodb(args.throttle, args.seed) if args.throttle else None
     truth_path = Path(args.truth) if args.truth else None
+    outage = _window(args.stepfunctions_down)
     with in_process_stack(
         agents,
         customers,
@@ -404,6 +441,7 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
         chaos=chaos,
         truth_path=truth_path,
         boto_hooks=hooks,
+        stepfunctions_down=outage,
     ) as stack:
         s = stack.standin
         start = s.now()
@@ -425,6 +463,48 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
                 flush=True,
             )
         figures(report, stack, plans, time.monotonic() - began, hooks)
+        if outage:
+            stepfunctions_outage(report, stack, start + outage[0], start + outage[1])
+
+
+def _window(text: str) -> tuple[float, float] | None:
+    """ "START,END" in minutes after the day's start -> seconds; "" -> None."""
+    if not text:
+        return None
+    first, _, last = text.partition(",")
+    return float(first) * 60, float(last) * 60
+
+
+def stepfunctions_outage(report: Report, stack: Any, began: float, ended: float) -> None:
+    """The fault run's second half: Step Functions refused every call for a window."""
+    from ops.standin.harness import tokyo
+
+    refused = {
+        k.removeprefix("Refused:"): v
+        for k, v in stack.state_machines.counters.items()
+        if k.startswith("Refused:")
+    }
+    counted = stack.app_counters.get("EscalationTimelineFailed", 0)
+    print(
+        f"  Step Functions down {tokyo(began)}-{tokyo(ended)}: refused {refused}; the app "
+        f"counted EscalationTimelineFailed {counted}"
+    )
+    report.add(
+        "outage: every refused Step Functions call counted by the app",
+        bool(refused) and counted == sum(refused.values()),
+        f"refused {sum(refused.values())}, counted {counted}",
+    )
+    during = [t for t in stack.truth.calls.values() if began <= t.placed_at < ended]
+    outcomes: dict[str, int] = {}
+    for t in during:
+        outcomes[t.outcome] = outcomes.get(t.outcome, 0) + 1
+    widened = sum(1 for t in during if len({o.agent_id for o in t.offers}) > 1)
+    report.add(
+        "outage: calls placed while Step Functions was down still handled",
+        bool(during) and not ({"dropped", "in_progress"} & outcomes.keys()),
+        f"{len(during)} calls, outcomes {dict(sorted(outcomes.items()))}, "
+        f"{widened} offered to more than one agent",
+    )
 
 
 def figures(report: Report, stack: Any, plans: list[Any], real_seconds: float, hooks: Any) -> None:
@@ -469,6 +549,24 @@ def figures(report: Report, stack: Any, plans: list[Any], real_seconds: float, h
     report.add("agent API calls", not api_failures, f"{len(api_failures)} failed")
     counters = {k: v for k, v in s.stats.counters.items() if not k.startswith("Rest:")}
     print(f"  stand-in counters {json.dumps(counters, sort_keys=True)}")
+    if stack.state_machines is not None:
+        machines = stack.state_machines.counters
+        print(f"  Step Functions (played) {json.dumps(machines, sort_keys=True)}")
+        report.add(
+            "escalation timelines: none failed",
+            machines.get("ExecutionsFailed", 0) == 0,
+            f"{machines.get('ExecutionsStarted', 0)} started, "
+            f"{machines.get('ExecutionsSucceeded', 0)} succeeded, "
+            f"{machines.get('ExecutionsAborted', 0)} stopped, "
+            f"{machines.get('ExecutionsFailed', 0)} failed",
+        )
+    if stack.app_counters is not None:
+        fallbacks = {
+            k: v
+            for k, v in sorted(stack.app_counters.items())
+            if any(w in k for w in FALLBACK_WORDS)
+        }
+        print(f"  app counters, fallbacks and failures: {json.dumps(fallbacks)}")
     if hooks is not None:
         print(f"  DynamoDB requests throttled by the fault hook: {hooks.counter['throttled']}")
 
@@ -485,6 +583,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="virtual seconds per real second; 0 (default) runs as fast as possible",
     )
     parser.add_argument("--throttle", type=float, default=0.0, help="fault: DynamoDB share")
+    parser.add_argument(
+        "--stepfunctions-down",
+        default="",
+        metavar="START,END",
+        help="fault: Step Functions refuses every call from START to END minutes into the day",
+    )
+    parser.add_argument(
+        "--fault",
+        action="store_true",
+        help="the fault run: --throttle 0.05 and --stepfunctions-down 60,120 unless given",
+    )
     parser.add_argument("--scenarios-only", action="store_true")
     parser.add_argument("--no-scenarios", action="store_true")
     parser.add_argument("--truth", default="var/ground-truth.jsonl", help="ground-truth log")
@@ -499,11 +608,15 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.seed is None:
         args.seed = random.SystemRandom().randint(1, 999_999)
+    if args.fault:
+        args.throttle = args.throttle or 0.05
+        args.stepfunctions_down = args.stepfunctions_down or "60,120"
     if args.speed:
         print("note: in-process runs always use the virtual clock; --speed applies to gentle mode")
     print(
         f"rehearsal seed={args.seed} agents={args.agents} calls={args.calls} chaos={args.chaos} "
-        f"throttle={args.throttle} (repeat with --seed {args.seed})",
+        f"throttle={args.throttle} stepfunctions_down={args.stepfunctions_down or 'no'} "
+        f"(repeat with --seed {args.seed})",
         flush=True,
     )
     report = Report()
@@ -515,12 +628,13 @@ def run(args: argparse.Namespace) -> int:
         run_day(report, args)
     passed = sum(c.status == "PASS" for c in report.checks)
     na = sum(c.status == "N/A" for c in report.checks)
-    verdict = "FAIL" if report.failed else "PASS"
+    # A check that could not run is not a pass: the verdict says so and the exit code too.
+    verdict = "FAIL" if report.failed else ("INCOMPLETE" if na else "PASS")
     print(
-        f"VERDICT {verdict}: {passed} passed, {len(report.failed)} failed, {na} not available "
+        f"VERDICT {verdict}: {passed} passed, {len(report.failed)} failed, {na} could not run "
         f"(seed {args.seed})"
     )
-    return 1 if report.failed else 0
+    return 1 if report.failed else (2 if na else 0)
 
 
 if __name__ == "__main__":

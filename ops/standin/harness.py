@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,13 +22,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.config import Settings, load_twilio_credentials
+from ops.standin import fastmoto
 from ops.standin.clock import Scheduler
 from ops.standin.engine import Activity, Chaos, Standin, TwilioAccount
+from ops.standin.lambdas import Writes
 from ops.standin.population import Population
 from ops.standin.rest import Rest
+from ops.standin.stepfunctions import StateMachines, lambda_invoker
 from ops.standin.truth import GroundTruth
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+ESCALATION_DEFINITION = Path(__file__).resolve().parents[2] / "infra" / "escalation.asl.json"
+ESCALATION_MACHINE_ARN = (
+    "arn:aws:states:ap-northeast-1:000000000000:stateMachine:contact-center-local-escalation"
+)
+FUNCTION_ARN = "arn:aws:lambda:ap-northeast-1:000000000000:function:"
 IN_PROCESS_SKIPPED_JOBS = frozenset({"reconcile_conversation_prices"})
 
 
@@ -83,6 +92,8 @@ class Stack:
     boto_session: Any = None
     container: Any = None
     lambdas: Any = None
+    state_machines: StateMachines | None = None
+    app_counters: Counter[str] | None = None
 
     def run(self, until: float | None = None) -> None:
         self.standin.clock.run(until=until)
@@ -159,6 +170,29 @@ def app_logs_quieted() -> Iterator[None]:
         logger.setLevel(saved_level)
 
 
+@contextmanager
+def app_counters() -> Iterator[Counter[str]]:
+    """Tally the app's own metrics (`count`, `timing_ms`) while a run lasts.
+
+    The checks compare what the app counted (e.g. EscalationTimelineFailed) with what the
+    stand-in did; the metrics still go to Powertools as in production.
+    """
+    from chalicelib.observability import metrics
+
+    tally: Counter[str] = Counter()
+    original = metrics.add_metric
+
+    def add_metric(name: str, unit: Any, value: float, *args: Any, **kwargs: Any) -> None:
+        tally[name] += int(value) if str(getattr(unit, "value", unit)) == "Count" else 0
+        original(name, unit, value, *args, **kwargs)
+
+    metrics.add_metric = add_metric  # type: ignore[method-assign]
+    try:
+        yield tally
+    finally:
+        del metrics.add_metric
+
+
 def quiet_app_logs() -> None:
     """Powertools prints a JSON line per log and an EMF blob per request: thousands a minute."""
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
@@ -180,6 +214,7 @@ def in_process_stack(
     truth_path: Path | None = None,
     settings_overrides: dict[str, Any] | None = None,
     boto_hooks: Any = None,
+    stepfunctions_down: tuple[float, float] | None = None,
 ) -> Iterator[Stack]:
     """The app, moto and the stand-in in this process; virtual time runs as fast as it can."""
     import boto3
@@ -201,13 +236,29 @@ def in_process_stack(
     from app import app
 
     routes = app_routes(app)
-    with app_logs_quieted(), mock_aws():
+    with app_logs_quieted(), mock_aws(), fastmoto.patched(), app_counters() as counters:
         session = boto3.session.Session(region_name="ap-northeast-1")
+        clock = Scheduler(start=start if start is not None else day_start(), speed=0)
+        # Hooks go on the session before any client exists: clients copy its handlers.
+        writes = Writes()
+        writes.install(session)
+        down = (
+            (clock.now() + stepfunctions_down[0], clock.now() + stepfunctions_down[1])
+            if stepfunctions_down
+            else None
+        )
+        machines = StateMachines(
+            clock,
+            lambda_invoker(app),
+            unavailable=(lambda now: down[0] <= now < down[1]) if down else None,
+        )
+        machines.install(session)
         # Recording copies wait for late callbacks on a real-time SQS delay; virtual time cannot.
         # Heartbeats every 30 virtual minutes keep a 300-agent day affordable in one process.
         overrides: dict[str, Any] = {
             "recording_copy_delay_seconds": 0,
             "presence_heartbeat_timeout_seconds": 3600,
+            "escalation_state_machine_arn": ESCALATION_MACHINE_ARN,
         }
         overrides.update(settings_overrides or {})
         tokens: dict[str, str] = {}
@@ -226,8 +277,16 @@ def in_process_stack(
         create_local_resources(session, settings)
         load_directory(session, settings, agents, customers)
 
+        if settings.escalation_state_machine_arn:
+            machines.create_state_machine(
+                settings.escalation_state_machine_arn,
+                ESCALATION_DEFINITION.read_text(encoding="utf-8"),
+                {
+                    "EscalationEnterStageArn": FUNCTION_ARN + "escalation_enter_stage",
+                    "EscalationFallbackArn": FUNCTION_ARN + "escalation_fallback",
+                },
+            )
         truth = GroundTruth(truth_path)
-        clock = Scheduler(start=start if start is not None else day_start(), speed=0)
         transport = InProcessTransport(
             app, settings.public_base_url, load_twilio_credentials(settings).auth_token
         )
@@ -259,10 +318,21 @@ def in_process_stack(
 
         # The price reconciliation paces itself with real sleeps (Twilio's rate limit): on a
         # virtual clock it would stall the day, so in-process runs leave it out.
-        lambdas = LambdaRuntime(app, session, clock, skip=IN_PROCESS_SKIPPED_JOBS)
+        lambdas = LambdaRuntime(app, session, clock, skip=IN_PROCESS_SKIPPED_JOBS, writes=writes)
         lambdas.start()
         try:
-            yield Stack(standin, rest, settings, population, truth, session, container, lambdas)
+            yield Stack(
+                standin,
+                rest,
+                settings,
+                population,
+                truth,
+                session,
+                container,
+                lambdas,
+                machines,
+                counters,
+            )
         finally:
             truth.close()
             bootstrap.use(None)

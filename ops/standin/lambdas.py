@@ -8,6 +8,7 @@ source declarations (`app.event_sources`) and calling the same handlers Lambda w
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -42,8 +43,11 @@ class LambdaRuntime:
         clock: Scheduler,
         stream_poll_seconds: float = 1.0,
         skip: frozenset[str] = frozenset(),
+        writes: Writes | None = None,
     ) -> None:
         self._app = app
+        # Without a tracker (tables in a moto server process) every poll diffs the whole table.
+        self._writes = writes
         self._session = session
         self._clock = clock
         self._poll = stream_poll_seconds
@@ -97,18 +101,20 @@ class LambdaRuntime:
         description = self._session.client("dynamodb").describe_table(TableName=table)["Table"]
         self._tables[name] = (table, [k["AttributeName"] for k in description["KeySchema"]])
         self._snapshots[name] = self._scan(table, self._tables[name][1])
+        if self._writes is not None:
+            self._writes.watch_table(table)
 
     def _scan(self, table: str, keys: list[str]) -> dict[tuple[str, ...], dict[str, Any]]:
         fast = _moto_items(table)
         if fast is not None:
-            return {tuple(str(item[k]) for k in keys): item for item in fast}
+            return {_key(item, keys): item for item in fast}
         dynamodb = self._session.client("dynamodb")
         items: dict[tuple[str, ...], dict[str, Any]] = {}
         kwargs: dict[str, Any] = {"TableName": table}
         while True:
             page = dynamodb.scan(**kwargs)
             for item in page.get("Items", []):
-                items[tuple(str(item[k]) for k in keys)] = item
+                items[_key(item, keys)] = item
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -116,9 +122,21 @@ class LambdaRuntime:
     def _poll_stream(self, name: str) -> None:
         table, keys = self._tables[name]
         before = self._snapshots[name]
-        after = self._scan(table, keys)
+        written = self._writes.take_keys(table) if self._writes is not None else None
+        if written is None:
+            after = self._scan(table, keys)
+            changed = before.keys() | after.keys()
+        else:
+            # Only the items the app wrote since the last poll can have changed.
+            after = dict(before)
+            for key, item in self._read_keys(table, keys, written).items():
+                if item is None:
+                    after.pop(key, None)
+                else:
+                    after[key] = item
+            changed = set(written)
         records = []
-        for key in before.keys() | after.keys():
+        for key in sorted(changed):
             old, new = before.get(key), after.get(key)
             if old == new:
                 continue
@@ -148,8 +166,25 @@ class LambdaRuntime:
                 }
             )
         if not records or self._invoke(name, {"Records": records}):
-            self._snapshots[name] = after  # on failure the same changes are offered again
+            self._snapshots[name] = after
+        elif written is not None:
+            self._writes.give_back(table, written)  # on failure the same changes come again
         self._clock.after(self._poll, self._poll_stream, name)
+
+    def _read_keys(
+        self, table: str, keys: list[str], wanted: set[tuple[str, ...]]
+    ) -> dict[tuple[str, ...], dict[str, Any] | None]:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        moto_table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-1"].get_table(table)
+        found: dict[tuple[str, ...], dict[str, Any] | None] = {}
+        for key in wanted:
+            values = [DynamoType(json.loads(part)) for part in key]
+            item = moto_table.get_item(values[0], values[1] if len(values) > 1 else None)
+            found[key] = item.to_json()["Attributes"] if item is not None else None
+        return found
 
     def _scheduled(self, name: str, seconds: float) -> None:
         self._invoke(
@@ -171,12 +206,17 @@ class LambdaRuntime:
         self._clock.after(seconds, self._scheduled, name, seconds)
 
     def _poll_queue(self, name: str, queue: str) -> None:
+        if self._writes is not None and not self._writes.queue_busy(queue, self._clock.now()):
+            self._clock.after(self._poll, self._poll_queue, name, queue)
+            return
         sqs = self._session.client("sqs")
         try:
             url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         except sqs.exceptions.QueueDoesNotExist:
             return
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])
+        if self._writes is not None:
+            self._writes.queue_seen(queue, bool(messages), self._clock.now())
         for message in messages:
             record = {
                 "messageId": message["MessageId"],
@@ -189,6 +229,9 @@ class LambdaRuntime:
             }
             if self._invoke(name, {"Records": [record]}):
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            elif self._writes is not None:
+                # Back after the visibility timeout: keep polling until then.
+                self._writes.queue_retry(queue, self._clock.now() + 60)
         self._clock.after(self._poll, self._poll_queue, name, queue)
 
 
@@ -211,3 +254,100 @@ def _moto_items(table: str) -> list[dict[str, Any]] | None:
         return [item.to_json()["Attributes"] for item in backend.get_table(table).all_items()]
     except (ImportError, KeyError, AttributeError):
         return None
+
+
+def _key(item: dict[str, Any], keys: list[str]) -> tuple[str, ...]:
+    return tuple(json.dumps(item[k], sort_keys=True) for k in keys)
+
+
+WRITE_OPERATIONS = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+)
+
+
+class Writes:
+    """What the app wrote, seen at the botocore boundary (`before-call`), so the stream and
+    queue emulation only look where something can have changed.
+
+    A poll every virtual second that diffs a 300-row table or asks SQS for messages costs more
+    than the day's calls; DynamoDB Streams and Lambda's SQS poller only have work after a
+    write, which this tracks. A write that then fails is harmless (the diff finds no change).
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[str, set[tuple[str, ...]]] = {}
+        self._key_names: dict[str, list[str]] = {}
+        self._queues_sent: set[str] = set()
+        self._queues_retry_until: dict[str, float] = {}
+        self._session: Any = None
+
+    def install(self, session: Any) -> None:
+        self._session = session
+        session.events.register("before-call.dynamodb", self._dynamodb_call)
+        session.events.register("before-call.sqs", self._sqs_call)
+
+    def watch_table(self, table: str) -> None:
+        description = self._session.client("dynamodb").describe_table(TableName=table)["Table"]
+        self._key_names[table] = [k["AttributeName"] for k in description["KeySchema"]]
+        self._keys.setdefault(table, set())
+
+    def take_keys(self, table: str) -> set[tuple[str, ...]]:
+        taken = self._keys.get(table, set())
+        self._keys[table] = set()
+        return taken
+
+    def give_back(self, table: str, keys: set[tuple[str, ...]]) -> None:
+        self._keys.setdefault(table, set()).update(keys)
+
+    def _dynamodb_call(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name not in WRITE_OPERATIONS or not self._key_names:
+            return
+        for table, item in _written(model.name, _body(params)):
+            names = self._key_names.get(table)
+            if names is not None and all(n in item for n in names):
+                self._keys[table].add(_key(item, names))
+
+    def _sqs_call(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name in {"SendMessage", "SendMessageBatch"}:
+            url = str(_body(params).get("QueueUrl", ""))
+            self._queues_sent.add(url.rsplit("/", 1)[-1])
+
+    def queue_busy(self, queue: str, now: float) -> bool:
+        return queue in self._queues_sent or self._queues_retry_until.get(queue, 0.0) > now
+
+    def queue_seen(self, queue: str, had_messages: bool, now: float) -> None:
+        if not had_messages:
+            self._queues_sent.discard(queue)
+
+    def queue_retry(self, queue: str, until: float) -> None:
+        self._queues_retry_until[queue] = max(self._queues_retry_until.get(queue, 0.0), until)
+
+
+def _body(params: dict[str, Any]) -> dict[str, Any]:
+    body = params.get("body") or b"{}"
+    if isinstance(body, bytes):
+        body = body.decode()
+    try:
+        parsed = json.loads(body)
+    except json.JSONDecodeError:
+        return {}  # a query-protocol body (form encoded): not one we track
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _written(operation: str, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    if operation == "PutItem":
+        return [(body["TableName"], body.get("Item", {}))]
+    if operation in {"UpdateItem", "DeleteItem"}:
+        return [(body["TableName"], body.get("Key", {}))]
+    if operation == "BatchWriteItem":
+        return [
+            (table, r.get("PutRequest", {}).get("Item") or r.get("DeleteRequest", {}).get("Key"))
+            for table, requests in body.get("RequestItems", {}).items()
+            for r in requests
+        ]
+    written = []
+    for action in body.get("TransactItems", []):
+        for kind, detail in action.items():
+            if kind != "ConditionCheck":
+                written.append((detail["TableName"], detail.get("Item") or detail.get("Key") or {}))
+    return written
