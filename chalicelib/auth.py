@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import jwt
 from chalice import ForbiddenError, UnauthorizedError
 from chalice.app import Request
 
@@ -41,6 +40,9 @@ class SigningKeys(Protocol):
 
 
 def verify_id_token(token: str, keys: SigningKeys, settings: Settings) -> Staff:
+    # Imported here: PyJWT pulls in `cryptography` (~0.1 s), which webhooks never need.
+    import jwt
+
     try:
         header = jwt.get_unverified_header(token)
         key = keys.key(str(header.get("kid", "")))

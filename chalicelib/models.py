@@ -17,7 +17,9 @@ from chalicelib.errors import InvalidInput
 
 
 class TwilioForm(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    # defer_build: a model's validator is built on its first use, not at import, so a cold
+    # start only pays for the forms the invoked route actually parses.
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True, defer_build=True)
 
 
 class IncomingCall(TwilioForm):

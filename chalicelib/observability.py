@@ -7,7 +7,9 @@ stage, and are flushed after every invocation by the middleware in app.py. The a
 dashboard in infra/resources.json refer to the metric names below: rename one there too.
 
 The Tracer is disabled outside Lambda and in tests (POWERTOOLS_TRACE_DISABLED); in Lambda it
-patches only botocore and requests, so `import app` stays cheap.
+patches only botocore and requests. It is built on first use, not at import: the X-Ray SDK
+loads botocore's endpoint data for a session of its own (~0.1 s), which `import app` should
+not pay before the handler even runs (`python -m ops bench incoming-call` prints both costs).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -42,7 +45,11 @@ CALL_KEYS = ("call_sid", "task_sid", "agent_id")
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 metrics.set_default_dimensions(stage=STAGE)
-tracer = Tracer(service=SERVICE, patch_modules=("botocore", "requests"))
+
+
+@lru_cache(maxsize=1)
+def tracer() -> Tracer:
+    return Tracer(service=SERVICE, patch_modules=("botocore", "requests"))
 
 
 def count(name: str, value: int = 1) -> None:
@@ -80,7 +87,7 @@ def bind(**keys: str) -> None:
         logger.append_keys(**present)
         for key in ("call_sid", "task_sid"):
             if key in present:
-                tracer.put_annotation(key=key, value=present[key])
+                tracer().put_annotation(key=key, value=present[key])
 
 
 def bind_twilio_form(form: Mapping[str, str]) -> None:
@@ -111,10 +118,10 @@ def record_response(route: str, status_code: int) -> None:
 def invocation(name: str) -> Iterator[None]:
     """One Lambda invocation of any kind: a trace subsegment, and the metrics flushed after."""
     try:
-        if tracer.disabled:
+        if tracer().disabled:
             yield
         else:
-            with tracer.provider.in_subsegment(f"## {name}"):
+            with tracer().provider.in_subsegment(f"## {name}"):
                 yield
     finally:
         if metrics.metric_set:

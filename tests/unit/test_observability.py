@@ -79,4 +79,4 @@ def test_garbled_attributes_do_not_break_logging() -> None:
 
 
 def test_tracer_is_disabled_in_tests() -> None:
-    assert observability.tracer.disabled
+    assert observability.tracer().disabled
