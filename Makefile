@@ -23,7 +23,7 @@ lint: setup
 typecheck: setup
 	$(PY) -m mypy chalicelib app.py
 
-test: setup lint
+test: setup lint typecheck
 	$(PY) -m pytest
 
 bench: setup

@@ -74,7 +74,7 @@ def accept_callback(
     `queued`: a copy job is on the queue. `duplicate`: the recording is already copied.
     `no-media`: Twilio reports the recording absent or failed; there is nothing to copy.
     """
-    log = {
+    log: dict[str, Any] = {
         "recording_sid": callback.recording_sid,
         "conference_sid": callback.conference_sid,
         "call_sid": callback.call_sid,
@@ -202,7 +202,7 @@ def _copy(job: CopyJob, container: Container, clock: Clock) -> dict[str, Any]:
     context = call_context(job, container)
     mapping = channel_map(job, context)
     conversation_id = conversation_id_for(job, context)
-    log = {"recording_sid": job.recording_sid, "conversation_id": conversation_id}
+    log: dict[str, Any] = {"recording_sid": job.recording_sid, "conversation_id": conversation_id}
     if not context.conversation_id:
         count("RecordingUnlinked")
         logger.warning(
