@@ -113,18 +113,23 @@ class BoardCache:
         self._refresh_ms = refresh_ms
         self._clock = clock
         self._snapshot: Snapshot | None = None
+        self._fresh_until = 0
         self._lock = threading.Lock()
         self.builds = 0
 
     def snapshot(self) -> Snapshot:
-        current = self._snapshot
-        if current is not None and self._clock() - current.built_ms < self._refresh_ms:
-            return current
+        seen = self._snapshot
+        if seen is not None and self._clock() < self._fresh_until:
+            return seen
         with self._lock:
-            current = self._snapshot
-            if current is not None and self._clock() - current.built_ms < self._refresh_ms:
-                return current
+            # Someone else built while we waited: theirs is newer than anything we asked for.
+            # Rebuilding here would queue one whole Scan per waiting viewer behind the other
+            # whenever a Scan takes longer than `refresh_ms`.
+            if self._snapshot is not seen and self._snapshot is not None:
+                return self._snapshot
             self._snapshot = self._build()
+            # Fresh for `refresh_ms` from when it was ready, not from when its Scan began.
+            self._fresh_until = self._clock() + self._refresh_ms
             return self._snapshot
 
     def _build(self) -> Snapshot:

@@ -1,5 +1,8 @@
 """Issue 3's figures: presence at 1000 agents and 200 boards, against moto in-process.
 
+With `--http`, the same load over a real HTTP stack instead (ops/benchmarks/presence_http.py):
+that mode measures the change -> board latency this in-process mode cannot.
+
 Simulates agents changing state (manual choices and TaskRouter reservations, ~1 change per
 agent per 30 s on average) through the real use cases (`PresenceService`, the code the API and
 the TaskRouter subscriber run), Lambda containers serving `GET /presence` from their snapshots
@@ -37,7 +40,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the steady run")
     parser.add_argument("--max-rate-seconds", type=float, default=8.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--http",
+        action="store_true",
+        help="measure over HTTP: chalice local + moto server, agents and boards as HTTP clients",
+    )
+    parser.add_argument("--threads", type=int, default=8, help="--http: agents' client threads")
+    parser.add_argument("--probe-seconds", type=float, default=3.0, help="--http: Scan probe")
     args = parser.parse_args(argv)
+    if args.http:
+        from ops.benchmarks.presence_http import main_http
+
+        return main_http(args)
 
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(key, None)

@@ -54,11 +54,13 @@ async function poll() {
   view.clockOffset = feed.server_ms - Date.now();
   markOk();
   renderFilters();
+  render(); // at once: waiting for the next tick of the clock would add up to a second
 }
 
 function markOk() {
   view.failures = 0;
   view.lastOk = Date.now();
+  document.body.classList.remove("offline");
   setStatus("");
 }
 
@@ -70,6 +72,7 @@ async function loop() {
     view.failures += 1;
     delay = Math.min(MAX_BACKOFF_MS, POLL_MS * 2 ** view.failures);
     const age = view.lastOk ? ` — last update ${duration(Date.now() - view.lastOk)} ago` : "";
+    document.body.classList.add("offline");
     setStatus(`Board offline, retrying${age}`, "stale");
     console.warn("presence poll failed", error);
   }

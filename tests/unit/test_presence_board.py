@@ -1,0 +1,76 @@
+"""The board's shared snapshot when a Scan is slow: viewers wait for one build, not one each."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from chalicelib.presence import Presence
+from chalicelib.presence_board import BoardCache
+from chalicelib.routing import AgentState
+
+REFRESH_MS = 1000
+SCAN_MS = 3000  # a Scan slower than the refresh interval (moto's, or a throttled table's)
+
+
+class SlowStore:
+    """A presence table whose Scan takes SCAN_MS of the clock (and a little real time)."""
+
+    def __init__(self, clock: list[int]) -> None:
+        self.clock = clock
+        self.scans = 0
+
+    def scan(self) -> Iterator[tuple[Presence, int]]:
+        self.scans += 1
+        time.sleep(0.05)  # long enough for every viewer thread to queue behind the lock
+        self.clock[0] += SCAN_MS
+        yield Presence("sato", "tokyo", AgentState.AVAILABLE, version=self.scans), 0
+
+
+def cache(store: SlowStore, clock: list[int]) -> BoardCache:
+    def unchanged(p: Presence, now: int) -> Presence:
+        return p
+
+    return BoardCache(
+        store,  # type: ignore[arg-type]
+        settle=unchanged,
+        effective=unchanged,
+        is_due=lambda p, now: False,
+        refresh_ms=REFRESH_MS,
+        clock=lambda: clock[0],
+    )
+
+
+def test_viewers_waiting_for_a_slow_build_share_it_instead_of_rebuilding_in_turn() -> None:
+    clock = [1_000_000]
+    store = SlowStore(clock)
+    board = cache(store, clock)
+    got: list[Any] = []
+    start = threading.Barrier(8)
+
+    def viewer() -> None:
+        start.wait()
+        got.append(board.snapshot())
+
+    threads = [threading.Thread(target=viewer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert store.scans == 1
+    assert len({id(snapshot) for snapshot in got}) == 1
+
+
+def test_a_snapshot_is_fresh_for_the_refresh_interval_from_when_it_was_ready() -> None:
+    clock = [1_000_000]
+    store = SlowStore(clock)
+    board = cache(store, clock)
+    first = board.snapshot()  # its Scan began at 1_000_000 and ended SCAN_MS later
+    clock[0] += REFRESH_MS - 1
+    assert board.snapshot() is first
+    clock[0] += 1
+    assert board.snapshot() is not first
+    assert store.scans == 2
