@@ -340,7 +340,8 @@ def run_scenarios(report: Report, seed: int, floor_size: int = 30) -> None:
         report.add(
             "scenario: transfer",
             None,
-            "not available yet in the rehearsal: simulated agents do not drive "
+            "cannot run: the stand-in does not carry out TaskRouter's `call` instruction "
+            "(the transfer task's reservation) and simulated agents do not call "
             "/calls/{conference_sid}/transfer",
         )
 
