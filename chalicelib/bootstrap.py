@@ -154,11 +154,19 @@ class Container:
 
     @cached_property
     def presence_board(self) -> BoardCache:
-        from chalicelib.presence_board import BoardCache, timer_due
+        from botocore.config import Config
 
+        from chalicelib.adapters.presence_store import PresenceStore
+        from chalicelib.presence_board import SCAN_TIMEOUT_SECONDS, BoardCache, timer_due
+
+        # The board's Scan is off Twilio's call path: it gets its own, longer read timeout.
+        config = Config(read_timeout=SCAN_TIMEOUT_SECONDS, retries={"max_attempts": 2})
+        table = self.boto_session.resource("dynamodb", config=config).Table(
+            self.settings.presence_table
+        )
         service = self.presence
         return BoardCache(
-            self.presence_store,
+            PresenceStore(table, clock=lambda: self.clock()),
             settle=service.settle,
             effective=service.effective,
             is_due=timer_due(service.timers),

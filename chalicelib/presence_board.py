@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.adapters.presence_store import Clock, PresenceStore
+from chalicelib.errors import StorageUnavailable
 from chalicelib.observability import count, logger
 from chalicelib.presence import Presence, due_event
 
@@ -31,6 +32,9 @@ OVERLAP_MS = 15_000
 # A snapshot rebuild settles at most this many due timers inline; the rest show their due
 # state at once and are written by the next rebuild or the sweep.
 MAX_SETTLE_PER_BUILD = 50
+# A Scan of the whole table (~250 KB at 1000 agents; tens of ms on DynamoDB) may take longer
+# than the 1.5 s the routing reads get; a board can wait, a ringing caller cannot.
+SCAN_TIMEOUT_SECONDS = 5.0
 
 
 def _row(p: Presence) -> list[Any]:
@@ -114,6 +118,8 @@ class BoardCache:
         self._clock = clock
         self._snapshot: Snapshot | None = None
         self._fresh_until = 0
+        self._failure: StorageUnavailable | None = None
+        self._failed_until = 0
         self._lock = threading.Lock()
         self.builds = 0
 
@@ -127,7 +133,16 @@ class BoardCache:
             # whenever a Scan takes longer than `refresh_ms`.
             if self._snapshot is not seen and self._snapshot is not None:
                 return self._snapshot
-            self._snapshot = self._build()
+            # Likewise a build that just failed: the viewers who waited for it fail with it
+            # (the board shows its offline banner and retries) rather than each retrying.
+            if self._failure is not None and self._clock() < self._failed_until:
+                raise self._failure
+            try:
+                self._snapshot = self._build()
+            except StorageUnavailable as exc:
+                self._failure, self._failed_until = exc, self._clock() + self._refresh_ms
+                raise
+            self._failure = None
             # Fresh for `refresh_ms` from when it was ready, not from when its Scan began.
             self._fresh_until = self._clock() + self._refresh_ms
             return self._snapshot

@@ -7,6 +7,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
+from chalicelib.errors import StorageUnavailable
 from chalicelib.presence import Presence
 from chalicelib.presence_board import BoardCache
 from chalicelib.routing import AgentState
@@ -73,4 +76,41 @@ def test_a_snapshot_is_fresh_for_the_refresh_interval_from_when_it_was_ready() -
     assert board.snapshot() is first
     clock[0] += 1
     assert board.snapshot() is not first
+    assert store.scans == 2
+
+
+class FailingStore(SlowStore):
+    def scan(self) -> Iterator[tuple[Presence, int]]:
+        self.scans += 1
+        time.sleep(0.05)
+        self.clock[0] += SCAN_MS
+        raise StorageUnavailable("presence scan failed: read timeout")
+        yield  # a generator, like the real scan
+
+
+def test_viewers_waiting_for_a_failed_build_fail_with_it_instead_of_retrying_in_turn() -> None:
+    clock = [1_000_000]
+    store = FailingStore(clock)
+    board = cache(store, clock)
+    failures: list[Exception] = []
+    start = threading.Barrier(8)
+
+    def viewer() -> None:
+        start.wait()
+        try:
+            board.snapshot()
+        except StorageUnavailable as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=viewer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(failures) == 8
+    assert store.scans == 1
+    clock[0] += REFRESH_MS  # the next refresh tries the table again
+    with pytest.raises(StorageUnavailable):
+        board.snapshot()
     assert store.scans == 2
