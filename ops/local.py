@@ -165,6 +165,10 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
         if simulate:
             from ops.standin.gentle import start_gentle_day
 
+            # The gentle day plays Lambda's event sources (the presence stream that mirrors
+            # states to the stand-in's TaskRouter, the schedules) with the app in this process:
+            # it needs the settings chalice local runs with, or no worker ever becomes available.
+            os.environ.update(env)
             gentle_day = start_gentle_day(api_url, port=ports.standin)
         token_note = (
             "TWILIO_AUTH_TOKEN"
