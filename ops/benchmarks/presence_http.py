@@ -154,7 +154,9 @@ def request(
 ) -> tuple[int, bytes]:
     """One HTTP request on its own connection (chalice local closes each one anyway)."""
     parts = urlsplit(base)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    connection = http.client.HTTPConnection(
+        parts.hostname or "127.0.0.1", parts.port, timeout=timeout
+    )
     try:
         headers = {"Authorization": f"Bearer {token}"}
         payload = None
