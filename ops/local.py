@@ -92,6 +92,17 @@ def seed_local_stack() -> str:
     )
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C, and SIGTERM from a supervisor, both stop every child. A shell that starts us in the
+    background leaves SIGINT ignored, so it is set back explicitly."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 @dataclass(frozen=True)
 class Ports:
     api: int = API_PORT
@@ -112,6 +123,7 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
         "PUBLIC_BASE_URL": api_url,
         "WEB_ORIGIN": os.environ.get("WEB_ORIGIN", f"http://127.0.0.1:{ports.web}"),
     }
+    _stop_on_signals()
     simulate = simulate and not os.environ.get("TWILIO_API_BASE_URL")
     if simulate:
         env["TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{ports.standin}"
