@@ -31,7 +31,7 @@ def today_kpis(container: Container, now_ms: int) -> dict[str, Any]:
         "timezone": s.report_timezone,
         "generated_ms": now_ms,
         "live": live_counts(records),
-        **compute(records, s.service_level_seconds * 1000),
+        **compute(records, s.service_level_seconds * 1000, s.report_timezone),
     }
     # Per-customer detail is for the report, not a wall screen.
     feed.pop("by_customer", None)

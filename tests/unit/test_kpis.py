@@ -124,3 +124,15 @@ def test_no_calls_gives_no_rates_rather_than_zero() -> None:
     t = compute([])["totals"]
     assert t["offered"] == 0
     assert t["abandonment_rate"] is None and t["asa_ms"] is None
+
+
+def test_a_record_without_weekday_takes_it_from_its_start_time_in_the_report_zone() -> None:
+    # 2025-11-24 16:30 UTC is Tuesday 01:30 in Tokyo (weekday 1), still Monday in UTC.
+    started_ms = 1_764_001_800_000
+    without = conv("answered", 5, hour=1, started_ms=started_ms)
+    del without["weekday"]
+    kpis = compute([without, conv("abandoned_in_queue", 40, hour=1, weekday=None)])
+    assert kpis["heatmap"][1][1] == 1
+    assert sum(map(sum, kpis["heatmap"])) == 1  # no weekday and no start time: not placed
+    assert kpis["by_hour"][1]["offered"] == 2
+    assert compute([without], timezone="UTC")["heatmap"][0][1] == 1
