@@ -105,6 +105,23 @@ def wait_for_execution(aws: Any, execution_arn: str, timeout: float = 15.0) -> d
         time.sleep(0.05)
 
 
+def wait_until_running(aws: Any, execution_arn: str, timeout: float = 5.0) -> None:
+    """Wait until moto's worker has entered the first state.
+
+    moto starts an execution on a thread and cannot stop it before that thread has set up its
+    environment (StopExecution raises AttributeError inside moto). In real use an agent's accept
+    comes seconds after the task is created, so tests wait for the same.
+    """
+    client = aws.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        history = client.get_execution_history(executionArn=execution_arn)["events"]
+        if len(history) >= 2:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{execution_arn} never entered its first state")
+
+
 def executions(aws: Any, state_machine_arn: str) -> list[dict[str, Any]]:
     client = aws.client("stepfunctions")
     result: list[dict[str, Any]] = client.list_executions(stateMachineArn=state_machine_arn)[
