@@ -50,12 +50,12 @@ def make_settings(**overrides: Any) -> Settings:
         "presence_table": "test-presence",
         "presence_history_table": "test-presence-history",
         "recordings_bucket": "test-recordings",
-        "recordings_table": "test-recordings",
-        "recordings_queue": "test-recording-copy",
-        "recordings_dead_letter_queue": "test-recording-copy-dlq",
         "conversation_events_table": "test-conversation-events",
         "conversations_table": "test-conversations",
         "analytics_bucket": "test-analytics",
+        "recordings_table": "test-recordings",
+        "recordings_queue": "test-recording-copy",
+        "recordings_dead_letter_queue": "test-recording-copy-dlq",
         "web_site_bucket": "test-web-site",
         "twilio_auth_token": AUTH_TOKEN,
         # Always open, so no test depends on the wall clock (escalation tests override it).
@@ -168,3 +168,12 @@ def staff_token(aws: Any, cognito_pool: Any) -> Any:
         return str(id_token(cognito, cognito_pool, agent_id))
 
     return issue
+
+
+@pytest.fixture(autouse=True)
+def _app_logs_at_info() -> None:
+    """Every test starts with the app's Logger at INFO: a test (or the stand-in) that quiets it
+    must not hide log lines that later tests assert."""
+    from chalicelib.observability import logger
+
+    logger.setLevel("INFO")
