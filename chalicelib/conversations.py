@@ -61,6 +61,7 @@ OFFER_OUTCOMES = {
     "reservation.rescinded": "canceled",
 }
 MISSED = frozenset({"timed_out", "rejected"})
+TRANSFER_TASK_TYPE = "transfer"  # chalicelib.calls.TRANSFER_TASK_TYPE (no import: fold stays pure)
 QUEUED_TASK_TYPES = frozenset({"voicemail", "callback"})
 
 
@@ -183,13 +184,17 @@ def fold(conversation_id: str, events: Iterable[Event], policy: FoldPolicy) -> d
             if not live and task_type == "callback":
                 callback_task = True
             if live:
+                # A transfer task routes to the colleague through `owner_agent_id`/`team`; the
+                # customer's own owner and team travel in `customer_*` (chalicelib/calls.py).
+                transfer = task_type == TRANSFER_TASK_TYPE
                 for name in ("customer_id", "customer_name", "owner_agent_id", "team", "caller"):
-                    value = a.get(name)
+                    routed = transfer and name in ("owner_agent_id", "team")
+                    value = a.get(f"customer_{name}" if routed else name)
                     if value:
                         attrs[name] = value
                 if a.get("routing_degraded"):
                     attrs["routing_degraded"] = True
-                for name in ("initial_stage", "stage"):
+                for name in ("initial_stage",) if transfer else ("initial_stage", "stage"):
                     rank = STAGE_ORDER.get(str(a.get(name, "")), -1)
                     stage_reached = max(stage_reached, rank)
             if kind == "task.created" and live:

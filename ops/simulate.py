@@ -348,13 +348,110 @@ def run_scenarios(report: Report, seed: int, floor_size: int = 30) -> None:
         )
 
         nobody_to_voicemail(report, stack, call, owned[4], everyone)
-        report.add(
-            "scenario: transfer",
-            None,
-            "cannot run: the stand-in does not carry out TaskRouter's `call` instruction "
-            "(the transfer task's reservation) and simulated agents do not call "
-            "/calls/{conference_sid}/transfer",
+        transfer_scenario(report, stack, call, owned[5:], agents, everyone)
+
+
+def transfer_scenario(
+    report: Report,
+    stack: Any,
+    call: Callable[..., Any],
+    owned: list[dict[str, str]],
+    agents: list[dict[str, str]],
+    everyone: Callable[[str], None],
+) -> None:
+    """The owner answers and hands the call over through the app's API, as the softphone does:
+    cold to a named colleague, then warm to a team. Each is checked against the ground truth
+    and against the conversation record the app wrote."""
+    from ops.standin.population import TransferIntent
+
+    everyone("Available")
+    population = stack.population
+    failures: list[str] = []
+    details: list[str] = []
+    teams = sorted({a["team"] for a in agents})
+    for mode in ("cold", "warm"):
+        customer = owned[0] if mode == "cold" else owned[1]
+        owner = customer["owner_agent_id"]
+        if mode == "cold":
+            colleague = next(
+                a["agent_id"]
+                for a in agents
+                if a["team"] == customer["team"] and a["agent_id"] != owner
+            )
+            intent = TransferIntent("cold", to_agent=colleague, after_seconds=20.0)
+        else:
+            other = next(t for t in teams if t != customer["team"])
+            intent = TransferIntent("warm", to_team=other, after_seconds=20.0, consult_seconds=15.0)
+        population.transfer_script[owner] = [intent]
+        truth = call(customer, name=f"transfer ({mode})")
+        population.transfer_script.pop(owner, None)
+        problems, summary = check_transfer(stack, truth, owner, intent, agents)
+        details.append(f"{mode}: {summary}")
+        failures.extend(f"{mode}: {p}" for p in problems)
+    report.add(
+        "scenario: transfer",
+        not failures,
+        "; ".join(details) + (f" -- PROBLEMS {failures}" if failures else ""),
+    )
+
+
+def check_transfer(
+    stack: Any, truth: Any, owner: str, intent: Any, agents: list[dict[str, str]]
+) -> tuple[list[str], str]:
+    """What went wrong with one transfer (truth vs intent, our record vs truth), and a summary."""
+    problems: list[str] = []
+    transfers = truth.transfers
+    if len(transfers) != 1:
+        return [f"{len(transfers)} transfers in the truth (expected 1)"], f"outcome {truth.outcome}"
+    t = transfers[0]
+    team_of = {a["agent_id"]: a["team"] for a in agents}
+    if t.from_agent_id != owner or t.mode != intent.mode or t.answered_by is None:
+        problems.append(f"truth: from {t.from_agent_id} mode {t.mode} taken by {t.answered_by}")
+    elif intent.to_agent and t.answered_by != intent.to_agent:
+        problems.append(f"named colleague {intent.to_agent}, but {t.answered_by} took it")
+    elif intent.to_team and team_of.get(t.answered_by) != intent.to_team:
+        problems.append(f"team {intent.to_team}, but {t.answered_by} took it")
+    if t.from_left_at is None:
+        problems.append("the first agent never left the conference")
+    if truth.outcome != "answered" or truth.answered_by != owner:
+        problems.append(f"truth outcome {truth.outcome} answered by {truth.answered_by}")
+    table = stack.boto_session.resource("dynamodb").Table(stack.settings.conversations_table)
+    item = table.get_item(Key={"conversation_id": truth.call_sid}).get("Item")
+    if item is None:
+        problems.append("no conversation record")
+        return problems, f"truth {t.from_agent_id} -> {t.answered_by}, no record"
+    record = _plain([item])[0]
+    answered = [o["agent_id"] for o in record.get("offers", []) if o.get("outcome") == "answered"]
+    if not {owner, str(t.answered_by)} <= set(answered):
+        problems.append(
+            f"record's answered offers {answered}, expected {owner} and {t.answered_by}"
         )
+    if record.get("outcome") != "answered" or record.get("answered_by") != owner:
+        problems.append(
+            f"record outcome {record.get('outcome')} answered_by {record.get('answered_by')}"
+        )
+    if record.get("owner_agent_id") != truth.owner_agent_id or record.get("team") != truth.team:
+        problems.append(
+            f"record owner/team {record.get('owner_agent_id')}/{record.get('team')}, "
+            f"customer's are {truth.owner_agent_id}/{truth.team}"
+        )
+    talk_ms, hold_ms = int(record.get("talk_ms") or 0), int(record.get("hold_ms") or 0)
+    truth_talk, truth_hold = (
+        round((truth.talk_seconds or 0) * 1000),
+        round(truth.hold_seconds * 1000),
+    )
+    # Twilio's callback timestamps have whole seconds: allow 2 s either way.
+    if abs(talk_ms - truth_talk) > 2000 or abs(hold_ms - truth_hold) > 2000:
+        problems.append(
+            f"talk/hold ours {talk_ms}/{hold_ms} ms, truth {truth_talk}/{truth_hold} ms"
+        )
+    summary = (
+        f"{t.from_agent_id} -> {t.answered_by} "
+        f"(offered {t.offered_to}, joined after {(t.joined_at or 0) - t.requested_at:.0f} s), "
+        f"record answered offers {answered}, talk ours/truth {talk_ms / 1000:.0f}/"
+        f"{truth_talk / 1000:.0f} s, hold ours/truth {hold_ms / 1000:.0f}/{truth_hold / 1000:.0f} s"
+    )
+    return problems, summary
 
 
 def nobody_to_voicemail(

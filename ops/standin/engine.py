@@ -32,7 +32,7 @@ from ops.standin import payloads
 from ops.standin.clock import Scheduler
 from ops.standin.expressions import evaluate
 from ops.standin.transport import Reply, Transport
-from ops.standin.truth import CallTruth, GroundTruth, Offer
+from ops.standin.truth import CallTruth, GroundTruth, Offer, TransferTruth
 
 # Paths of the app Twilio is configured to call (phone number, workspace, workflow).
 INCOMING_PATH = "/twilio/voice/incoming"
@@ -147,6 +147,12 @@ class Participant:
     hold: bool = False
     joined: float = 0.0
     status: str = "connected"
+    # A participant that joined with its own <Conference statusCallback> gets its own events
+    # there (assumption: Twilio's docs do not say how two participants' callbacks combine).
+    callback: str = ""
+    events: frozenset[str] = frozenset()
+    hold_since: float | None = None
+    left_at: float | None = None
 
 
 @dataclass
@@ -168,6 +174,20 @@ class Conference:
     started: float | None = None
     ended: float | None = None
     task_sid: str = ""
+    # Bumped when a transfer changes how the conversation ends: older end timers are void.
+    end_generation: int = 0
+    transfer_tasks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TransferPlan:
+    """How the people on a transferred call go on (decided by the population, not by Twilio)."""
+
+    call_sid: str
+    conference_sid: str
+    consult_seconds: float  # warm: the two agents talk this long before the first one leaves
+    remaining_seconds: float  # the customer talks this long with the colleague
+    customer_hangs_up_first: bool = True
 
 
 @dataclass
@@ -214,6 +234,19 @@ class Agents(Protocol):
         """The activity name the agent picks when the wrap-up ends (None: the app decides)."""
 
     def missed(self, agent_id: str, now: float) -> None: ...
+
+    def answered(self, agent_id: str, call_sid: str, conference_sid: str, now: float) -> None:
+        """The agent is talking to the caller (they may decide to transfer the call)."""
+
+    def transfer_joined(
+        self, agent_id: str, call_sid: str, conference_sid: str, transfer: TransferTruth
+    ) -> None:
+        """A colleague's leg joined the customer's conference by transfer."""
+
+    def transfer_unanswered(
+        self, call_sid: str, conference_sid: str, transfer: TransferTruth
+    ) -> None:
+        """Nobody took the transfer (its task was canceled)."""
 
 
 @dataclass
@@ -324,6 +357,7 @@ class Standin:
         self.conferences: dict[str, Conference] = {}
         self.recordings: dict[str, Recording] = {}
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self.transfer_plans: dict[str, TransferPlan] = {}  # transfer task sid -> plan
 
     # ---- ids, urls, time -------------------------------------------------------------------
 
@@ -720,6 +754,10 @@ class Standin:
             leave_queue = (
                 call is not None and call.status in ACTIVE_CALL and call.task_sid == task.sid
             )
+            plan = self.transfer_plans.get(task.sid)
+            transfer = self._transfer_truth(task.sid) if plan else None
+        if plan is not None and transfer is not None:
+            self._transfer_unanswered(plan, transfer)
         if leave_queue and call is not None and reason != "hangup":
             self.clock.after(0, self._leave_queue, call.sid, "leave")
         return task
@@ -729,6 +767,13 @@ class Standin:
             task = self.tasks[task_sid]
             if task.status not in {"assigned", "wrapping"}:
                 return task
+            if task.status == "assigned" and task.worker_sid in self.workers:
+                # Completed while the call goes on (the agent handed it over): the agent's own
+                # wrap-up follows, then whatever they meant to do next (a break, going home).
+                agent_id = self.workers[task.worker_sid].agent_id
+                self.clock.after(
+                    self.agents.wrap_up_seconds(agent_id), self._agent_wraps_up, task.sid
+                )
             task.status = "completed"
             task.reason = reason
             task.updated = self.now()
@@ -848,6 +893,9 @@ class Standin:
         truth = self.truth.get(task.call_sid)
         if truth is not None:
             truth.offers.append(Offer(agent_id=worker.agent_id, at=self.now()))
+        transfer = self._transfer_truth(task.sid)
+        if transfer is not None:
+            transfer.offered_to.append(worker.agent_id)
         return reservation
 
     def _assignment_callback(self, reservation_sid: str) -> None:
@@ -889,6 +937,8 @@ class Standin:
         kind = str(instruction.get("instruction", ""))
         if kind == "conference":
             self._conference_instruction(reservation_sid, instruction)
+        elif kind == "call":
+            self._call_instruction(reservation_sid, instruction)
         elif kind == "accept":
             self.accept_reservation(reservation_sid)
         elif kind == "reject":
@@ -1069,6 +1119,16 @@ class Standin:
             customer.task_sid = task.sid
             end_on_customer_exit = bool(instruction.get("end_conference_on_customer_exit"))
             self._join(conference, customer, "customer", end_on_customer_exit)
+            # TaskRouter writes the conference it made into the task (the softphone's call
+            # control reads it back): `conference.sid`, its participants, `worker_call_sid`.
+            task.attributes = {
+                **task.attributes,
+                "worker_call_sid": agent_call.sid,
+                "conference": {
+                    "sid": conference.sid,
+                    "participants": {"worker": agent_call.sid, "customer": customer.sid},
+                },
+            }
             truth = self.truth.get(customer.sid)
             plan = customer.plan
             if truth is not None:
@@ -1083,11 +1143,23 @@ class Standin:
                         break
             talk = plan.talk_seconds if plan else 60.0
             customer_ends = plan.hangs_up_first if plan else True
-        self.clock.after(talk, self._hang_up_conversation, conference.sid, customer_ends)
+            agent_id = self.workers[reservation.worker_sid].agent_id
+        self.clock.after(talk, self._hang_up_conversation, conference.sid, customer_ends, 0)
+        self.agents.answered(agent_id, customer.sid, conference.sid, self.now())
 
-    def _join(self, conference: Conference, call: Call, label: str, end_on_exit: bool) -> None:
+    def _join(
+        self,
+        conference: Conference,
+        call: Call,
+        label: str,
+        end_on_exit: bool,
+        callback: str = "",
+        events: frozenset[str] = frozenset(),
+    ) -> None:
         now = self.now()
-        participant = Participant(call.sid, label, end_on_exit, joined=now)
+        participant = Participant(
+            call.sid, label, end_on_exit, joined=now, callback=callback, events=events
+        )
         conference.participants[call.sid] = participant
         if conference.status == "init":
             conference.status = "in-progress"
@@ -1106,10 +1178,14 @@ class Standin:
         extra: dict[str, str] | None = None,
     ) -> None:
         short = event.removeprefix("participant-").removeprefix("conference-")
-        wanted = conference.events
+        # statusCallbackEvent names the pair: `hold` covers hold and unhold, `mute` unmute.
+        short = {"unhold": "hold", "unmute": "mute"}.get(short, short)
+        url, wanted = conference.callback, conference.events
+        if participant is not None and participant.callback:
+            url, wanted = participant.callback, participant.events
         sequence = conference.sequence
         conference.sequence += 1
-        if not conference.callback or (wanted and short not in wanted and event not in wanted):
+        if not url or (wanted and short not in wanted and event not in wanted):
             return
         form = payloads.conference_callback(
             account_sid=self.account.account_sid,
@@ -1130,27 +1206,38 @@ class Standin:
             ),
             extra=extra,
         )
-        self.callback(conference.callback, form)
+        self.callback(url, form)
 
-    def _hang_up_conversation(self, conference_sid: str, customer_first: bool) -> None:
+    def _hang_up_conversation(
+        self, conference_sid: str, customer_first: bool, generation: int
+    ) -> None:
         with self.lock:
             conference = self.conferences[conference_sid]
-            if conference.status != "in-progress":
+            if conference.status != "in-progress" or conference.end_generation != generation:
                 return
-            labels = {
-                p.label: p for p in conference.participants.values() if p.status == "connected"
-            }
-            first = labels.get("customer" if customer_first else "worker")
+            connected = [p for p in conference.participants.values() if p.status == "connected"]
+            if customer_first:
+                first = next((p for p in connected if p.label == "customer"), None)
+            else:
+                # The agent on the call now: the one TaskRouter dialled, or a colleague who
+                # joined by transfer.
+                first = next((p for p in connected if self.calls[p.call_sid].role == "agent"), None)
             if first is None:
                 return
             self._leave(conference, self.calls[first.call_sid], "participant-hung-up")
         if not customer_first:
             # Alone in the conference after the agent left, the caller hangs up a moment later.
-            self.clock.after(1.5, self._hang_up_conversation, conference_sid, True)
+            self.clock.after(1.5, self._hang_up_conversation, conference_sid, True, generation)
 
     def _leave(self, conference: Conference, call: Call, reason: str) -> None:
         participant = conference.participants[call.sid]
         participant.status = "left"
+        participant.left_at = self.now()
+        if participant.label == "worker":
+            truth = self._conference_truth(conference)
+            pending = [t for t in truth.transfers if t.from_left_at is None] if truth else []
+            if pending:
+                pending[-1].from_left_at = self.now()
         if call.status in ACTIVE_CALL:
             self._end_call(call, "completed", in_conference=True)
         self._conference_event(
@@ -1201,6 +1288,16 @@ class Standin:
         self._conference_event(conference, "conference-end", extra=extra)
         if conference.record and conference.recording_sid and conference.started is not None:
             self._finish_recording(conference)
+        for transfer_sid in conference.transfer_tasks:
+            # A task answered with the `call` instruction is not tied to the conference by
+            # TaskRouter: the colleague's softphone wraps it up and completes it, as for any task.
+            transfer_task = self.tasks[transfer_sid]
+            worker = self.workers.get(transfer_task.worker_sid)
+            if transfer_task.status == "assigned" and worker is not None:
+                self.wrap_task(transfer_sid)
+                self.clock.after(
+                    self.agents.wrap_up_seconds(worker.agent_id), self._agent_wraps_up, transfer_sid
+                )
         task = self.tasks.get(conference.task_sid)
         if task is not None and task.status == "assigned":
             self.wrap_task(task.sid)
@@ -1321,8 +1418,16 @@ class Standin:
         truth = self.truth.get(call.sid)
         if truth is not None and truth.ended_at is None:
             truth.ended_at = call.ended_at
+            conference = self.conferences.get(call.conference_sid)
+            participant = conference.participants.get(call.sid) if conference else None
+            if participant is not None and participant.hold_since is not None:
+                truth.hold_seconds += call.ended_at - participant.hold_since
+                participant.hold_since = None
             if truth.answered_at is not None:
-                truth.talk_seconds = round(call.ended_at - truth.answered_at, 3)
+                truth.hold_seconds = round(truth.hold_seconds, 3)
+                truth.talk_seconds = round(
+                    call.ended_at - truth.answered_at - truth.hold_seconds, 3
+                )
                 truth.outcome = "answered"
             elif truth.outcome == "in_progress":
                 truth.outcome = "dropped"
@@ -1609,6 +1714,9 @@ class Standin:
             self._continue_after(call, 0, generation)
             return
         name = (conference_el.text or "").strip()
+        callback = conference_el.get("statusCallback")
+        callback_url = urljoin(call.doc_url, callback) if callback else ""
+        events = _events(conference_el.get("statusCallbackEvent"), "")
         with self.lock:
             conference = next(
                 (
@@ -1618,6 +1726,19 @@ class Standin:
                 ),
                 None,
             )
+            if conference is not None:
+                # Joining a conference that is already on, e.g. a colleague taking a transfer.
+                call.conference_sid = conference.sid
+                self._join(
+                    conference,
+                    call,
+                    conference_el.get("participantLabel") or call.sid,
+                    conference_el.get("endConferenceOnExit") == "true",
+                    callback_url,
+                    events,
+                )
+                self._joined_by_transfer(conference, call)
+                return
             if conference is None:
                 conference = Conference(
                     sid=self.sid("CF"),
@@ -1819,6 +1940,201 @@ class Standin:
             call.generation += 1
             generation = call.generation
         self._next_verb(call_sid, generation)
+
+    # ---- TaskRouter: the `call` instruction, and transfers -----------------------------------
+
+    def _call_instruction(self, reservation_sid: str, instruction: dict[str, Any]) -> None:
+        """Ring the worker; on answer fetch `url` for their leg, accepting the reservation if
+        `accept` is true. Only the completed event goes to `status_callback_url`.
+        https://www.twilio.com/docs/taskrouter/handle-assignment-callbacks#initiating-a-call
+        """
+        with self.lock:
+            reservation = self.reservations[reservation_sid]
+            if reservation.status != "pending":
+                return
+            url = str(instruction.get("url") or "")
+            if not url:
+                self.stats.count("CallInstructionWithoutUrl")  # Twilio error 40112
+                return
+            worker = self.workers[reservation.worker_sid]
+            reservation.instruction = instruction
+            agent = Call(
+                sid=self.sid("CA"),
+                from_=str(instruction.get("from") or self.account.company_number),
+                to=str(instruction.get("to") or worker.attributes.get("contact_uri") or ""),
+                direction="outbound-api",
+                created=self.now(),
+                role="agent",
+                status_callback=str(instruction.get("status_callback_url") or ""),
+                status_events=frozenset({"completed"}),
+                reservation_sid=reservation.sid,
+                worker_sid=worker.sid,
+                task_sid=reservation.task_sid,
+            )
+            self.calls[agent.sid] = agent
+            reservation.agent_call_sid = agent.sid
+            self._call_progress(agent, "initiated")
+            agent.status = "ringing"
+            self._call_progress(agent, "ringing")
+            ring_timeout = float(instruction.get("timeout") or 60)
+            delay = self.agents.answer_delay(worker.agent_id, self.now())
+        if delay is not None and delay < ring_timeout:
+            self.clock.after(delay, self._call_instruction_answered, reservation_sid)
+        else:
+            self.clock.after(ring_timeout, self._agent_no_answer, reservation_sid)
+
+    def _call_instruction_answered(self, reservation_sid: str) -> None:
+        with self.lock:
+            reservation = self.reservations[reservation_sid]
+            call = self.calls[reservation.agent_call_sid]
+            if reservation.status != "pending" or call.status not in ACTIVE_CALL:
+                return
+            call.status = "in-progress"
+            call.answered_at = self.now()
+            self._call_progress(call, "answered")
+            if reservation.instruction.get("accept") in {True, "true"}:
+                self.accept_reservation(reservation_sid)
+            url = str(reservation.instruction["url"])
+            form = self._call_base(call)
+        self._fetch(call, url, form)
+
+    def _conference_truth(self, conference: Conference) -> CallTruth | None:
+        for participant in conference.participants.values():
+            if participant.label == "customer":
+                return self.truth.get(participant.call_sid)
+        return None
+
+    def _transfer_truth(self, task_sid: str) -> TransferTruth | None:
+        plan = self.transfer_plans.get(task_sid)
+        truth = self.truth.get(plan.call_sid) if plan else None
+        if truth is None:
+            return None
+        return next((t for t in truth.transfers if t.task_sid == task_sid), None)
+
+    def transfer_requested(
+        self,
+        call_sid: str,
+        transfer: TransferTruth,
+        consult_seconds: float,
+        remaining_seconds: float,
+        customer_hangs_up_first: bool = True,
+    ) -> None:
+        """An agent asked the app to transfer `call_sid` and the app created `transfer.task_sid`:
+        the ground truth notes it, and the conversation now ends after the colleague's part."""
+        with self.lock:
+            truth = self.truth.get(call_sid)
+            call = self.calls.get(call_sid)
+            conference = self.conferences.get(call.conference_sid) if call else None
+            task = self.tasks.get(transfer.task_sid)
+            if truth is None or conference is None or task is None:
+                self.stats.count("TransferNotTraced")
+                return
+            truth.transfers.append(transfer)
+            # A cold transfer's agent left inside the request that started it.
+            first = next((p for p in conference.participants.values() if p.label == "worker"), None)
+            if first is not None and first.left_at is not None:
+                transfer.from_left_at = first.left_at
+            for reservation_sid in task.reservations:  # offered before we heard of it
+                worker = self.workers[self.reservations[reservation_sid].worker_sid]
+                transfer.offered_to.append(worker.agent_id)
+            conference.transfer_tasks.append(task.sid)
+            conference.end_generation += 1
+            self.transfer_plans[task.sid] = TransferPlan(
+                call_sid,
+                conference.sid,
+                consult_seconds,
+                remaining_seconds,
+                customer_hangs_up_first,
+            )
+
+    def _joined_by_transfer(self, conference: Conference, call: Call) -> None:
+        """A leg placed by a transfer task's `call` instruction is in the customer's conference."""
+        reservation = self.reservations.get(call.reservation_sid)
+        plan = self.transfer_plans.get(reservation.task_sid) if reservation else None
+        transfer = self._transfer_truth(reservation.task_sid) if reservation else None
+        if reservation is None or plan is None or transfer is None:
+            return
+        agent_id = self.workers[reservation.worker_sid].agent_id
+        transfer.answered_by = agent_id
+        transfer.joined_at = self.now()
+        transfer.outcome = "joined"
+        truth = self.truth.get(plan.call_sid)
+        if truth is not None:
+            truth.transferred_to = agent_id
+        conference.end_generation += 1
+        talk = plan.remaining_seconds + (plan.consult_seconds if transfer.mode == "warm" else 0)
+        self.clock.after(
+            talk,
+            self._hang_up_conversation,
+            conference.sid,
+            plan.customer_hangs_up_first,
+            conference.end_generation,
+        )
+        self.clock.after(
+            0, self.agents.transfer_joined, agent_id, plan.call_sid, conference.sid, transfer
+        )
+
+    def _transfer_unanswered(self, plan: TransferPlan, transfer: TransferTruth) -> None:
+        """Nobody took the transfer: a warm transfer's agent takes the customer back and
+        finishes the call; after a cold one the caller, alone on hold, gives up."""
+        with self.lock:
+            transfer.outcome = "unanswered"
+            conference = self.conferences[plan.conference_sid]
+            conference.end_generation += 1
+            generation = conference.end_generation
+            agent_still_there = transfer.mode == "warm" and transfer.from_left_at is None
+        if agent_still_there:
+            self.clock.after(
+                plan.remaining_seconds,
+                self._hang_up_conversation,
+                plan.conference_sid,
+                plan.customer_hangs_up_first,
+                generation,
+            )
+        else:
+            self.clock.after(
+                20.0, self._hang_up_conversation, plan.conference_sid, True, generation
+            )
+        self.clock.after(
+            0, self.agents.transfer_unanswered, plan.call_sid, plan.conference_sid, transfer
+        )
+
+    def participant(self, conference: Conference, ref: str) -> Participant:
+        """A connected or past participant by CallSid or by label (Twilio accepts either)."""
+        if ref in conference.participants:
+            return conference.participants[ref]
+        for participant in conference.participants.values():
+            if participant.label == ref and participant.status == "connected":
+                return participant
+        raise KeyError(ref)
+
+    def update_participant(
+        self,
+        conference: Conference,
+        participant: Participant,
+        hold: bool | None,
+        muted: bool | None,
+    ) -> None:
+        """Hold or mute a participant; a held caller's time on hold goes into the truth."""
+        now = self.now()
+        for value, attr, event in ((hold, "hold", "hold"), (muted, "muted", "mute")):
+            if value is None or value == getattr(participant, attr):
+                continue
+            setattr(participant, attr, value)
+            if attr == "hold":
+                truth = self.truth.get(participant.call_sid)
+                if value:
+                    participant.hold_since = now
+                elif participant.hold_since is not None:
+                    if truth is not None:
+                        truth.hold_seconds += now - participant.hold_since
+                    participant.hold_since = None
+            self._conference_event(
+                conference,
+                f"participant-{event if value else 'un' + event}",
+                participant.call_sid,
+                participant,
+            )
 
 
 _VERBS: dict[str, Callable[[Standin, Call, ET.Element, int], None]] = {

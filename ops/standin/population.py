@@ -6,6 +6,7 @@ day), so the same seed gives the same day.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ops.standin.engine import Standin
+    from ops.standin.truth import TransferTruth
 
 
 @dataclass
@@ -30,11 +32,32 @@ class AgentProfile:
     breaks: list[tuple[float, float]] = field(default_factory=list)  # (start, seconds)
 
 
+@dataclass(frozen=True)
+class TransferIntent:
+    """An agent will hand the call over: to a named colleague or to a team, cold or warm."""
+
+    mode: str  # cold, warm
+    to_agent: str = ""
+    to_team: str = ""
+    after_seconds: float = 30.0  # into the call, when the agent starts the transfer
+    consult_seconds: float = 20.0  # warm: how long the two agents talk first
+
+
 class Population:
     """Implements engine.Agents; owns when agents sign in, take breaks and leave."""
 
-    def __init__(self, profiles: list[AgentProfile], seed: int) -> None:
+    def __init__(
+        self, profiles: list[AgentProfile], seed: int, transfer_share: float = 0.0
+    ) -> None:
         self.profiles = {p.agent_id: p for p in profiles}
+        # Share of answered calls the agent transfers (through the app's API, as the softphone
+        # does). A generator of its own, so the rest of a seeded day does not change with it.
+        self.transfer_share = transfer_share
+        self._transfer_rng = random.Random(f"{seed}:transfers")
+        # Scripted transfers for scenarios: agent -> intents, used in order on answered calls.
+        self.transfer_script: dict[str, list[TransferIntent]] = {}
+        # What the agents asked for and what the app answered (every transfer request).
+        self.transfer_requests: list[tuple[str, str, int]] = []
         self._rng = {p.agent_id: random.Random(f"{seed}:{p.agent_id}") for p in profiles}
         self.standin: Standin | None = None
         self.day_start = 0.0
@@ -87,6 +110,120 @@ class Population:
             seconds = rng.uniform(120, 600)
             self.standin.clock.after(0.5, self._set_if_idle, agent_id, "Away")
             self.standin.clock.after(seconds, self._back, agent_id, "Away")
+
+    # ---- transfers ---------------------------------------------------------------------------
+
+    def answered(self, agent_id: str, call_sid: str, conference_sid: str, now: float) -> None:
+        intent = self._transfer_intent(agent_id, call_sid)
+        if intent is not None and self.api is not None:
+            self._s.clock.after(intent.after_seconds, self._transfer, agent_id, call_sid, intent)
+
+    def _transfer_intent(self, agent_id: str, call_sid: str) -> TransferIntent | None:
+        if self.transfer_script.get(agent_id):
+            return self.transfer_script[agent_id].pop(0)
+        if not self.transfer_share or self._transfer_rng.random() >= self.transfer_share:
+            return None
+        rng = self._transfer_rng
+        plan = self._s.calls[call_sid].plan
+        talk = plan.talk_seconds if plan else 60.0
+        mode = rng.choice(["cold", "warm"])
+        after = max(5.0, talk * rng.uniform(0.2, 0.5))
+        consult = rng.uniform(10.0, 40.0)
+        team = self.profiles[agent_id].team if agent_id in self.profiles else ""
+        teams = sorted({p.team for p in self.profiles.values()})
+        if rng.random() < 0.5:
+            colleagues = sorted(
+                p.agent_id for p in self.profiles.values() if p.agent_id != agent_id
+            )
+            if colleagues:
+                return TransferIntent(
+                    mode,
+                    to_agent=rng.choice(colleagues),
+                    after_seconds=after,
+                    consult_seconds=consult,
+                )
+        return TransferIntent(
+            mode,
+            to_team=rng.choice(teams) if teams else team,
+            after_seconds=after,
+            consult_seconds=consult,
+        )
+
+    def _transfer(self, agent_id: str, call_sid: str, intent: TransferIntent) -> None:
+        """The softphone's transfer: find the call's conference, then ask the app to transfer."""
+        from ops.standin.truth import TransferTruth
+
+        api = self.api
+        if api is None:
+            return
+        with self._s.lock:
+            call = self._s.calls.get(call_sid)
+            if call is None or call.status != "in-progress":
+                return  # the caller hung up first
+            plan = call.plan
+            now = self._s.now()
+        held = api.request(agent_id, "GET", "/agents/me/call")
+        conference_sid = str(((held or {}).get("call") or {}).get("conference_sid") or "")
+        if not conference_sid:
+            self.transfer_requests.append((agent_id, "no call held", 0))
+            return
+        body: dict[str, str] = {"mode": intent.mode}
+        if intent.to_agent:
+            body["to_agent"] = intent.to_agent
+        else:
+            body["to_team"] = intent.to_team
+        reply = api.request(agent_id, "POST", f"/calls/{conference_sid}/transfer", body)
+        task_sid = str((reply or {}).get("transfer_task_sid") or "")
+        self.transfer_requests.append((agent_id, intent.mode, 202 if task_sid else 0))
+        if not task_sid:
+            return
+        talk = plan.talk_seconds if plan else 60.0
+        self._s.transfer_requested(
+            call_sid,
+            TransferTruth(
+                from_agent_id=agent_id,
+                mode=intent.mode,
+                requested_at=now,
+                to_agent_id=intent.to_agent,
+                to_team=intent.to_team,
+                task_sid=task_sid,
+            ),
+            consult_seconds=intent.consult_seconds,
+            remaining_seconds=max(15.0, talk - intent.after_seconds),
+            customer_hangs_up_first=plan.hangs_up_first if plan else True,
+        )
+
+    def transfer_joined(
+        self, agent_id: str, call_sid: str, conference_sid: str, transfer: TransferTruth
+    ) -> None:
+        """Cold: the colleague's softphone takes the customer off hold once connected. Warm:
+        the first agent hands over after talking to the colleague."""
+        if self.api is None:
+            return
+        if transfer.mode == "cold":
+            self._s.clock.after(
+                1.0, self._softphone, agent_id, "POST", f"/calls/{conference_sid}/resume"
+            )
+        else:
+            plan = self._s.transfer_plans.get(transfer.task_sid)
+            self._s.clock.after(
+                plan.consult_seconds if plan else 20.0,
+                self._softphone,
+                transfer.from_agent_id,
+                "POST",
+                f"/calls/{conference_sid}/transfer/complete",
+            )
+
+    def transfer_unanswered(
+        self, call_sid: str, conference_sid: str, transfer: TransferTruth
+    ) -> None:
+        """Nobody took it: after a warm transfer the agent takes the customer back."""
+        if self.api is not None and transfer.mode == "warm" and transfer.from_left_at is None:
+            self._softphone(transfer.from_agent_id, "POST", f"/calls/{conference_sid}/resume")
+
+    def _softphone(self, agent_id: str, method: str, path: str) -> None:
+        if self.api is not None:
+            self.api.request(agent_id, method, path, {})
 
     # ---- the day ---------------------------------------------------------------------------
 
@@ -176,6 +313,21 @@ class AgentApi:
         self._tokens = tokens
         self.signed_in: set[str] = set()
         self.failures: list[tuple[str, str, int]] = []
+
+    def request(
+        self, agent_id: str, method: str, path: str, body: Any = None
+    ) -> dict[str, Any] | None:
+        """A softphone call to the app's API; its JSON answer, or None (failure recorded)."""
+        reply = self._transport.call_json(method, path, self._tokens[agent_id], body)
+        if not 200 <= reply.status < 300:
+            self.failures.append((agent_id, f"{method} {path}", reply.status))
+            return None
+        try:
+            answer = json.loads(reply.body) if reply.body else {}
+        except json.JSONDecodeError:
+            self.failures.append((agent_id, f"{method} {path}", reply.status))
+            return None
+        return answer if isinstance(answer, dict) else {}
 
     def heartbeat(self, agent_id: str) -> None:
         reply = self._transport.call_json("POST", "/agents/me/heartbeat", self._tokens[agent_id])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from ops.standin import payloads
 from ops.standin.engine import (
     Call,
     Conference,
+    Participant,
     Recording,
     Reservation,
     Standin,
@@ -389,6 +391,19 @@ class Rest:
                     "region": f.get("Region", "us1"),
                 },
             )
+        elif instruction == "Call" or instruction == "call":
+            self.s.apply_instruction(
+                sid,
+                {
+                    "instruction": "call",
+                    "to": f.get("CallTo"),
+                    "from": f.get("CallFrom"),
+                    "url": f.get("CallUrl"),
+                    "status_callback_url": f.get("CallStatusCallbackUrl"),
+                    "accept": _flag(f.get("CallAccept")),
+                    "timeout": int(f.get("CallTimeout", "60")),
+                },
+            )
         elif status == "accepted":
             self.s.accept_reservation(sid)
         elif status == "rejected":
@@ -585,45 +600,46 @@ class Rest:
             ]
         return self.page("participants", items, "/Participants.json")
 
+    def _participant(self, m: re.Match[str]) -> tuple[Conference, Participant]:
+        """The participant named in the path by CallSid or by its label (percent-encoded).
+        https://www.twilio.com/docs/voice/api/conference-participant-resource"""
+        conference = self.s.conferences[m.group("cf")]
+        return conference, self.s.participant(conference, urllib.parse.unquote(m.group("ca")))
+
     def participant_fetch(
         self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
     ) -> RestReply:
         self._account(m)
         with self.s.lock:
-            conference = self.s.conferences[m.group("cf")]
-            return _json(self.participant_json(conference, m.group("ca")))
+            conference, participant = self._participant(m)
+            return _json(self.participant_json(conference, participant.call_sid))
 
     def participant_update(
         self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
     ) -> RestReply:
         self._account(m)
         with self.s.lock:
-            conference = self.s.conferences[m.group("cf")]
-            participant = conference.participants[m.group("ca")]
-            for field_name, attr, event in (("Hold", "hold", "hold"), ("Muted", "muted", "mute")):
-                value = _flag(f.get(field_name))
-                if value is not None and value != getattr(participant, attr):
-                    setattr(participant, attr, value)
-                    self.s._conference_event(
-                        conference,
-                        f"participant-{event if value else 'un' + event}",
-                        participant.call_sid,
-                        participant,
-                    )
+            conference, participant = self._participant(m)
+            if participant.status != "connected":
+                raise RestError(404, 20404, "participant not connected")
+            self.s.update_participant(
+                conference, participant, _flag(f.get("Hold")), _flag(f.get("Muted"))
+            )
             if _flag(f.get("EndConferenceOnExit")) is not None:
                 participant.end_on_exit = bool(_flag(f.get("EndConferenceOnExit")))
-            return _json(self.participant_json(conference, m.group("ca")))
+            return _json(self.participant_json(conference, participant.call_sid))
 
     def participant_delete(
         self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
     ) -> RestReply:
         self._account(m)
         with self.s.lock:
-            conference = self.s.conferences[m.group("cf")]
-            call = self.s.calls[m.group("ca")]
-            if conference.participants[call.sid].status != "connected":
+            conference, participant = self._participant(m)
+            if participant.status != "connected":
                 raise RestError(404, 20404, "participant not connected")
-            self.s._leave(conference, call, "participant_updated_via_api")
+            self.s._leave(
+                conference, self.s.calls[participant.call_sid], "participant_updated_via_api"
+            )
         return RestReply(204, b"")
 
     def participant_create(
@@ -746,17 +762,17 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
     _r("POST", rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants\.json", Rest.participant_create),
     _r(
         "GET",
-        rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants/(?P<ca>CA{_SID})\.json",
+        rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants/(?P<ca>[^/]+?)\.json",
         Rest.participant_fetch,
     ),
     _r(
         "POST",
-        rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants/(?P<ca>CA{_SID})\.json",
+        rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants/(?P<ca>[^/]+?)\.json",
         Rest.participant_update,
     ),
     _r(
         "DELETE",
-        rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants/(?P<ca>CA{_SID})\.json",
+        rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants/(?P<ca>[^/]+?)\.json",
         Rest.participant_delete,
     ),
     _r("GET", rf"{_AC}/Recordings/(?P<re>RE{_SID})\.json", Rest.recording_fetch),

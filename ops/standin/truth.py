@@ -20,6 +20,23 @@ class Offer:
 
 
 @dataclass
+class TransferTruth:
+    """One transfer of a live call: asked for by an agent through the app, carried out by Twilio."""
+
+    from_agent_id: str
+    mode: str  # cold, warm
+    requested_at: float
+    to_agent_id: str = ""  # the named colleague ("" for a team transfer)
+    to_team: str = ""
+    task_sid: str = ""  # the transfer task the app created
+    offered_to: list[str] = field(default_factory=list)
+    answered_by: str | None = None  # whose leg joined the customer's conference
+    joined_at: float | None = None
+    from_left_at: float | None = None  # when the first agent's leg left the conference
+    outcome: str = "requested"  # joined, unanswered
+
+
+@dataclass
 class CallTruth:
     call_sid: str
     caller: str
@@ -40,6 +57,9 @@ class CallTruth:
     voicemail_seconds: float | None = None
     recorded: bool = False
     transferred_to: str | None = None
+    transfers: list[TransferTruth] = field(default_factory=list)
+    # Seconds the caller spent on hold; talk_seconds = ended - answered - hold_seconds.
+    hold_seconds: float = 0.0
     outcome: str = "in_progress"  # answered, abandoned, voicemail, dropped, ivr_hangup
     notes: list[str] = field(default_factory=list)
 

@@ -18,4 +18,5 @@ def test_scenarios_hold_against_the_ground_truth() -> None:
     assert statuses["scenario: missed offer -> next agent"] == "PASS", report.checks
     assert statuses["scenario: caller abandons in queue"] == "PASS", report.checks
     assert statuses["scenario: nobody -> voicemail"] == "PASS", report.checks
+    assert statuses["scenario: transfer"] == "PASS", report.checks
     assert not report.failed
