@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -47,3 +48,19 @@ def fresh_import_seconds(statement: str, runs: int = 5) -> float:
         subprocess.run([sys.executable, "-c", statement], check=True)
         timings.append(time.perf_counter() - started)
     return statistics.median(timings)
+
+
+def use_moto_in_process() -> None:
+    """Environment for a benchmark that runs the app against moto in this process, quietly.
+
+    Called before the app is imported: the Logger reads its level once, at import.
+    """
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        os.environ.pop(key, None)
+    # The figures are what a benchmark prints, not the app's log lines.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's dummy credentials
+        AWS_DEFAULT_REGION="ap-northeast-1",
+    )

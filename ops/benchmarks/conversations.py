@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import time
 from collections import defaultdict
@@ -241,14 +240,9 @@ def bench_report(count: int, seed: int) -> None:
 
 
 def bench_webhook_cost(seed: int) -> None:
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        os.environ.pop(key, None)
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's dummy credentials
-        AWS_DEFAULT_REGION="ap-northeast-1",
-    )
+    from ops.benchmarks.common import use_moto_in_process
+
+    use_moto_in_process()
     import contextlib
     import io
 

@@ -10,13 +10,17 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import random
 import time
 import urllib.parse
 from typing import Any
 
-from ops.benchmarks.common import AwsRequestCounter, fresh_import_seconds, percentile
+from ops.benchmarks.common import (
+    AwsRequestCounter,
+    fresh_import_seconds,
+    percentile,
+    use_moto_in_process,
+)
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -32,15 +36,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        os.environ.pop(key, None)
-    # Quiet: the figures are what this prints, not the app's log lines and metrics.
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's dummy credentials
-        AWS_DEFAULT_REGION="ap-northeast-1",
-    )
+    use_moto_in_process()
     import boto3
     from chalice.test import Client
     from moto import mock_aws

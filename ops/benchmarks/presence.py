@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
 import random
 import threading
 import time
 from collections import Counter
 from typing import Any
 
-from ops.benchmarks.common import AwsRequestCounter, percentile
+from ops.benchmarks.common import AwsRequestCounter, percentile, use_moto_in_process
 
 WRITE_OPERATIONS = {"UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
@@ -53,14 +52,7 @@ def main(argv: list[str]) -> int:
 
         return main_http(args)
 
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        os.environ.pop(key, None)
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's dummy credentials
-        AWS_DEFAULT_REGION="ap-northeast-1",
-    )
+    use_moto_in_process()
     import boto3
     from moto import mock_aws
 
