@@ -535,7 +535,9 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
     from ops.standin.harness import in_process_stack, tokyo
 
     agents, customers = directory(args.agents, args.seed)
-    population = Population(agent_profiles(agents, args.seed, DAY_SECONDS), args.seed)
+    population = Population(
+        agent_profiles(agents, args.seed, DAY_SECONDS), args.seed, transfer_share=args.transfers
+    )
     chaos = (
         Chaos(duplicate=0.05, reorder=0.10, fail_once=0.02, seed=args.seed) if args.chaos else None
     )
@@ -642,6 +644,7 @@ def figures(report: Report, stack: Any, plans: list[Any], real_seconds: float, h
         )
     compare_kpis(report, stack)
     compare_presence(report, stack)
+    transfers_of_the_day(report, stack)
     p50, p99, n = s.stats.latency_percentiles()
     print(f"  webhook latency (in-process, real ms): p50 {p50:.1f} p99 {p99:.1f} over {n} requests")
     errors = s.stats.errors_by_route()
@@ -680,6 +683,43 @@ def figures(report: Report, stack: Any, plans: list[Any], real_seconds: float, h
         print(f"  DynamoDB requests throttled by the fault hook: {hooks.counter['throttled']}")
 
 
+def transfers_of_the_day(report: Report, stack: Any) -> None:
+    """Every transfer the agents asked for: carried out by Twilio, and in our records."""
+    requests = stack.population.transfer_requests
+    transfers = [(t, x) for t in stack.truth.calls.values() for x in t.transfers]
+    if not requests:
+        print("  transfers: none asked for (--transfers 0)")
+        return
+    outcomes: dict[str, int] = {}
+    for _, x in transfers:
+        key = f"{x.mode} {x.outcome}"
+        outcomes[key] = outcomes.get(key, 0) + 1
+    refused = [r for r in requests if r[2] != 202]
+    print(
+        f"  transfers: {len(requests)} asked for, {len(refused)} refused by the app; "
+        f"truth {dict(sorted(outcomes.items()))}"
+    )
+    table = stack.boto_session.resource("dynamodb").Table(stack.settings.conversations_table)
+    missing = []
+    for truth, x in transfers:
+        if x.outcome != "joined":
+            continue
+        item = table.get_item(Key={"conversation_id": truth.call_sid}).get("Item") or {}
+        answered = {
+            o.get("agent_id") for o in item.get("offers", []) if o.get("outcome") == "answered"
+        }
+        if not {x.from_agent_id, x.answered_by} <= answered:
+            missing.append(truth.call_sid)
+    joined = sum(1 for _, x in transfers if x.outcome == "joined")
+    report.add(
+        "transfers: both agents in our conversation record",
+        not missing and not refused,
+        f"{joined - len(missing)}/{joined} transferred calls show both agents"
+        + (f"; e.g. {missing[:3]}" if missing else "")
+        + (f"; {len(refused)} requests refused: {refused[:3]}" if refused else ""),
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agents", type=int, default=30)
     parser.add_argument("--calls", type=int, default=600)
@@ -702,6 +742,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fault",
         action="store_true",
         help="the fault run: --throttle 0.05 and --stepfunctions-down 60,120 unless given",
+    )
+    parser.add_argument(
+        "--transfers",
+        type=float,
+        default=0.03,
+        metavar="SHARE",
+        help="share of answered calls the agent transfers (cold or warm, to an agent or a team)",
     )
     parser.add_argument("--scenarios-only", action="store_true")
     parser.add_argument("--no-scenarios", action="store_true")

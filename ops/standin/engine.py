@@ -1200,6 +1200,7 @@ class Standin:
                     "muted": participant.muted,
                     "hold": participant.hold,
                     "end_on_exit": participant.end_on_exit,
+                    "label": participant.label,
                 }
                 if participant
                 else None

@@ -188,6 +188,8 @@ def conference_callback(
                 "StartConferenceOnEnter": "true",
             }
         )
+        if participant.get("label"):
+            form["ParticipantLabel"] = str(participant["label"])
     form.update(extra or {})
     return form
 

@@ -209,7 +209,8 @@ class Rest:
             "muted": participant.muted,
             "hold": participant.hold,
             "end_conference_on_exit": participant.end_on_exit,
-            "status": participant.status,
+            # Twilio's participant statuses: queued connecting ringing connected complete failed.
+            "status": "connected" if participant.status == "connected" else "complete",
             "uri": f"{self._ac_uri}/Conferences/{conference.sid}/Participants/{call_sid}.json",
         }
 
