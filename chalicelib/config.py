@@ -149,6 +149,10 @@ class Settings(BaseModel):
     price_give_up_hours: int = Field(default=48, ge=1)
     # Seconds the dashboard's KPI feed is cached per Lambda container.
     kpi_cache_seconds: int = Field(default=15, ge=0, le=300)
+    # Records are rebuilt by the events table's stream consumer (`conversation_stream`), off the
+    # webhook path. True rebuilds inline on every new event instead: only for `chalice local`
+    # (the local stage), which runs no stream consumers. docs/conversations.md, "Cost".
+    conversation_rebuild_inline: bool = False
     # --- recordings (issue 6) ---
     # Copy state (idempotency), channel map and transcript pointers; see recording_store.
     recordings_table: str

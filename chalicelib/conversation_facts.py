@@ -4,18 +4,21 @@ Every part of the app that learns something about a call comes through here: the
 (leg, conference and recording callbacks), the TaskRouter event subscriber, the escalation flow
 (`outside_hours`, `fallback_offered`, `voicemail_left`, `callback_requested`), the softphone
 (`wrap_up_note`) and the price reconciliation job. Each event is stored raw with a conditional
-put on its natural key; only a new event rebuilds the conversation record (read the
-conversation's events, fold, write), so a retried callback costs one failed conditional write.
+put on its natural key, and that is all a webhook does: a retried callback costs one failed
+conditional write, a new one one successful write (plus a link write the first time a task,
+agent leg or conference is seen by this container).
 
-DynamoDB requests per new event: 1 conditional put + 1 Query (consistent) + 1 conditional
-put of the record; links (a task, worker leg or conference naming its conversation) add one
-conditional put the first time each is seen. See docs/conversations.md for measured figures.
+The record is rebuilt off the webhook path, by the events table's stream consumer
+(`rebuild_conversations`): a batch of stream records is grouped by conversation and each
+conversation is folded once from all of its events, written under the `event_count` guard. A
+read that must be current (`current_record`) folds the events itself when the stored record
+is missing or built from fewer events than are stored. See docs/conversations.md, "Cost".
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +91,11 @@ def store_taskrouter_event(event: TaskRouterEvent, container: Container) -> None
 
 
 def store_event(container: Container, event: Event) -> bool:
-    """Store one event once; rebuild its conversation if anything changed. True if new."""
+    """Store one event once (and the links it proves). True if new.
+
+    The record is rebuilt by the stream consumer from the write, or here when
+    `conversation_rebuild_inline` is set (the local stage, which has no stream consumers).
+    """
     store = container.conversation_events
     now_s = _now_s()
     conversation = event.conversation_id
@@ -102,8 +109,11 @@ def store_event(container: Container, event: Event) -> bool:
             if not conversation:
                 count("ConversationEventsPending")
                 return new
-            _release(container, event.pending_on, conversation, now_s)
-            rebuild(container, conversation)
+            if (
+                _release(container, event.pending_on, conversation, now_s)
+                and container.settings.conversation_rebuild_inline
+            ):
+                rebuild(container, conversation)
             return new
         event = replace(event, conversation_id=conversation)
     new = store.put(event, conversation, now_s)
@@ -113,7 +123,8 @@ def store_event(container: Container, event: Event) -> bool:
             released = _release(container, sid, conversation, now_s) or released
     if new or released:
         count("ConversationEventsStored")
-        rebuild(container, conversation)
+        if container.settings.conversation_rebuild_inline:
+            rebuild(container, conversation)
     else:
         count("ConversationEventsDuplicate")
     return new
@@ -141,3 +152,37 @@ def rebuild(container: Container, conversation_id: str) -> dict[str, Any]:
         written=written,
     )
     return record
+
+
+def rebuild_conversations(conversation_ids: Iterable[str], container: Container) -> int:
+    """Rebuild each conversation once, however many of its events the batch names.
+
+    The stream consumer's work: every record of a batch names an event's partition, so a call's
+    burst of callbacks (hang-up: leg completed, conference leave, task wrap-up...) costs one
+    Query and one guarded put. Returns how many conversations were rebuilt.
+    """
+    unique = list(dict.fromkeys(c for c in conversation_ids if c))
+    for conversation_id in unique:
+        rebuild(container, conversation_id)
+    count("ConversationsRebuilt", len(unique))
+    return len(unique)
+
+
+def current_record(container: Container, conversation_id: str) -> dict[str, Any] | None:
+    """The conversation's record as of every event stored now; None if there is none.
+
+    The stored record lags the events by the stream's delay (about a second). A reader that
+    acts on it (the wrap-up note's permission check, GET /conversations/{id}, who may hear a
+    recording) gets the stored record when it was folded from every stored event, and a fold
+    of the events otherwise: one GetItem and one consistent Query, no write (the stream
+    consumer writes it). Same shape as the stored item, `event_count` included.
+    """
+    record = container.conversations.get(conversation_id)
+    events = container.conversation_events.events(conversation_id)
+    if not events or (record is not None and int(record.get("event_count") or 0) >= len(events)):
+        return record
+    count("ConversationFoldedOnRead")
+    folded = fold(conversation_id, events, policy(container))
+    item = {k: v for k, v in folded.items() if v is not None and v != ""}
+    item["event_count"] = len(events)
+    return item

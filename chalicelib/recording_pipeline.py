@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.conversation_events import CONFERENCE, rfc2822_ms
+from chalicelib.conversation_facts import current_record
 from chalicelib.errors import ContactCenterError, NotFound
 from chalicelib.observability import count, logger, timing_ms
 from chalicelib.recordings import (
@@ -169,7 +170,7 @@ def call_context(job: CopyJob, container: Container) -> CallContext:
             ):
                 sequence = int(form.get("SequenceNumber") or 2**31)
                 joins.append((sequence, rfc2822_ms(form.get("Timestamp")), form["CallSid"]))
-    agents = answered_agents(container.conversations.get(conversation_id))
+    agents = answered_agents(current_record(container, conversation_id))
     return CallContext(
         conversation_id=conversation_id,
         first_joined_call_sid=first_joined(joins),
@@ -371,7 +372,7 @@ def _agents_on_conversation(
     """Who was on the call: the conversation record's agents, and the agents our own recording
     items name (in case the record is not built yet)."""
     agents = {str(a) for r in records for a in r.get("agent_ids", []) or []}
-    return agents | answered_agents(container.conversations.get(conversation_id))
+    return agents | answered_agents(current_record(container, conversation_id))
 
 
 def _authorised_records(

@@ -10,8 +10,9 @@ Event store (one table, `conversation_events_table`), items by partition key `pk
 Every item expires (`expires_at`, TTL) after the retention period.
 
 Conversation records (`conversations_table`): one item per conversation, `conversation_id`,
-rewritten whole after each new event, guarded by `event_count` (the event set only grows, so a
-record folded from more events is newer; a slower concurrent rebuild cannot overwrite it).
+rewritten whole by the events stream's consumer, guarded by `event_count` (the event set only
+grows, so a record folded from more events is newer; a slower concurrent rebuild cannot
+overwrite it).
 GSIs: day-index (all attributes: export, KPIs, unfiltered listing), customer-index,
 agent-index, team-index (summaries for the filtered listing) and the sparse cost-pending-index.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,6 +37,15 @@ LINK_SORT_KEY = "link"
 PENDING_PREFIX = "P#"
 LINK_PREFIX = "L#"
 OTHER_PREFIX = "X#"
+
+
+def conversation_of_partition(keys: Mapping[str, Any] | None) -> str:
+    """The conversation an event item's stream keys (DynamoDB JSON) belong to; "" for a link,
+    pending or unattached item (prefixed partitions)."""
+    pk = str(((keys or {}).get("pk") or {}).get("S") or "")
+    if pk.startswith((PENDING_PREFIX, LINK_PREFIX, OTHER_PREFIX)):
+        return ""
+    return pk
 
 
 def _conditional_failed(exc: ClientError) -> bool:
@@ -53,10 +64,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Links this container has written or found written, remembered so a call's later TaskRouter
+# events (each naming the same task) skip the write; ~100 bytes each.
+KNOWN_LINKS_KEPT = 20_000
+
+
 class EventStore:
     def __init__(self, table: Any, retention_days: int) -> None:
         self._table = table
         self._retention_s = retention_days * 86400
+        self._known_links: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     def _item(self, pk: str, event: Event, now_s: int) -> dict[str, Any]:
         occurred_s = event.occurred_ms // 1000 or now_s
@@ -92,8 +109,17 @@ class EventStore:
         return self._put_new(self._item(OTHER_PREFIX + resource_sid, event, now_s))
 
     def link(self, sid: str, conversation_id: str, now_s: int) -> bool:
-        """Record that `sid` belongs to the conversation; False if that was already known."""
-        return self._put_new(
+        """Record that `sid` belongs to the conversation; False if that was already known.
+
+        A link is never rewritten, so once this container has written it or seen its
+        conditional put fail, it is known and asking again would only repeat that failure.
+        A put that raised is not remembered: the retried event writes the link again.
+        """
+        known = (sid, conversation_id)
+        if known in self._known_links:
+            self._known_links.move_to_end(known)
+            return False
+        new = self._put_new(
             {
                 "pk": LINK_PREFIX + sid,
                 "sk": LINK_SORT_KEY,
@@ -101,6 +127,10 @@ class EventStore:
                 "expires_at": now_s + self._retention_s,
             }
         )
+        self._known_links[known] = None
+        if len(self._known_links) > KNOWN_LINKS_KEPT:
+            self._known_links.popitem(last=False)
+        return new
 
     def resolve(self, sids: Iterable[str]) -> str | None:
         """The conversation any of these sids is linked to, read strongly consistent."""

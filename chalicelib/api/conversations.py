@@ -1,17 +1,20 @@
 """Conversations: the ingest webhooks, the staff API over the records, and the scheduled jobs.
 
-Ingest: every call leg's status callback and the conference's, signed by Twilio, stored raw and
-folded into the conversation record (chalicelib.conversation_facts). TaskRouter events arrive
-through the shared events route (chalicelib.api.taskrouter.EVENT_SUBSCRIBERS); recording
-callbacks through the recordings route, which calls `conversation_facts.store_callback`.
+Ingest: every call leg's status callback and the conference's, signed by Twilio, stored raw
+(chalicelib.conversation_facts). TaskRouter events arrive through the shared events route
+(chalicelib.api.taskrouter.EVENT_SUBSCRIBERS); recording callbacks through the recordings
+route, which calls `conversation_facts.store_callback`. The events table's stream
+(`conversation_stream`) folds them into the conversation records, off the webhook path.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 from chalice import Blueprint, Cron, Rate, Response
+from chalice.app import DynamoDBEvent
 
 from chalicelib import bootstrap
 from chalicelib.auth import require_staff
@@ -21,12 +24,12 @@ from chalicelib.conversation_events import (
     conference_event,
     voice_event,
 )
-from chalicelib.conversation_facts import store_event
+from chalicelib.conversation_facts import current_record, rebuild_conversations, store_event
 from chalicelib.conversation_jobs import export_recent_days, today_kpis
 from chalicelib.conversation_search import search_from_params
 from chalicelib.errors import NotFound, StorageUnavailable
 from chalicelib.models import parse_form
-from chalicelib.observability import logger
+from chalicelib.observability import logger, metrics
 from chalicelib.pricing import reconcile_prices
 from chalicelib.web import CORS, FORM, json_response, twilio_form, webhook
 
@@ -34,6 +37,15 @@ conversations = Blueprint(__name__)
 
 VOICE_STATUS_PATH = "/twilio/voice/status"
 CONFERENCE_STATUS_PATH = "/twilio/conference/status"
+
+# Chalice needs the stream ARN when the app is imported (aws/chalice#1882); deployed stages get
+# the table's own stream through infra/resources.json (ConversationStream's event source), as
+# presence does. The default names the local table; `chalice local` runs no stream consumers
+# (the local stage rebuilds inline, CONVERSATION_REBUILD_INLINE).
+CONVERSATION_EVENTS_STREAM_ARN = os.environ.get(
+    "CONVERSATION_EVENTS_STREAM_ARN",
+    "arn:aws:dynamodb:ap-northeast-1:000000000000:table/cc-local-conversation-events/stream/local",
+)
 
 
 def _now_ms() -> int:
@@ -95,7 +107,8 @@ def list_conversations() -> Response:
 @webhook
 def get_conversation(call_sid: str) -> Response:
     require_staff(conversations.current_request)
-    record = bootstrap.container().conversations.get(call_sid)
+    # Right after a call the stream may not have rebuilt the record yet: fold if it is behind.
+    record = current_record(bootstrap.container(), call_sid)
     if record is None:
         raise NotFound(f"no conversation {call_sid}")
     return json_response(record)
@@ -106,6 +119,37 @@ def get_conversation(call_sid: str) -> Response:
 def kpis_today() -> Response:
     require_staff(conversations.current_request)
     return json_response(today_kpis(bootstrap.container(), _now_ms()))
+
+
+# --- the events stream ------------------------------------------------------------------------
+@conversations.on_dynamodb_record(
+    stream_arn=CONVERSATION_EVENTS_STREAM_ARN,
+    batch_size=100,
+    maximum_batching_window_in_seconds=1,
+    name="conversation_stream",
+)
+def conversation_stream(event: DynamoDBEvent) -> None:
+    """Rebuild the conversations a batch of stored events belongs to, each once.
+
+    Only inserts into a conversation's partition matter (links, pending and worker events have
+    prefixed partitions; TTL deletions change no record). Raising makes Lambda retry the batch:
+    rebuilding is idempotent and guarded, so a retry only repeats work.
+    """
+    from chalicelib.adapters.conversation_store import conversation_of_partition
+
+    try:
+        rebuilt = rebuild_conversations(
+            (
+                conversation_of_partition(record.keys)
+                for record in event
+                if record.event_name == "INSERT"
+            ),
+            bootstrap.container(),
+        )
+        logger.info("conversations rebuilt from stream", conversations=rebuilt)
+    finally:
+        if metrics.metric_set:
+            metrics.flush_metrics()
 
 
 # --- scheduled jobs ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from chalicelib.bootstrap import Container
 from chalicelib.conversation_facts import store_event
 from tests import conversation_script as script
+from tests.conversation_stream import deliver_stream
 
 DAY = "2025-11-25"  # script.T0 is 01:00 on this day in Tokyo
 
@@ -25,6 +26,7 @@ def calls(container: Container) -> list[script.CallScript]:
     for s in made:
         for event in s.events():
             store_event(container, event)
+    deliver_stream(container)
     return made
 
 
@@ -94,6 +96,24 @@ def test_one_conversation_has_its_timeline(
     assert kinds.count("offered") == 6 and kinds.count("timed_out") == 5
     assert record["missed_offers"] == 5
     assert get(client, "/conversations/CA404", staff_token("sato")).status_code == 404
+
+
+def test_a_conversation_read_before_the_stream_rebuilt_it_is_already_complete(
+    client: Any, container: Container, staff_token: Any
+) -> None:
+    s = script.offered_five_times_then_answered_by_x(n=35)
+    for event in s.events():
+        store_event(container, event)  # no stream delivered: no record stored yet
+    assert container.conversations.get(s.call_sid) is None
+    response = get(client, f"/conversations/{s.call_sid}", staff_token("sato"))
+    assert response.status_code == 200
+    record = body(response)
+    assert (record["outcome"], record["answered_by"], record["missed_offers"]) == (
+        "answered",
+        "agent_x",
+        5,
+    )
+    assert record["event_count"] == len(s.events())
 
 
 def test_kpi_feed_answers_with_cors_for_the_dashboard(

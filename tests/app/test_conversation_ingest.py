@@ -9,6 +9,7 @@ from chalicelib.bootstrap import Container
 from chalicelib.conversation_facts import record_call_fact, store_callback
 from tests import conversation_script as script
 from tests.conftest import TwilioPoster
+from tests.conversation_stream import deliver_stream
 
 PATHS = {
     "voice": "/twilio/voice/status",
@@ -18,6 +19,12 @@ PATHS = {
 
 
 def play(twilio: TwilioPoster, container: Container, s: script.CallScript) -> None:
+    """Post the call's callbacks as Twilio does, then let the events stream rebuild records."""
+    post(twilio, container, s)
+    deliver_stream(container)
+
+
+def post(twilio: TwilioPoster, container: Container, s: script.CallScript) -> None:
     for kind, form, query in s.callbacks:
         if kind in PATHS:
             path = PATHS[kind]

@@ -10,10 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.conversation_events import conference_event
+from chalicelib.conversation_events import conference_event, taskrouter_event
 from chalicelib.conversation_facts import store_event
 from chalicelib.recordings import transcript_keys, transcription_job_name
 from tests.conftest import TwilioPoster
+from tests.conversation_stream import deliver_stream
 from tests.data import ACCOUNT_SID
 from tests.fakes.twilio_http import RecordingHttpClient
 from tests.recording_data import (
@@ -53,8 +54,17 @@ def answered_by_sato(container: bootstrap.Container) -> None:
         participant_join_form(CUSTOMER_CALL, 2, "Tue, 4 Feb 2025 17:03:01 +0000"),
     ):
         store_event(container, conference_event(form, context))
-    table = container.dynamodb.Table(container.settings.conversations_table)
-    table.put_item(Item={"conversation_id": CUSTOMER_CALL, "answered_by": "sato", "offers": []})
+    accepted = {
+        "Sid": "EV" + "5" * 32,
+        "EventType": "reservation.accepted",
+        "TaskSid": "WT" + "5" * 32,
+        "ReservationSid": "WR" + "5" * 32,
+        "TaskAttributes": json.dumps({"call_sid": CUSTOMER_CALL}),
+        "WorkerAttributes": json.dumps({"agent_id": "sato"}),
+        "TimestampMs": "1738688580000",
+    }
+    store_event(container, taskrouter_event(accepted))
+    deliver_stream(container)
 
 
 def test_callback_answers_at_once_and_queues_the_copy(

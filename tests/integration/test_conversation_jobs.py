@@ -13,6 +13,7 @@ from chalicelib.conversation_facts import store_event
 from chalicelib.conversation_jobs import export_one_day, export_recent_days
 from chalicelib.pricing import RateLimiter, reconcile_prices
 from tests import conversation_script as script
+from tests.conversation_stream import deliver_stream
 from tests.fakes.twilio_http import RecordedRequest, RecordingHttpClient
 
 DAY = "2025-11-25"
@@ -22,6 +23,7 @@ def store(container: Container, *scripts: script.CallScript) -> None:
     for s in scripts:
         for event in s.events():
             store_event(container, event)
+    deliver_stream(container)
 
 
 def test_a_day_exports_to_a_date_partition_duckdb_can_query(

@@ -1,0 +1,137 @@
+"""Records rebuilt off the webhook path: the events stream's consumer and reads that fold.
+
+A webhook stores its event and returns; `conversation_stream` (the events table's DynamoDB
+stream) rebuilds each conversation named in a batch once. A read that acts on a record
+(`current_record`) folds the events itself while the stream has not caught up.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.bootstrap import Container
+from chalicelib.conversation_events import Event
+from chalicelib.conversation_facts import current_record, policy, record_call_fact, store_event
+from chalicelib.conversations import fold
+from ops.benchmarks.common import AwsRequestCounter
+from tests import conversation_script as script
+from tests.conversation_stream import deliver_stream, invoke, stream_record
+
+
+def stored(container: Container, s: script.CallScript) -> list[Event]:
+    for event in s.events():
+        store_event(container, event)
+    return container.conversation_events.events(s.call_sid)
+
+
+def folded(container: Container, conversation_id: str) -> dict[str, Any]:
+    """What folding every stored event gives, in the stored item's shape (via DynamoDB JSON)."""
+    events = container.conversation_events.events(conversation_id)
+    record = fold(conversation_id, events, policy(container))
+    item = {k: v for k, v in record.items() if v is not None and v != ""}
+    item["event_count"] = len(events)
+    return dict(json.loads(json.dumps(item)))
+
+
+def test_a_batch_rebuilds_each_conversation_once_as_a_fold_of_all_its_events(
+    container: Container, aws: Any
+) -> None:
+    counter = AwsRequestCounter(aws)
+    calls = [
+        script.offered_five_times_then_answered_by_x(n=61),
+        script.abandoned_in_queue(n=62),
+        script.voicemail(n=63),
+    ]
+    keys: list[tuple[str, str]] = []
+    for s in calls:
+        stored(container, s)
+        keys.extend((s.call_sid, e.key) for e in s.events())
+    assert all(container.conversations.get(s.call_sid) is None for s in calls)
+
+    # Every insert twice (at-least-once delivery), interleaved, plus records that name no
+    # conversation: a link, a pending event, a worker event, and a TTL deletion.
+    records = [stream_record(pk, sk, n) for n, (pk, sk) in enumerate(keys * 2)]
+    records += [
+        stream_record("L#" + calls[0].task_sid, "link", 9001),
+        stream_record("P#CF" + "9" * 32, "recording#RE1#completed", 9002),
+        stream_record("X#WK" + "1" * 32, "taskrouter#EV1", 9003),
+        stream_record(calls[1].call_sid, "voice#old", 9004, event_name="REMOVE"),
+    ]
+    counter.reset()
+    invoke(records)
+
+    assert counter.by_operation["Query"] == len(calls)
+    assert counter.by_operation["PutItem"] == len(calls)
+    for s in calls:
+        assert container.conversations.get(s.call_sid) == folded(container, s.call_sid)
+    assert container.conversations.get(calls[0].call_sid)["missed_offers"] == 5  # type: ignore[index]
+
+
+def test_a_rebuild_from_fewer_events_never_overwrites_a_newer_record(
+    container: Container,
+) -> None:
+    s = script.answered_by_owner(n=64)
+    events = stored(container, s)
+    deliver_stream(container)
+    newest = container.conversations.get(s.call_sid)
+    older = fold(s.call_sid, events[:-3], policy(container))
+    assert container.conversations.put(older, len(events) - 3) is False
+    assert container.conversations.get(s.call_sid) == newest
+    invoke([stream_record(s.call_sid, events[0].key, 1)])  # a late redelivery
+    assert container.conversations.get(s.call_sid) == newest
+
+
+def test_a_read_before_the_stream_folds_the_stored_events(container: Container) -> None:
+    s = script.offered_five_times_then_answered_by_x(n=65)
+    stored(container, s)
+    assert container.conversations.get(s.call_sid) is None
+
+    before_stream = current_record(container, s.call_sid)
+    assert before_stream == folded(container, s.call_sid)
+    assert before_stream is not None and before_stream["answered_by"] == "agent_x"
+
+    deliver_stream(container)
+    assert current_record(container, s.call_sid) == before_stream
+    assert container.conversations.get(s.call_sid) == before_stream
+
+
+def test_a_read_of_a_record_behind_its_events_sees_the_newer_event(container: Container) -> None:
+    s = script.answered_by_owner(n=66)
+    stored(container, s)
+    deliver_stream(container)
+    record_call_fact(
+        container, s.call_sid, "wrap_up_note", script.T0 + 900_000, {"note": "call back"}
+    )
+    stale = container.conversations.get(s.call_sid)
+    fresh = current_record(container, s.call_sid)
+    assert stale is not None and fresh is not None
+    assert fresh["event_count"] == stale["event_count"] + 1
+    assert fresh == folded(container, s.call_sid)
+    assert current_record(container, "CA" + "0" * 32) is None
+
+
+def test_a_webhook_stores_its_event_and_writes_a_known_link_only_once(
+    container: Container, aws: Any
+) -> None:
+    counter = AwsRequestCounter(aws)
+    s = script.answered_by_owner(n=67)
+    task_events = [e for e in s.events() if e.source == "taskrouter"]
+    voice = next(e for e in s.events() if e.source == "voice")
+    assert len(task_events) >= 3
+
+    counter.reset()
+    store_event(container, voice)
+    assert dict(counter.by_operation) == {"PutItem": 1}
+
+    counter.reset()
+    store_event(container, task_events[0])
+    first = counter.total  # the event and the task's link (and any leg/conference it names)
+    counter.reset()
+    store_event(container, task_events[1])
+    assert counter.by_operation["PutItem"] <= first
+    assert "Query" not in counter.by_operation and "GetItem" not in counter.by_operation
+
+    counter.reset()
+    store_event(container, task_events[1])  # Twilio's retry of the same event
+    assert dict(counter.by_operation) == {"PutItem": 1}
