@@ -658,7 +658,11 @@ def figures(report: Report, stack: Any, plans: list[Any], real_seconds: float, h
         json.dumps(failures) + (f" last {stack.lambdas.last_error}" if failures else ""),
     )
     api_failures = stack.population.api.failures if stack.population.api else []
-    report.add("agent API calls", not api_failures, f"{len(api_failures)} failed")
+    report.add(
+        "agent API calls",
+        not api_failures,
+        f"{len(api_failures)} failed" + (f"; e.g. {api_failures[:3]}" if api_failures else ""),
+    )
     counters = {k: v for k, v in s.stats.counters.items() if not k.startswith("Rest:")}
     print(f"  stand-in counters {json.dumps(counters, sort_keys=True)}")
     if stack.state_machines is not None:

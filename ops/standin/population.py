@@ -174,7 +174,10 @@ class Population:
             body["to_team"] = intent.to_team
         reply = api.request(agent_id, "POST", f"/calls/{conference_sid}/transfer", body)
         task_sid = str((reply or {}).get("transfer_task_sid") or "")
-        self.transfer_requests.append((agent_id, intent.mode, 202 if task_sid else 0))
+        target = intent.to_agent or f"team {intent.to_team}"
+        self.transfer_requests.append(
+            (agent_id, f"{intent.mode} to {target}", 202 if task_sid else 0)
+        )
         if not task_sid:
             return
         talk = plan.talk_seconds if plan else 60.0
