@@ -6,7 +6,8 @@
 2. Report: a month for 300 agents (~600k conversation records): KPIs, terminal table and the
    HTML report with its three charts; run time printed.
 3. Webhook cost: a call's callbacks stored through conversation_facts on moto, counting every
-   DynamoDB request with a botocore hook: per new event, per duplicate, per call.
+   DynamoDB request with a botocore hook: per new event, per duplicate, per call; with the
+   record rebuilt inline (before) and by the events stream's consumer (after).
 
 `python -m ops bench conversations [--conversations 100000] [--records 600000]`
 """
@@ -240,9 +241,17 @@ def bench_report(count: int, seed: int) -> None:
 
 
 def bench_webhook_cost(seed: int) -> None:
+    """DynamoDB requests per webhook and per call, with the record rebuilt inline on every new
+    event (as before the stream) and by the events stream's consumer (as deployed)."""
     from ops.benchmarks.common import use_moto_in_process
 
     use_moto_in_process()
+    print("webhook cost (DynamoDB requests, moto, 200 calls, callbacks shuffled):")
+    for inline in (True, False):
+        _webhook_cost(seed, inline)
+
+
+def _webhook_cost(seed: int, inline: bool) -> None:
     import contextlib
     import io
 
@@ -251,15 +260,19 @@ def bench_webhook_cost(seed: int) -> None:
 
     from chalicelib import bootstrap
     from chalicelib.config import Settings
-    from chalicelib.conversation_facts import store_event
+    from chalicelib.conversation_facts import rebuild_conversations, store_event
     from ops.benchmarks.common import AwsRequestCounter
     from ops.infra import create_local_resources
     from ops.stage import stage_environment
 
     rng = random.Random(seed)
-    with mock_aws(), contextlib.redirect_stdout(io.StringIO()) as quiet:
+    with mock_aws(), contextlib.redirect_stdout(io.StringIO()):
         settings = Settings.from_environment(
-            {**stage_environment("local"), "PUBLIC_BASE_URL": "https://bench.example/api"}
+            {
+                **stage_environment("local"),
+                "PUBLIC_BASE_URL": "https://bench.example/api",
+                "CONVERSATION_REBUILD_INLINE": "true" if inline else "false",
+            }
         )
         session = boto3.session.Session(region_name=settings.aws_region)
         create_local_resources(session, settings)
@@ -268,6 +281,8 @@ def bench_webhook_cost(seed: int) -> None:
         new_counts: list[int] = []
         dup_counts: list[int] = []
         per_call: list[int] = []
+        stream_per_call: list[int] = []
+        rebuilds: list[int] = []
         for n in range(200):
             events = synthetic_call(n, rng, T0 + n * 60_000)
             rng.shuffle(events)
@@ -282,15 +297,33 @@ def bench_webhook_cost(seed: int) -> None:
                 counter.reset()
                 store_event(container, event)
                 dup_counts.append(counter.total)
-        operations = dict(counter.by_operation)
-    del quiet, operations
-    print("webhook cost (DynamoDB requests, moto, 200 calls, callbacks shuffled):")
-    print(f"  per new event:   avg {sum(new_counts) / len(new_counts):.2f}, max {max(new_counts)}")
-    print(f"  per duplicate:   avg {sum(dup_counts) / len(dup_counts):.2f}")
+            if not inline:
+                # The stream consumer: a call's events in batches as a 1 s window groups them.
+                # Worst case here: one batch per distinct second of Twilio's clock.
+                seconds = {e.occurred_ms // 1000 for e in events}
+                counter.reset()
+                for _ in seconds:
+                    rebuild_conversations([events[0].conversation_id], container)
+                stream_per_call.append(counter.total)
+                rebuilds.append(len(seconds))
+    mode = "before: rebuilt inline" if inline else "after: rebuilt by the stream"
+    print(f"  {mode}")
     print(
-        f"  per call:        avg {sum(per_call) / len(per_call):.1f} requests for "
+        f"    per new event (webhook):  avg {sum(new_counts) / len(new_counts):.2f}, "
+        f"max {max(new_counts)}"
+    )
+    print(f"    per duplicate (webhook):  avg {sum(dup_counts) / len(dup_counts):.2f}")
+    print(
+        f"    per call (webhooks):      avg {sum(per_call) / len(per_call):.1f} requests for "
         f"{len(new_counts) / len(per_call):.1f} events"
     )
+    if stream_per_call:
+        print(
+            f"    per call (stream, off the webhook path): avg "
+            f"{sum(stream_per_call) / len(stream_per_call):.1f} requests in "
+            f"{sum(rebuilds) / len(rebuilds):.1f} rebuilds (one per batch naming the call; "
+            "worst case: every event in its own batch)"
+        )
 
 
 def main(argv: list[str]) -> int:

@@ -80,7 +80,10 @@ def start_gentle_day(
             tokens[agent["agent_id"]] = id_token(cognito, pool, agent["agent_id"])
         population.api = AgentApi(transport, tokens)
         population.heartbeats(settings.presence_heartbeat_interval_seconds)
-    LambdaRuntime(app, session, clock, stream_poll_seconds=1.0).start()
+    # chalice local rebuilds conversation records inline (CONVERSATION_REBUILD_INLINE): playing
+    # the events stream too would only repeat that work, by scanning the table every second.
+    skip = frozenset({"conversation_stream"}) if settings.conversation_rebuild_inline else None
+    LambdaRuntime(app, session, clock, stream_poll_seconds=1.0, skip=skip or frozenset()).start()
     population.schedule_day(standin, clock.now())
     calls = int(8 * 3600 / seconds_between_calls)
     for when, plan in caller_plans(customers, calls, seed, clock.now()):

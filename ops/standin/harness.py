@@ -259,6 +259,9 @@ def in_process_stack(
             "recording_copy_delay_seconds": 0,
             "presence_heartbeat_timeout_seconds": 3600,
             "escalation_state_machine_arn": ESCALATION_MACHINE_ARN,
+            # As deployed: records are rebuilt by the events stream, played by LambdaRuntime
+            # (the local stage rebuilds inline only because `chalice local` has no streams).
+            "conversation_rebuild_inline": False,
         }
         overrides.update(settings_overrides or {})
         tokens: dict[str, str] = {}

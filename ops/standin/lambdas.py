@@ -56,7 +56,10 @@ class LambdaRuntime:
         self.failures: dict[str, int] = {}
         self.last_error: dict[str, str] = {}
         self._tables: dict[str, tuple[str, list[str]]] = {}
-        self._snapshots: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {}
+        # Per stream: each item as last delivered (its digest for a KEYS_ONLY stream).
+        self._snapshots: dict[str, dict[tuple[str, ...], Any]] = {}
+        self._views: dict[str, str] = {}
+        self._batch_sizes: dict[str, int] = {}
         self._sequence = 1
 
     def start(self) -> None:
@@ -72,6 +75,7 @@ class LambdaRuntime:
                 continue
             if isinstance(source, DynamoDBEventConfig):
                 table = source.stream_arn.split(":table/")[1].split("/")[0]
+                self._batch_sizes[source.name] = int(source.batch_size or 100)
                 self._open_stream(source.name, table)
                 self._clock.after(self._poll, self._poll_stream, source.name)
             elif isinstance(source, ScheduledEventConfig) and isinstance(
@@ -96,13 +100,24 @@ class LambdaRuntime:
     def _open_stream(self, name: str, table: str) -> None:
         # moto 5.2's in-process DynamoDB Streams API answers "Not yet implemented" to this
         # botocore, so the stream is played by diffing the table between polls: every net
-        # change reaches the handler (INSERT/MODIFY/REMOVE with both images), but two changes
-        # of one item within a poll interval arrive as one.
+        # change reaches the handler (INSERT/MODIFY/REMOVE, with the images the table's
+        # StreamViewType carries), but two changes of one item within a poll interval arrive
+        # as one. A KEYS_ONLY stream keeps only a digest of each item, not the item.
         description = self._session.client("dynamodb").describe_table(TableName=table)["Table"]
-        self._tables[name] = (table, [k["AttributeName"] for k in description["KeySchema"]])
-        self._snapshots[name] = self._scan(table, self._tables[name][1])
+        keys = [k["AttributeName"] for k in description["KeySchema"]]
+        view = description.get("StreamSpecification", {}).get("StreamViewType")
+        self._tables[name] = (table, keys)
+        self._views[name] = view or "NEW_AND_OLD_IMAGES"
+        self._snapshots[name] = {
+            key: self._kept(name, item) for key, item in self._scan(table, keys).items()
+        }
         if self._writes is not None:
             self._writes.watch_table(table)
+
+    def _kept(self, name: str, item: dict[str, Any]) -> Any:
+        if self._views[name] == "KEYS_ONLY":
+            return hash(json.dumps(item, sort_keys=True))
+        return item
 
     def _scan(self, table: str, keys: list[str]) -> dict[tuple[str, ...], dict[str, Any]]:
         fast = _moto_items(table)
@@ -121,54 +136,54 @@ class LambdaRuntime:
 
     def _poll_stream(self, name: str) -> None:
         table, keys = self._tables[name]
-        before = self._snapshots[name]
+        view = self._views[name]
+        snapshot = self._snapshots[name]
         written = self._writes.take_keys(table) if self._writes is not None else None
         if written is None:
-            after = self._scan(table, keys)
-            changed = before.keys() | after.keys()
+            current = self._scan(table, keys)
+            changed: set[tuple[str, ...]] = snapshot.keys() | current.keys()
+            after: dict[tuple[str, ...], dict[str, Any] | None] = {
+                key: current.get(key) for key in changed
+            }
         else:
             # Only the items the app wrote since the last poll can have changed.
-            after = dict(before)
-            for key, item in self._read_keys(table, keys, written).items():
-                if item is None:
-                    after.pop(key, None)
-                else:
-                    after[key] = item
-            changed = set(written)
-        records = []
-        for key in sorted(changed):
-            old, new = before.get(key), after.get(key)
-            if old == new:
+            after = self._read_keys(table, keys, written)
+        # (key, what the snapshot keeps after it, the stream record)
+        changes: list[tuple[tuple[str, ...], Any, dict[str, Any]]] = []
+        for key in sorted(after):
+            new = after[key]
+            old_kept = snapshot.get(key)
+            new_kept = self._kept(name, new) if new is not None else None
+            if old_kept == new_kept:
                 continue
-            event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
-            image = new or old or {}
+            event = "INSERT" if old_kept is None else "REMOVE" if new is None else "MODIFY"
             stream: dict[str, Any] = {
-                "Keys": {k: image[k] for k in keys},
-                "StreamViewType": "NEW_AND_OLD_IMAGES",
-                "SizeBytes": len(repr(image)),
+                "Keys": _unkey(key, keys),
+                "StreamViewType": view,
+                "SizeBytes": len(repr(new if new is not None else old_kept)),
                 "SequenceNumber": str(self._sequence),
                 "ApproximateCreationDateTime": self._clock.now(),
             }
             self._sequence += 1
-            if old is not None:
-                stream["OldImage"] = old
-            if new is not None:
+            if old_kept is not None and view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+                stream["OldImage"] = old_kept
+            if new is not None and view in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
                 stream["NewImage"] = new
-            records.append(
-                {
-                    "eventID": uuid.uuid4().hex,
-                    "eventName": event,
-                    "eventSource": "aws:dynamodb",
-                    "eventVersion": "1.1",
-                    "awsRegion": "ap-northeast-1",
-                    "dynamodb": stream,
-                    "eventSourceARN": f"{TABLE_ARN}/{table}/stream/local",
-                }
-            )
-        if not records or self._invoke(name, {"Records": records}):
-            self._snapshots[name] = after
-        elif written is not None:
-            self._writes.give_back(table, written)  # on failure the same changes come again
+            changes.append((key, new_kept, _stream_record(event, stream, table)))
+        # Lambda hands a shard's records over in batches of the event source's size, in order,
+        # and a failed batch blocks the ones after it until it succeeds.
+        size = self._batch_sizes.get(name, 100)
+        for start in range(0, len(changes), size):
+            batch = changes[start : start + size]
+            if not self._invoke(name, {"Records": [record for _, _, record in batch]}):
+                if self._writes is not None and written is not None:
+                    self._writes.give_back(table, {key for key, _, _ in changes[start:]})
+                break
+            for key, kept, _ in batch:
+                if kept is None:
+                    snapshot.pop(key, None)
+                else:
+                    snapshot[key] = kept
         self._clock.after(self._poll, self._poll_stream, name)
 
     def _read_keys(
@@ -258,6 +273,22 @@ def _moto_items(table: str) -> list[dict[str, Any]] | None:
 
 def _key(item: dict[str, Any], keys: list[str]) -> tuple[str, ...]:
     return tuple(json.dumps(item[k], sort_keys=True) for k in keys)
+
+
+def _unkey(key: tuple[str, ...], keys: list[str]) -> dict[str, Any]:
+    return {name: json.loads(part) for name, part in zip(keys, key, strict=True)}
+
+
+def _stream_record(event: str, stream: dict[str, Any], table: str) -> dict[str, Any]:
+    return {
+        "eventID": uuid.uuid4().hex,
+        "eventName": event,
+        "eventSource": "aws:dynamodb",
+        "eventVersion": "1.1",
+        "awsRegion": "ap-northeast-1",
+        "dynamodb": stream,
+        "eventSourceARN": f"{TABLE_ARN}/{table}/stream/local",
+    }
 
 
 WRITE_OPERATIONS = frozenset(
