@@ -7,6 +7,7 @@ The one rule everything here rests on: an agent controls only a call they hold. 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode
@@ -95,6 +96,9 @@ class ControlGateway(Protocol):
     def create_task(
         self, workflow_sid: str, attributes: dict[str, Any], priority: int, timeout: int
     ) -> str: ...
+    def pending_reservation(self, worker_sid: str) -> tuple[str, str] | None: ...
+    def task_worker_names(self, task_sid: str) -> list[str]: ...
+    def cancel_task(self, task_sid: str, reason: str) -> None: ...
 
 
 def agent_label(agent_id: str) -> str:
@@ -117,21 +121,72 @@ class HeldCall:
     attributes: dict[str, Any]
 
     def as_json(self) -> dict[str, Any]:
-        a = self.attributes
-        transfer = a.get("transfer") if isinstance(a.get("transfer"), dict) else {}
         return {
             "task_sid": self.task_sid,
             "conference_sid": self.conference_sid,
             "customer_call_sid": self.customer_call_sid,
-            "type": self.task_type,
-            "caller": a.get("caller") or a.get("from") or "",
-            "customer_id": a.get("customer_id", ""),
-            "customer_name": a.get("customer_name", ""),
-            "owner_agent_id": a.get("customer_owner_agent_id", a.get("owner_agent_id", "")),
-            "team": a.get("customer_team", a.get("team", "")),
-            "stage": a.get("initial_stage", a.get("stage", "")),
-            "transfer": transfer or None,
+            **call_context(self.attributes),
         }
+
+
+def call_context(attributes: dict[str, Any]) -> dict[str, Any]:
+    """What the agent's screen shows about a call, from its task's attributes: the caller, the
+    customer, and why it came to this agent (`stage` owner/team/everyone, or `type` transfer,
+    voicemail, callback).
+
+    The escalation rewrites `stage` as a waiting call widens (owner -> team -> everyone), so
+    the current stage is the one the agent was offered the call in. A transfer task's own
+    `stage` is how it targets the colleague; the customer's details are kept under
+    `customer_*` and the original call's stage under `initial_stage`.
+    """
+    a = attributes
+    task_type = str(a.get("type", ""))
+    transfer = a.get("transfer") if isinstance(a.get("transfer"), dict) else {}
+    if task_type == TRANSFER_TASK_TYPE:
+        owner = a.get("customer_owner_agent_id", "")
+        team = a.get("customer_team", "")
+        stage = a.get("initial_stage", "")
+    else:
+        owner, team, stage = a.get("owner_agent_id", ""), a.get("team", ""), a.get("stage", "")
+    return {
+        "type": task_type,
+        "caller": a.get("caller") or a.get("from") or "",
+        "customer_id": a.get("customer_id", ""),
+        "customer_name": a.get("customer_name", ""),
+        "owner_agent_id": owner,
+        "team": team,
+        "stage": stage,
+        "transfer": transfer or None,
+    }
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A call ringing the agent (their pending reservation), before they answer."""
+
+    task_sid: str
+    reservation_sid: str
+    attributes: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "task_sid": self.task_sid,
+            "reservation_sid": self.reservation_sid,
+            **call_context(self.attributes),
+        }
+
+
+def offer_to(gateway: ControlGateway, worker_sid: str) -> Offer | None:
+    """The call ringing the worker now, with its task's attributes: one List Reservations
+    (status pending) and, while something rings, one Fetch Task."""
+    pending = gateway.pending_reservation(worker_sid)
+    if pending is None:
+        return None
+    reservation_sid, task_sid = pending
+    status, attributes = gateway.fetch_task_attributes(task_sid)
+    if status != "reserved":
+        return None  # taken elsewhere, canceled or timed out between the two requests
+    return Offer(task_sid=task_sid, reservation_sid=reservation_sid, attributes=attributes)
 
 
 def held_call_from(agent_id: str, task_sid: str, attributes: dict[str, Any]) -> HeldCall | None:
@@ -322,6 +377,64 @@ def complete_transfer(gateway: ControlGateway, call: HeldCall) -> None:
     resume_customer(gateway, call)
     leave_call(gateway, call)
     count("TransfersCompleted")
+
+
+TRANSFER_CANCELED_REASON = "transfer canceled"
+_TASK_SID = re.compile(r"^WT[0-9a-fA-F]{32}$")
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def cancel_transfer(gateway: ControlGateway, call: HeldCall, transfer_task_sid: str) -> str:
+    """Warm transfer called off: the colleague is no longer offered the call (or, if they have
+    answered, leaves it), and the customer comes off hold, back to the agent.
+
+    Only a transfer started from this call can be canceled: the task must be a transfer task
+    naming the agent's own task and conference. Returns what was done: "withdrawn" (nobody had
+    taken it), "colleague_removed" (the colleague had joined) or "already_over" (the task had
+    ended: declined by everyone, timed out, or wrapped up); the customer is resumed in every case.
+    """
+    if not _TASK_SID.match(transfer_task_sid):
+        raise InvalidInput("transfer_task_sid must be a TaskRouter task sid (WT...)")
+    status, attributes = gateway.fetch_task_attributes(transfer_task_sid)
+    transfer = _object(attributes.get("transfer"))
+    conference = _object(attributes.get("conference"))
+    if (
+        attributes.get("type") != TRANSFER_TASK_TYPE
+        or transfer.get("from_task_sid") != call.task_sid
+        or conference.get("sid") != call.conference_sid
+    ):
+        count("CallControlRefused")
+        logger.warning(
+            "transfer cancel refused: not a transfer of this call",
+            agent_id=call.agent_id,
+            task_sid=call.task_sid,
+            transfer_task_sid=transfer_task_sid,
+        )
+        raise NotPermitted(f"{transfer_task_sid} is not a transfer of {call.conference_sid}")
+    if status in ("pending", "reserved"):
+        gateway.cancel_task(transfer_task_sid, TRANSFER_CANCELED_REASON)
+        outcome = "withdrawn"
+    elif status == "assigned":
+        # The colleague joined by transfer, labelled `agent:<id>` (their worker's friendly name).
+        for colleague in gateway.task_worker_names(transfer_task_sid):
+            gateway.remove_participant(call.conference_sid, agent_label(colleague))
+        gateway.complete_task(transfer_task_sid, TRANSFER_CANCELED_REASON)
+        outcome = "colleague_removed"
+    else:
+        outcome = "already_over"
+    resume_customer(gateway, call)
+    count("TransfersCanceled")
+    logger.info(
+        "transfer canceled",
+        agent_id=call.agent_id,
+        task_sid=call.task_sid,
+        transfer_task_sid=transfer_task_sid,
+        outcome=outcome,
+    )
+    return outcome
 
 
 TRANSFER_JOIN_PATH = "/twilio/voice/transfer/join"

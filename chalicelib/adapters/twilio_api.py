@@ -299,6 +299,42 @@ class TwilioGateway:
                 return False
             raise TelephonyUnavailable(f"delete recording {recording_sid} failed: {exc}") from exc
 
+    def pending_reservation(self, worker_sid: str) -> tuple[str, str] | None:
+        """The reservation ringing the worker now, as (reservation sid, task sid); None if
+        none. One List request (a voice worker has at most one pending reservation)."""
+        reservations = self._call(
+            lambda: (
+                self._workspace()
+                .workers(worker_sid)
+                .reservations.list(reservation_status="pending", limit=1)
+            ),
+            f"list pending reservations of {worker_sid}",
+        )
+        return next(((str(r.sid), str(r.task_sid)) for r in reservations), None)
+
+    def task_worker_names(self, task_sid: str) -> list[str]:
+        """Who holds the task: the friendly names (our agent ids) of its accepted reservations."""
+        reservations = self._call(
+            lambda: (
+                self._workspace()
+                .tasks(task_sid)
+                .reservations.list(reservation_status="accepted", limit=5)
+            ),
+            f"list reservations of task {task_sid}",
+        )
+        return [str(r.worker_name) for r in reservations if r.worker_name]
+
+    def cancel_task(self, task_sid: str, reason: str) -> None:
+        """Withdraw a task nobody has accepted (pending or reserved): its reservations end."""
+        self._call(
+            lambda: (
+                self._workspace()
+                .tasks(task_sid)
+                .update(assignment_status="canceled", reason=reason)
+            ),
+            f"cancel task {task_sid}",
+        )
+
     def fetch_call_price(self, call_sid: str) -> tuple[str | None, str]:
         """A call leg's price and currency; None until Twilio has rated the call (a while after
         it ends). https://www.twilio.com/docs/voice/api/call-resource#call-properties"""

@@ -95,9 +95,11 @@ def conference_status() -> Response:
 @webhook
 def list_conversations() -> Response:
     request = conversations.current_request
-    require_staff(request)
+    staff = require_staff(request)
     c = bootstrap.container()
     params: dict[str, str] = dict(request.query_params or {})
+    if params.get("agent") == "me":  # the softphone's "your recent calls"
+        params["agent"] = staff.agent_id
     query = search_from_params(params, c.settings.report_timezone, _now_ms())
     items, cursor = c.conversations.search(query, params.get("cursor"))
     return json_response({"conversations": items, "next_cursor": cursor})

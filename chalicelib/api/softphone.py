@@ -26,12 +26,14 @@ from chalicelib.calls import (
     TransferTarget,
     agent_label,
     calls_held_by,
+    cancel_transfer,
     complete_transfer,
     decide_outbound,
     hang_up,
     held_call,
     hold_customer,
     mute_agent,
+    offer_to,
     resume_customer,
     start_transfer,
 )
@@ -155,11 +157,25 @@ def _body() -> dict[str, Any]:
 @softphone.route("/agents/me/call", methods=["GET"], cors=CORS)
 @agent_api
 def my_current_call() -> Response:
-    """The conference call the agent holds now (`{"call": null}` when none)."""
+    """The conference call the agent holds now, or else the call ringing them:
+    `{"call": {...} | null, "offer": {...} | null}`.
+
+    The page asks when its phone rings (the customer, owner, team and why, before the agent
+    answers) and after it answers (the conference that hold and transfer act on). Twilio REST
+    requests per ask: on a call, 1 List Reservations + 1 Fetch Task; ringing, 2 Lists + 1
+    Fetch; idle, 2 Lists (docs/softphone.md, "Cost").
+    """
     staff = require_staff(softphone.current_request)
-    record = _agent_record(staff.agent_id)
-    held = calls_held_by(bootstrap.container().twilio, staff.agent_id, _worker_sid(record))
-    return json_response({"call": held[0].as_json() if held else None})
+    worker_sid = _worker_sid(_agent_record(staff.agent_id))
+    gateway = bootstrap.container().twilio
+    held = calls_held_by(gateway, staff.agent_id, worker_sid)
+    offer = None if held else offer_to(gateway, worker_sid)
+    return json_response(
+        {
+            "call": held[0].as_json() if held else None,
+            "offer": offer.as_json() if offer else None,
+        }
+    )
 
 
 @softphone.route("/calls/{conference_sid}/hold", methods=["POST"], cors=CORS)
@@ -209,7 +225,8 @@ def _transfer_target(body: dict[str, Any]) -> TransferTarget:
         return TransferTarget(
             target.mode, to_agent=to_agent, agent_team=str(colleague.get("team", ""))
         )
-    if not c.presence_reader.team_presence(to_team).members:
+    # The directory, not presence: a team exists before any of its members has signed in.
+    if not c.agents.has_team(to_team):
         raise NotFound(f"no team {to_team}")
     return target
 
@@ -247,6 +264,24 @@ def transfer_complete(conference_sid: str) -> Response:
     call = _my_call(conference_sid)
     complete_transfer(bootstrap.container().twilio, call)
     return json_response({"conference_sid": conference_sid, "agent_left": True})
+
+
+@softphone.route("/calls/{conference_sid}/transfer/cancel", methods=["POST"], cors=CORS)
+@agent_api
+def transfer_cancel(conference_sid: str) -> Response:
+    """Body {"transfer_task_sid"} (from the transfer's answer): call off a warm transfer; the
+    customer comes back off hold to the agent, who stays on the call."""
+    transfer_task_sid = str(_body().get("transfer_task_sid") or "")
+    call = _my_call(conference_sid)
+    outcome = cancel_transfer(bootstrap.container().twilio, call, transfer_task_sid)
+    return json_response(
+        {
+            "conference_sid": conference_sid,
+            "transfer_task_sid": transfer_task_sid,
+            "outcome": outcome,
+            "customer_on_hold": False,
+        }
+    )
 
 
 @softphone.route(TRANSFER_JOIN_PATH, methods=["POST"], content_types=[FORM])

@@ -49,8 +49,14 @@ class FakeTaskRouter:
 
     def __init__(self, twilio_http: Any) -> None:
         self.held: dict[str, dict[str, dict[str, Any]]] = {}
+        # worker sid -> (reservation sid, task sid) ringing them; task sid -> (status, attributes)
+        self.ringing: dict[str, tuple[str, str]] = {}
+        self.tasks: dict[str, tuple[str, dict[str, Any]]] = {}
+        # task sid -> the friendly names (agent ids) of the workers who accepted it
+        self.accepted_by: dict[str, list[str]] = {}
         twilio_http.respond("GET", r"/Workers/WK[0-9a-f]+/Reservations", self._reservations)
         twilio_http.respond("GET", r"/Tasks/WT[0-9a-f]+$", self._task)
+        twilio_http.respond("GET", r"/Tasks/WT[0-9a-f]+/Reservations$", self._task_reservations)
         twilio_http.respond(
             "GET", r"/Conferences/CF[0-9a-f]+\.json$", (200, {"sid": CF, "friendly_name": TASK})
         )
@@ -59,8 +65,24 @@ class FakeTaskRouter:
     def give(self, agent_id: str, task_sid: str, attributes: dict[str, Any]) -> None:
         self.held.setdefault(worker_sid(agent_id), {})[task_sid] = attributes
 
+    def offer(self, agent_id: str, reservation_sid: str, task_sid: str, attributes: Any) -> None:
+        """TaskRouter reserved the task for the agent: their phone rings."""
+        self.ringing[worker_sid(agent_id)] = (reservation_sid, task_sid)
+        self.tasks[task_sid] = ("reserved", attributes)
+
+    def task(self, task_sid: str, status: str, attributes: dict[str, Any]) -> None:
+        self.tasks[task_sid] = (status, attributes)
+
     def _reservations(self, request: Any) -> tuple[int, Any]:
         worker = request.url.split("/Workers/")[1].split("/")[0]
+        meta = {"key": "reservations", "page": 0, "page_size": 20, "next_page_url": None}
+        if request.params.get("ReservationStatus") == "pending":
+            ringing = [self.ringing[worker]] if worker in self.ringing else []
+            rows = [
+                {"sid": r, "task_sid": t, "worker_sid": worker, "reservation_status": "pending"}
+                for r, t in ringing
+            ]
+            return 200, {"reservations": rows, "meta": meta}
         assert request.params.get("ReservationStatus") == "accepted"
         items = [
             {
@@ -74,8 +96,25 @@ class FakeTaskRouter:
         meta = {"key": "reservations", "page": 0, "page_size": 20, "next_page_url": None}
         return 200, {"reservations": items, "meta": meta}
 
+    def _task_reservations(self, request: Any) -> tuple[int, Any]:
+        task = request.url.split("/Tasks/")[1].split("/")[0]
+        assert request.params.get("ReservationStatus") == "accepted"
+        rows = [
+            {"sid": sid("WR", 90 + n), "task_sid": task, "worker_name": agent_id}
+            for n, agent_id in enumerate(self.accepted_by.get(task, []))
+        ]
+        meta = {"key": "reservations", "page": 0, "page_size": 5, "next_page_url": None}
+        return 200, {"reservations": rows, "meta": meta}
+
     def _task(self, request: Any) -> tuple[int, Any]:
         task = request.url.rsplit("/", 1)[1]
+        if task in self.tasks:
+            status, attributes = self.tasks[task]
+            return 200, {
+                "sid": task,
+                "assignment_status": status,
+                "attributes": json.dumps(attributes),
+            }
         for tasks in self.held.values():
             if task in tasks:
                 return 200, {
@@ -209,7 +248,10 @@ def test_current_call_shows_the_customer_and_the_conference(
         "owner",
     )
     headers = {"Authorization": f"Bearer {staff_token('tanaka')}", "X-Client-Version": "1.0.0"}
-    assert json.loads(client.http.get("/agents/me/call", headers=headers).body) == {"call": None}
+    assert json.loads(client.http.get("/agents/me/call", headers=headers).body) == {
+        "call": None,
+        "offer": None,
+    }
 
 
 def created_task(twilio_http: Any) -> dict[str, Any]:
@@ -344,3 +386,184 @@ def test_twilio_failing_is_a_503_the_page_can_retry(
     response = as_agent("sato", f"/calls/{CF}/hold")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "2"
+
+
+# --- the call ringing the agent, before they answer -------------------------------------------
+RINGING_TASK = sid("WT", 3)
+RESERVATION = sid("WR", 3)
+
+
+def my_call(client: Any, staff_token: Any, agent_id: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {staff_token(agent_id)}", "X-Client-Version": "1.0.0"}
+    response = client.http.get("/agents/me/call", headers=headers)
+    assert response.status_code == 200, response.body
+    return dict(json.loads(response.body))
+
+
+def test_a_ringing_call_shows_the_customer_and_why_before_it_is_answered(
+    client: Any, staff_token: Any, agents: None, taskrouter: FakeTaskRouter, twilio_http: Any
+) -> None:
+    # The owner was busy: the escalation widened the call to the team before it rang tanaka.
+    escalated = {**inbound_task_attributes(), "stage": "team", "initial_stage": "owner"}
+    del escalated["conference"], escalated["worker_call_sid"]
+    taskrouter.offer("tanaka", RESERVATION, RINGING_TASK, escalated)
+
+    answer = my_call(client, staff_token, "tanaka")
+
+    assert answer == {
+        "call": None,
+        "offer": {
+            "task_sid": RINGING_TASK,
+            "reservation_sid": RESERVATION,
+            "type": "inbound_call",
+            "caller": "+81312345678",
+            "customer_id": "C1",
+            "customer_name": "Sakura Foods",
+            "owner_agent_id": "sato",
+            "team": "tokyo",
+            "stage": "team",
+            "transfer": None,
+        },
+    }
+    # The cost: the held-calls List (none), the pending List, and one Fetch Task.
+    reads = [(r.method, r.path.rsplit("/", 2)[-2:], r.params) for r in twilio_http.requests]
+    assert reads == [
+        (
+            "GET",
+            [worker_sid("tanaka"), "Reservations"],
+            {"ReservationStatus": "accepted", "PageSize": 20},
+        ),
+        (
+            "GET",
+            [worker_sid("tanaka"), "Reservations"],
+            {"ReservationStatus": "pending", "PageSize": 1},
+        ),
+        ("GET", ["Tasks", RINGING_TASK], {}),
+    ]
+
+
+def test_a_transfer_rings_with_the_customers_owner_team_and_who_sent_it(
+    client: Any, staff_token: Any, agents: None, taskrouter: FakeTaskRouter
+) -> None:
+    from chalicelib.calls import HeldCall, TransferTarget, transfer_task_attributes
+
+    original = HeldCall(
+        "sato", TASK, CF, CUSTOMER, AGENT_LEG, "inbound_call", inbound_task_attributes()
+    )
+    attributes = transfer_task_attributes(original, TransferTarget("warm", to_agent="suzuki"), TASK)
+    taskrouter.offer("suzuki", RESERVATION, NEW_TASK, attributes)
+
+    offer = my_call(client, staff_token, "suzuki")["offer"]
+
+    assert (offer["type"], offer["owner_agent_id"], offer["team"], offer["stage"]) == (
+        "transfer",
+        "sato",
+        "tokyo",
+        "owner",
+    )
+    assert offer["transfer"]["from_agent_id"] == "sato"
+    assert offer["transfer"]["mode"] == "warm"
+
+
+def test_an_offer_that_ended_meanwhile_is_not_shown(
+    client: Any, staff_token: Any, agents: None, taskrouter: FakeTaskRouter
+) -> None:
+    taskrouter.offer("tanaka", RESERVATION, RINGING_TASK, inbound_task_attributes())
+    taskrouter.task(RINGING_TASK, "canceled", inbound_task_attributes())
+    assert my_call(client, staff_token, "tanaka") == {"call": None, "offer": None}
+
+
+def test_an_agent_on_a_call_is_not_asked_about_offers(
+    client: Any, staff_token: Any, agents: None, taskrouter: FakeTaskRouter, twilio_http: Any
+) -> None:
+    taskrouter.give("sato", TASK, inbound_task_attributes())
+    assert my_call(client, staff_token, "sato")["call"]["conference_sid"] == CF
+    statuses = [r.params.get("ReservationStatus") for r in twilio_http.requests]
+    assert "pending" not in statuses
+
+
+# --- calling off a warm transfer ---------------------------------------------------------------
+def warm_transfer_task() -> dict[str, Any]:
+    from chalicelib.calls import HeldCall, TransferTarget, transfer_task_attributes
+
+    original = HeldCall(
+        "sato", TASK, CF, CUSTOMER, AGENT_LEG, "inbound_call", inbound_task_attributes()
+    )
+    return transfer_task_attributes(original, TransferTarget("warm", to_team="osaka"), TASK)
+
+
+def task_path(task_sid: str) -> str:
+    return f"/v1/Workspaces/{WORKSPACE}/Tasks/{task_sid}"
+
+
+@pytest.mark.parametrize("status", ["pending", "reserved"])
+def test_canceling_a_transfer_nobody_took_withdraws_it_and_resumes_the_customer(
+    as_agent: Any, taskrouter: FakeTaskRouter, twilio_http: Any, status: str
+) -> None:
+    taskrouter.give("sato", TASK, inbound_task_attributes())
+    taskrouter.task(NEW_TASK, status, warm_transfer_task())
+
+    response = as_agent("sato", f"/calls/{CF}/transfer/cancel", {"transfer_task_sid": NEW_TASK})
+
+    assert response.status_code == 200, response.body
+    assert json.loads(response.body)["outcome"] == "withdrawn"
+    assert control_calls(twilio_http) == [
+        (
+            "POST",
+            task_path(NEW_TASK),
+            {"AssignmentStatus": "canceled", "Reason": "transfer canceled"},
+        ),
+        ("POST", participant(CUSTOMER), {"Hold": "false"}),
+    ]
+
+
+def test_canceling_a_transfer_the_colleague_answered_takes_them_off_the_call(
+    as_agent: Any, taskrouter: FakeTaskRouter, twilio_http: Any
+) -> None:
+    taskrouter.give("sato", TASK, inbound_task_attributes())
+    taskrouter.task(NEW_TASK, "assigned", warm_transfer_task())
+    taskrouter.accepted_by[NEW_TASK] = ["suzuki"]
+
+    response = as_agent("sato", f"/calls/{CF}/transfer/cancel", {"transfer_task_sid": NEW_TASK})
+
+    assert json.loads(response.body)["outcome"] == "colleague_removed"
+    assert control_calls(twilio_http) == [
+        ("DELETE", participant("agent:suzuki"), {}),
+        (
+            "POST",
+            task_path(NEW_TASK),
+            {"AssignmentStatus": "completed", "Reason": "transfer canceled"},
+        ),
+        ("POST", participant(CUSTOMER), {"Hold": "false"}),
+    ]
+    # The agent still holds the call: their own task is untouched.
+    assert not [c for c in control_calls(twilio_http) if c[1] == task_path(TASK)]
+
+
+def test_canceling_a_transfer_that_already_ended_only_resumes_the_customer(
+    as_agent: Any, taskrouter: FakeTaskRouter, twilio_http: Any
+) -> None:
+    taskrouter.give("sato", TASK, inbound_task_attributes())
+    taskrouter.task(NEW_TASK, "canceled", warm_transfer_task())
+    response = as_agent("sato", f"/calls/{CF}/transfer/cancel", {"transfer_task_sid": NEW_TASK})
+    assert json.loads(response.body)["outcome"] == "already_over"
+    assert control_calls(twilio_http) == [("POST", participant(CUSTOMER), {"Hold": "false"})]
+
+
+def test_only_a_transfer_of_your_own_call_can_be_canceled(
+    as_agent: Any, taskrouter: FakeTaskRouter, twilio_http: Any
+) -> None:
+    taskrouter.give("sato", TASK, inbound_task_attributes())
+    someone_elses = {**warm_transfer_task(), "transfer": {"from_task_sid": sid("WT", 7)}}
+    taskrouter.task(NEW_TASK, "pending", someone_elses)
+    taskrouter.task(RINGING_TASK, "pending", inbound_task_attributes())  # not a transfer at all
+    for task_sid in (NEW_TASK, RINGING_TASK):
+        response = as_agent("sato", f"/calls/{CF}/transfer/cancel", {"transfer_task_sid": task_sid})
+        assert response.status_code == 403, task_sid
+    # Nor by an agent who is not on the call, nor with something that is not a task sid.
+    taskrouter.task(NEW_TASK, "pending", warm_transfer_task())
+    body = {"transfer_task_sid": NEW_TASK}
+    assert as_agent("tanaka", f"/calls/{CF}/transfer/cancel", body).status_code == 403
+    bad = {"transfer_task_sid": "../Workers"}
+    assert as_agent("sato", f"/calls/{CF}/transfer/cancel", bad).status_code == 400
+    assert control_calls(twilio_http) == []

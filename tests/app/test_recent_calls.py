@@ -1,0 +1,39 @@
+"""The softphone's "your recent calls": GET /conversations?agent=me is the signed-in agent's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.bootstrap import Container
+from chalicelib.conversation_facts import store_event
+from tests import conversation_script as script
+from tests.conversation_stream import deliver_stream
+
+DAY = "2025-11-25"  # script.T0 is 01:00 on this day in Tokyo
+
+
+def recent(client: Any, token: str, query: str) -> list[str]:
+    response = client.http.get(
+        f"/conversations?from={DAY}&to={DAY}&{query}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.body
+    return [c["conversation_id"] for c in json.loads(response.body)["conversations"]]
+
+
+def test_agent_me_lists_the_signed_in_agents_own_calls(
+    client: Any, container: Container, staff_token: Any
+) -> None:
+    owners = script.answered_by_owner(n=41)  # answered by "owner"
+    by_x = script.offered_five_times_then_answered_by_x(n=42)  # answered by "agent_x"
+    for s in (owners, by_x):
+        for event in s.events():
+            store_event(container, event)
+    deliver_stream(container)
+
+    assert recent(client, staff_token("agent_x"), "agent=me") == [by_x.call_sid]
+    assert recent(client, staff_token("owner"), "agent=me") == [owners.call_sid]
+    assert recent(client, staff_token("nobody"), "agent=me") == []
+    # A named agent is still a named agent, whoever asks.
+    assert recent(client, staff_token("owner"), "agent=agent_x") == [by_x.call_sid]
