@@ -72,6 +72,29 @@ class AgentDirectory:
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable(f"agent scan failed: {exc}") from exc
 
+    def has_team(self, team: str) -> bool:
+        """Whether any agent in the directory belongs to `team`.
+
+        A Scan with a filter, stopping at the first page with a match: the directory is small
+        (hundreds of items, one or two pages), and only a transfer to a team asks.
+        """
+        from boto3.dynamodb.conditions import Attr
+
+        kwargs: dict[str, Any] = {
+            "FilterExpression": Attr("team").eq(team),
+            "ProjectionExpression": "agent_id",
+        }
+        try:
+            while True:
+                page = self._table.scan(**kwargs)
+                if page.get("Items"):
+                    return True
+                if "LastEvaluatedKey" not in page:
+                    return False
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable(f"agent scan failed: {exc}") from exc
+
 
 def _presence(item: dict[str, Any]) -> AgentPresence:
     try:
