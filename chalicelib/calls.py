@@ -288,8 +288,11 @@ def transfer_task_attributes(
 ) -> dict[str, Any]:
     """The task that offers the customer's call to the colleague or team.
 
-    It reuses the workflow's owner/team filters (`stage`, `owner_agent_id`, `team`), keeps the
-    customer's details for the colleague's screen, and names the conference to join.
+    The workflow routes it by `transfer_to_agent` or `transfer_to_team` (its transfer filters
+    reach only that colleague or team, never wider: chalicelib.workflow.transfer_filters).
+    `stage`, `owner_agent_id` and `team` say the same for the conversation record and the
+    ringing panel. It keeps the customer's details for the colleague's screen and names the
+    conference to join.
     """
     a = call.attributes
     return {
@@ -304,6 +307,8 @@ def transfer_task_attributes(
         "stage": "owner" if target.to_agent else "team",
         "owner_agent_id": target.to_agent,
         "team": target.to_team or target.agent_team,
+        "transfer_to_agent": target.to_agent,
+        "transfer_to_team": target.to_team,
         "conference": {
             "sid": call.conference_sid,
             "name": conference_name,
@@ -324,8 +329,7 @@ class TransferPolicy:
     workflow_sid: str
     hold_music_url: str
     # How long the transfer task waits for the colleague (named agent) or the team before
-    # TaskRouter cancels it. Kept within the workflow's owner/team backstops so a transfer to
-    # one person never widens to their team, nor a team transfer to everyone.
+    # TaskRouter cancels it (the transfer filters never widen, whatever the wait).
     agent_timeout_seconds: int
     team_timeout_seconds: int
 

@@ -39,6 +39,8 @@ def workflow_definition(settings: Settings) -> dict[str, Any]:
     return {
         "task_routing": {
             "filters": [
+                # First: a transfer task carries a `stage` too (for the conversation record).
+                *transfer_filters(settings),
                 {
                     "filter_friendly_name": Stage.OWNER.value,
                     "expression": f"stage == '{Stage.OWNER.value}'",
@@ -95,5 +97,33 @@ def follow_up_filters(settings: Settings) -> list[dict[str, Any]]:
             "filter_friendly_name": "follow_up_team",
             "expression": f"{FOLLOW_UP} AND team != ''",
             "targets": [team, everyone],
+        },
+    ]
+
+
+# --- softphone transfers (issue 7) ---
+TRANSFER_TO_AGENT_TARGET = "task.transfer_to_agent == worker.agent_id"
+TRANSFER_TO_TEAM_TARGET = "task.transfer_to_team == worker.team"
+
+
+def transfer_filters(settings: Settings) -> list[dict[str, Any]]:
+    """A transfer reaches exactly whom the agent named: that colleague, or that team.
+
+    One target each, with no `skip_if` and no `timeout`: a target that is skipped or times out
+    moves the task on, and after a filter's last target TaskRouter moves it to the default
+    filter (everyone). The transfer task's own timeout (`TRANSFER_TIMEOUT_SECONDS`) ends the
+    wait instead: TaskRouter cancels it, and the agent still has the customer.
+    """
+    queue = settings.queue_sid_everyone
+    return [
+        {
+            "filter_friendly_name": "transfer_to_agent",
+            "expression": "type == 'transfer' AND transfer_to_agent != ''",
+            "targets": [{"queue": queue, "expression": TRANSFER_TO_AGENT_TARGET}],
+        },
+        {
+            "filter_friendly_name": "transfer_to_team",
+            "expression": "type == 'transfer' AND transfer_to_team != ''",
+            "targets": [{"queue": queue, "expression": TRANSFER_TO_TEAM_TARGET}],
         },
     ]

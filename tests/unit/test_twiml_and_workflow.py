@@ -48,6 +48,8 @@ def test_conference_instruction_is_regional_dual_channel_and_ends_with_the_custo
 def test_workflow_has_one_filter_per_stage_widening_to_everyone() -> None:
     settings = make_settings(backstop_owner_seconds=30, backstop_team_seconds=90)
     filters = workflow_definition(settings)["task_routing"]["filters"]
+    names = [f["filter_friendly_name"] for f in filters]
+    filters = filters[names.index("owner") :]
     assert [f["filter_friendly_name"] for f in filters][:3] == ["owner", "team", "everyone"]
     owner_targets = filters[0]["targets"]
     assert owner_targets[0]["expression"] == "task.owner_agent_id == worker.agent_id"
@@ -55,6 +57,21 @@ def test_workflow_has_one_filter_per_stage_widening_to_everyone() -> None:
     assert owner_targets[0]["timeout"] == 30
     assert "expression" not in owner_targets[-1], "the last target must be everyone"
     assert filters[1]["targets"][0]["timeout"] == 90
+
+
+def test_transfers_are_routed_before_the_stage_filters_and_never_widen() -> None:
+    filters = workflow_definition(make_settings())["task_routing"]["filters"]
+    names = [f["filter_friendly_name"] for f in filters]
+    assert names.index("transfer_to_agent") < names.index("owner")
+    assert names.index("transfer_to_team") < names.index("owner")
+    by_name = {f["filter_friendly_name"]: f for f in filters}
+    [agent] = by_name["transfer_to_agent"]["targets"]
+    [team] = by_name["transfer_to_team"]["targets"]
+    assert agent["expression"] == "task.transfer_to_agent == worker.agent_id"
+    assert team["expression"] == "task.transfer_to_team == worker.team"
+    # A skipped or timed-out last target sends the task on to the default filter (everyone).
+    for target in (agent, team):
+        assert "skip_if" not in target and "timeout" not in target
 
 
 def test_workflow_in_infra_is_the_generated_one() -> None:
