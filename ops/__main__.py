@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import http.server
 import os
 import sys
 from pathlib import Path
@@ -130,13 +127,9 @@ def cmd_dev_token(args: argparse.Namespace) -> int:
 
 
 def cmd_serve_web(args: argparse.Namespace) -> int:
-    from ops.local import WEB_DIR
+    from ops.web_config import serve_web
 
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(WEB_DIR))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
-    with server, contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
-    return 0
+    return serve_web(args.port, Path(args.config) if args.config else None)
 
 
 def cmd_web_deploy(args: argparse.Namespace) -> int:
@@ -258,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--stage", default="local")
     sub = command("serve-web", cmd_serve_web, "Serve the static web pages on 127.0.0.1.")
     sub.add_argument("--port", type=int, default=8080)
+    sub.add_argument("--config", help="file served as /config.js (ops local writes it)")
     sub = command("web-deploy", cmd_web_deploy, "Upload web/ as a new release and make it live.")
     sub.add_argument("--stage", required=True)
     sub = command("web-rollback", cmd_web_rollback, "Make the previous web release live again.")

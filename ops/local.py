@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.stage import ROOT, local_environment, settings_for
-from ops.web_config import local_web_config, write_web_config
+from ops.web_config import local_config_path, local_web_config, write_web_config
 
 API_PORT = 8000
 MOTO_PORT = 5000
@@ -132,6 +132,7 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
     os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
     os.environ["PUBLIC_BASE_URL"] = api_url
     children: list[subprocess.Popen[Any]] = []
+    web_config = local_config_path(ports.web, LOG_DIR)
 
     def start(args: list[str], log: Path | None = None) -> None:
         output = log.open("ab") if log else None
@@ -148,8 +149,10 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
         print(seed_local_stack(), flush=True)
         env.update({k: os.environ[k] for k in ("COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID")})
         if WEB_DIR.is_dir():
+            # This stack's own file, served as /config.js: a second stack (the browser tests,
+            # on other ports) never rewrites the config of a page a developer has open.
             write_web_config(
-                WEB_DIR / "config.js",
+                web_config,
                 local_web_config(
                     api_url,
                     moto_url,
@@ -172,7 +175,18 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
             ]
         )
         if WEB_DIR.is_dir():
-            start([sys.executable, "-m", "ops", "serve-web", "--port", str(ports.web)])
+            start(
+                [
+                    sys.executable,
+                    "-m",
+                    "ops",
+                    "serve-web",
+                    "--port",
+                    str(ports.web),
+                    "--config",
+                    str(web_config),
+                ]
+            )
         wait_for_http(f"{api_url}/twilio/voice/incoming")
         if simulate:
             from ops.standin.gentle import start_gentle_day
@@ -224,3 +238,4 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
                 child.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 child.kill()
+        web_config.unlink(missing_ok=True)

@@ -1,19 +1,29 @@
-"""`web/config.js`: what the static pages need to know about the stage they talk to.
+"""`/config.js`: what the static pages need to know about the stage they talk to.
 
 The pages are plain static files, so the stage's settings reach them as one small script that
 sets `window.CC_CONFIG` before the app loads: the API's URL, the Cognito user pool to sign in
-to, the Twilio edge, and the page's own version (sent as `X-Client-Version`). `make run` writes
-it for the local stack (moto's Cognito, chalice local); `ops web-deploy` writes the deployed
-stage's. The client version is `web/package.json`'s `version`, so there is one place to bump it.
+to, the Twilio edge, and the page's own version (sent as `X-Client-Version`). The client
+version is `web/package.json`'s `version`, so there is one place to bump it.
+
+Locally, `ops local` (`make run`, and the browser tests' stacks on their own ports) writes the
+stack's config to `var/web-config-<web port>.js` and `serve_web` answers `/config.js` with it,
+so two stacks never share (or overwrite) one file in `web/`. In the cloud, `ops web-deploy`
+writes the stage's config into the release.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+LOCAL_CONFIG_DIR = WEB_DIR.parent / "var"
+CONFIG_PATH = "/config.js"
 DEFAULT_EDGE = "tokyo"
 
 
@@ -76,3 +86,43 @@ def local_web_config(
         cognito_client_id=client_id,
         cognito_endpoint=moto_url,
     )
+
+
+def local_config_path(web_port: int, directory: Path = LOCAL_CONFIG_DIR) -> Path:
+    """Where `ops local` keeps the config of the stack whose pages are on `web_port`."""
+    return directory / f"web-config-{web_port}.js"
+
+
+def web_handler(config: Path | None, web_dir: Path = WEB_DIR) -> type[Any]:
+    """A static file handler for `web_dir` that answers `/config.js` from `config` (uncached:
+    it changes with every start of the stack)."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(web_dir), **kwargs)
+
+        def _is_config(self) -> bool:
+            return config is not None and urlsplit(self.path).path == CONFIG_PATH
+
+        def translate_path(self, path: str) -> str:
+            if config is not None and urlsplit(path).path == CONFIG_PATH:
+                return str(config)
+            return super().translate_path(path)
+
+        def end_headers(self) -> None:
+            if self._is_config():
+                self.send_header("Cache-Control", "no-store")
+            super().end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # chalice local's log is the one worth reading
+
+    return Handler
+
+
+def serve_web(port: int, config: Path | None = None, web_dir: Path = WEB_DIR) -> int:
+    """Serve `web_dir` on 127.0.0.1:`port` until interrupted, `/config.js` from `config`."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), web_handler(config, web_dir))
+    with server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0

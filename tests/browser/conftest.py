@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +32,14 @@ from tests.browser.twilio_rest import TwilioRestServer
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The README's pictures are rewritten only when asked (`UPDATE_SCREENSHOTS=1 make test`);
+# otherwise a run keeps its screenshots in a temp folder and leaves the work tree clean.
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = (
+    DOCS_SCREENSHOTS
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "contact-center-screenshots"
+)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -282,10 +290,15 @@ class Softphone:
         return list(self.page.evaluate("(what) => window.fakeTwilio.entries(what)", what))
 
     def screenshot(self, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path))
-        return path
+        return save_screenshot(self.page, name)
+
+
+def save_screenshot(page: Any, name: str) -> Path:
+    """`name`.png of the page, in docs/screenshots with UPDATE_SCREENSHOTS=1, else a temp dir."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ reservation and the conference once the agent answers, as TaskRouter does.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class Offer:
     agent_call: str
     reservation_sid: str
     transfer_from: str = ""
+    stage: str = "owner"  # the stage the call was offered in (the escalation widens it)
 
     def attributes(self) -> dict[str, Any]:
         if self.transfer_from:
@@ -77,7 +79,7 @@ class Offer:
             "customer_name": self.customer["customer_name"],
             "owner_agent_id": self.customer["owner_agent_id"],
             "team": self.customer["team"],
-            "stage": "owner",
+            "stage": self.stage,
             "initial_stage": "owner",
             "routing_degraded": False,
         }
@@ -140,12 +142,15 @@ def ring(
     agent: dict[str, str],
     transfer_from: str = "",
     customer: dict[str, str] | None = None,
+    stage: str = "owner",
 ) -> Offer:
-    """TaskRouter reserves a call from the agent's own customer; the agent's browser rings."""
+    """TaskRouter reserves a call (from the agent's own customer unless told) for the agent;
+    the agent's browser rings with the caller's number, as Twilio's incoming call has it."""
     offer = Offer(
         agent=agent,
         customer=customer or customer_owned_by(agent["agent_id"]),
         transfer_from=transfer_from,
+        stage=stage,
         task_sid=new_sid("WT"),
         conference_sid=new_sid("CF"),
         customer_call=new_sid("CA"),
@@ -186,15 +191,28 @@ def test_incoming_call_is_unmissable_then_held_muted_and_wrapped_up(
 
     offer = ring(softphone, stack, agent)
 
+    # While it rings: who is calling and why it came to this agent, from the reservation.
     caller = e164(offer.customer["phone"])
-    expect(page.locator("#incoming-name")).to_have_text(caller)
+    name = offer.customer["customer_name"]
+    expect(page.locator("#incoming-name")).to_have_text(name)
+    expect(page.locator("#incoming-number")).to_have_text(caller)
+    expect(page.locator("#incoming-reason")).to_have_text("You own this customer")
+    expect(page.locator("#incoming-owner")).to_have_text(agent["agent_id"])
+    expect(page.locator("#incoming-team")).to_have_text(offer.customer["team"])
+    expect(page.locator("#incoming-history li").first).not_to_have_text("Looking up the caller…")
     expect(page.locator("#state")).to_have_attribute("data-state", "ringing")
     expect(page.locator("body")).to_have_class("is-ringing")
     expect(page.locator("#accept")).to_be_focused()
-    assert "Call:" in page.title()
+    assert f"Call: {name}" in page.title()
     notes = page.evaluate("window.shownNotifications")
-    assert notes and notes[-1]["title"] == "Incoming call" and caller in notes[-1]["body"]
+    assert notes and notes[-1]["title"] == "Incoming call"
+    assert notes[-1]["body"] == f"{name} ({caller}) — You own this customer"
     assert page.evaluate("window.fakeTwilio.device.audio.incoming()") is False  # our ring only
+    assert softphone.api("GET", r"^/agents/me/call$")
+    history = softphone.api("GET", r"^/conversations\?customer=")
+    assert history and history[0].path.startswith(
+        f"/conversations?customer={offer.customer['customer_id']}&limit=5"
+    )
     softphone.screenshot("incoming-call")
 
     answer(softphone, stack, offer)
@@ -209,11 +227,6 @@ def test_incoming_call_is_unmissable_then_held_muted_and_wrapped_up(
         f"You own this customer · team: {offer.customer['team']}"
     )
     expect(page.locator("#call-timer")).not_to_have_text("0:00", timeout=3000)
-    assert softphone.api("GET", r"^/agents/me/call$")
-    history = softphone.api("GET", r"^/conversations\?customer=")
-    assert history and history[-1].path.startswith(
-        f"/conversations?customer={offer.customer['customer_id']}&limit=5"
-    )
 
     # Hold: the API puts the customer's conference leg on hold.
     page.click("#hold")
@@ -264,8 +277,11 @@ def test_incoming_call_is_unmissable_then_held_muted_and_wrapped_up(
     assert note and note[-1].body == {"text": "Wants the spring catalogue; call back Friday."}
     status = softphone.api("PUT", r"^/agents/me/status$")
     assert status and status[-1].body == {"state": "available"}
-    # The call is now among the agent's recent calls.
-    assert softphone.api("GET", rf"^/conversations\?agent={agent['agent_id']}&limit=10$")
+    # The call is now among the agent's recent calls (the last 7 days, theirs by `agent=me`).
+    recent_asks = softphone.api("GET", r"^/conversations\?agent=me&limit=10&from=\d+$")
+    assert recent_asks
+    week_ago_ms = int(recent_asks[-1].path.rsplit("=", 1)[1])
+    assert abs(time.time() * 1000 - 7 * 86_400_000 - week_ago_ms) < 600_000
     recent = page.locator("#recent-list")
     expect(recent).to_contain_text(offer.customer["customer_name"])
     expect(recent).to_contain_text(f"with {agent['agent_id']}")
@@ -310,6 +326,70 @@ def test_warm_transfer_to_a_named_colleague_then_hand_over(
     assert completed and completed[-1].form["AssignmentStatus"] == "completed"
     # Handing over must not end the customer's call.
     assert not stack.twilio.fake.seen("POST", rf"/Conferences/{offer.conference_sid}\.json$")
+
+
+def test_a_warm_transfer_called_off_brings_the_customer_back(
+    softphone: Softphone, stack: Stack, demo_agents: list[dict[str, str]]
+) -> None:
+    agent = demo_agents[16]  # no other browser test uses agents 16 and 17
+    colleague = next(a for a in demo_agents if a["team"] != agent["team"])
+    page = softphone.page
+    sign_in_available(softphone, agent["agent_id"])
+    offer = ring(softphone, stack, agent)
+    answer(softphone, stack, offer)
+    page.keyboard.press("Alt+t")
+    page.select_option("#transfer-target", colleague["agent_id"])
+    page.click("#transfer-start")
+    expect(page.locator("#warm-transfer")).to_be_visible()
+    created = stack.twilio.fake.wait_seen("POST", r"/Workspaces/WS\w+/Tasks$")
+    (transfer_task,) = [
+        sid
+        for sid, task in stack.twilio.fake.tasks.items()
+        if task.attributes.get("transfer", {}).get("from_task_sid") == offer.task_sid
+    ]
+    assert created
+
+    page.click("#warm-cancel")
+
+    expect(page.locator("#warm-transfer")).to_be_hidden()
+    expect(page.locator("#call-label")).to_have_text("On a call")
+    expect(page.locator("#call-notice")).to_have_text(
+        re.compile(r"^Transfer to .+ canceled: you are back with the customer\.$")
+    )
+    expect(page.locator("#hold")).to_be_enabled()
+    expect(page.locator("#transfer-toggle")).to_be_enabled()
+    cancel = softphone.api("POST", rf"^/calls/{offer.conference_sid}/transfer/cancel$")
+    assert cancel[-1].body == {"transfer_task_sid": transfer_task}
+    withdrawn = stack.twilio.fake.seen("POST", rf"/Tasks/{transfer_task}$")
+    assert withdrawn[-1].form == {"AssignmentStatus": "canceled", "Reason": "transfer canceled"}
+    resumed = stack.twilio.fake.seen("POST", rf"/Participants/{offer.customer_call}\.json")
+    assert resumed[-1].form["Hold"] == "false"
+    # The agent is still on the call: nothing ended, nobody left.
+    assert not softphone.twilio_log("call.disconnect")
+    assert not stack.twilio.fake.seen("POST", rf"/Tasks/{offer.task_sid}$")
+    assert not stack.twilio.fake.seen("DELETE", rf"/Conferences/{offer.conference_sid}/")
+    expect(page.locator("#state")).to_have_attribute("data-state", "on_call")
+
+
+def test_a_call_widened_to_the_team_rings_with_the_owner_and_why(
+    softphone: Softphone, stack: Stack, demo_agents: list[dict[str, str]]
+) -> None:
+    agent, owner = demo_agents[17], demo_agents[16]  # teammates (osaka-sales)
+    assert agent["team"] == owner["team"]
+    customer = customer_owned_by(owner["agent_id"])
+    page = softphone.page
+    sign_in_available(softphone, agent["agent_id"])
+
+    ring(softphone, stack, agent, customer=customer, stage="team")
+
+    expect(page.locator("#incoming-name")).to_have_text(customer["customer_name"])
+    expect(page.locator("#incoming-reason")).to_have_text(
+        f"The owner is busy: offered to {customer['team']}"
+    )
+    expect(page.locator("#incoming-owner")).to_have_text(owner["agent_id"])
+    expect(page.locator("#incoming-team")).to_have_text(customer["team"])
+    page.keyboard.press("Escape")
+    expect(page.locator("#idle-view")).to_be_visible()
 
 
 def test_cold_transfer_to_a_team_hands_over_at_once(

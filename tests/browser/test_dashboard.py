@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from chalicelib.config import LOCAL_AUTH_TOKEN
 from ops.webhooks import post_signed
-from tests.browser.conftest import DEMO_PASSWORD, VIEWPORT, Stack
+from tests.browser.conftest import DEMO_PASSWORD, VIEWPORT, Stack, save_screenshot
 from tests.conversation_script import CallScript
 
 PATHS = {"voice": "/twilio/voice/status", "taskrouter": "/twilio/taskrouter/events"}
@@ -72,6 +72,6 @@ def test_dashboard_shows_todays_offered_answered_and_missed_offers(
     missed_row = page.locator("#missed tbody tr", has_text="dash_a")
     expect(missed_row.locator("td").nth(1)).to_have_text("1")  # one reservation timed out
     expect(page.locator("#hourly svg rect.offered").first).to_be_attached()
-    page.screenshot(path="docs/screenshots/dashboard.png")
+    save_screenshot(page, "dashboard")
     context.close()
     assert not errors, errors

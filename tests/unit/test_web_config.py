@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from ops.web_config import WebConfig, client_version, local_web_config, write_web_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,3 +55,50 @@ def test_write_replaces_the_file_whole(tmp_path: Path) -> None:
     assert write_web_config(target, config) == target
     assert _config_of(target.read_text())["clientVersion"] == "9.9.9"
     assert [p.name for p in target.parent.iterdir()] == ["config.js"]
+
+
+def test_each_local_stack_keeps_its_config_by_web_port(tmp_path: Path) -> None:
+    from ops.web_config import local_config_path
+
+    assert local_config_path(8080, tmp_path) == tmp_path / "web-config-8080.js"
+    assert local_config_path(35181, tmp_path) != local_config_path(8080, tmp_path)
+
+
+def test_the_static_server_answers_config_js_from_the_stacks_file(tmp_path: Path) -> None:
+    import http.server
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from ops.web_config import web_handler
+
+    web = tmp_path / "web"
+    (web / "board").mkdir(parents=True)
+    (web / "index.html").write_text("<p>softphone</p>")
+    (web / "config.js").write_text("// a stale file in web/: never served when --config is given")
+    mine = write_web_config(
+        tmp_path / "var" / "web-config-1.js",
+        WebConfig("http://127.0.0.1:1", "ap-northeast-1", "p", "c", client_version="1.2.3"),
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), web_handler(mine, web))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def get(path: str) -> tuple[str, str]:
+        with urllib.request.urlopen(base + path, timeout=5) as response:  # noqa: S310 - local
+            return response.read().decode(), response.headers.get("Cache-Control", "")
+
+    try:
+        text, cache = get("/config.js")
+        assert _config_of(text)["clientVersion"] == "1.2.3"
+        assert cache == "no-store"
+        # The boards load `../config.js` from /board/ and /dashboard/: the same file.
+        assert _config_of(get("/config.js?v=2")[0])["clientVersion"] == "1.2.3"
+        assert get("/index.html")[0] == "<p>softphone</p>"
+        assert get("/index.html")[1] == ""
+        with pytest.raises(urllib.error.HTTPError) as outside:
+            get("/board/../../var/web-config-1.js")
+        assert outside.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()

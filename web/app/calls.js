@@ -22,6 +22,7 @@ export function callInfo(call) {
     team: custom.team || "",
     stage: custom.stage || "",
     taskSid: custom.task_sid || "",
+    taskType: custom.type || "",
     conversationId: custom.conversation_id || "",
     conferenceSid: custom.conference_sid || "",
     customerCallSid: "",
@@ -44,6 +45,7 @@ export function mergeInfo(info, server) {
     team: pick("team", "team"),
     stage: pick("stage", "stage"),
     taskSid: pick("taskSid", "task_sid"),
+    taskType: pick("taskType", "type"),
     conversationId: pick("conversationId", "conversation_id"),
     conferenceSid: pick("conferenceSid", "conference_sid"),
     customerCallSid: pick("customerCallSid", "customer_call_sid"),
@@ -52,8 +54,15 @@ export function mergeInfo(info, server) {
   };
 }
 
-export function reasonText(info) {
+/** Why this call came to the agent `me`: routing stage, transfer, or a follow-up's owner/team. */
+export function reasonText(info, me = "") {
   if (info.transferFrom) return `Transferred to you by ${info.transferFrom}`;
+  if (info.taskType === "voicemail" || info.taskType === "callback") {
+    const what = info.taskType === "voicemail" ? "Voicemail" : "Callback request";
+    if (info.owner && info.owner === me) return `${what} from your customer`;
+    if (info.team) return `${what} for ${info.team}`;
+    return `${what} from a new caller`;
+  }
   switch (info.stage) {
     case "owner":
       return "You own this customer";
@@ -78,8 +87,16 @@ export class CallControl {
    * conference sid that hold/transfer act on); null when there is none (yet).
    */
   async current() {
+    return (await this.lookup()).call;
+  }
+
+  /**
+   * What the server knows: `call` (held now) and `offer` (ringing the agent now: customer,
+   * owner, team, stage and type from the task TaskRouter reserved for them).
+   */
+  async lookup() {
     const body = await this.api.get("/agents/me/call");
-    return body && body.call ? body.call : null;
+    return { call: (body && body.call) || null, offer: (body && body.offer) || null };
   }
 
   hold(conferenceSid, hold) {
@@ -98,6 +115,11 @@ export class CallControl {
 
   completeTransfer(conferenceSid) {
     return this.api.post(`/calls/${enc(conferenceSid)}/transfer/complete`, {});
+  }
+
+  /** Call off a warm transfer: the colleague is no longer offered the call; the customer is back. */
+  cancelTransfer(conferenceSid, transferTaskSid) {
+    return this.api.post(`/calls/${enc(conferenceSid)}/transfer/cancel`, { transfer_task_sid: transferTaskSid });
   }
 
   /**
@@ -121,9 +143,10 @@ export class CallControl {
     return this.api.get(`/conversations?customer=${enc(customerId)}&limit=${limit}&from=${from}`);
   }
 
-  /** The agent's own calls today. */
-  recent(agentId, limit = 10) {
-    return this.api.get(`/conversations?agent=${enc(agentId)}&limit=${limit}`);
+  /** The signed-in agent's own calls since `from` (epoch ms), newest first, a page at a time. */
+  recent({ limit = 10, from = Date.now() - 7 * 86400000, cursor = "" } = {}) {
+    const next = cursor ? `&cursor=${enc(cursor)}` : "";
+    return this.api.get(`/conversations?agent=me&limit=${limit}&from=${from}${next}`);
   }
 
   colleagues() {

@@ -310,7 +310,7 @@ function renderIncoming() {
   const { info } = ui.call;
   $("incoming-name").textContent = displayName(info);
   $("incoming-number").textContent = info.customerName ? info.number : "";
-  $("incoming-reason").textContent = reasonText(info) || "—";
+  $("incoming-reason").textContent = reasonText(info, session.username) || "—";
   $("incoming-owner").textContent = info.owner || "—";
   $("incoming-team").textContent = info.team || "—";
 }
@@ -341,7 +341,7 @@ function renderCall() {
   $("call-name").textContent = displayName(info);
   $("call-number").textContent = info.customerName ? info.number : "";
   $("call-reason").textContent = [
-    reasonText(info),
+    reasonText(info, session.username),
     info.owner && info.stage !== "owner" ? `owner: ${info.owner}` : "",
     info.team ? `team: ${info.team}` : "",
   ]
@@ -367,6 +367,8 @@ function renderCall() {
   const warm = call.transfer && call.transfer.mode === "warm";
   $("warm-transfer").hidden = !warm;
   if (warm) $("warm-status").textContent = `Talking to ${call.transfer.target}. The customer is on hold.`;
+  for (const id of ["warm-complete", "warm-cancel"]) $(id).disabled = Boolean(call.busy);
+  $("warm-cancel").hidden = !(warm && call.transfer.taskSid);
   $("call-timer").textContent = call.startedAt ? formatDuration(Date.now() - call.startedAt) : "0:00";
 }
 
@@ -403,11 +405,55 @@ async function onIncoming(sdkCall) {
   document.body.classList.add("is-ringing");
   ringer.start();
   flasher.start(`📞 Call: ${displayName(info)}`);
-  notifier.show("Incoming call", `${displayName(info)}${reasonText(info) ? ` — ${reasonText(info)}` : ""}`, () => $("accept").focus());
+  notifier.show("Incoming call", incomingSummary(info), () => $("accept").focus());
   $("accept").focus();
-  // The SDK gives what the server put on the call; the server may know more (task attributes).
-  if (!info.customerName) await learnFromServer(sdkCall, 1);
-  loadCustomerHistory(ui.call ? ui.call.info : info);
+  // The SDK only knows the number: the customer, owner, team and why come from the task
+  // TaskRouter reserved for us (GET /agents/me/call -> offer).
+  await learnOffer(sdkCall, 3);
+  if (ui.call && ui.call.sdk === sdkCall) loadCustomerHistory(ui.call.info);
+}
+
+/** The notification's text: who is calling (name and number) and why it came to us. */
+function incomingSummary(info) {
+  const who = info.customerName && info.number ? `${info.customerName} (${info.number})` : displayName(info);
+  const reason = reasonText(info, session.username);
+  return reason ? `${who} — ${reason}` : who;
+}
+
+/** The offer is what rings us if it is for the same caller (a voice worker has one at a time). */
+function sameCaller(info, offer) {
+  const digits = (text) => String(text || "").replace(/\D/g, "");
+  return !offer.caller || !info.number || digits(offer.caller) === digits(info.number);
+}
+
+/**
+ * While the phone rings, ask the server for the reservation ringing us and fill the panel
+ * (and the notification) with the customer. The reservation exists before Twilio rings the
+ * browser, so one ask normally does; a failed one is retried briefly.
+ */
+async function learnOffer(sdkCall, attempts) {
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    if (attempt) await new Promise((resolve) => setTimeout(resolve, 400 * attempt));
+    if (!ui.call || ui.call.sdk !== sdkCall || ui.call.status !== "ringing") return;
+    let known;
+    try {
+      known = await control.lookup();
+    } catch (error) {
+      if (error.kind === "refused" || error.kind === "unauthorized") return;
+      continue;
+    }
+    if (!ui.call || ui.call.sdk !== sdkCall) return;
+    const offer = known.offer || known.call;
+    if (offer && sameCaller(ui.call.info, offer)) {
+      ui.call.info = mergeInfo(ui.call.info, offer);
+      if (ui.call.status === "ringing") {
+        renderIncoming();
+        flasher.start(`📞 Call: ${displayName(ui.call.info)}`);
+        notifier.show("Incoming call", incomingSummary(ui.call.info), () => $("accept").focus());
+      }
+      return;
+    }
+  }
 }
 
 /**
@@ -658,9 +704,9 @@ async function startTransfer(event) {
   const mode = document.querySelector("input[name=transfer-mode]:checked").value;
   const label = $("transfer-target").selectedOptions[0]?.textContent.split(" — ")[0] || target;
   const ok = await serverAction(async (call) => {
-    await control.transfer(call.info.conferenceSid, { kind, target, mode });
+    const answer = await control.transfer(call.info.conferenceSid, { kind, target, mode });
     if (mode === "warm") {
-      call.transfer = { kind, target: label, mode };
+      call.transfer = { kind, target: label, mode, taskSid: (answer && answer.transfer_task_sid) || "" };
       call.held = true;
     } else {
       call.transferred = true;
@@ -672,6 +718,18 @@ async function startTransfer(event) {
     // Cold: the server has taken us out of the conference; end our leg if Twilio has not yet.
     if (mode === "cold" && ui.call) ui.call.sdk.disconnect();
   }
+}
+
+/** Call the warm transfer off: the colleague is no longer offered the call; the customer is back. */
+async function cancelWarmTransfer() {
+  if (!ui.call || !ui.call.transfer || ui.call.transfer.mode !== "warm") return;
+  const { target, taskSid } = ui.call.transfer;
+  const ok = await serverAction(async (call) => {
+    await control.cancelTransfer(call.info.conferenceSid, taskSid);
+    call.transfer = null;
+    call.held = false;
+  });
+  if (ok && ui.call) $("call-notice").textContent = `Transfer to ${target} canceled: you are back with the customer.`;
 }
 
 async function completeWarmTransfer() {
@@ -783,31 +841,46 @@ async function becomeAvailableAfterCall(attempts = 5) {
 
 // ---------------------------------------------------------------- recent calls
 
-async function refreshRecent() {
+const RECENT_DAYS = 7;
+const RECENT_PAGE = 10;
+// The page of recent calls shown: from when (fixed while paging) and where the next page starts.
+const recent = { from: 0, cursor: null };
+
+async function refreshRecent({ more = false } = {}) {
   if (!control) return;
+  if (more && !recent.cursor) return;
+  if (!more) recent.from = Date.now() - RECENT_DAYS * 86400000;
+  $("recent-more").disabled = true;
   try {
-    const body = await control.recent(session.username, 10);
-    renderRecent(itemsOf(body));
+    const body = await control.recent({ limit: RECENT_PAGE, from: recent.from, cursor: more ? recent.cursor : "" });
+    recent.cursor = (body && body.next_cursor) || null;
+    renderRecent(itemsOf(body), { append: more });
   } catch (error) {
     if (error.kind !== "refused") {
       const why = error.kind === "network" ? "no answer from the server" : error.message;
-      renderHistory($("recent-list"), [], `Could not load your calls (${why}).`);
+      if (more) $("recent-more").title = `Could not load more (${why}).`;
+      else renderHistory($("recent-list"), [], `Could not load your calls (${why}).`);
     }
+  } finally {
+    $("recent-more").hidden = !recent.cursor;
+    $("recent-more").disabled = false;
   }
 }
 
-function renderRecent(items) {
+function renderRecent(items, { append = false } = {}) {
   const list = $("recent-list");
-  list.replaceChildren();
+  if (!append) list.replaceChildren();
   if (!items.length) {
+    if (append) return;
     const li = document.createElement("li");
     li.className = "muted";
-    li.textContent = "No calls yet today.";
+    li.textContent = `No calls in the last ${RECENT_DAYS} days.`;
     list.append(li);
     return;
   }
   for (const item of items) {
     const li = conversationLine(item);
+    li.dataset.conversation = item.conversation_id || "";
     const who = document.createElement("div");
     who.className = "recent-who";
     who.textContent = item.customer_name || item.caller || "Unknown caller";
@@ -1014,6 +1087,8 @@ function wire() {
     radio.addEventListener("change", fillTransferTargets);
   }
   $("warm-complete").addEventListener("click", completeWarmTransfer);
+  $("warm-cancel").addEventListener("click", cancelWarmTransfer);
+  $("recent-more").addEventListener("click", () => refreshRecent({ more: true }));
   $("dial-form").addEventListener("submit", dial);
   $("wrapup-view").addEventListener("submit", finishWrapUp);
   $("recent-refresh").addEventListener("click", refreshRecent);
