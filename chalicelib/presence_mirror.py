@@ -7,6 +7,11 @@ backoff; if Twilio still refuses, the periodic reconciliation fixes it (and coun
 
 Ringing and on-call have no activity of their own: TaskRouter already knows the worker is busy
 from the reservation, and it refuses activity changes while a reservation is pending.
+
+The same stream ends wrap-ups at TaskRouter: the web softphone has no TaskRouter SDK, so when an
+agent leaves wrap-up (the timer, a chosen state, signing out, a lost connection) the task the
+wrap-up was for (`Presence.wrapped_task`) is completed here. Otherwise it would stay wrapping
+(a transfer task: assigned) and hold the worker's capacity for ever.
 """
 
 from __future__ import annotations
@@ -25,12 +30,16 @@ from chalicelib.routing import AgentState
 # Agents changed this recently are left to the stream mirror by the reconciliation.
 RECONCILE_GRACE_MS = 30_000
 BACKOFF_SECONDS = (0.2, 0.8)
+# The `Reason` of a task the app completes when the agent's wrap-up ends.
+WRAP_UP_DONE_REASON = "wrap-up finished"
 
 
 class Workers(Protocol):
     def update_worker_activity(self, worker_sid: str, activity_sid: str) -> None: ...
 
     def worker_activities(self) -> dict[str, str]: ...
+
+    def finish_task(self, task_sid: str, reason: str) -> bool: ...
 
 
 def activity_map(settings: Settings) -> dict[AgentState, str]:
@@ -48,6 +57,30 @@ class MirrorReport:
     updated: int = 0
     failed: int = 0
     skipped: int = 0
+
+
+@dataclass(frozen=True)
+class WrapUpReport:
+    completed: int = 0
+    # Twilio had nothing to complete (the task was completed or canceled already).
+    already_ended: int = 0
+    failed: int = 0
+
+
+def wrap_ups_left(changes: Iterable[tuple[Presence | None, Presence]]) -> list[Presence]:
+    """The presence before each change that ended a wrap-up (one per task, in stream order).
+
+    Leaving wrap-up for any state ends it, and so does a new call end (another task's wrap-up
+    starting). A repeated stream record names the same task and is listed once.
+    """
+    left: dict[str, Presence] = {}
+    for old, new in changes:
+        if old is None or old.state != AgentState.WRAP_UP or not old.wrapped_task:
+            continue
+        if new.state == AgentState.WRAP_UP and new.wrapped_task == old.wrapped_task:
+            continue
+        left.setdefault(old.wrapped_task, old)
+    return list(left.values())
 
 
 class PresenceMirror:
@@ -83,6 +116,53 @@ class PresenceMirror:
             else:
                 failed += 1
         return MirrorReport(updated=updated, failed=failed, skipped=skipped)
+
+    def complete_wrap_ups(
+        self, changes: Iterable[tuple[Presence | None, Presence]]
+    ) -> WrapUpReport:
+        """Complete at TaskRouter the task of every wrap-up these changes ended.
+
+        Idempotent: a task already completed or canceled (a retried batch, a cold transfer's
+        task the app completed on hand-over) is counted and left. Never raises: a task Twilio
+        keeps refusing stays wrapping and is logged with its sid.
+        """
+        completed = already_ended = failed = 0
+        for presence in wrap_ups_left(changes):
+            outcome = self._finish(presence)
+            if outcome is None:
+                failed += 1
+            elif outcome:
+                completed += 1
+            else:
+                already_ended += 1
+        return WrapUpReport(completed=completed, already_ended=already_ended, failed=failed)
+
+    def _finish(self, presence: Presence) -> bool | None:
+        """True: completed; False: it had already ended; None: Twilio kept failing."""
+        task_sid = presence.wrapped_task
+        for attempt in range(len(BACKOFF_SECONDS) + 1):
+            try:
+                finished = self._workers.finish_task(task_sid, WRAP_UP_DONE_REASON)
+            except TelephonyUnavailable as exc:
+                if attempt < len(BACKOFF_SECONDS):
+                    self._sleep(BACKOFF_SECONDS[attempt])
+                    continue
+                count("WrapUpTaskCompleteFailed")
+                logger.error(
+                    "wrap-up task not completed at taskrouter; it still holds the worker",
+                    agent_id=presence.agent_id,
+                    task_sid=task_sid,
+                    problem=str(exc),
+                )
+                return None
+            count("WrapUpTaskCompleted" if finished else "WrapUpTaskAlreadyEnded")
+            logger.info(
+                "wrap-up task completed" if finished else "wrap-up task had already ended",
+                agent_id=presence.agent_id,
+                task_sid=task_sid,
+            )
+            return finished
+        return None
 
     def _update(self, presence: Presence, activity_sid: str) -> bool:
         for attempt in range(len(BACKOFF_SECONDS) + 1):

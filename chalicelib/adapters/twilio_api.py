@@ -344,6 +344,25 @@ class TwilioGateway:
         price = call.price
         return (None if price in (None, "") else str(price)), str(call.price_unit or "")
 
+    def finish_task(self, task_sid: str, reason: str) -> bool:
+        """Complete a task that is still assigned or wrapping; False if it had already ended.
+
+        Twilio answers 400 for a task no longer assigned or wrapping (completed, canceled) and
+        404 once it is deleted (about 15 minutes after it ended): both mean there is nothing
+        left to complete, so the caller must not retry them.
+        https://www.twilio.com/docs/taskrouter/api/task#update-a-task-resource
+        """
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            self.complete_task(task_sid, reason)
+        except TelephonyUnavailable as exc:
+            cause = exc.__cause__
+            if isinstance(cause, TwilioRestException) and cause.status in (400, 404):
+                return False
+            raise
+        return True
+
     @staticmethod
     def _call(operation: Any, what: str) -> Any:
         from twilio.base.exceptions import TwilioException

@@ -158,7 +158,7 @@ def board() -> Response:
 )
 @background
 def presence_stream(event: DynamoDBEvent) -> None:
-    """History and the TaskRouter mirror for a batch of presence changes.
+    """History, ended wrap-ups' tasks and the TaskRouter mirror for a batch of presence changes.
 
     Raising makes Lambda retry the batch; both steps are idempotent, so a retry only repeats
     work. The mirror never raises (its failures are left to the reconciliation), so a Twilio
@@ -177,16 +177,26 @@ def handle_stream_records(
     moves: list[tuple[Presence | None, Presence]] = []
     for _name, old_image, new_image in records:
         entry = history_from_stream(old_image, new_image)
-        if entry is None:
-            continue
-        history.append(entry)
+        if entry is not None:
+            history.append(entry)
         new = presence_from_stream(new_image)
+        # Records without history count too: a call ending during wrap-up starts another
+        # task's wrap-up without changing state or reason (the mirror skips unchanged states).
         if new is not None:
             moves.append((presence_from_stream(old_image), new))
     if history:
         container.presence_history.record(history)
         count("PresenceHistoryRecorded", len(history))
     if moves:
+        # Tasks first, so a worker set available again has its capacity back.
+        ended = container.presence_mirror.complete_wrap_ups(moves)
+        if ended.completed or ended.already_ended or ended.failed:
+            logger.info(
+                "wrap-up tasks completed at taskrouter",
+                completed=ended.completed,
+                already_ended=ended.already_ended,
+                failed=ended.failed,
+            )
         report = container.presence_mirror.mirror(moves)
         logger.info(
             "presence mirrored to taskrouter",

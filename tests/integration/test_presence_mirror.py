@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from chalicelib.bootstrap import Container
 from chalicelib.presence import Presence
 from chalicelib.presence_mirror import PresenceMirror, activity_map
@@ -154,3 +156,131 @@ def test_the_stream_handler_writes_history_and_mirrors(
     assert [r.data for r in twilio_http.calls("POST")] == [
         {"ActivitySid": container.settings.activity_sid_break}
     ]
+
+
+# --- wrap-up ends: the task is completed at TaskRouter (the web softphone has no TaskRouter SDK)
+
+TASKS_URL = f"https://taskrouter.twilio.com/v1/Workspaces/{WORKSPACE}/Tasks"
+TASK = sid("WT", 7)
+
+
+def wrapping(task_sid: str = TASK, version: int = 2) -> Presence:
+    return replace(agent(S.WRAP_UP, version=version), reason="call_ended", wrapped_task=task_sid)
+
+
+def completions(twilio_http: RecordingHttpClient) -> list[tuple[str, dict[str, Any]]]:
+    return [(r.url, r.data) for r in twilio_http.calls("POST", "/Tasks/")]
+
+
+def test_leaving_wrap_up_completes_its_task_then_sets_the_activity(
+    container: Container, twilio_http: RecordingHttpClient, resources: Any
+) -> None:
+    from chalicelib.api.agents import handle_stream_records
+
+    put_agent(resources, container.settings, "agent1")
+    over = replace(agent(S.AVAILABLE, version=3), reason="wrap_up_over", wrapped_task=TASK)
+    handle_stream_records([("MODIFY", image(wrapping()), image(over))], container)
+    assert [(r.method, r.url, r.data) for r in twilio_http.requests] == [
+        (
+            "POST",
+            f"{TASKS_URL}/{TASK}",
+            {"AssignmentStatus": "completed", "Reason": "wrap-up finished"},
+        ),
+        (
+            "POST",
+            f"{WORKERS_URL}/{sid('WK', 1)}",
+            {"ActivitySid": container.settings.activity_sid_available},
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        (S.AWAY, "manual"),
+        (S.BREAK, "manual"),
+        (S.OFFLINE, "signed_out"),
+        (S.AWAY, "heartbeat_lost"),
+    ],
+)
+def test_any_way_out_of_wrap_up_completes_the_task(
+    container: Container, twilio_http: RecordingHttpClient, state: AgentState, reason: str
+) -> None:
+    left = replace(agent(state, version=3), reason=reason, wrapped_task=TASK)
+    report = mirror(container).complete_wrap_ups([(wrapping(), left)])
+    assert report.completed == 1
+    assert completions(twilio_http) == [
+        (f"{TASKS_URL}/{TASK}", {"AssignmentStatus": "completed", "Reason": "wrap-up finished"})
+    ]
+
+
+def test_staying_in_wrap_up_or_never_in_it_completes_nothing(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    heartbeat = replace(wrapping(), last_seen_ms=1_764_000_010_000)
+    ended_call = wrapping(version=2)
+    report = mirror(container).complete_wrap_ups(
+        [
+            (wrapping(), heartbeat),  # still wrapping up the same task
+            (agent(S.ON_CALL), ended_call),  # wrap-up begins
+            (agent(S.AVAILABLE, worker=2), agent(S.BREAK, worker=2, version=2)),
+        ]
+    )
+    assert report == type(report)()
+    assert completions(twilio_http) == []
+
+
+def test_a_new_call_end_during_wrap_up_completes_the_earlier_task(
+    container: Container, twilio_http: RecordingHttpClient, resources: Any
+) -> None:
+    from chalicelib.api.agents import handle_stream_records
+
+    put_agent(resources, container.settings, "agent1")
+    handle_stream_records(
+        [("MODIFY", image(wrapping(TASK)), image(wrapping(sid("WT", 8), version=3)))],
+        container,
+    )
+    assert [r.url for r in twilio_http.calls("POST")] == [f"{TASKS_URL}/{TASK}"]
+
+
+def test_duplicate_stream_records_complete_the_task_once_per_batch_and_retries_are_harmless(
+    container: Container, twilio_http: RecordingHttpClient, resources: Any
+) -> None:
+    from chalicelib.api.agents import handle_stream_records
+
+    put_agent(resources, container.settings, "agent1")
+    over = replace(agent(S.AVAILABLE, version=3), reason="wrap_up_over", wrapped_task=TASK)
+    record = ("MODIFY", image(wrapping()), image(over))
+    handle_stream_records([record, record], container)
+    assert len(completions(twilio_http)) == 1
+    # Lambda retries the batch: Twilio now refuses, the task being completed already.
+    twilio_http.respond(
+        "POST",
+        rf"/Tasks/{TASK}$",
+        (400, {"code": 20001, "message": "Task is not assigned or wrapping", "status": 400}),
+    )
+    handle_stream_records([record], container)
+    assert len(completions(twilio_http)) == 2
+
+
+@pytest.mark.parametrize("status", [400, 404])
+def test_a_task_that_already_ended_is_counted_and_not_retried(
+    container: Container, twilio_http: RecordingHttpClient, status: int
+) -> None:
+    twilio_http.respond(
+        "POST", r"/Tasks/", (status, {"code": 20001, "message": "gone", "status": status})
+    )
+    left = replace(agent(S.AVAILABLE, version=3), reason="manual", wrapped_task=TASK)
+    report = mirror(container).complete_wrap_ups([(wrapping(), left)])
+    assert (report.completed, report.already_ended, report.failed) == (0, 1, 0)
+    assert len(completions(twilio_http)) == 1
+
+
+def test_a_failing_completion_is_retried_a_few_times_and_never_raises(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    twilio_http.fail("POST", r"/Tasks/", status=503)
+    left = replace(agent(S.AVAILABLE, version=3), reason="manual", wrapped_task=TASK)
+    report = mirror(container).complete_wrap_ups([(wrapping(), left)])
+    assert (report.completed, report.already_ended, report.failed) == (0, 0, 1)
+    assert len(completions(twilio_http)) == 3
