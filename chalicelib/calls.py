@@ -172,6 +172,8 @@ class Offer:
         return {
             "task_sid": self.task_sid,
             "reservation_sid": self.reservation_sid,
+            # The conversation's id: the page leaves it out of "last conversations".
+            "customer_call_sid": str(self.attributes.get("call_sid") or ""),
             **call_context(self.attributes),
         }
 

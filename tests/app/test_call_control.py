@@ -415,6 +415,7 @@ def test_a_ringing_call_shows_the_customer_and_why_before_it_is_answered(
         "offer": {
             "task_sid": RINGING_TASK,
             "reservation_sid": RESERVATION,
+            "customer_call_sid": CUSTOMER,
             "type": "inbound_call",
             "caller": "+81312345678",
             "customer_id": "C1",

@@ -200,6 +200,11 @@ def test_incoming_call_is_unmissable_then_held_muted_and_wrapped_up(
     expect(page.locator("#incoming-owner")).to_have_text(agent["agent_id"])
     expect(page.locator("#incoming-team")).to_have_text(offer.customer["team"])
     expect(page.locator("#incoming-history li").first).not_to_have_text("Looking up the caller…")
+    expect(page.locator("#incoming-history li").first).not_to_have_text("Loading…")
+    # The call ringing now already has a conversation record: it is not shown as history.
+    expect(
+        page.locator(f"#incoming-history [data-conversation='{offer.customer_call}']")
+    ).to_have_count(0)
     expect(page.locator("#state")).to_have_attribute("data-state", "ringing")
     expect(page.locator("body")).to_have_class("is-ringing")
     expect(page.locator("#accept")).to_be_focused()
@@ -211,7 +216,7 @@ def test_incoming_call_is_unmissable_then_held_muted_and_wrapped_up(
     assert softphone.api("GET", r"^/agents/me/call$")
     history = softphone.api("GET", r"^/conversations\?customer=")
     assert history and history[0].path.startswith(
-        f"/conversations?customer={offer.customer['customer_id']}&limit=5"
+        f"/conversations?customer={offer.customer['customer_id']}&limit=6"
     )
     softphone.screenshot("incoming-call")
 

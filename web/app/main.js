@@ -272,6 +272,7 @@ const OUTCOME_LABELS = {
 /** One conversation record (chalicelib/conversations.py) as a line of history. */
 function conversationLine(item) {
   const li = document.createElement("li");
+  li.dataset.conversation = item.conversation_id || "";
   const head = document.createElement("div");
   head.className = "history-head";
   const talk = item.talk_ms ? formatDuration(item.talk_ms) : "";
@@ -324,10 +325,15 @@ async function loadCustomerHistory(info) {
   }
   renderHistory(list, [], "Loading…");
   try {
-    const body = await control.history(info.customerId, 5);
+    // One more than shown: the call ringing now has a record too, and is not history.
+    const body = await control.history(info.customerId, 6);
     if (ui.call && ui.call.info.customerId === info.customerId) {
-      renderHistory(list, itemsOf(body), "No earlier conversations.");
-      renderHistory($("call-history"), itemsOf(body), "No earlier conversations.");
+      const current = ui.call.info.customerCallSid;
+      const earlier = itemsOf(body)
+        .filter((item) => !current || item.conversation_id !== current)
+        .slice(0, 5);
+      renderHistory(list, earlier, "No earlier conversations.");
+      renderHistory($("call-history"), earlier, "No earlier conversations.");
     }
   } catch (error) {
     renderHistory(list, [], `Could not load the history: ${error.message}`);
@@ -880,7 +886,6 @@ function renderRecent(items, { append = false } = {}) {
   }
   for (const item of items) {
     const li = conversationLine(item);
-    li.dataset.conversation = item.conversation_id || "";
     const who = document.createElement("div");
     who.className = "recent-who";
     who.textContent = item.customer_name || item.caller || "Unknown caller";
