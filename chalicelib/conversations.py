@@ -276,8 +276,16 @@ def fold(conversation_id: str, events: Iterable[Event], policy: FoldPolicy) -> d
     customer_leg = legs.get(conversation_id)
     outbound = bool(customer_leg and customer_leg.from_.startswith("client:"))
     # --- who, when --------------------------------------------------------------------------
-    started_ms = (customer_leg.first_ms if customer_leg and customer_leg.first_ms else 0) or (
-        first_ms or min((f["at_ms"] for f in facts.values()), default=0)
+    leg_start_ms = customer_leg.first_ms if customer_leg else 0
+    if customer_leg and customer_leg.final_status:
+        # An incoming number's status callback is posted only when the call ends, so the
+        # caller's leg may have no earlier event: it started CallDuration seconds before it
+        # ended. https://www.twilio.com/docs/voice/api/call-resource#statuscallback
+        leg_start_ms = min(leg_start_ms, customer_leg.final_ms - customer_leg.duration_s * 1000)
+    # No event of the call (a TaskRouter event has milliseconds, a callback whole seconds)
+    # happens before the call itself started.
+    started_ms = min((ms for ms in (leg_start_ms, first_ms) if ms > 0), default=0) or min(
+        (f["at_ms"] for f in facts.values()), default=0
     )
     if customer_leg and customer_leg.final_status:
         ended_ms = customer_leg.final_ms
