@@ -87,6 +87,7 @@ def instruction_for(assignment: ReservationAssignment, settings: Settings) -> di
     )
     return instruction
 
+
 # --- follow-ups of the fallback (issue 4): voicemail and callback tasks ---
 CALLBACK_CONNECT_PATH = "/twilio/voice/callback/{task_sid}/connect"
 

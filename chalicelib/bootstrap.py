@@ -98,6 +98,39 @@ class Container:
             self.twilio_credentials, self.settings.twilio_workspace_sid, http_client=http_client
         )
 
+    # --- recordings (issue 6) ---
+    @cached_property
+    def recording_store(self) -> RecordingStore:
+        from chalicelib.adapters.recording_store import RecordingStore
+
+        return RecordingStore(self.dynamodb.Table(self.settings.recordings_table))
+
+    @cached_property
+    def recording_archive(self) -> RecordingArchive:
+        from botocore.config import Config
+
+        from chalicelib.adapters.s3 import RecordingArchive
+
+        s = self.settings
+        # SigV4: presigned links to SSE-KMS objects are refused with any other signature.
+        client = self.boto_session.client("s3", config=Config(signature_version="s3v4"))
+        return RecordingArchive(client, s.recordings_bucket, s.recordings_kms_key_id)
+
+    @cached_property
+    def recording_queue(self) -> WorkQueue:
+        from chalicelib.adapters.sqs import WorkQueue
+
+        return WorkQueue(self.boto_session.client("sqs"), self.settings.recordings_queue)
+
+    @cached_property
+    def transcriber(self) -> Transcriber:
+        from chalicelib.adapters.transcribe import Transcriber
+
+        s = self.settings
+        return Transcriber(
+            self.boto_session.client("transcribe"), s.recordings_bucket, s.recordings_kms_key_id
+        )
+
     @cached_property
     def conversation_events(self) -> EventStore:
         from chalicelib.adapters.conversation_store import EventStore
@@ -179,40 +212,6 @@ class Container:
         from chalicelib.presence_mirror import PresenceMirror, activity_map
 
         return PresenceMirror(self.twilio, activity_map(self.settings))
-
-
-    # --- recordings (issue 6) ---
-    @cached_property
-    def recording_store(self) -> RecordingStore:
-        from chalicelib.adapters.recording_store import RecordingStore
-
-        return RecordingStore(self.dynamodb.Table(self.settings.recordings_table))
-
-    @cached_property
-    def recording_archive(self) -> RecordingArchive:
-        from botocore.config import Config
-
-        from chalicelib.adapters.s3 import RecordingArchive
-
-        s = self.settings
-        # SigV4: presigned links to SSE-KMS objects are refused with any other signature.
-        client = self.boto_session.client("s3", config=Config(signature_version="s3v4"))
-        return RecordingArchive(client, s.recordings_bucket, s.recordings_kms_key_id)
-
-    @cached_property
-    def recording_queue(self) -> WorkQueue:
-        from chalicelib.adapters.sqs import WorkQueue
-
-        return WorkQueue(self.boto_session.client("sqs"), self.settings.recordings_queue)
-
-    @cached_property
-    def transcriber(self) -> Transcriber:
-        from chalicelib.adapters.transcribe import Transcriber
-
-        s = self.settings
-        return Transcriber(
-            self.boto_session.client("transcribe"), s.recordings_bucket, s.recordings_kms_key_id
-        )
 
 
 _container: Container | None = None

@@ -18,6 +18,7 @@ from chalicelib.errors import NotFound, TelephonyUnavailable
 class RecordingNotFound(NotFound):
     """Twilio does not know the recording (never existed, or already deleted)."""
 
+
 if TYPE_CHECKING:
     from twilio.http import HttpClient
     from twilio.rest import Client
@@ -64,7 +65,6 @@ def default_http_client(timeout: float = 10.0) -> HttpClient:
     from twilio.http.http_client import TwilioHttpClient
 
     return TwilioHttpClient(timeout=timeout, request_hooks=binary_safe_hooks())
-
 
 
 class TwilioGateway:
@@ -122,81 +122,51 @@ class TwilioGateway:
         workers = self._call(lambda: self._workspace().workers.list(page_size=1000), "list workers")
         return {str(w.sid): str(w.activity_sid) for w in workers}
 
-    def create_task(
-        self, workflow_sid: str, attributes: dict[str, Any], priority: int, timeout: int
-    ) -> str:
-        """A task on the voice channel (so it waits for an agent's call capacity); its sid."""
-        task = self._call(
-            lambda: self._workspace().tasks.create(
-                workflow_sid=workflow_sid,
-                attributes=json.dumps(attributes, ensure_ascii=False, sort_keys=True),
-                priority=priority,
+    def _recording_url(self, recording_sid: str, extension: str) -> str:
+        return (
+            f"https://api.twilio.com/2010-04-01/Accounts/{self._credentials.account_sid}"
+            f"/Recordings/{recording_sid}.{extension}"
+        )
+
+    def fetch_recording_media(
+        self, recording_sid: str, channels: int, timeout: float = 120.0
+    ) -> bytes:
+        """The recording as WAV bytes. `channels=2` asks for both channels: conference
+        recordings download mono unless `RequestedChannels=2` is given, and a mono recording
+        cannot be asked for two (warning 16113).
+        https://www.twilio.com/docs/voice/api/recording#fetch-a-recording-media-file
+        """
+        params = {"RequestedChannels": "2"} if channels == 2 else None
+        what = f"fetch recording {recording_sid} media"
+        response = self._call(
+            lambda: self.client.request(
+                "GET",
+                self._recording_url(recording_sid, "wav"),
+                params=params,
+                headers={"Accept": "audio/wav"},
                 timeout=timeout,
-                task_channel="voice",
+                # Media may be served by a redirect; requests drops our credentials for it.
+                allow_redirects=True,
             ),
-            "create task",
+            what,
         )
-        return str(task.sid)
+        if response.status_code == 404:
+            raise RecordingNotFound(f"{what}: Twilio has no such recording (404)")
+        if response.status_code != 200:
+            raise TelephonyUnavailable(f"{what} failed: HTTP {response.status_code}")
+        content = response.content
+        return content if isinstance(content, bytes) else str(content).encode("latin-1")
 
-    # --- softphone call control (issue 7) ---
-    def accepted_task_sids(self, worker_sid: str) -> list[str]:
-        """Tasks the worker holds right now (accepted reservations), newest first."""
-        reservations = self._call(
-            lambda: self._workspace()
-            .workers(worker_sid)
-            .reservations.list(reservation_status="accepted", limit=20),
-            f"list reservations of {worker_sid}",
-        )
-        return [str(r.task_sid) for r in reservations]
-
-    def conference_name(self, conference_sid: str) -> str:
-        conference = self._call(
-            lambda: self.client.conferences(conference_sid).fetch(),
-            f"fetch conference {conference_sid}",
-        )
-        return str(conference.friendly_name)
-
-    def update_participant(self, conference_sid: str, participant: str, **changes: Any) -> None:
-        """Hold, resume or mute one participant (`participant`: its CallSid or label).
-        https://www.twilio.com/docs/voice/api/conference-participant-resource"""
-        self._call(
-            lambda: self.client.conferences(conference_sid)
-            .participants(participant)
-            .update(**changes),
-            f"update participant of {conference_sid}",
-        )
-
-    def remove_participant(self, conference_sid: str, participant: str) -> bool:
-        """Take a participant out of the conference; False if they had already left."""
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Delete Twilio's copy; False if it was already gone."""
         from twilio.base.exceptions import TwilioRestException
 
         try:
-            return bool(
-                self._call(
-                    lambda: self.client.conferences(conference_sid)
-                    .participants(participant)
-                    .delete(),
-                    f"remove participant of {conference_sid}",
-                )
-            )
-        except TelephonyUnavailable as exc:
-            if isinstance(exc.__cause__, TwilioRestException) and exc.__cause__.status == 404:
+            return bool(self.client.recordings(recording_sid).delete())
+        except TwilioRestException as exc:
+            if exc.status == 404:
                 return False
-            raise
-
-    def end_conference(self, conference_sid: str) -> None:
-        self._call(
-            lambda: self.client.conferences(conference_sid).update(status="completed"),
-            f"end conference {conference_sid}",
-        )
-
-    def complete_task(self, task_sid: str, reason: str) -> None:
-        self._call(
-            lambda: self._workspace()
-            .tasks(task_sid)
-            .update(assignment_status="completed", reason=reason),
-            f"complete task {task_sid}",
-        )
+            raise TelephonyUnavailable(f"delete recording {recording_sid} failed: {exc}") from exc
 
     # --- escalation (issue 4) ---
     def fetch_task(self, task_sid: str) -> TaskSnapshot:
@@ -245,6 +215,22 @@ class TwilioGateway:
         except TwilioException as exc:
             raise TelephonyUnavailable(f"update task {task_sid} failed: {exc}") from exc
 
+    def create_task(
+        self, workflow_sid: str, attributes: dict[str, Any], priority: int, timeout: int
+    ) -> str:
+        """A task on the voice channel (so it waits for an agent's call capacity); its sid."""
+        task = self._call(
+            lambda: self._workspace().tasks.create(
+                workflow_sid=workflow_sid,
+                attributes=json.dumps(attributes, ensure_ascii=False, sort_keys=True),
+                priority=priority,
+                timeout=timeout,
+                task_channel="voice",
+            ),
+            "create task",
+        )
+        return str(task.sid)
+
     def redirect_call(self, call_sid: str, url: str) -> None:
         """Take a live call wherever it is (e.g. a queue) to new TwiML at `url`.
         https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource"""
@@ -253,51 +239,69 @@ class TwilioGateway:
             f"redirect call {call_sid}",
         )
 
-    def _recording_url(self, recording_sid: str, extension: str) -> str:
-        return (
-            f"https://api.twilio.com/2010-04-01/Accounts/{self._credentials.account_sid}"
-            f"/Recordings/{recording_sid}.{extension}"
-        )
-
-    def fetch_recording_media(
-        self, recording_sid: str, channels: int, timeout: float = 120.0
-    ) -> bytes:
-        """The recording as WAV bytes. `channels=2` asks for both channels: conference
-        recordings download mono unless `RequestedChannels=2` is given, and a mono recording
-        cannot be asked for two (warning 16113).
-        https://www.twilio.com/docs/voice/api/recording#fetch-a-recording-media-file
-        """
-        params = {"RequestedChannels": "2"} if channels == 2 else None
-        what = f"fetch recording {recording_sid} media"
-        response = self._call(
-            lambda: self.client.request(
-                "GET",
-                self._recording_url(recording_sid, "wav"),
-                params=params,
-                headers={"Accept": "audio/wav"},
-                timeout=timeout,
-                # Media may be served by a redirect; requests drops our credentials for it.
-                allow_redirects=True,
+    # --- softphone call control (issue 7) ---
+    def accepted_task_sids(self, worker_sid: str) -> list[str]:
+        """Tasks the worker holds right now (accepted reservations), newest first."""
+        reservations = self._call(
+            lambda: (
+                self._workspace()
+                .workers(worker_sid)
+                .reservations.list(reservation_status="accepted", limit=20)
             ),
-            what,
+            f"list reservations of {worker_sid}",
         )
-        if response.status_code == 404:
-            raise RecordingNotFound(f"{what}: Twilio has no such recording (404)")
-        if response.status_code != 200:
-            raise TelephonyUnavailable(f"{what} failed: HTTP {response.status_code}")
-        content = response.content
-        return content if isinstance(content, bytes) else str(content).encode("latin-1")
+        return [str(r.task_sid) for r in reservations]
 
-    def delete_recording(self, recording_sid: str) -> bool:
-        """Delete Twilio's copy; False if it was already gone."""
+    def conference_name(self, conference_sid: str) -> str:
+        conference = self._call(
+            lambda: self.client.conferences(conference_sid).fetch(),
+            f"fetch conference {conference_sid}",
+        )
+        return str(conference.friendly_name)
+
+    def update_participant(self, conference_sid: str, participant: str, **changes: Any) -> None:
+        """Hold, resume or mute one participant (`participant`: its CallSid or label).
+        https://www.twilio.com/docs/voice/api/conference-participant-resource"""
+        self._call(
+            lambda: (
+                self.client.conferences(conference_sid).participants(participant).update(**changes)
+            ),
+            f"update participant of {conference_sid}",
+        )
+
+    def remove_participant(self, conference_sid: str, participant: str) -> bool:
+        """Take a participant out of the conference; False if they had already left."""
         from twilio.base.exceptions import TwilioRestException
 
         try:
-            return bool(self.client.recordings(recording_sid).delete())
-        except TwilioRestException as exc:
-            if exc.status == 404:
+            return bool(
+                self._call(
+                    lambda: (
+                        self.client.conferences(conference_sid).participants(participant).delete()
+                    ),
+                    f"remove participant of {conference_sid}",
+                )
+            )
+        except TelephonyUnavailable as exc:
+            if isinstance(exc.__cause__, TwilioRestException) and exc.__cause__.status == 404:
                 return False
-            raise TelephonyUnavailable(f"delete recording {recording_sid} failed: {exc}") from exc
+            raise
+
+    def end_conference(self, conference_sid: str) -> None:
+        self._call(
+            lambda: self.client.conferences(conference_sid).update(status="completed"),
+            f"end conference {conference_sid}",
+        )
+
+    def complete_task(self, task_sid: str, reason: str) -> None:
+        self._call(
+            lambda: (
+                self._workspace()
+                .tasks(task_sid)
+                .update(assignment_status="completed", reason=reason)
+            ),
+            f"complete task {task_sid}",
+        )
 
     def pending_reservation(self, worker_sid: str) -> tuple[str, str] | None:
         """The reservation ringing the worker now, as (reservation sid, task sid); None if
