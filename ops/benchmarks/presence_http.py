@@ -21,15 +21,10 @@ already watching. Prints figures; asserts nothing. Every process started here is
 
 from __future__ import annotations
 
-import collections
 import http.client
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -43,16 +38,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ops.benchmarks.common import percentile
-from ops.stage import ROOT
+from ops.local_process import local_stack_process
 
 PROBE_AGENT = "presence-bench-probe"
 CHOICES = ("available", "away", "break")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -67,76 +56,23 @@ class LocalStack:
 
 @contextmanager
 def local_stack(recording: Path) -> Iterator[LocalStack]:
-    """`python -m ops local --no-sim` on free ports, its output drained, stopped on exit."""
-    ports = {"api": free_port(), "moto": free_port(), "web": free_port()}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWILIO_", "PUBLIC_"))}
-    env.update(
-        MOTO_RECORDER_FILEPATH=str(recording),
-        POWERTOOLS_LOG_LEVEL="WARNING",
+    """`python -m ops local --no-sim` on free ports, moto recording its requests."""
+    env = {
+        "MOTO_RECORDER_FILEPATH": str(recording),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
         # Bench agents send no heartbeats (their cost is one UpdateItem per agent per interval,
         # in docs/presence.md): without this the lost-heartbeat timer would move them all.
-        PRESENCE_HEARTBEAT_TIMEOUT_SECONDS="3600",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ops", "local", "--no-sim"]
-        + [f"--{name}-port={port}" for name, port in ports.items()],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: collections.deque[str] = collections.deque(maxlen=200)
-    started = threading.Event()
-
-    def drain() -> None:
-        if process.stdout is None:
-            return
-        for line in process.stdout:  # chalice local logs every request: keep the pipe empty
-            output.append(line)
-            if "Ctrl-C stops everything" in line:
-                started.set()
-        started.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    try:
-        started.wait(timeout=180)
-        text = "".join(output)
-        if "running locally" not in text:
-            raise SystemExit(f"the local stack did not start:\n{text}")
-        moto_url = f"http://127.0.0.1:{ports['moto']}"
-        from ops.stage import stage_environment
-
-        region = stage_environment("local")["AWS_DEFAULT_REGION"]
-        pool_id = _pool_id(output)
+        "PRESENCE_HEARTBEAT_TIMEOUT_SECONDS": "3600",
+    }
+    with local_stack_process(env=env) as running:
         yield LocalStack(
-            api_url=f"http://127.0.0.1:{ports['api']}",
-            moto_url=moto_url,
-            region=region,
-            pool_id=pool_id,
-            client_id=_client_id(moto_url, region, pool_id),
+            api_url=running.api_url,
+            moto_url=running.moto_url,
+            region=running.region,
+            pool_id=running.pool_id,
+            client_id=running.client_id,
             recording=recording,
         )
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _pool_id(output: collections.deque[str]) -> str:
-    line = next(line for line in output if line.startswith("staff: user pool"))
-    return line.split()[3].rstrip(";")
-
-
-def _client_id(moto_url: str, region: str, pool_id: str) -> str:
-    from ops.cognito_local import LOCAL_CLIENT_NAME
-
-    cognito = _session(region).client("cognito-idp", endpoint_url=moto_url)
-    clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
-    return str(next(c["ClientId"] for c in clients if c["ClientName"] == LOCAL_CLIENT_NAME))
 
 
 def _session(region: str) -> Any:

@@ -9,16 +9,10 @@ stops with the session.
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from ops.local_process import free_ports, local_stack_process
 from ops.web_config import local_web_config
 from tests.browser.twilio_rest import TwilioRestServer
 
@@ -85,12 +80,6 @@ def _chromium_or_skip() -> str:
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Stack:
     api_url: str
@@ -141,96 +130,27 @@ def demo_agents() -> list[dict[str, str]]:
 def stack() -> Iterator[Stack]:
     _chromium_or_skip()
     twilio = TwilioRestServer()
-    ports = {"api": free_port(), "moto": free_port(), "web": free_port()}
-    web_url = f"http://127.0.0.1:{ports['web']}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWILIO_", "PUBLIC_"))}
-    env.update(
-        WEB_ORIGIN=web_url,
-        TWILIO_API_BASE_URL=twilio.url,
-        MIN_CLIENT_VERSION=MIN_CLIENT_VERSION,
-        LATEST_CLIENT_VERSION=LATEST_CLIENT_VERSION,
-    )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ops",
-            "local",
-            "--api-port",
-            str(ports["api"]),
-            "--moto-port",
-            str(ports["moto"]),
-            "--web-port",
-            str(ports["web"]),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: collections.deque[str] = collections.deque(maxlen=2000)
-    started = threading.Event()
-
-    def drain() -> None:
-        # Keep reading for the whole session: chalice local logs every request to this pipe,
-        # and a full pipe would block the API mid-request.
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            if "Ctrl-C stops everything" in line:
-                started.set()
-        started.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    started.wait(timeout=120)
-    text = "".join(output)
+    ports = free_ports()
+    env = {
+        "WEB_ORIGIN": f"http://127.0.0.1:{ports.web}",
+        "TWILIO_API_BASE_URL": twilio.url,
+        "MIN_CLIENT_VERSION": MIN_CLIENT_VERSION,
+        "LATEST_CLIENT_VERSION": LATEST_CLIENT_VERSION,
+    }
     try:
-        assert "running locally" in text, text
-        moto_url = f"http://127.0.0.1:{ports['moto']}"
-        region, pool_id, client_id = _local_pool(moto_url)
-        yield Stack(
-            api_url=f"http://127.0.0.1:{ports['api']}",
-            moto_url=moto_url,
-            web_url=web_url,
-            region=region,
-            pool_id=pool_id,
-            client_id=client_id,
-            twilio=twilio,
-            output=text,
-        )
+        with local_stack_process(ports, env, timeout=120) as running:
+            yield Stack(
+                api_url=running.api_url,
+                moto_url=running.moto_url,
+                web_url=running.web_url,
+                region=running.region,
+                pool_id=running.pool_id,
+                client_id=running.client_id,
+                twilio=twilio,
+                output=running.text(),
+            )
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
         twilio.close()
-
-
-def _local_pool(moto_url: str) -> tuple[str, str, str]:
-    import boto3
-
-    from ops.cognito_local import LOCAL_CLIENT_NAME, LOCAL_POOL_NAME
-    from ops.stage import stage_environment
-
-    region = stage_environment("local")["AWS_DEFAULT_REGION"]
-    cognito = boto3.session.Session(
-        region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
-    ).client("cognito-idp", endpoint_url=moto_url)
-    pool = next(
-        p
-        for p in cognito.list_user_pools(MaxResults=60)["UserPools"]
-        if p["Name"] == LOCAL_POOL_NAME
-    )
-    client = next(
-        c
-        for c in cognito.list_user_pool_clients(UserPoolId=pool["Id"], MaxResults=60)[
-            "UserPoolClients"
-        ]
-        if c["ClientName"] == LOCAL_CLIENT_NAME
-    )
-    return region, pool["Id"], client["ClientId"]
 
 
 @pytest.fixture(scope="session")

@@ -7,72 +7,20 @@ Ports are picked free so a developer's own `make run` does not collide; every pr
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
 from chalicelib.config import LOCAL_AUTH_TOKEN
+from ops.local_process import local_stack_process
 from ops.webhooks import new_sid, post_signed
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
-def local_stack() -> object:
-    ports = {"api": free_port(), "moto": free_port(), "web": free_port()}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWILIO_", "PUBLIC_"))}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ops",
-            "local",
-            "--api-port",
-            str(ports["api"]),
-            "--moto-port",
-            str(ports["moto"]),
-            "--web-port",
-            str(ports["web"]),
-            "--no-sim",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    deadline = time.monotonic() + 120
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        output.append(line)
-        if "Ctrl-C stops everything" in line:
-            break
-    try:
-        assert any("running locally" in line for line in output), "".join(output)
-        yield ports, "".join(output)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def local_stack() -> Iterator[tuple[dict[str, int], str]]:
+    with local_stack_process(timeout=120) as running:
+        yield {"api": running.ports.api, "moto": running.ports.moto}, running.text()
 
 
 def test_make_run_serves_a_routed_call_from_demo_data(
