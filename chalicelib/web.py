@@ -115,3 +115,14 @@ CORS = CORSConfig(
     expose_headers=list(RESPONSE_HEADERS),
     max_age=600,
 )
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object body ({} when empty); InvalidInput (400) for anything else."""
+    try:
+        body = json.loads(request.raw_body or b"{}")
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("body is not JSON") from exc
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    return body

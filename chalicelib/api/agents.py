@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -28,7 +27,7 @@ from chalicelib.auth import require_staff
 from chalicelib.errors import InvalidInput, StorageUnavailable
 from chalicelib.observability import count, logger, metrics
 from chalicelib.presence import Presence
-from chalicelib.web import CORS, json_response, webhook
+from chalicelib.web import CORS, json_body, json_response, webhook
 
 agents = Blueprint(__name__)
 
@@ -120,21 +119,11 @@ def heartbeat() -> Response:
 @presence_api
 def choose_status() -> Response:
     staff = require_staff(agents.current_request)
-    state = _json_body(agents.current_request.raw_body).get("state")
+    state = json_body(agents.current_request).get("state")
     if not isinstance(state, str):
         raise InvalidInput('body must be JSON like {"state": "available"}')
     presence = bootstrap.container().presence.choose(staff.agent_id, state)
     return json_response(_view(presence, staff.agent_id))
-
-
-def _json_body(raw: str | bytes | None) -> dict[str, Any]:
-    try:
-        body = json.loads(raw or b"{}")
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput("body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
-    return body
 
 
 @agents.route("/presence", methods=["GET"], cors=CORS)

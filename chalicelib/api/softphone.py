@@ -41,7 +41,7 @@ from chalicelib.config import ConfigurationError
 from chalicelib.errors import InvalidInput, NotFound, StorageUnavailable, TelephonyUnavailable
 from chalicelib.models import parse_form
 from chalicelib.observability import count, logger
-from chalicelib.web import CORS, FORM, json_response, twilio_form, twiml, webhook
+from chalicelib.web import CORS, FORM, json_body, json_response, twilio_form, twiml, webhook
 from chalicelib.wrap_up import NotYourCall, check_may_note, clean_note, note_fact
 
 softphone = Blueprint(__name__)
@@ -145,15 +145,6 @@ def _my_call(conference_sid: str) -> HeldCall:
     return held_call(gateway, staff.agent_id, _worker_sid(record), conference_sid)
 
 
-def _body() -> dict[str, Any]:
-    body = softphone.current_request.json_body
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object")
-    return body
-
-
 @softphone.route("/agents/me/call", methods=["GET"], cors=CORS)
 @agent_api
 def my_current_call() -> Response:
@@ -197,7 +188,7 @@ def resume(conference_sid: str) -> Response:
 @softphone.route("/calls/{conference_sid}/mute", methods=["POST"], cors=CORS)
 @agent_api
 def mute(conference_sid: str) -> Response:
-    muted = _body().get("muted", True)
+    muted = json_body(softphone.current_request).get("muted", True)
     if not isinstance(muted, bool):
         raise InvalidInput("muted must be true or false")
     call = _my_call(conference_sid)
@@ -235,7 +226,7 @@ def _transfer_target(body: dict[str, Any]) -> TransferTarget:
 @agent_api
 def transfer(conference_sid: str) -> Response:
     """Body: {"to_agent": id} or {"to_team": name}, and "mode": "cold" | "warm"."""
-    target = _transfer_target(_body())
+    target = _transfer_target(json_body(softphone.current_request))
     call = _my_call(conference_sid)
     s = bootstrap.container().settings
     policy = TransferPolicy(
@@ -271,7 +262,7 @@ def transfer_complete(conference_sid: str) -> Response:
 def transfer_cancel(conference_sid: str) -> Response:
     """Body {"transfer_task_sid"} (from the transfer's answer): call off a warm transfer; the
     customer comes back off hold to the agent, who stays on the call."""
-    transfer_task_sid = str(_body().get("transfer_task_sid") or "")
+    transfer_task_sid = str(json_body(softphone.current_request).get("transfer_task_sid") or "")
     call = _my_call(conference_sid)
     outcome = cancel_transfer(bootstrap.container().twilio, call, transfer_task_sid)
     return json_response(
@@ -311,7 +302,7 @@ def wrap_up_note(call_sid: str) -> Response:
     from chalicelib.conversation_facts import current_record, record_call_fact
 
     staff = require_staff(softphone.current_request)
-    text = clean_note(_body().get("text"))
+    text = clean_note(json_body(softphone.current_request).get("text"))
     c = bootstrap.container()
     check_may_note(current_record(c, call_sid), call_sid, staff.agent_id, staff.is_supervisor)
     occurred_ms = int(time.time() * 1000)
