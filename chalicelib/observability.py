@@ -126,6 +126,9 @@ def invocation(name: str) -> Iterator[None]:
     finally:
         if metrics.metric_set:
             metrics.flush_metrics()
+            # With POWERTOOLS_METRICS_DISABLED, flush keeps the set; at 100 values Powertools
+            # then prints it anyway, so a disabled run would still pour EMF onto stdout.
+            metrics.clear_metrics()
         clear_call_keys()
 
 

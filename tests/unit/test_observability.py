@@ -80,3 +80,15 @@ def test_garbled_attributes_do_not_break_logging() -> None:
 
 def test_tracer_is_disabled_in_tests() -> None:
     assert observability.tracer().disabled
+
+
+def test_disabled_metrics_do_not_pile_up_and_print(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Powertools keeps the set when disabled and prints it at 100 values regardless.
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    for _ in range(150):
+        with observability.invocation("test"):
+            observability.count("SomethingCounted")
+    assert observability.metrics.metric_set == {}
+    assert "_aws" not in capsys.readouterr().out
