@@ -79,10 +79,13 @@ class Rule:
 TRANSITIONS: dict[Event, Rule] = {
     Event.SIGN_IN: Rule(frozenset({S.OFFLINE}), S.AVAILABLE, Reason.SIGNED_IN),
     Event.SIGN_OUT: Rule(SIGNED_IN, S.OFFLINE, Reason.SIGNED_OUT),
-    # Manual choices from the softphone; not while a call rings or is live.
+    # Manual choices from the softphone; not while a call is live. Away or break while the
+    # phone rings is a rep who cannot take it: the mirror rejects the pending reservation, so
+    # the caller moves on now instead of after the ring timeout (and the rep's screen and our
+    # table can disagree for a second about whether it still rings).
     Event.CHOOSE_AVAILABLE: Rule(IDLE, S.AVAILABLE, Reason.MANUAL),
-    Event.CHOOSE_AWAY: Rule(IDLE, S.AWAY, Reason.MANUAL),
-    Event.CHOOSE_BREAK: Rule(IDLE, S.BREAK, Reason.MANUAL),
+    Event.CHOOSE_AWAY: Rule(IDLE | {S.RINGING}, S.AWAY, Reason.MANUAL),
+    Event.CHOOSE_BREAK: Rule(IDLE | {S.RINGING}, S.BREAK, Reason.MANUAL),
     # No heartbeat for too long. A ringing or live call is left to TaskRouter's events (the
     # reservation times out, the call ends); the next sweep catches the agent after that.
     Event.HEARTBEAT_LOST: Rule(IDLE, S.AWAY, Reason.HEARTBEAT_LOST),

@@ -6,7 +6,9 @@ state is sent (the stream keeps per-item order). A failed update is retried a fe
 backoff; if Twilio still refuses, the periodic reconciliation fixes it (and counts the drift).
 
 Ringing and on-call have no activity of their own: TaskRouter already knows the worker is busy
-from the reservation, and it refuses activity changes while a reservation is pending.
+from the reservation. Away, break and offline are asked for with `RejectPendingReservations`:
+an agent who chose away while the phone rang (or whose state we set while an offer was on its
+way) is not kept ringing, and the call moves on at once.
 
 The same stream ends wrap-ups at TaskRouter: the web softphone has no TaskRouter SDK, so when an
 agent leaves wrap-up (the timer, a chosen state, signing out, a lost connection) the task the
@@ -34,8 +36,14 @@ BACKOFF_SECONDS = (0.2, 0.8)
 WRAP_UP_DONE_REASON = "wrap-up finished"
 
 
+# States that mean "no calls now": their activity change rejects a pending reservation.
+REJECTS_PENDING = frozenset({AgentState.AWAY, AgentState.BREAK, AgentState.OFFLINE})
+
+
 class Workers(Protocol):
-    def update_worker_activity(self, worker_sid: str, activity_sid: str) -> None: ...
+    def update_worker_activity(
+        self, worker_sid: str, activity_sid: str, reject_pending: bool = False
+    ) -> None: ...
 
     def worker_activities(self) -> dict[str, str]: ...
 
@@ -167,7 +175,11 @@ class PresenceMirror:
     def _update(self, presence: Presence, activity_sid: str) -> bool:
         for attempt in range(len(BACKOFF_SECONDS) + 1):
             try:
-                self._workers.update_worker_activity(presence.worker_sid, activity_sid)
+                self._workers.update_worker_activity(
+                    presence.worker_sid,
+                    activity_sid,
+                    reject_pending=presence.state in REJECTS_PENDING,
+                )
             except TelephonyUnavailable as exc:
                 if attempt < len(BACKOFF_SECONDS):
                     self._sleep(BACKOFF_SECONDS[attempt])

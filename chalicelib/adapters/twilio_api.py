@@ -111,9 +111,15 @@ class TwilioGateway:
         )
         return str(task.assignment_status), json.loads(task.attributes or "{}")
 
-    def update_worker_activity(self, worker_sid: str, activity_sid: str) -> None:
+    def update_worker_activity(
+        self, worker_sid: str, activity_sid: str, reject_pending: bool = False
+    ) -> None:
+        """`reject_pending` is only valid towards an unavailable activity (Twilio's rule)."""
+        update: dict[str, Any] = {"activity_sid": activity_sid}
+        if reject_pending:
+            update["reject_pending_reservations"] = True
         self._call(
-            lambda: self._workspace().workers(worker_sid).update(activity_sid=activity_sid),
+            lambda: self._workspace().workers(worker_sid).update(**update),
             f"update worker {worker_sid}",
         )
 
@@ -342,9 +348,7 @@ class TwilioGateway:
     def fetch_call_price(self, call_sid: str) -> tuple[str | None, str]:
         """A call leg's price and currency; None until Twilio has rated the call (a while after
         it ends). https://www.twilio.com/docs/voice/api/call-resource#call-properties"""
-        call = self._call(
-            lambda: self.client.calls(call_sid).fetch(), f"fetch call {call_sid}"
-        )
+        call = self._call(lambda: self.client.calls(call_sid).fetch(), f"fetch call {call_sid}")
         price = call.price
         return (None if price in (None, "") else str(price)), str(call.price_unit or "")
 

@@ -470,6 +470,24 @@ def test_declining_with_escape_and_a_caller_who_gives_up(
     expect(page.locator("body")).not_to_have_class("is-ringing")
 
 
+def test_choosing_away_while_it_rings_declines_and_the_server_takes_it(
+    softphone: Softphone, stack: Stack, demo_agents: list[dict[str, str]]
+) -> None:
+    agent = demo_agents[6]
+    page = softphone.page
+    sign_in_available(softphone, agent["agent_id"])
+
+    ring(softphone, stack, agent)
+    expect(page.locator('[data-set-state="available"]')).to_be_disabled()
+    page.locator('[data-set-state="away"]').click()
+    expect(page.locator("#idle-view")).to_be_visible()
+    assert softphone.twilio_log("call.reject")
+    expect(page.locator("#state")).to_have_attribute("data-state", "away")
+    # The server took it from ringing (a 409 would have left a banner and the call ringing).
+    softphone.wait_for_api("PUT", r"^/agents/me/status$", 2)
+    expect(page.locator("body")).not_to_have_class("is-ringing")
+
+
 def test_a_crm_link_opens_ready_to_dial_and_the_call_goes_out(
     softphone: Softphone, demo_agents: list[dict[str, str]]
 ) -> None:

@@ -41,7 +41,37 @@ def test_a_change_sets_the_workers_activity(
     assert report.updated == 1
     [request] = twilio_http.requests
     assert (request.method, request.url) == ("POST", f"{WORKERS_URL}/{sid('WK', 1)}")
-    assert request.data == {"ActivitySid": container.settings.activity_sid_break}
+    # Break means no calls: an offer still pending is rejected, not left ringing.
+    assert request.data == {
+        "ActivitySid": container.settings.activity_sid_break,
+        "RejectPendingReservations": "true",
+    }
+
+
+def test_available_and_wrap_up_never_reject_a_pending_offer(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    mirror(container).mirror(
+        [
+            (agent(S.AWAY), agent(S.AVAILABLE, version=2)),
+            (agent(S.ON_CALL, worker=2), agent(S.WRAP_UP, worker=2, version=2)),
+        ]
+    )
+    assert [r.data for r in twilio_http.requests] == [
+        {"ActivitySid": container.settings.activity_sid_available},
+        {"ActivitySid": container.settings.post_work_activity_sid},
+    ]
+
+
+def test_away_chosen_while_ringing_rejects_the_offer(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    mirror(container).mirror([(agent(S.RINGING), agent(S.AWAY, version=2))])
+    [request] = twilio_http.requests
+    assert request.data == {
+        "ActivitySid": container.settings.activity_sid_away,
+        "RejectPendingReservations": "true",
+    }
 
 
 def test_only_each_agents_last_state_in_a_batch_is_sent(
@@ -54,7 +84,13 @@ def test_only_each_agents_last_state_in_a_batch_is_sent(
     ]
     report = mirror(container).mirror(changes)
     assert [(r.url, r.data) for r in twilio_http.requests] == [
-        (f"{WORKERS_URL}/{sid('WK', 1)}", {"ActivitySid": container.settings.activity_sid_away})
+        (
+            f"{WORKERS_URL}/{sid('WK', 1)}",
+            {
+                "ActivitySid": container.settings.activity_sid_away,
+                "RejectPendingReservations": "true",
+            },
+        )
     ]
     assert (report.updated, report.skipped) == (1, 1)  # ringing keeps TaskRouter's activity
 
@@ -118,7 +154,10 @@ def test_reconciliation_fixes_drifted_workers_and_counts_them(
     assert listing.url == WORKERS_URL
     assert listing.params == {"PageSize": 1000}
     assert [(r.url, r.data) for r in twilio_http.calls("POST")] == [
-        (f"{WORKERS_URL}/{sid('WK', 2)}", {"ActivitySid": settings.activity_sid_break})
+        (
+            f"{WORKERS_URL}/{sid('WK', 2)}",
+            {"ActivitySid": settings.activity_sid_break, "RejectPendingReservations": "true"},
+        )
     ]
 
 
@@ -154,7 +193,7 @@ def test_the_stream_handler_writes_history_and_mirrors(
     history = container.presence_history.for_agent("agent1")
     assert [(h["from"], h["to"]) for h in history] == [("available", "break")]
     assert [r.data for r in twilio_http.calls("POST")] == [
-        {"ActivitySid": container.settings.activity_sid_break}
+        {"ActivitySid": container.settings.activity_sid_break, "RejectPendingReservations": "true"}
     ]
 
 

@@ -56,6 +56,19 @@ def test_a_missed_offer_makes_the_agent_away_with_missed_call() -> None:
     assert (after.state, after.reason) == (S.AWAY, "missed_call")
 
 
+def test_away_or_break_while_ringing_is_taken_and_the_late_rejection_changes_nothing() -> None:
+    # The rep cannot take the call; the mirror rejects the offer at TaskRouter, whose
+    # reservation.rejected (WITHDRAWN) then finds the rep away already.
+    for choice, state in ((Event.CHOOSE_AWAY, S.AWAY), (Event.CHOOSE_BREAK, S.BREAK)):
+        ringing = apply(agent(S.AVAILABLE), Event.OFFERED)
+        chosen = transition(ringing, choice, 2_000, TIMERS).after
+        assert (chosen.state, chosen.reason) == (state, "manual")
+        with pytest.raises(IllegalTransition):
+            transition(chosen, Event.WITHDRAWN, 2_500, TIMERS)
+    with pytest.raises(IllegalTransition):
+        transition(apply(agent(S.AVAILABLE), Event.OFFERED), Event.CHOOSE_AVAILABLE, 2_000, TIMERS)
+
+
 def test_a_withdrawn_offer_goes_back_to_the_state_before_ringing() -> None:
     after = apply(agent(S.BREAK), Event.OFFERED, Event.WITHDRAWN)
     assert after.state == S.BREAK

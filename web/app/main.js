@@ -115,6 +115,12 @@ function idle() {
   return !ui.call && !ui.wrapUp;
 }
 
+// Away or break while the phone rings is a rep who cannot take this call: the server takes the
+// state and rejects the offer, and the ringing stops here at once.
+function canChoose(state) {
+  return idle() || (ui.call?.status === "ringing" && state !== "available");
+}
+
 function scheduleVersionReload() {
   clearTimeout(reloadHandle);
   reloadHandle = setTimeout(() => {
@@ -171,7 +177,7 @@ function renderState() {
   $("state-label").textContent = STATE_LABELS[shown] || shown;
   for (const button of document.querySelectorAll("[data-set-state]")) {
     button.setAttribute("aria-pressed", String(button.dataset.setState === ui.agentState));
-    button.disabled = !idle();
+    button.disabled = !canChoose(button.dataset.setState);
   }
   $("phone-status").dataset.status = ui.phoneStatus;
   $("phone-status").textContent = {
@@ -196,7 +202,8 @@ function renderState() {
 }
 
 async function chooseState(state) {
-  if (!idle() || !presence) return;
+  if (!canChoose(state) || !presence) return;
+  const ringing = ui.call?.status === "ringing" ? ui.call : null;
   try {
     await presence.setState(state);
   } catch (error) {
@@ -204,6 +211,7 @@ async function chooseState(state) {
     return;
   }
   setBanner("state", "");
+  if (ringing && ui.call === ringing) reject();
 }
 
 // ---------------------------------------------------------------- phone line
