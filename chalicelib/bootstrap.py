@@ -68,6 +68,18 @@ class Container:
         return self.boto_session.resource("dynamodb", config=config)
 
     @cached_property
+    def records_dynamodb(self) -> Any:
+        from botocore.config import Config
+
+        # The call's record (its events, the conversation, the recording's state) is written
+        # from status callbacks, which Twilio does not retry: nobody waits on them, so a
+        # throttled write is retried longer here (5 attempts, backoff) instead of being lost.
+        config = Config(
+            connect_timeout=2, read_timeout=3, retries={"max_attempts": 4, "mode": "standard"}
+        )
+        return self.boto_session.resource("dynamodb", config=config)
+
+    @cached_property
     def customers(self) -> CustomerDirectory:
         return CustomerDirectory(self.dynamodb.Table(self.settings.customers_table))
 
@@ -103,7 +115,7 @@ class Container:
     def recording_store(self) -> RecordingStore:
         from chalicelib.adapters.recording_store import RecordingStore
 
-        return RecordingStore(self.dynamodb.Table(self.settings.recordings_table))
+        return RecordingStore(self.records_dynamodb.Table(self.settings.recordings_table))
 
     @cached_property
     def recording_archive(self) -> RecordingArchive:
@@ -137,14 +149,15 @@ class Container:
 
         s = self.settings
         return EventStore(
-            self.dynamodb.Table(s.conversation_events_table), s.conversation_event_retention_days
+            self.records_dynamodb.Table(s.conversation_events_table),
+            s.conversation_event_retention_days,
         )
 
     @cached_property
     def conversations(self) -> ConversationTable:
         from chalicelib.adapters.conversation_store import ConversationTable
 
-        return ConversationTable(self.dynamodb.Table(self.settings.conversations_table))
+        return ConversationTable(self.records_dynamodb.Table(self.settings.conversations_table))
 
     @cached_property
     def escalation_timelines(self) -> EscalationTimelines:

@@ -23,7 +23,13 @@ from chalice.app import Request
 
 from chalicelib import bootstrap
 from chalicelib.config import LOCAL_WEB_ORIGIN
-from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StorageUnavailable,
+    TelephonyUnavailable,
+)
 from chalicelib.observability import bind_twilio_form, count, logger
 from chalicelib.security import Form, InvalidSignature, public_url, verify_twilio_request
 from chalicelib.versions import CLIENT_VERSION_HEADER, RESPONSE_HEADERS
@@ -59,8 +65,10 @@ def twilio_form(request: Request) -> Form:
     return form
 
 
-def webhook(view: V) -> V:
-    """Map our errors to responses in one place for a view (Chalice middleware cannot see them)."""
+def map_errors(view: V) -> V:
+    """Map our errors to responses in one place for a view (Chalice middleware cannot see them).
+
+    Dependency failures are left to the caller: the agent API answers them for the pages."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -78,6 +86,24 @@ def webhook(view: V) -> V:
             raise NotFoundError(str(exc)) from exc
         except Conflict as exc:
             raise ConflictError(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def webhook(view: V) -> V:
+    """`map_errors`, and a dependency that failed after its retries answers 503 (retried by
+    senders that retry), never an unexplained 500; nothing was half-written (every write is
+    idempotent)."""
+    mapped = map_errors(view)
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return mapped(*args, **kwargs)
+        except (StorageUnavailable, TelephonyUnavailable) as exc:
+            count("WebhookDependencyFailed")
+            logger.error("webhook dependency unavailable", problem=str(exc))
+            return json_response({"error": "temporarily unavailable, retry"}, status_code=503)
 
     return wrapper  # type: ignore[return-value]
 

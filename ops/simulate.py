@@ -501,31 +501,45 @@ def _menu_after(stack: Any, truth: Any) -> float:
 
 
 def throttle_dynamodb(share: float, seed: int) -> Callable[[Any], None]:
-    """A botocore hook answering a share of DynamoDB requests with a throttling error."""
+    """A botocore hook throttling a share of DynamoDB data-plane attempts.
+
+    Each attempt is throttled with probability `share`; the call fails with DynamoDB's
+    throttling error only when every attempt the calling client's retry budget allows was
+    throttled (as botocore retries them), and a failed call is not executed (DynamoDB does not
+    execute a throttled request). It hooks `before-call`: every `before-send` handler runs,
+    moto's included, so a throttle answered there would still have been written.
+    """
+    from ops.standin.fastmoto import DATA_PLANE
+
     rng = random.Random(f"throttle:{seed}")
-    counter = {"throttled": 0}
+    counter = {"throttled": 0, "failed": 0}
+
+    class _Http:
+        status_code = 400
+
+    def maybe_throttle(model: Any, context: Any = None, **_: Any) -> Any:
+        if model.name not in DATA_PLANE:
+            return None
+        config = (context or {}).get("client_config")
+        retries = getattr(config, "retries", None) or {}
+        attempts = int(retries.get("total_max_attempts") or 3)  # botocore's default
+        throttled = 0
+        while throttled < attempts and rng.random() < share:
+            throttled += 1
+        counter["throttled"] += throttled
+        if throttled < attempts:
+            return None  # a retry went through (the retries' delays are not played)
+        counter["failed"] += 1
+        return _Http(), {
+            "Error": {
+                "Code": "ProvisionedThroughputExceededException",
+                "Message": "Rate of requests exceeds the allowed throughput (rehearsal fault)",
+            },
+            "ResponseMetadata": {"HTTPStatusCode": 400, "RetryAttempts": attempts - 1},
+        }
 
     def install(session: Any) -> None:
-        from botocore.awsrequest import AWSResponse
-
-        body = json.dumps(
-            {
-                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                "message": "Rate of requests exceeds the allowed throughput (rehearsal fault)",
-            }
-        ).encode()
-
-        class _Raw:
-            def stream(self, **_: Any) -> Any:
-                yield body
-
-        def maybe_throttle(request: Any, **_: Any) -> Any:
-            if rng.random() >= share:
-                return None
-            counter["throttled"] += 1
-            return AWSResponse(request.url, 400, {"x-amzn-RequestId": "rehearsal"}, _Raw())
-
-        session.events.register("before-send.dynamodb", maybe_throttle)
+        session.events.register("before-call.dynamodb", maybe_throttle)
 
     install.counter = counter  # type: ignore[attr-defined]
     return install
@@ -684,7 +698,11 @@ def figures(report: Report, stack: Any, plans: list[Any], real_seconds: float, h
         }
         print(f"  app counters, fallbacks and failures: {json.dumps(fallbacks)}")
     if hooks is not None:
-        print(f"  DynamoDB requests throttled by the fault hook: {hooks.counter['throttled']}")
+        print(
+            "  DynamoDB attempts throttled by the fault hook: "
+            f"{hooks.counter['throttled']}, calls failed after botocore's retries: "
+            f"{hooks.counter['failed']}"
+        )
 
 
 def transfers_of_the_day(report: Report, stack: Any) -> None:

@@ -27,7 +27,7 @@ from chalicelib.auth import require_staff
 from chalicelib.errors import InvalidInput, StorageUnavailable
 from chalicelib.observability import count, logger, metrics
 from chalicelib.presence import Presence
-from chalicelib.web import CORS, json_body, json_response, webhook
+from chalicelib.web import CORS, json_body, json_response, map_errors
 
 agents = Blueprint(__name__)
 
@@ -43,8 +43,8 @@ PRESENCE_STREAM_ARN = os.environ.get(
 
 
 def presence_api(view: V) -> V:
-    """Our errors as HTTP (400/404/409 via `webhook`), and 503 when DynamoDB is down."""
-    mapped = webhook(view)
+    """Our errors as HTTP (400/404/409 via `map_errors`), and 503 when DynamoDB is down."""
+    mapped = map_errors(view)
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

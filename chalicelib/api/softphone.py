@@ -41,7 +41,16 @@ from chalicelib.config import ConfigurationError
 from chalicelib.errors import InvalidInput, NotFound, StorageUnavailable, TelephonyUnavailable
 from chalicelib.models import parse_form
 from chalicelib.observability import count, logger
-from chalicelib.web import CORS, FORM, json_body, json_response, twilio_form, twiml, webhook
+from chalicelib.web import (
+    CORS,
+    FORM,
+    json_body,
+    json_response,
+    map_errors,
+    twilio_form,
+    twiml,
+    webhook,
+)
 from chalicelib.wrap_up import NotYourCall, check_may_note, clean_note, note_fact
 
 softphone = Blueprint(__name__)
@@ -54,9 +63,9 @@ V = TypeVar("V", bound=Callable[..., Any])
 
 
 def agent_api(view: V) -> V:
-    """Our errors as responses for the pages: 400/403/404/409 via `webhook`, 503 when a
+    """Our errors as responses for the pages: 400/403/404/409 via `map_errors`, 503 when a
     dependency is down (the page retries), never a bare 500 for a known failure."""
-    mapped = webhook(view)
+    mapped = map_errors(view)
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -275,10 +275,11 @@ def in_process_stack(
                 tokens[agent["agent_id"]] = id_token(cognito, pool, agent["agent_id"])
             overrides.update(cognito_user_pool_id=pool.pool_id, cognito_client_id=pool.client_id)
         settings = local_settings(public_base_url="https://cc.rehearsal.test/api", **overrides)
-        if boto_hooks is not None:
-            boto_hooks(session)
         create_local_resources(session, settings)
         load_directory(session, settings, agents, customers)
+        # Faults are for the day, not its setup; the app's clients are made after this.
+        if boto_hooks is not None:
+            boto_hooks(session)
 
         if settings.escalation_state_machine_arn:
             machines.create_state_machine(

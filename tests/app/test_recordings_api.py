@@ -101,6 +101,26 @@ def test_absent_recording_queues_nothing(twilio: TwilioPoster, queue: Any) -> No
     assert queue() == []
 
 
+def test_a_throttled_store_is_a_503_and_queues_nothing(
+    twilio: TwilioPoster, queue: Any, container: bootstrap.Container
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters.recording_store import RecordingStore
+
+    class ThrottledTable:
+        def update_item(self, **_: Any) -> Any:
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                "UpdateItem",
+            )
+
+    container.recording_store = RecordingStore(ThrottledTable())
+    response = twilio.post(f"{STATUS}?conversation={CUSTOMER_CALL}", conference_recording_form())
+    assert response.status_code == 503  # a known failure, not an unexplained 500
+    assert queue() == []
+
+
 def run_worker(client: Any, bodies: list[str]) -> Any:
     event = client.events.generate_sqs_event(message_bodies=bodies, queue_name="copy")
     return client.lambda_.invoke("copy_worker", event)
