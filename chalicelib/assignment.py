@@ -56,6 +56,7 @@ def instruction_for(assignment: ReservationAssignment, settings: Settings) -> di
             task,
             agent_contact_uri(assignment.worker_attributes),
             str(assignment.worker_attributes.get("agent_id") or ""),
+            task_sid=assignment.task_sid,
             join_url=settings.url(TRANSFER_JOIN_PATH),
             leg_status_callback=settings.url(VOICE_STATUS_PATH),
             caller_id=settings.company_number,

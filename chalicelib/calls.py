@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from pydantic import Field
 
-from chalicelib.errors import InvalidInput
+from chalicelib.errors import InvalidInput, TelephonyUnavailable
 from chalicelib.models import TwilioForm
 from chalicelib.observability import count, logger
 from chalicelib.phone_numbers import InvalidPhoneNumber, masked, to_e164
@@ -99,6 +99,10 @@ class ControlGateway(Protocol):
     def pending_reservation(self, worker_sid: str) -> tuple[str, str] | None: ...
     def task_worker_names(self, task_sid: str) -> list[str]: ...
     def cancel_task(self, task_sid: str, reason: str) -> None: ...
+
+
+class WrapUpGateway(Protocol):
+    def wrap_task(self, task_sid: str, reason: str) -> bool: ...
 
 
 def agent_label(agent_id: str) -> str:
@@ -444,6 +448,42 @@ def cancel_transfer(gateway: ControlGateway, call: HeldCall, transfer_task_sid: 
 
 
 TRANSFER_JOIN_PATH = "/twilio/voice/transfer/join"
+TRANSFER_LEFT_PATH = "/twilio/voice/transfer/left"
+# Task states in which a colleague answering a transfer may still join the customer (`reserved`:
+# the answer that accepts the reservation can reach us before TaskRouter records it).
+JOINABLE_TRANSFER = frozenset({"reserved", "assigned"})
+TRANSFER_LEG_ENDED_REASON = "transfer leg ended"
+
+
+def may_join_transfer(gateway: ControlGateway, task_sid: str) -> bool:
+    """False if the transfer was called off (or ended) while the colleague's phone rang.
+
+    A Twilio failure lets the colleague join: refusing would strand the customer on hold."""
+    if not _TASK_SID.match(task_sid):
+        return True  # a join URL from before tasks rode along
+    try:
+        status, _ = gateway.fetch_task_attributes(task_sid)
+    except TelephonyUnavailable as exc:
+        count("TransferJoinUnchecked")
+        logger.warning("transfer join not checked", task_sid=task_sid, problem=str(exc))
+        return True
+    if status in JOINABLE_TRANSFER:
+        return True
+    count("TransferJoinRefused")
+    logger.info("transfer answered after it was called off", task_sid=task_sid, status=status)
+    return False
+
+
+def transfer_leg_ended(gateway: WrapUpGateway, task_sid: str) -> bool:
+    """The colleague's leg left the conference: their transfer task goes to wrapping, as a
+    conference instruction's task does by itself (TaskRouter's `call` instruction ties no
+    conference to the task, so nothing else would end it and the colleague would stay busy).
+    False if the task had already moved on (a retried callback, a canceled transfer)."""
+    if not _TASK_SID.match(task_sid):
+        raise InvalidInput("task must be a TaskRouter task sid (WT...)")
+    wrapped = gateway.wrap_task(task_sid, TRANSFER_LEG_ENDED_REASON)
+    count("TransferTaskWrapped" if wrapped else "TransferTaskAlreadyEnded")
+    return wrapped
 
 
 def transfer_instruction(
@@ -451,6 +491,7 @@ def transfer_instruction(
     worker_contact_uri: str,
     worker_agent_id: str,
     *,
+    task_sid: str,
     join_url: str,
     leg_status_callback: str,
     caller_id: str,
@@ -468,7 +509,8 @@ def transfer_instruction(
     name = conference.get("name") if isinstance(conference, dict) else None
     if not name:
         raise InvalidInput("transfer task names no conference")
-    query = urlencode({"conference": name, "agent_id": worker_agent_id})
+    # The task rides along: the join checks it was not called off, and the leg's end wraps it.
+    query = urlencode({"conference": name, "agent_id": worker_agent_id, "task": task_sid})
     return {
         "instruction": "call",
         "accept": True,

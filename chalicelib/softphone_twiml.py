@@ -68,10 +68,15 @@ def refuse_non_agent() -> str:
     return str(response)
 
 
-def join_conference(conference_name: str, participant_label: str, status_callback: str) -> str:
-    """TwiML for a colleague's leg answering a transfer: into the customer's conference."""
+def join_conference(
+    conference_name: str, participant_label: str, status_callback: str, left_url: str
+) -> str:
+    """TwiML for a colleague's leg answering a transfer: into the customer's conference.
+
+    `left_url` is the Dial's action: Twilio requests it when the leg leaves the conference,
+    which is when the colleague's transfer task must end (see `calls.transfer_leg_ended`)."""
     response = VoiceResponse()
-    dial = response.dial()
+    dial = response.dial(action=left_url)
     dial.conference(
         conference_name,
         participant_label=participant_label,
@@ -81,4 +86,18 @@ def join_conference(conference_name: str, participant_label: str, status_callbac
         status_callback=status_callback,
         status_callback_event="join leave hold mute",
     )
+    return str(response)
+
+
+def transfer_called_off() -> str:
+    """TwiML for a colleague who answered a transfer that was called off while it rang."""
+    response = VoiceResponse()
+    response.say("This call has been taken back. Thank you.")
+    response.hangup()
+    return str(response)
+
+
+def hang_up() -> str:
+    response = VoiceResponse()
+    response.hangup()
     return str(response)

@@ -352,6 +352,27 @@ class TwilioGateway:
         price = call.price
         return (None if price in (None, "") else str(price)), str(call.price_unit or "")
 
+    def wrap_task(self, task_sid: str, reason: str) -> bool:
+        """Move an assigned task to wrapping; False if it was no longer assigned (Twilio
+        answers 400 for that, 404 once the task is deleted): nothing to do, do not retry."""
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            self._call(
+                lambda: (
+                    self._workspace()
+                    .tasks(task_sid)
+                    .update(assignment_status="wrapping", reason=reason)
+                ),
+                f"wrap up task {task_sid}",
+            )
+        except TelephonyUnavailable as exc:
+            cause = exc.__cause__
+            if isinstance(cause, TwilioRestException) and cause.status in (400, 404):
+                return False
+            raise
+        return True
+
     def finish_task(self, task_sid: str, reason: str) -> bool:
         """Complete a task that is still assigned or wrapping; False if it had already ended.
 

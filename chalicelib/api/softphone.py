@@ -10,6 +10,7 @@ import functools
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from chalice import Blueprint, ForbiddenError, Response
 
@@ -19,6 +20,7 @@ from chalicelib.assignment import RECORDING_STATUS_PATH, VOICE_STATUS_PATH
 from chalicelib.auth import require_staff
 from chalicelib.calls import (
     TRANSFER_JOIN_PATH,
+    TRANSFER_LEFT_PATH,
     HeldCall,
     NotPermitted,
     OutboundRequest,
@@ -32,10 +34,12 @@ from chalicelib.calls import (
     hang_up,
     held_call,
     hold_customer,
+    may_join_transfer,
     mute_agent,
     offer_to,
     resume_customer,
     start_transfer,
+    transfer_leg_ended,
 )
 from chalicelib.config import ConfigurationError
 from chalicelib.errors import InvalidInput, NotFound, StorageUnavailable, TelephonyUnavailable
@@ -292,14 +296,35 @@ def transfer_join() -> Response:
     twilio_form(request)
     query: Mapping[str, str] = request.query_params or {}
     name, agent_id = query.get("conference") or "", query.get("agent_id") or ""
+    task_sid = query.get("task") or ""
     if not name or not agent_id:
         raise InvalidInput("conference and agent_id are required")
-    settings = bootstrap.container().settings
+    c = bootstrap.container()
+    if task_sid and not may_join_transfer(c.twilio, task_sid):
+        return twiml(softphone_twiml.transfer_called_off())
+    left = c.settings.url(TRANSFER_LEFT_PATH)
     return twiml(
         softphone_twiml.join_conference(
-            name, agent_label(agent_id), settings.url(CONFERENCE_STATUS_PATH)
+            name,
+            agent_label(agent_id),
+            c.settings.url(CONFERENCE_STATUS_PATH),
+            f"{left}?{urlencode({'task': task_sid})}" if task_sid else left,
         )
     )
+
+
+@softphone.route(TRANSFER_LEFT_PATH, methods=["POST"], content_types=[FORM])
+@webhook
+def transfer_left() -> Response:
+    """The colleague's transfer leg left the conference (their Dial's action): their task
+    wraps up, so presence moves them to wrap-up and the task is completed after it."""
+    request = softphone.current_request
+    twilio_form(request)
+    query: Mapping[str, str] = request.query_params or {}
+    task_sid = query.get("task") or ""
+    if task_sid:
+        transfer_leg_ended(bootstrap.container().twilio, task_sid)
+    return twiml(softphone_twiml.hang_up())
 
 
 @softphone.route("/conversations/{call_sid}/note", methods=["POST"], cors=CORS)

@@ -129,6 +129,7 @@ class Call:
     doc_url: str = ""
     task_sid: str = ""
     enqueue_action: str = ""
+    dial_action: str = ""  # <Dial action>: requested when the leg leaves its conference
     enqueued_at: float | None = None
     conference_sid: str = ""
     reservation_sid: str = ""
@@ -1248,6 +1249,7 @@ class Standin:
             participant,
             {"ParticipantCallStatus": "completed", "ReasonParticipantLeft": reason},
         )
+        self._dial_ended(call)
         remaining = [p for p in conference.participants.values() if p.status == "connected"]
         if participant.end_on_exit or not remaining:
             ending = (
@@ -1256,6 +1258,16 @@ class Standin:
                 else "last-participant-left"
             )
             self.end_conference(conference, ending, call.sid)
+
+    def _dial_ended(self, call: Call) -> None:
+        """A leg that joined with `<Dial action>` left its conference: Twilio requests the
+        action (the leg has ended, so its TwiML is not followed)."""
+        if not call.dial_action:
+            return
+        action, call.dial_action = call.dial_action, ""
+        form = self._call_base(call)
+        form.update({"DialCallStatus": "completed", "CallStatus": "completed"})
+        self.request(action, form)
 
     def end_conference(
         self, conference: Conference, reason: str, ending_call_sid: str = ""
@@ -1281,6 +1293,7 @@ class Standin:
                         else "participant_updated_via_api",
                     },
                 )
+                self._dial_ended(call)
         conference.status = "completed"
         conference.ended = now
         extra = {"ReasonConferenceEnded": reason}
@@ -1291,14 +1304,17 @@ class Standin:
             self._finish_recording(conference)
         for transfer_sid in conference.transfer_tasks:
             # A task answered with the `call` instruction is not tied to the conference by
-            # TaskRouter: the colleague's softphone wraps it up and completes it, as for any task.
+            # TaskRouter: only the app moves it on (its Dial action, requested above as the
+            # colleague's leg left). Then the colleague wraps up as for any task; a task the
+            # app left assigned holds the colleague's capacity, and is counted.
             transfer_task = self.tasks[transfer_sid]
             worker = self.workers.get(transfer_task.worker_sid)
-            if transfer_task.status == "assigned" and worker is not None:
-                self.wrap_task(transfer_sid)
+            if transfer_task.status == "wrapping" and worker is not None:
                 self.clock.after(
                     self.agents.wrap_up_seconds(worker.agent_id), self._agent_wraps_up, transfer_sid
                 )
+            elif transfer_task.status == "assigned":
+                self.stats.count("TransferTaskLeftAssigned")
         task = self.tasks.get(conference.task_sid)
         if task is not None and task.status == "assigned":
             self.wrap_task(task.sid)
@@ -1715,6 +1731,8 @@ class Standin:
             self._continue_after(call, 0, generation)
             return
         name = (conference_el.text or "").strip()
+        if verb.get("action"):
+            call.dial_action = urljoin(call.doc_url, verb.get("action", ""))
         callback = conference_el.get("statusCallback")
         callback_url = urljoin(call.doc_url, callback) if callback else ""
         events = _events(conference_el.get("statusCallbackEvent"), "")

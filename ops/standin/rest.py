@@ -314,6 +314,8 @@ class Rest:
                     raise RestError(400, 20001, f"Cannot complete task {sid}: {task.status}")
                 self.s.complete_task(sid, f.get("Reason", ""))
             elif status == "wrapping":
+                if task.status != "assigned":
+                    raise RestError(400, 20001, f"Cannot wrap up task {sid}: {task.status}")
                 self.s.wrap_task(sid)
             if "Priority" in f:
                 task.priority = int(f["Priority"])

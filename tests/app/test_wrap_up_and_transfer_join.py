@@ -111,7 +111,11 @@ def test_transfer_reservation_rings_the_colleague_into_the_existing_conference(
     }
     path, _, query = url.partition("?")
     assert path == PUBLIC_BASE_URL + "/twilio/voice/transfer/join"
-    assert urllib.parse.parse_qs(query) == {"conference": [sid("WT", 1)], "agent_id": ["suzuki"]}
+    assert urllib.parse.parse_qs(query) == {
+        "conference": [sid("WT", 1)],
+        "agent_id": ["suzuki"],
+        "task": [sid("WT", 1)],
+    }
     assert twilio_http.requests == []
 
 
@@ -145,3 +149,80 @@ def test_join_url_cannot_be_pointed_at_another_conference(twilio: TwilioPoster) 
     forged = "/twilio/voice/transfer/join?conference=" + sid("WT", 2) + "&agent_id=suzuki"
     response = twilio.post(forged, join_form(), signature=sign(signed, join_form()))
     assert response.status_code == 403
+
+
+TRANSFER_TASK = sid("WT", 7)
+JOIN = f"/twilio/voice/transfer/join?conference={sid('WT', 1)}&agent_id=suzuki&task={TRANSFER_TASK}"
+LEFT = f"/twilio/voice/transfer/left?task={TRANSFER_TASK}"
+
+
+def task_answer(status: str) -> tuple[int, dict[str, Any]]:
+    return 200, {"sid": TRANSFER_TASK, "assignment_status": status, "attributes": "{}"}
+
+
+@pytest.mark.parametrize("status", ["reserved", "assigned"])
+def test_a_transfer_still_on_is_joined_and_its_leg_end_is_asked_for(
+    twilio: TwilioPoster, twilio_http: Any, status: str
+) -> None:
+    twilio_http.respond("GET", f"/Tasks/{TRANSFER_TASK}$", task_answer(status))
+    response = twilio.post(JOIN, join_form())
+    dial = ET.fromstring(response.body).find("Dial")
+    assert dial is not None and dial.find("Conference") is not None
+    assert dial.attrib["action"] == PUBLIC_BASE_URL + LEFT
+
+
+@pytest.mark.parametrize("status", ["canceled", "completed", "wrapping"])
+def test_a_transfer_called_off_while_it_rang_is_not_joined(
+    twilio: TwilioPoster, twilio_http: Any, status: str
+) -> None:
+    twilio_http.respond("GET", f"/Tasks/{TRANSFER_TASK}$", task_answer(status))
+    response = twilio.post(JOIN, join_form())
+    assert response.status_code == 200
+    root = ET.fromstring(response.body)
+    assert root.find("Dial") is None
+    assert root.find("Hangup") is not None
+
+
+def test_twilio_failing_on_the_check_still_joins_the_colleague(
+    twilio: TwilioPoster, twilio_http: Any
+) -> None:
+    twilio_http.fail("GET", f"/Tasks/{TRANSFER_TASK}$", status=503)
+    response = twilio.post(JOIN, join_form())
+    assert ET.fromstring(response.body).find("Dial/Conference") is not None
+
+
+def test_the_colleagues_leg_leaving_wraps_their_task_once(
+    twilio: TwilioPoster, twilio_http: Any
+) -> None:
+    updates: list[dict[str, str]] = []
+
+    def update(request: Any) -> tuple[int, dict[str, Any]]:
+        updates.append(dict(request.data))
+        # Twilio refuses to wrap a task that is no longer assigned: a retried callback.
+        return (
+            (200, task_answer("wrapping")[1])
+            if len(updates) == 1
+            else (
+                400,
+                {"code": 20001, "message": "not assigned", "status": 400},
+            )
+        )
+
+    twilio_http.respond("POST", f"/Tasks/{TRANSFER_TASK}$", update)
+    form = {**join_form(), "CallStatus": "completed", "DialCallStatus": "completed"}
+    for _ in range(2):
+        response = twilio.post(LEFT, form)
+        assert response.status_code == 200
+        assert ET.fromstring(response.body).find("Hangup") is not None
+    assert updates[0] == {"AssignmentStatus": "wrapping", "Reason": "transfer leg ended"}
+    assert len(updates) == 2
+
+
+def test_a_leg_end_naming_no_task_sid_is_a_bad_request(twilio: TwilioPoster) -> None:
+    response = twilio.post("/twilio/voice/transfer/left?task=nope", join_form())
+    assert response.status_code == 400
+
+
+def test_an_unsigned_leg_end_changes_nothing(twilio: TwilioPoster, twilio_http: Any) -> None:
+    assert twilio.post(LEFT, join_form(), signature=None).status_code == 403
+    assert twilio_http.requests == []

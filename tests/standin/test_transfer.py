@@ -25,10 +25,14 @@ from tests.standin import documented
 from tests.standin.test_engine import AC, BASE, TOKEN, WS, WW, FakeApp, available, build
 
 JOIN = "/twilio/voice/transfer/join"
+LEFT = "/twilio/voice/transfer/left"
 
 
 class TransferringApp(FakeApp):
-    """FakeApp plus the transfer side of our app: `call` instruction and the join TwiML."""
+    """FakeApp plus the transfer side of our app: `call` instruction, the join TwiML, and the
+    join's Dial action wrapping the transfer task up."""
+
+    client: Client | None = None
 
     def post(self, url: str, form: Any) -> Reply:
         path = url.removeprefix(BASE).split("?")[0]
@@ -37,7 +41,13 @@ class TransferringApp(FakeApp):
             if task.get("type") == "transfer":
                 self.requests.append((path, dict(form)))
                 worker = json.loads(form["WorkerAttributes"])
-                query = urlencode({"conference": task["conference"]["name"], "agent_id": "x"})
+                query = urlencode(
+                    {
+                        "conference": task["conference"]["name"],
+                        "agent_id": "x",
+                        "task": form["TaskSid"],
+                    }
+                )
                 instruction = {
                     "instruction": "call",
                     "accept": True,
@@ -56,9 +66,10 @@ class TransferringApp(FakeApp):
         if path == JOIN:
             self.requests.append((path, dict(form)))
             name = url.split("conference=")[1].split("&")[0]
+            task_sid = url.split("task=")[1].split("&")[0]
             agent = form["To"].removeprefix("client:")
             response = VoiceResponse()
-            response.dial().conference(
+            response.dial(action=f"{BASE}{LEFT}?task={task_sid}").conference(
                 name,
                 participant_label=f"agent:{agent}",
                 end_conference_on_exit=False,
@@ -66,6 +77,14 @@ class TransferringApp(FakeApp):
                 status_callback_event="join leave hold mute",
             )
             return Reply(200, str(response), 1.0)
+        if path == LEFT and self.client is not None:
+            # Our app wraps the colleague's transfer task when their leg leaves.
+            self.requests.append((path, dict(form)))
+            task_sid = url.split("task=")[1].split("&")[0]
+            self.client.taskrouter.v1.workspaces(WS).tasks(task_sid).update(
+                assignment_status="wrapping", reason="transfer leg ended"
+            )
+            return Reply(200, str(VoiceResponse().hangup()), 1.0)
         return super().post(url, form)
 
 
@@ -77,6 +96,7 @@ def setup() -> tuple[Standin, TransferringApp, Client, str]:
     sid = standin.place_call(CallerPlan(caller="+81311112222", patience=600.0, talk_seconds=120.0))
     standin.clock.run(until=standin.now() + 30)
     client = Client(AC, TOKEN, http_client=InProcessTwilioHttp(Rest(standin)))
+    app.client = client
     return standin, app, client, sid
 
 
@@ -199,7 +219,12 @@ def test_transfer_callbacks_use_documented_fields_and_the_hold_pair() -> None:
     truth = standin.truth.get(sid)
     assert truth is not None and truth.transfers[0].from_left_at is None
     transfer_task = standin.tasks[truth.transfers[0].task_sid]
-    assert transfer_task.status == "completed", "the colleague wraps up and completes it"
+    # The colleague's leg left: Twilio asked for the Dial action, the app wrapped the task,
+    # and the colleague's wrap-up ended it.
+    [(_, left)] = [r for r in app.requests if r[0] == LEFT]
+    assert left["DialCallStatus"] == "completed" and left["To"] == "client:ito"
+    assert transfer_task.status == "completed"
+    assert "TransferTaskLeftAssigned" not in standin.stats.counters
 
 
 def test_unanswered_transfer_is_recorded_and_the_task_times_out() -> None:
