@@ -19,6 +19,7 @@ import json
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -632,6 +633,23 @@ def stepfunctions_outage(report: Report, stack: Any, began: float, ended: float)
     )
 
 
+ENDED_TASK = frozenset({"completed", "canceled"})
+
+
+def open_tasks(report: Report, stack: Any) -> None:
+    """An hour after the last call every task has ended: the app completes wrapped tasks (the
+    web softphone has no TaskRouter SDK); a task left open holds its worker's capacity."""
+    s = stack.standin
+    with s.lock:
+        left = Counter(t.status for t in s.tasks.values() if t.status not in ENDED_TASK)
+        example = next((t.sid for t in s.tasks.values() if t.status not in ENDED_TASK), "")
+    report.add(
+        "tasks still open at the end (goal 0)",
+        not left,
+        json.dumps(dict(sorted(left.items()))) + (f"; e.g. {example}" if example else ""),
+    )
+
+
 def figures(report: Report, stack: Any, plans: list[Any], real_seconds: float, hooks: Any) -> None:
     s = stack.standin
     outcomes = stack.truth.outcomes()
@@ -658,6 +676,7 @@ def figures(report: Report, stack: Any, plans: list[Any], real_seconds: float, h
         )
     compare_kpis(report, stack)
     compare_presence(report, stack)
+    open_tasks(report, stack)
     transfers_of_the_day(report, stack)
     p50, p99, n = s.stats.latency_percentiles()
     print(f"  webhook latency (in-process, real ms): p50 {p50:.1f} p99 {p99:.1f} over {n} requests")

@@ -234,6 +234,10 @@ class Agents(Protocol):
     def after_wrap_up(self, agent_id: str, now: float) -> str | None:
         """The activity name the agent picks when the wrap-up ends (None: the app decides)."""
 
+    def completes_tasks(self) -> bool:
+        """True if the agents' softphone completes its wrapped tasks (a TaskRouter SDK);
+        False when the app does it (our web softphone has none: the presence mirror does)."""
+
     def missed(self, agent_id: str, now: float) -> None: ...
 
     def answered(self, agent_id: str, call_sid: str, conference_sid: str, now: float) -> None:
@@ -1374,11 +1378,12 @@ class Standin:
         )
 
     def _agent_wraps_up(self, task_sid: str) -> None:
-        """The agent ends the wrap-up in the softphone: the task completes, a new activity."""
+        """The agent ends the wrap-up in the softphone: the task completes (unless the app
+        completes tasks), a new activity."""
         with self.lock:
             task = self.tasks[task_sid]
             worker = self.workers.get(task.worker_sid)
-            if task.status == "wrapping":
+            if task.status == "wrapping" and self.agents.completes_tasks():
                 self.complete_task(task_sid, "wrap-up finished")
             if worker is None:
                 return

@@ -100,6 +100,10 @@ class Population:
             return None
         return wanted
 
+    def completes_tasks(self) -> bool:
+        # Agents on the app's web softphone (signed in through its API) leave it to the app.
+        return self.api is None
+
     def missed(self, agent_id: str, now: float) -> None:
         profile = self.profiles.get(agent_id)
         if profile is None or self.standin is None:
