@@ -320,7 +320,7 @@ def in_process_stack(
         if tokens:
             from ops.standin.population import AgentApi
 
-            population.api = AgentApi(transport, tokens)
+            population.api = AgentApi(transport, tokens, after=standin.clock.after)
             population.heartbeats(1800.0)
         from ops.standin.lambdas import LambdaRuntime
 

@@ -55,6 +55,8 @@ class LambdaRuntime:
         self.invocations: dict[str, int] = {}
         self.failures: dict[str, int] = {}
         self.last_error: dict[str, str] = {}
+        # Handlers whose latest invocation failed: a stream batch or message still to retry.
+        self.failing: set[str] = set()
         self._tables: dict[str, tuple[str, list[str]]] = {}
         # Per stream: each item as last delivered (its digest for a KEYS_ONLY stream).
         self._snapshots: dict[str, dict[tuple[str, ...], Any]] = {}
@@ -94,7 +96,9 @@ class LambdaRuntime:
         except Exception as exc:  # noqa: BLE001 - Lambda would retry; we count and retry too
             self.last_error[name] = repr(exc)
             self.failures[name] = self.failures.get(name, 0) + 1
+            self.failing.add(name)
             return False
+        self.failing.discard(name)
         return True
 
     def _open_stream(self, name: str, table: str) -> None:

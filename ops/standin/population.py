@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -307,19 +308,36 @@ class Population:
 
 
 class AgentApi:
-    """The softphone's calls to the app's agent API, with each agent's Cognito ID token."""
+    """The softphone's calls to the app's agent API, with each agent's Cognito ID token.
+
+    With a clock it retries as the page does (web/app/main.js, presence.js): opening the
+    session again every 5 s while the server answers 503, a heartbeat answered 409 (not signed
+    in) opens the session again, a failed heartbeat is tried again after 5 s, and a status
+    change answered 503 is tried again after its Retry-After (the agent clicking again), three
+    times. `failures` are what stayed failed after that.
+    """
 
     STATES: ClassVar[dict[str, str]] = {
         "Available": "available",
         "Break": "break",
         "Away": "away",
     }
+    SESSION_RETRY_SECONDS = 5.0
+    SESSION_ATTEMPTS = 24  # two minutes of "retrying…" on the page
+    CHANGE_ATTEMPTS = 3
 
-    def __init__(self, transport: Any, tokens: dict[str, str]) -> None:
+    def __init__(
+        self,
+        transport: Any,
+        tokens: dict[str, str],
+        after: Callable[..., Any] | None = None,
+    ) -> None:
         self._transport = transport
         self._tokens = tokens
+        self._after = after
         self.signed_in: set[str] = set()
         self.failures: list[tuple[str, str, int]] = []
+        self.retried = 0
 
     def request(
         self, agent_id: str, method: str, path: str, body: Any = None
@@ -336,29 +354,56 @@ class AgentApi:
             return None
         return answer if isinstance(answer, dict) else {}
 
-    def heartbeat(self, agent_id: str) -> None:
+    def heartbeat(self, agent_id: str, attempt: int = 1) -> None:
         reply = self._transport.call_json("POST", "/agents/me/heartbeat", self._tokens[agent_id])
-        if not 200 <= reply.status < 300:
+        if 200 <= reply.status < 300:
+            return
+        if self._after is not None and reply.status == 409:
+            self.retried += 1  # the server lost the session (or it never opened): open it
+            self._open(agent_id, "Available", 1)
+        elif self._after is not None and reply.status >= 500 and attempt < 3:
+            self.retried += 1
+            self._after(self.SESSION_RETRY_SECONDS, self.heartbeat, agent_id, attempt + 1)
+        else:
             self.failures.append((agent_id, "heartbeat", reply.status))
 
-    def change(self, agent_id: str, activity: str) -> None:
+    def change(self, agent_id: str, activity: str, attempt: int = 1) -> None:
         token = self._tokens[agent_id]
         if activity == "Offline":
             reply = self._transport.call_json("DELETE", "/agents/me/session", token)
             self.signed_in.discard(agent_id)
         elif agent_id not in self.signed_in:
-            reply = self._transport.call_json("POST", "/agents/me/session", token)
-            self.signed_in.add(agent_id)
-            if activity != "Available" and 200 <= reply.status < 300:
-                reply = self._transport.call_json(
-                    "PUT", "/agents/me/status", token, {"state": self.STATES[activity]}
-                )
+            self._open(agent_id, activity, 1)
+            return
         else:
             reply = self._transport.call_json(
                 "PUT", "/agents/me/status", token, {"state": self.STATES[activity]}
             )
-        if not 200 <= reply.status < 300:
-            self.failures.append((agent_id, activity, reply.status))
+        self._settle(agent_id, activity, reply.status, attempt)
+
+    def _open(self, agent_id: str, activity: str, attempt: int) -> None:
+        """Sign in to presence (the page's startPresence), then pick `activity`."""
+        token = self._tokens[agent_id]
+        reply = self._transport.call_json("POST", "/agents/me/session", token)
+        if 200 <= reply.status < 300:
+            self.signed_in.add(agent_id)
+            if activity != "Available":
+                self.change(agent_id, activity)
+            return
+        if self._after is not None and reply.status >= 500 and attempt < self.SESSION_ATTEMPTS:
+            self.retried += 1
+            self._after(self.SESSION_RETRY_SECONDS, self._open, agent_id, activity, attempt + 1)
+            return
+        self.failures.append((agent_id, f"sign in for {activity}", reply.status))
+
+    def _settle(self, agent_id: str, activity: str, status: int, attempt: int) -> None:
+        if 200 <= status < 300:
+            return
+        if self._after is not None and status >= 500 and attempt < self.CHANGE_ATTEMPTS:
+            self.retried += 1
+            self._after(2.0, self.change, agent_id, activity, attempt + 1)
+            return
+        self.failures.append((agent_id, activity, status))
 
 
 HOURLY_PROFILE = (0.08, 0.13, 0.14, 0.10, 0.09, 0.12, 0.13, 0.12, 0.09)  # 09:00 .. 18:00

@@ -3,6 +3,8 @@ page tells the agent when the network drops and recovers by itself when it retur
 
 from __future__ import annotations
 
+from typing import Any
+
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Softphone
@@ -85,3 +87,57 @@ def test_the_heartbeat_keeps_the_agent_signed_in_every_15_seconds(
     beats = softphone.api("POST", r"^/agents/me/heartbeat$")
     assert all(b.headers["authorization"].startswith("Bearer ") for b in beats)
     expect(page.locator("[data-banner=network]")).to_have_count(0)
+
+
+def test_a_busy_server_at_sign_in_is_retried_until_the_agent_is_available(
+    softphone: Softphone, demo_agents: list[dict[str, str]]
+) -> None:
+    page = softphone.page
+    page.clock.install()
+    refused: list[str] = []
+
+    def busy_once(route: Any) -> None:
+        if route.request.method == "POST" and not refused:
+            refused.append(route.request.url)
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "2", "Access-Control-Allow-Origin": "*"},
+                content_type="application/json",
+                body='{"Code": "ServiceUnavailable", "Message": "try again in a moment"}',
+            )
+        else:
+            route.continue_()
+
+    page.route("**/agents/me/session", busy_once)
+    softphone.open()
+    softphone.sign_in(demo_agents[13]["agent_id"])
+    expect(page.locator("[data-banner=state]")).to_contain_text("retrying", timeout=15_000)
+    page.clock.fast_forward("00:06")
+    softphone.wait_for_api("POST", r"^/agents/me/session$", 2, timeout=15)
+    expect(page.locator("[data-banner=state]")).to_have_count(0, timeout=15_000)
+    expect(page.locator("#state")).not_to_have_attribute("data-state", "offline")
+    assert len(refused) == 1
+
+
+def test_a_heartbeat_the_server_has_no_session_for_reopens_it(
+    softphone: Softphone, demo_agents: list[dict[str, str]]
+) -> None:
+    page = softphone.page
+    page.clock.install()
+    signed_in(softphone, demo_agents[14]["agent_id"])
+    # The server lost the agent's session (e.g. swept offline): it answers 409 to a heartbeat.
+    answered: list[int] = []
+
+    def no_session(route: Any) -> None:
+        answered.append(409)
+        route.fulfill(
+            status=409,
+            headers={"Access-Control-Allow-Origin": "*"},
+            content_type="application/json",
+            body='{"Code": "Conflict", "Message": "not signed in"}',
+        )
+
+    page.route("**/agents/me/heartbeat", no_session)
+    page.clock.fast_forward("00:16")
+    softphone.wait_for_api("POST", r"^/agents/me/session$", 2, timeout=15)
+    assert answered

@@ -997,6 +997,9 @@ async function startWorking() {
       if (ok || !error) return;
       if (error.kind === "unauthorized") expireSession();
       else if (error.kind === "network") setConnected(false);
+      // The server has no session for us (it ended it, or opening it failed): open it again,
+      // or the phone looks ready while no call is ever offered.
+      else if (error.status === 409) startPresence();
     },
   });
   await startPresence();
@@ -1036,6 +1039,10 @@ async function startPresence() {
       expireSession();
     } else if (error.kind === "network") {
       setConnected(false);
+      setTimeout(() => session.signedIn && startPresence(), 5000);
+    } else if (error.status >= 500) {
+      // The server is briefly unable (503 with Retry-After): keep trying, say so meanwhile.
+      setBanner("state", "Signing you in to the phone system… retrying.", { tone: "info" });
       setTimeout(() => session.signedIn && startPresence(), 5000);
     } else if (error.kind !== "refused") {
       setBanner("state", `Could not sign you in to the phone system: ${error.message}`, { tone: "error" });
