@@ -39,7 +39,14 @@ SOURCES = frozenset({VOICE, CONFERENCE, TASKROUTER, RECORDING, VOICEMAIL, FACT, 
 
 # What the app itself knows about a call and Twilio's callbacks do not carry.
 FACTS = frozenset(
-    {"outside_hours", "fallback_offered", "voicemail_left", "callback_requested", "wrap_up_note"}
+    {
+        "outside_hours",
+        "fallback_offered",
+        "voicemail_left",
+        "callback_requested",
+        "wrap_up_note",
+        "customer_identified",
+    }
 )
 # Query parameters we add to the callback URLs we hand Twilio (assignment.py), naming the
 # conversation, task, reservation and agent a leg or conference belongs to.

@@ -30,7 +30,8 @@ from chalicelib.conversation_events import (
     recording_event,
     taskrouter_event,
 )
-from chalicelib.conversations import FoldPolicy, fold
+from chalicelib.conversations import CUSTOMER_IDENTIFIED, FoldPolicy, fold
+from chalicelib.errors import StorageUnavailable
 from chalicelib.observability import count, logger
 
 if TYPE_CHECKING:
@@ -57,7 +58,8 @@ def record_call_fact(
     """Store an app-level fact about the customer's call `call_sid` (idempotent).
 
     `fact` is one of outside_hours, fallback_offered, voicemail_left, callback_requested,
-    wrap_up_note; `data` is small JSON-able detail (e.g. {"agent_id": ..., "note": ...}).
+    wrap_up_note, customer_identified; `data` is small JSON-able detail (e.g. {"agent_id": ...,
+    "note": ...}).
     Retry with the same `occurred_ms`: the pair (fact, occurred_ms) is the idempotency key.
     """
     store_event(container, fact_event(call_sid, fact, occurred_ms, data))
@@ -143,6 +145,9 @@ def rebuild(container: Container, conversation_id: str) -> dict[str, Any]:
     """Fold the conversation's events into its record and write it."""
     events = container.conversation_events.events(conversation_id)
     record = fold(conversation_id, events, policy(container))
+    if identify_customer(container, record):
+        events = container.conversation_events.events(conversation_id)
+        record = fold(conversation_id, events, policy(container))
     written = container.conversations.put(record, len(events))
     logger.debug(
         "conversation rebuilt",
@@ -152,6 +157,43 @@ def rebuild(container: Container, conversation_id: str) -> dict[str, Any]:
         written=written,
     )
     return record
+
+
+def identify_customer(container: Container, record: dict[str, Any]) -> bool:
+    """For a call routed to everyone because the directory could not be read, read it now
+    (off the caller's path) and store who the customer is; True if a fact was stored.
+
+    Without it the record of such a call has no owner, and the owner-reach rate silently
+    leaves the call out. A failed read is left to the next rebuild; an unknown caller stays
+    unknown (and costs one read per rebuild, for degraded calls only)."""
+    if (
+        not record.get("routing_degraded")
+        or record.get("customer_id")
+        or record.get("direction") == "outbound"
+        or not record.get("caller")
+    ):
+        return False
+    try:
+        customer = container.customers.find_by_phone(str(record["caller"]))
+    except StorageUnavailable as exc:
+        logger.warning("customer still unknown after degraded route", problem=str(exc))
+        return False
+    if customer is None:
+        return False
+    record_call_fact(
+        container,
+        str(record["conversation_id"]),
+        CUSTOMER_IDENTIFIED,
+        int(record.get("started_ms") or 0),
+        {
+            "customer_id": customer.customer_id,
+            "customer_name": customer.name,
+            "owner_agent_id": customer.owner_agent_id,
+            "team": customer.team,
+        },
+    )
+    count("ConversationCustomerIdentified")
+    return True
 
 
 def rebuild_conversations(conversation_ids: Iterable[str], container: Container) -> int:

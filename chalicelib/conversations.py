@@ -49,6 +49,9 @@ OUTCOMES = (
     "failed",
 )
 STAGE_ORDER = {"owner": 0, "team": 1, "everyone": 2, "fallback": 3}
+# The fact naming the caller's customer when the route could not (see conversation_facts).
+CUSTOMER_IDENTIFIED = "customer_identified"
+CUSTOMER_FIELDS = ("customer_id", "customer_name", "owner_agent_id", "team")
 FINAL_LEG_STATUSES = frozenset({"completed", "busy", "no-answer", "canceled", "failed"})
 UNREACHED_LEG_STATUSES = frozenset({"busy", "no-answer", "failed"})
 OFFER_OUTCOMES = {
@@ -273,6 +276,12 @@ def fold(conversation_id: str, events: Iterable[Event], policy: FoldPolicy) -> d
             prices[form.get("CallSid", "")] = form.get("Price", "")
             price_unit = form.get("PriceUnit", "") or price_unit
 
+    identified = facts.get(CUSTOMER_IDENTIFIED, {})
+    for name in CUSTOMER_FIELDS:
+        # A route degraded by a failed directory read has no customer in its task; the
+        # directory read again later (conversation_facts.identify_customer) fills it in.
+        if not attrs.get(name) and identified.get(name):
+            attrs[name] = identified[name]
     customer_leg = legs.get(conversation_id)
     outbound = bool(customer_leg and customer_leg.from_.startswith("client:"))
     # --- who, when --------------------------------------------------------------------------

@@ -135,3 +135,47 @@ def test_a_webhook_stores_its_event_and_writes_a_known_link_only_once(
     counter.reset()
     store_event(container, task_events[1])  # Twilio's retry of the same event
     assert dict(counter.by_operation) == {"PutItem": 1}
+
+
+def degraded_route_answered_by_owner(n: int) -> script.CallScript:
+    """The directory read failed at the incoming call: the task went to everyone with no
+    customer; the customer's owner happened to answer."""
+    s = script.CallScript(n=n, customer_id="", owner="", team="", stage="everyone")
+    s.leg("ringing", 0).task("task.created", 1, routing_degraded=True)
+    s.offer("owner", 1, 6, "accepted", routing_degraded=True)
+    s.leg("completed", 60, duration=60)
+    s.task("task.wrapup", 60, routing_degraded=True)
+    return s
+
+
+def test_a_degraded_route_learns_its_customer_when_the_record_is_rebuilt(
+    container: Container, resources: Any
+) -> None:
+    from tests.data import put_customer
+
+    s = degraded_route_answered_by_owner(n=71)
+    put_customer(resources, container.settings, phone=s.caller, owner="owner", team="tokyo")
+    stored(container, s)
+    deliver_stream(container)
+    record = container.conversations.get(s.call_sid)
+    assert record is not None
+    assert (record["customer_id"], record["owner_agent_id"], record["team"]) == (
+        "C1",
+        "owner",
+        "tokyo",
+    )
+    assert record["answered_by"] == "owner" and record["routing_degraded"] is True
+    assert record["answered_relation"] == "owner"  # counted in the owner-reach rate
+    # Stored once as a fact: the next rebuild reads no directory and folds the same record.
+    facts = [e for e in container.conversation_events.events(s.call_sid) if e.source == "fact"]
+    assert [e.form["Fact"] for e in facts] == ["customer_identified"]
+
+
+def test_a_degraded_route_from_an_unknown_caller_stays_without_customer(
+    container: Container,
+) -> None:
+    s = degraded_route_answered_by_owner(n=72)
+    stored(container, s)
+    deliver_stream(container)
+    record = container.conversations.get(s.call_sid)
+    assert record is not None and not record.get("customer_id")
