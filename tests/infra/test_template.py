@@ -154,6 +154,13 @@ def test_tables_are_on_demand_recoverable_encrypted_and_watched(packaged: dict[s
         assert name in watched, f"{name} has no throttle alarm"
 
 
+def test_large_answers_are_gzipped_by_api_gateway(packaged: dict[str, Any]) -> None:
+    # The board's `since` answer is ~35 KB at 33 changes/s; gzip takes it to a few KB for
+    # every supervisor's browser (clients ask with Accept-Encoding; TwiML stays under 1 KB).
+    [api] = resources_of(packaged, "AWS::Serverless::Api").values()
+    assert api["Properties"]["MinimumCompressionSize"] == 1024
+
+
 def test_buckets_are_private_and_encrypted(packaged: dict[str, Any]) -> None:
     for name, bucket in resources_of(packaged, "AWS::S3::Bucket").items():
         props = bucket["Properties"]
