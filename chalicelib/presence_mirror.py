@@ -31,6 +31,11 @@ from chalicelib.routing import AgentState
 
 # Agents changed this recently are left to the stream mirror by the reconciliation.
 RECONCILE_GRACE_MS = 30_000
+# A task wrapping this long with no agent in wrap-up for it was never completed (Twilio kept
+# refusing the completion, or the event that started the wrap-up was lost): it holds its
+# worker's capacity, so no call is offered to them, until it is completed.
+STALE_WRAPPING_MS = 120_000
+WRAP_UP_RECONCILED_REASON = "wrap-up reconciled"
 BACKOFF_SECONDS = (0.2, 0.8)
 # The `Reason` of a task the app completes when the agent's wrap-up ends.
 WRAP_UP_DONE_REASON = "wrap-up finished"
@@ -46,6 +51,8 @@ class Workers(Protocol):
     ) -> None: ...
 
     def worker_activities(self) -> dict[str, str]: ...
+
+    def tasks_wrapping(self) -> list[tuple[str, int]]: ...
 
     def finish_task(self, task_sid: str, reason: str) -> bool: ...
 
@@ -207,8 +214,9 @@ class PresenceMirror:
         agents changed in the last RECONCILE_GRACE_MS are the stream mirror's to finish.
         """
         activities = self._workers.worker_activities()
+        presences = list(read_presence())
         drift = 0
-        for presence, changed_ms in read_presence():
+        for presence, changed_ms in presences:
             target = self.activity_for(presence.state)
             current = activities.get(presence.worker_sid)
             if target is None or current is None or current == target:
@@ -223,4 +231,32 @@ class PresenceMirror:
             )
             self._update(presence, target)
         count("PresenceDrift", drift)
+        self.complete_stale_wrap_ups(presences, now_ms)
         return drift
+
+    def complete_stale_wrap_ups(
+        self, presences: Iterable[tuple[Presence, int]], now_ms: int
+    ) -> int:
+        """Complete every task left wrapping that no agent is wrapping up; return how many.
+
+        Never raises: a Twilio failure leaves the tasks to the next run."""
+        held = {p.wrapped_task for p, _ in presences if p.state is AgentState.WRAP_UP}
+        try:
+            wrapping = self._workers.tasks_wrapping()
+        except TelephonyUnavailable as exc:
+            logger.warning("wrapping tasks not listed; next run retries", problem=str(exc))
+            return 0
+        completed = 0
+        for task_sid, updated_ms in wrapping:
+            if task_sid in held or updated_ms <= 0 or now_ms - updated_ms < STALE_WRAPPING_MS:
+                continue
+            try:
+                finished = self._workers.finish_task(task_sid, WRAP_UP_RECONCILED_REASON)
+            except TelephonyUnavailable as exc:
+                logger.warning("stale wrap-up not completed", task_sid=task_sid, problem=str(exc))
+                continue
+            if finished:
+                completed += 1
+                logger.warning("stale wrapping task completed", task_sid=task_sid)
+        count("WrapUpTaskReconciled", completed)
+        return completed

@@ -123,6 +123,18 @@ class TwilioGateway:
             f"update worker {worker_sid}",
         )
 
+    def tasks_wrapping(self) -> list[tuple[str, int]]:
+        """Every task in wrapping, as (task sid, epoch ms of its last change); pages of 1000."""
+        tasks = self._call(
+            lambda: self._workspace().tasks.list(assignment_status=["wrapping"], page_size=1000),
+            "list wrapping tasks",
+        )
+        # 0 when the time is missing or not ISO 8601 (the library then leaves it a string).
+        return [
+            (str(t.sid), int(t.date_updated.timestamp() * 1000) if _is_time(t.date_updated) else 0)
+            for t in tasks
+        ]
+
     def worker_activities(self) -> dict[str, str]:
         """Every worker of the workspace -> its current activity sid (pages of 1000)."""
         workers = self._call(lambda: self._workspace().workers.list(page_size=1000), "list workers")
@@ -400,3 +412,9 @@ class TwilioGateway:
             return operation()
         except TwilioException as exc:
             raise TelephonyUnavailable(f"{what} failed: {exc}") from exc
+
+
+def _is_time(value: Any) -> bool:
+    from datetime import datetime
+
+    return isinstance(value, datetime)

@@ -31,7 +31,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for key, value in urllib.parse.parse_qsl(body, keep_blank_values=True):
             # Repeated parameters (StatusCallbackEvent=a&StatusCallbackEvent=b) keep every value.
             form[key] = f"{form[key]} {value}" if key in form else value
-        query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+        query: dict[str, str] = {}
+        for key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+            # A list filter (AssignmentStatus=wrapping&AssignmentStatus=assigned) keeps them all.
+            query[key] = f"{query[key]},{value}" if key in query else value
         reply = self.rest.handle(method, parts.path, query, form, self.headers.get("Authorization"))
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
@@ -99,7 +102,10 @@ class InProcessTwilioHttp(HttpClient):
         authorization = None
         if auth:
             authorization = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-        query = {k: str(v) for k, v in (params or {}).items()}
+        query = {
+            k: ",".join(map(str, v)) if isinstance(v, list) else str(v)
+            for k, v in (params or {}).items()
+        }
         query.update(dict(urllib.parse.parse_qsl(parts.query)))
         form = {
             k: ",".join(map(str, v)) if isinstance(v, list) else str(v)

@@ -150,7 +150,7 @@ def test_reconciliation_fixes_drifted_workers_and_counts_them(
     ]
     drift = mirror(container).reconcile(lambda: presences, now)
     assert drift == 1
-    [listing] = twilio_http.calls("GET")
+    [listing] = twilio_http.calls("GET", "/Workers")
     assert listing.url == WORKERS_URL
     assert listing.params == {"PageSize": 1000}
     assert [(r.url, r.data) for r in twilio_http.calls("POST")] == [
@@ -323,3 +323,52 @@ def test_a_failing_completion_is_retried_a_few_times_and_never_raises(
     report = mirror(container).complete_wrap_ups([(wrapping(), left)])
     assert (report.completed, report.already_ended, report.failed) == (0, 0, 1)
     assert len(completions(twilio_http)) == 3
+
+
+def tasks_page(tasks: dict[str, str]) -> dict[str, Any]:
+    """A List Tasks answer: task sid -> date_updated (ISO 8601, as TaskRouter writes it)."""
+    return {
+        "tasks": [
+            {"sid": task, "assignment_status": "wrapping", "date_updated": updated}
+            for task, updated in tasks.items()
+        ],
+        "meta": {"key": "tasks", "next_page_url": None, "page": 0, "page_size": 1000},
+    }
+
+
+def test_reconciliation_completes_tasks_left_wrapping_by_nobody(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    now = 1_764_000_000_000  # 2025-11-24 16:00:00 UTC
+    twilio_http.respond(
+        "GET",
+        r"/Tasks(\?|$)",
+        (
+            200,
+            tasks_page(
+                {
+                    sid("WT", 1): "2025-11-24T15:50:00Z",  # agent1 is wrapping it
+                    sid("WT", 2): "2025-11-24T15:50:00Z",  # nobody: stale
+                    sid("WT", 3): "2025-11-24T15:59:30Z",  # nobody, but just now
+                    sid("WT", 4): "yesterday",  # no time we can read: left alone
+                }
+            ),
+        ),
+    )
+    presences = [
+        (replace(agent(S.WRAP_UP, 1), wrapped_task=sid("WT", 1)), now - 600_000),
+        (agent(S.AVAILABLE, 2), now - 600_000),
+    ]
+    assert mirror(container).complete_stale_wrap_ups(presences, now) == 1
+    [listing] = twilio_http.calls("GET", "/Tasks")
+    assert listing.params == {"AssignmentStatus": ["wrapping"], "PageSize": 1000}
+    [completion] = twilio_http.calls("POST", "/Tasks/")
+    assert completion.url.endswith(sid("WT", 2))
+    assert completion.data == {"AssignmentStatus": "completed", "Reason": "wrap-up reconciled"}
+
+
+def test_a_failing_task_listing_leaves_stale_wrap_ups_to_the_next_run(
+    container: Container, twilio_http: RecordingHttpClient
+) -> None:
+    twilio_http.fail("GET", r"/Tasks(\?|$)", status=503)
+    assert mirror(container).complete_stale_wrap_ups([], 1_764_000_000_000) == 0
