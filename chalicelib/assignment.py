@@ -58,7 +58,9 @@ def instruction_for(assignment: ReservationAssignment, settings: Settings) -> di
             str(assignment.worker_attributes.get("agent_id") or ""),
             task_sid=assignment.task_sid,
             join_url=settings.url(TRANSFER_JOIN_PATH),
-            leg_status_callback=settings.url(VOICE_STATUS_PATH),
+            # The colleague's leg names the customer's call, as an agent leg does: its
+            # status (and price) joins the conversation instead of waiting for ever.
+            leg_status_callback=_with_context(settings.url(VOICE_STATUS_PATH), assignment),
             caller_id=settings.company_number,
             ring_seconds=settings.agent_ring_seconds,
         )

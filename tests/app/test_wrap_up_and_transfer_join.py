@@ -101,14 +101,18 @@ def test_transfer_reservation_rings_the_colleague_into_the_existing_conference(
     assert response.status_code == 200
     instruction = json.loads(response.body)
     url = instruction.pop("url")
+    status_url = instruction.pop("status_callback_url")
     assert instruction == {
         "instruction": "call",
         "accept": True,
         "to": "client:suzuki",
         "from": "+81312345678",
-        "status_callback_url": PUBLIC_BASE_URL + "/twilio/voice/status",
         "timeout": 20,
     }
+    status_path, _, status_query = status_url.partition("?")
+    assert status_path == PUBLIC_BASE_URL + "/twilio/voice/status"
+    # The colleague's leg is tied to the customer's conversation, as an agent leg is.
+    assert urllib.parse.parse_qs(status_query)["conversation"] == [CALL]
     path, _, query = url.partition("?")
     assert path == PUBLIC_BASE_URL + "/twilio/voice/transfer/join"
     assert urllib.parse.parse_qs(query) == {
