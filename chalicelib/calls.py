@@ -448,11 +448,11 @@ def cancel_transfer(gateway: ControlGateway, call: HeldCall, transfer_task_sid: 
 
 
 TRANSFER_JOIN_PATH = "/twilio/voice/transfer/join"
-TRANSFER_LEFT_PATH = "/twilio/voice/transfer/left"
+TASK_LEG_ENDED_PATH = "/twilio/voice/task-leg/ended"
 # Task states in which a colleague answering a transfer may still join the customer (`reserved`:
 # the answer that accepts the reservation can reach us before TaskRouter records it).
 JOINABLE_TRANSFER = frozenset({"reserved", "assigned"})
-TRANSFER_LEG_ENDED_REASON = "transfer leg ended"
+TASK_LEG_ENDED_REASON = "agent leg ended"
 
 
 def may_join_transfer(gateway: ControlGateway, task_sid: str) -> bool:
@@ -474,15 +474,16 @@ def may_join_transfer(gateway: ControlGateway, task_sid: str) -> bool:
     return False
 
 
-def transfer_leg_ended(gateway: WrapUpGateway, task_sid: str) -> bool:
-    """The colleague's leg left the conference: their transfer task goes to wrapping, as a
-    conference instruction's task does by itself (TaskRouter's `call` instruction ties no
-    conference to the task, so nothing else would end it and the colleague would stay busy).
-    False if the task had already moved on (a retried callback, a canceled transfer)."""
+def end_task_of_leg(gateway: WrapUpGateway, task_sid: str) -> bool:
+    """An agent's leg placed by TaskRouter's `call` instruction ended (a colleague left a
+    transferred call, a callback's call with the customer ended): its task goes to wrapping, as
+    a conference instruction's task does by itself. TaskRouter ties no conference to such a
+    task, so nothing else would end it and the agent would stay busy for good. False if the
+    task had already moved on (a retried request, a canceled transfer)."""
     if not _TASK_SID.match(task_sid):
         raise InvalidInput("task must be a TaskRouter task sid (WT...)")
-    wrapped = gateway.wrap_task(task_sid, TRANSFER_LEG_ENDED_REASON)
-    count("TransferTaskWrapped" if wrapped else "TransferTaskAlreadyEnded")
+    wrapped = gateway.wrap_task(task_sid, TASK_LEG_ENDED_REASON)
+    count("TaskWrappedOnLegEnd" if wrapped else "TaskAlreadyEndedOnLegEnd")
     return wrapped
 
 

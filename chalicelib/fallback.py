@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from pydantic import Field
 
@@ -30,6 +31,7 @@ from chalicelib.routing import Customer, RoutingPlan
 
 if TYPE_CHECKING:
     from chalicelib.bootstrap import Container
+    from chalicelib.taskrouter_events import TaskRouterEvent
 
 FALLBACK_PATH = "/twilio/voice/fallback"
 CHOICE_PATH = "/twilio/voice/fallback/choice"
@@ -219,6 +221,34 @@ def callback_connect(container: Container, task_sid: str) -> str:
         logger.error("callback task has no number", task_sid=task_sid)
         return fallback_twiml.hang_up()
     logger.info("callback dialing customer", task_sid=task_sid, caller=masked(number))
+    from chalicelib.calls import TASK_LEG_ENDED_PATH
+
+    ended = f"{s.url(TASK_LEG_ENDED_PATH)}?{urlencode({'task': task_sid})}"
     return fallback_twiml.dial_customer(
-        number, s.company_number, s.url(RECORDING_STATUS_PATH), s.agent_ring_seconds * 2
+        number, s.company_number, s.url(RECORDING_STATUS_PATH), s.agent_ring_seconds * 2, ended
+    )
+
+
+VOICEMAIL_HANDED_OVER_REASON = "voicemail handed over"
+
+
+def hand_over_voicemail(event: TaskRouterEvent, container: Container) -> None:
+    """EVENT_SUBSCRIBERS entry: a voicemail task accepted by an agent goes to wrapping at once.
+
+    The `accept` instruction gives the agent the voicemail (their page plays it); nothing at
+    TaskRouter would ever end that task, and it would hold the agent's voice capacity for good.
+    Wrapping it starts the agent's wrap-up (time to listen and note), after which the presence
+    mirror completes it as for any call. Idempotent: a task no longer assigned is left alone.
+    """
+    if event.event_type != "reservation.accepted" or not event.task_sid:
+        return
+    if event.task_attributes.get("type") != VOICEMAIL:
+        return
+    wrapped = container.twilio.wrap_task(event.task_sid, VOICEMAIL_HANDED_OVER_REASON)
+    count("VoicemailHandedOver" if wrapped else "VoicemailTaskAlreadyEnded")
+    logger.info(
+        "voicemail handed over to agent",
+        task_sid=event.task_sid,
+        agent_id=event.worker_attributes.get("agent_id"),
+        wrapped=wrapped,
     )

@@ -70,11 +70,19 @@ def hang_up() -> str:
 
 
 def dial_customer(
-    customer_number: str, company_number: str, recording_status_url: str, ring_seconds: int
+    customer_number: str,
+    company_number: str,
+    recording_status_url: str,
+    ring_seconds: int,
+    ended_url: str,
 ) -> str:
-    """The agent is on the line (they answered TaskRouter's call); now ring the customer."""
+    """The agent is on the line (they answered TaskRouter's call); now ring the customer.
+
+    `ended_url` is the Dial's action, requested when the call with the customer ends: it ends
+    the callback task (see `calls.end_task_of_leg`)."""
     response = VoiceResponse()
     dial = response.dial(
+        action=ended_url,
         caller_id=company_number,
         timeout=ring_seconds,
         record="record-from-answer-dual",

@@ -74,7 +74,7 @@ def join_conference(
     """TwiML for a colleague's leg answering a transfer: into the customer's conference.
 
     `left_url` is the Dial's action: Twilio requests it when the leg leaves the conference,
-    which is when the colleague's transfer task must end (see `calls.transfer_leg_ended`)."""
+    which is when the colleague's transfer task must end (see `calls.end_task_of_leg`)."""
     response = VoiceResponse()
     dial = response.dial(action=left_url)
     dial.conference(

@@ -19,8 +19,8 @@ from chalicelib.access_tokens import voice_token
 from chalicelib.assignment import RECORDING_STATUS_PATH, VOICE_STATUS_PATH
 from chalicelib.auth import require_staff
 from chalicelib.calls import (
+    TASK_LEG_ENDED_PATH,
     TRANSFER_JOIN_PATH,
-    TRANSFER_LEFT_PATH,
     HeldCall,
     NotPermitted,
     OutboundRequest,
@@ -31,6 +31,7 @@ from chalicelib.calls import (
     cancel_transfer,
     complete_transfer,
     decide_outbound,
+    end_task_of_leg,
     hang_up,
     held_call,
     hold_customer,
@@ -39,7 +40,6 @@ from chalicelib.calls import (
     offer_to,
     resume_customer,
     start_transfer,
-    transfer_leg_ended,
 )
 from chalicelib.config import ConfigurationError
 from chalicelib.errors import InvalidInput, NotFound, StorageUnavailable, TelephonyUnavailable
@@ -302,7 +302,7 @@ def transfer_join() -> Response:
     c = bootstrap.container()
     if task_sid and not may_join_transfer(c.twilio, task_sid):
         return twiml(softphone_twiml.transfer_called_off())
-    left = c.settings.url(TRANSFER_LEFT_PATH)
+    left = c.settings.url(TASK_LEG_ENDED_PATH)
     return twiml(
         softphone_twiml.join_conference(
             name,
@@ -313,17 +313,19 @@ def transfer_join() -> Response:
     )
 
 
-@softphone.route(TRANSFER_LEFT_PATH, methods=["POST"], content_types=[FORM])
+@softphone.route(TASK_LEG_ENDED_PATH, methods=["POST"], content_types=[FORM])
 @webhook
-def transfer_left() -> Response:
-    """The colleague's transfer leg left the conference (their Dial's action): their task
-    wraps up, so presence moves them to wrap-up and the task is completed after it."""
+def task_leg_ended() -> Response:
+    """An agent's leg placed by TaskRouter's `call` instruction ended (its Dial's action): a
+    colleague's transfer leg left the conference, or a callback's call to the customer ended.
+    Their task wraps up, so presence moves them to wrap-up and the task is completed after it
+    (TaskRouter ties no conference to such a task: nothing else would end it)."""
     request = softphone.current_request
     twilio_form(request)
     query: Mapping[str, str] = request.query_params or {}
     task_sid = query.get("task") or ""
     if task_sid:
-        transfer_leg_ended(bootstrap.container().twilio, task_sid)
+        end_task_of_leg(bootstrap.container().twilio, task_sid)
     return twiml(softphone_twiml.hang_up())
 
 

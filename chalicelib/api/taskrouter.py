@@ -9,6 +9,7 @@ from chalicelib.assignment import instruction_for
 from chalicelib.call_metrics import count_call_outcomes
 from chalicelib.conversation_facts import store_taskrouter_event
 from chalicelib.escalation_steps import on_taskrouter_event
+from chalicelib.fallback import hand_over_voicemail
 from chalicelib.models import ReservationAssignment, parse_form
 from chalicelib.presence_events import update_presence
 from chalicelib.taskrouter_events import Subscriber, TaskRouterEvent, dispatch
@@ -25,6 +26,7 @@ EVENT_SUBSCRIBERS: tuple[Subscriber, ...] = (
     store_taskrouter_event,
     on_taskrouter_event,
     update_presence,
+    hand_over_voicemail,
 )
 
 

@@ -223,6 +223,10 @@ class CallerPlan:
     transfer_to: str = ""  # the agent should transfer the call to this agent (if supported)
 
 
+# The fallback menu's key for a callback (chalicelib/prompts.json), which callers hear.
+CALLBACK_KEY = "2"
+
+
 class Agents(Protocol):
     """How the people behind the softphones behave (ops/standin/population.py)."""
 
@@ -1452,7 +1456,9 @@ class Standin:
                 )
                 truth.outcome = "answered"
             elif truth.outcome == "in_progress":
-                truth.outcome = "dropped"
+                # The app ended an unanswered call: fine after the caller asked for a callback
+                # (they heard "press 2" in the fallback menu), a drop by us otherwise.
+                truth.outcome = "callback_requested" if truth.keyed == CALLBACK_KEY else "dropped"
             self.truth.finish(truth)
             self._emit("call_ended", truth=truth)
         if call.conference_sid and not in_conference:
@@ -1668,6 +1674,9 @@ class Standin:
             if call.status not in ACTIVE_CALL or call.generation != generation:
                 return
             form = {**self._call_base(call), **extra}
+            truth = self.truth.get(call_sid)
+            if truth is not None and extra.get("Digits"):
+                truth.keyed = extra["Digits"]
         self._fetch(call, url, form)
 
     def _verb_record(self, call: Call, verb: ET.Element, generation: int) -> None:
@@ -1732,7 +1741,16 @@ class Standin:
         """<Dial><Conference>: the call joins a named conference (transfers, callbacks)."""
         conference_el = verb.find("Conference")
         if conference_el is None:
-            self.stats.count("UnsupportedDial")
+            # <Dial><Number> (a callback ringing the customer): the stand-in places no PSTN
+            # call. The dial ends unanswered at once, and its action is requested as Twilio does.
+            self.stats.count("DialNumberNotPlaced")
+            if verb.get("action"):
+                form = self._call_base(call)
+                form.update({"DialCallStatus": "no-answer", "DialCallDuration": "0"})
+                self.clock.after(
+                    0, self._fetch, call, urljoin(call.doc_url, verb.get("action", "")), form
+                )
+                return
             self._continue_after(call, 0, generation)
             return
         name = (conference_el.text or "").strip()

@@ -60,7 +60,9 @@ class CallTruth:
     transfers: list[TransferTruth] = field(default_factory=list)
     # Seconds the caller spent on hold; talk_seconds = ended - answered - hold_seconds.
     hold_seconds: float = 0.0
-    outcome: str = "in_progress"  # answered, abandoned, voicemail, dropped, ivr_hangup
+    # answered, abandoned, voicemail, callback_requested, dropped, ivr_hangup
+    outcome: str = "in_progress"
+    keyed: str = ""  # the digits the caller pressed at a menu (the last time)
     notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:

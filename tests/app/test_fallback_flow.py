@@ -180,6 +180,8 @@ def test_callback_request_becomes_a_task_and_rings_the_customer_when_accepted(
     dial = root.find("Dial")
     assert dial is not None
     assert dial.get("callerId") == settings.company_number
+    # When the call with the customer ends, the callback task must end too (nothing else does).
+    assert dial.get("action") == f"{PUBLIC_BASE_URL}/twilio/voice/task-leg/ended?task={task.sid}"
     number = dial.find("Number")
     assert number is not None and number.text == CALLER
 
@@ -206,6 +208,41 @@ def test_voicemail_task_is_simply_accepted(twilio: TwilioPoster) -> None:
         },
     )
     assert json.loads(response.body) == {"instruction": "accept"}
+
+
+def voicemail_accepted(n: int) -> dict[str, str]:
+    return {
+        "AccountSid": ACCOUNT_SID,
+        "WorkspaceSid": "WS" + "b" * 32,
+        "Sid": sid("EV", n),
+        "EventType": "reservation.accepted",
+        "ResourceType": "reservation",
+        "ResourceSid": sid("WR", 3),
+        "TaskSid": sid("WT", 3),
+        "ReservationSid": sid("WR", 3),
+        "WorkerSid": sid("WK", 3),
+        "TaskAttributes": json.dumps({"type": "voicemail", "original_call_sid": CALL}),
+        "WorkerAttributes": json.dumps({"agent_id": "sato"}),
+        "Timestamp": "1738688580",
+        "TimestampMs": "1738688580000",
+    }
+
+
+def test_an_accepted_voicemail_task_goes_to_wrapping_so_it_never_holds_the_agent(
+    twilio: TwilioPoster, twilio_http: Any
+) -> None:
+    updates: list[dict[str, str]] = []
+
+    def update(request: Any) -> tuple[int, Any]:
+        updates.append(dict(request.data))
+        if len(updates) > 1:  # TaskRouter refuses to wrap a task already wrapping
+            return 400, {"code": 20001, "message": "not assigned", "status": 400}
+        return 200, {"sid": sid("WT", 3), "assignment_status": "wrapping", "attributes": "{}"}
+
+    twilio_http.respond("POST", f"/Tasks/{sid('WT', 3)}$", update)
+    for n in (1, 2):  # TaskRouter delivered the event twice
+        assert twilio.post("/twilio/taskrouter/events", voicemail_accepted(n)).status_code == 200
+    assert updates[0] == {"AssignmentStatus": "wrapping", "Reason": "voicemail handed over"}
 
 
 @pytest.mark.parametrize(

@@ -157,7 +157,7 @@ def test_join_url_cannot_be_pointed_at_another_conference(twilio: TwilioPoster) 
 
 TRANSFER_TASK = sid("WT", 7)
 JOIN = f"/twilio/voice/transfer/join?conference={sid('WT', 1)}&agent_id=suzuki&task={TRANSFER_TASK}"
-LEFT = f"/twilio/voice/transfer/left?task={TRANSFER_TASK}"
+LEFT = f"/twilio/voice/task-leg/ended?task={TRANSFER_TASK}"
 
 
 def task_answer(status: str) -> tuple[int, dict[str, Any]]:
@@ -218,12 +218,12 @@ def test_the_colleagues_leg_leaving_wraps_their_task_once(
         response = twilio.post(LEFT, form)
         assert response.status_code == 200
         assert ET.fromstring(response.body).find("Hangup") is not None
-    assert updates[0] == {"AssignmentStatus": "wrapping", "Reason": "transfer leg ended"}
+    assert updates[0] == {"AssignmentStatus": "wrapping", "Reason": "agent leg ended"}
     assert len(updates) == 2
 
 
 def test_a_leg_end_naming_no_task_sid_is_a_bad_request(twilio: TwilioPoster) -> None:
-    response = twilio.post("/twilio/voice/transfer/left?task=nope", join_form())
+    response = twilio.post("/twilio/voice/task-leg/ended?task=nope", join_form())
     assert response.status_code == 400
 
 

@@ -25,7 +25,7 @@ from tests.standin import documented
 from tests.standin.test_engine import AC, BASE, TOKEN, WS, WW, FakeApp, available, build
 
 JOIN = "/twilio/voice/transfer/join"
-LEFT = "/twilio/voice/transfer/left"
+LEFT = "/twilio/voice/task-leg/ended"
 
 
 class TransferringApp(FakeApp):
