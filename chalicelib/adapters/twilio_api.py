@@ -365,25 +365,9 @@ class TwilioGateway:
         return (None if price in (None, "") else str(price)), str(call.price_unit or "")
 
     def wrap_task(self, task_sid: str, reason: str) -> bool:
-        """Move an assigned task to wrapping; False if it was no longer assigned (Twilio
-        answers 400 for that, 404 once the task is deleted): nothing to do, do not retry."""
-        from twilio.base.exceptions import TwilioRestException
-
-        try:
-            self._call(
-                lambda: (
-                    self._workspace()
-                    .tasks(task_sid)
-                    .update(assignment_status="wrapping", reason=reason)
-                ),
-                f"wrap up task {task_sid}",
-            )
-        except TelephonyUnavailable as exc:
-            cause = exc.__cause__
-            if isinstance(cause, TwilioRestException) and cause.status in (400, 404):
-                return False
-            raise
-        return True
+        """Move an assigned task to wrapping; False if it was no longer assigned (400) or is
+        deleted (404): nothing to do, do not retry."""
+        return self._move_task(task_sid, "wrapping", reason)
 
     def finish_task(self, task_sid: str, reason: str) -> bool:
         """Complete a task that is still assigned or wrapping; False if it had already ended.
@@ -393,10 +377,22 @@ class TwilioGateway:
         left to complete, so the caller must not retry them.
         https://www.twilio.com/docs/taskrouter/api/task#update-a-task-resource
         """
+        return self._move_task(task_sid, "completed", reason)
+
+    def _move_task(self, task_sid: str, status: str, reason: str) -> bool:
+        """Set the task's assignment status; False when Twilio says it cannot (400) or the task
+        is gone (404), which no retry changes."""
         from twilio.base.exceptions import TwilioRestException
 
         try:
-            self.complete_task(task_sid, reason)
+            self._call(
+                lambda: (
+                    self._workspace()
+                    .tasks(task_sid)
+                    .update(assignment_status=status, reason=reason)
+                ),
+                f"set task {task_sid} {status}",
+            )
         except TelephonyUnavailable as exc:
             cause = exc.__cause__
             if isinstance(cause, TwilioRestException) and cause.status in (400, 404):
