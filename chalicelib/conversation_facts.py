@@ -145,8 +145,10 @@ def rebuild(container: Container, conversation_id: str) -> dict[str, Any]:
     """Fold the conversation's events into its record and write it."""
     events = container.conversation_events.events(conversation_id)
     record = fold(conversation_id, events, policy(container))
-    if identify_customer(container, record):
-        events = container.conversation_events.events(conversation_id)
+    identified = identify_customer(container, record)
+    if identified is not None:
+        # Stored just now: folded in without reading the call's events again.
+        events = [*events, identified]
         record = fold(conversation_id, events, policy(container))
     written = container.conversations.put(record, len(events))
     logger.debug(
@@ -159,9 +161,9 @@ def rebuild(container: Container, conversation_id: str) -> dict[str, Any]:
     return record
 
 
-def identify_customer(container: Container, record: dict[str, Any]) -> bool:
+def identify_customer(container: Container, record: dict[str, Any]) -> Event | None:
     """For a call routed to everyone because the directory could not be read, read it now
-    (off the caller's path) and store who the customer is; True if a fact was stored.
+    (off the caller's path) and store who the customer is; the fact stored, or None.
 
     Without it the record of such a call has no owner, and the owner-reach rate silently
     leaves the call out. A failed read is left to the next rebuild; an unknown caller stays
@@ -172,16 +174,15 @@ def identify_customer(container: Container, record: dict[str, Any]) -> bool:
         or record.get("direction") == "outbound"
         or not record.get("caller")
     ):
-        return False
+        return None
     try:
         customer = container.customers.find_by_phone(str(record["caller"]))
     except StorageUnavailable as exc:
         logger.warning("customer still unknown after degraded route", problem=str(exc))
-        return False
+        return None
     if customer is None:
-        return False
-    record_call_fact(
-        container,
+        return None
+    fact = fact_event(
         str(record["conversation_id"]),
         CUSTOMER_IDENTIFIED,
         int(record.get("started_ms") or 0),
@@ -192,8 +193,9 @@ def identify_customer(container: Container, record: dict[str, Any]) -> bool:
             "team": customer.team,
         },
     )
+    store_event(container, fact)
     count("ConversationCustomerIdentified")
-    return True
+    return fact
 
 
 def rebuild_conversations(conversation_ids: Iterable[str], container: Container) -> int:
