@@ -21,13 +21,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from chalicelib.config import Settings
 from chalicelib.errors import TelephonyUnavailable
 from chalicelib.observability import count, logger
 from chalicelib.presence import Presence
 from chalicelib.routing import AgentState
+
+T = TypeVar("T")
 
 # Agents changed this recently are left to the stream mirror by the reconciliation.
 RECONCILE_GRACE_MS = 30_000
@@ -152,56 +154,60 @@ class PresenceMirror:
                 already_ended += 1
         return WrapUpReport(completed=completed, already_ended=already_ended, failed=failed)
 
+    def _retried(self, operation: Callable[[], T]) -> T:
+        """`operation`, tried again after each BACKOFF_SECONDS while Twilio is unavailable;
+        the last attempt's TelephonyUnavailable is the caller's to handle."""
+        for delay in BACKOFF_SECONDS:
+            try:
+                return operation()
+            except TelephonyUnavailable:
+                self._sleep(delay)
+        return operation()
+
     def _finish(self, presence: Presence) -> bool | None:
         """True: completed; False: it had already ended; None: Twilio kept failing."""
         task_sid = presence.wrapped_task
-        for attempt in range(len(BACKOFF_SECONDS) + 1):
-            try:
-                finished = self._workers.finish_task(task_sid, WRAP_UP_DONE_REASON)
-            except TelephonyUnavailable as exc:
-                if attempt < len(BACKOFF_SECONDS):
-                    self._sleep(BACKOFF_SECONDS[attempt])
-                    continue
-                count("WrapUpTaskCompleteFailed")
-                logger.error(
-                    "wrap-up task not completed at taskrouter; it still holds the worker",
-                    agent_id=presence.agent_id,
-                    task_sid=task_sid,
-                    problem=str(exc),
-                )
-                return None
-            count("WrapUpTaskCompleted" if finished else "WrapUpTaskAlreadyEnded")
-            logger.info(
-                "wrap-up task completed" if finished else "wrap-up task had already ended",
+        try:
+            finished = self._retried(
+                lambda: self._workers.finish_task(task_sid, WRAP_UP_DONE_REASON)
+            )
+        except TelephonyUnavailable as exc:
+            count("WrapUpTaskCompleteFailed")
+            logger.error(
+                "wrap-up task not completed at taskrouter; it still holds the worker",
                 agent_id=presence.agent_id,
                 task_sid=task_sid,
+                problem=str(exc),
             )
-            return finished
-        return None
+            return None
+        count("WrapUpTaskCompleted" if finished else "WrapUpTaskAlreadyEnded")
+        logger.info(
+            "wrap-up task completed" if finished else "wrap-up task had already ended",
+            agent_id=presence.agent_id,
+            task_sid=task_sid,
+        )
+        return finished
 
     def _update(self, presence: Presence, activity_sid: str) -> bool:
-        for attempt in range(len(BACKOFF_SECONDS) + 1):
-            try:
-                self._workers.update_worker_activity(
+        try:
+            self._retried(
+                lambda: self._workers.update_worker_activity(
                     presence.worker_sid,
                     activity_sid,
                     reject_pending=presence.state in REJECTS_PENDING,
                 )
-            except TelephonyUnavailable as exc:
-                if attempt < len(BACKOFF_SECONDS):
-                    self._sleep(BACKOFF_SECONDS[attempt])
-                    continue
-                count("PresenceMirrorFailed")
-                logger.warning(
-                    "worker activity not mirrored; reconciliation will retry",
-                    agent_id=presence.agent_id,
-                    state=presence.state.value,
-                    problem=str(exc),
-                )
-                return False
-            count("PresenceMirrored")
-            return True
-        return False
+            )
+        except TelephonyUnavailable as exc:
+            count("PresenceMirrorFailed")
+            logger.warning(
+                "worker activity not mirrored; reconciliation will retry",
+                agent_id=presence.agent_id,
+                state=presence.state.value,
+                problem=str(exc),
+            )
+            return False
+        count("PresenceMirrored")
+        return True
 
     def reconcile(
         self,
