@@ -572,6 +572,7 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
         truth_path=truth_path,
         boto_hooks=hooks,
         stepfunctions_down=outage,
+        pace=args.speed,
     ) as stack:
         s = stack.standin
         start = s.now()
@@ -818,7 +819,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--speed",
         type=float,
         default=0.0,
-        help="virtual seconds per real second; 0 (default) runs as fast as possible",
+        help="at most X virtual seconds per real second (the same day, watchable as it "
+        "happens); 0 (default) runs as fast as possible",
     )
     parser.add_argument("--throttle", type=float, default=0.0, help="fault: DynamoDB share")
     parser.add_argument(
@@ -856,8 +858,6 @@ def run(args: argparse.Namespace) -> int:
     if args.fault:
         args.throttle = args.throttle or 0.05
         args.stepfunctions_down = args.stepfunctions_down or "60,120"
-    if args.speed:
-        print("note: in-process runs always use the virtual clock; --speed applies to gentle mode")
     print(
         f"rehearsal seed={args.seed} agents={args.agents} calls={args.calls} chaos={args.chaos} "
         f"throttle={args.throttle} stepfunctions_down={args.stepfunctions_down or 'no'} "

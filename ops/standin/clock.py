@@ -2,7 +2,9 @@
 
 Every action of the stand-in (a caller arriving, an agent answering, a callback being sent)
 is scheduled at a virtual time. With `speed=0` the clock jumps from one action to the next and
-a run is exactly repeatable; with `speed=X` one real second is X virtual seconds.
+a run is exactly repeatable; with `speed=X` one real second is X virtual seconds. `pace=X` keeps
+the clock virtual (the same run, action for action, as `speed=0`) but never lets it run ahead of
+X virtual seconds per real second: a rehearsal that can be watched as it happens.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from typing import Any
 
 
 class Scheduler:
-    def __init__(self, start: float, speed: float = 0.0) -> None:
+    def __init__(self, start: float, speed: float = 0.0, *, pace: float = 0.0) -> None:
         self.speed = speed
+        self.pace = pace
+        self._paced_from: tuple[float, float] | None = None  # (real, virtual) of the first action
         self._start = start
         self._virtual = start
         self._real0 = time.monotonic()
@@ -28,7 +32,18 @@ class Scheduler:
 
     @property
     def fast(self) -> bool:
+        """Virtual time: it moves only from one action to the next (paced or not)."""
         return self.speed <= 0
+
+    def _ahead_of_pace(self, when: float) -> float:
+        """Real seconds to wait before an action at `when` keeps a paced clock on its pace."""
+        if self.pace <= 0:
+            return 0.0
+        # Anchored at the first action, not at construction: setting a stack up takes real time.
+        if self._paced_from is None:
+            self._paced_from = (time.monotonic(), self._virtual)
+        real, virtual = self._paced_from
+        return real + (when - virtual) / self.pace - time.monotonic()
 
     def now(self) -> float:
         if self.fast:
@@ -65,11 +80,12 @@ class Scheduler:
                     if self.fast:
                         self._virtual = max(self._virtual, until)
                     return
-                if not self.fast:
-                    wait = (when - self.now()) / self.speed
-                    if wait > 0:
-                        self._cond.wait(timeout=min(wait, 0.5))
-                        continue
+                wait = (
+                    (when - self.now()) / self.speed if not self.fast else self._ahead_of_pace(when)
+                )
+                if wait > 0:
+                    self._cond.wait(timeout=min(wait, 0.5))
+                    continue
                 _, _, action, args = heapq.heappop(self._heap)
                 if self.fast:
                     self._virtual = max(self._virtual, when)

@@ -3,8 +3,8 @@
 `in_process_stack()` is what the checks and the end-to-end tests use: moto's in-process AWS
 (`mock_aws`), the tables of infra/resources.json, the agents and customers imported through the
 operators' own import code, the app's Container given a twilio HttpClient answered by the
-stand-in, and webhooks handed to the Chalice app without a socket. `http_stack()` drives the
-local stack of `make run` over HTTP and serves the REST API on a port for it.
+stand-in, and webhooks handed to the Chalice app without a socket. `ops/standin/gentle.py`
+drives the local stack of `make run` over HTTP and serves the REST API on a port for it.
 """
 
 from __future__ import annotations
@@ -219,8 +219,10 @@ def in_process_stack(
     settings_overrides: dict[str, Any] | None = None,
     boto_hooks: Any = None,
     stepfunctions_down: tuple[float, float] | None = None,
+    pace: float = 0.0,
 ) -> Iterator[Stack]:
-    """The app, moto and the stand-in in this process; virtual time runs as fast as it can."""
+    """The app, moto and the stand-in in this process, on virtual time: as fast as it can, or
+    no faster than `pace` virtual seconds per real second (the same day either way)."""
     import boto3
     from moto import mock_aws
 
@@ -242,7 +244,7 @@ def in_process_stack(
     routes = app_routes(app)
     with app_logs_quieted(), mock_aws(), fastmoto.patched(), app_counters() as counters:
         session = boto3.session.Session(region_name="ap-northeast-1")
-        clock = Scheduler(start=start if start is not None else day_start(), speed=0)
+        clock = Scheduler(start=start if start is not None else day_start(), pace=pace)
         # Hooks go on the session before any client exists: clients copy its handlers.
         writes = Writes()
         writes.install(session)
