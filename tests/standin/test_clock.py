@@ -36,4 +36,3 @@ def test_a_paced_clock_never_runs_ahead_of_its_pace() -> None:
     # 200 virtual seconds at 200 per real second: one real second from the first action.
     assert real[1] - real[0] >= 0.5 - 0.01
     assert real[2] - real[0] >= 1.0 - 0.01
-
