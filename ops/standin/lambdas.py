@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -139,6 +140,25 @@ class LambdaRuntime:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _poll_stream(self, name: str) -> None:
+        self._polled(name, self._deliver_stream, name)
+        self._clock.after(self._poll, self._poll_stream, name)
+
+    def _polled(self, name: str, poll: Callable[..., bool | None], *args: Any) -> bool:
+        """One poll of an event source; False when the source is gone for good. Lambda's poller
+        outlives a source it cannot read (the moto server stopping under a gentle day): the
+        failure is counted as the handler's and the next poll tries again, instead of the
+        poller's thread dying with it."""
+        try:
+            return poll(*args) is not False
+        except Exception as exc:  # noqa: BLE001 - reported through failures, like _invoke
+            self.last_error[name] = f"reading the source: {exc!r}"
+            self.failures[name] = self.failures.get(name, 0) + 1
+            # In-process sources never fail to read (moto in this process): if one does, the
+            # stand-in is broken, and the run's checks must not call it recovered.
+            self.failing.add(name)
+            return True
+
+    def _deliver_stream(self, name: str) -> None:
         table, keys = self._tables[name]
         view = self._views[name]
         snapshot = self._snapshots[name]
@@ -188,7 +208,6 @@ class LambdaRuntime:
                     snapshot.pop(key, None)
                 else:
                     snapshot[key] = kept
-        self._clock.after(self._poll, self._poll_stream, name)
 
     def _read_keys(
         self, table: str, keys: list[str], wanted: set[tuple[str, ...]]
@@ -225,14 +244,18 @@ class LambdaRuntime:
         self._clock.after(seconds, self._scheduled, name, seconds)
 
     def _poll_queue(self, name: str, queue: str) -> None:
-        if self._writes is not None and not self._writes.queue_busy(queue, self._clock.now()):
-            self._clock.after(self._poll, self._poll_queue, name, queue)
-            return
+        busy = self._writes is None or self._writes.queue_busy(queue, self._clock.now())
+        if busy and not self._polled(name, self._deliver_queue, name, queue):
+            return  # this stack has no such queue: nothing will ever arrive
+        self._clock.after(self._poll, self._poll_queue, name, queue)
+
+    def _deliver_queue(self, name: str, queue: str) -> bool:
+        """Hand the handler a message; False if this stack has no such queue."""
         sqs = self._session.client("sqs")
         try:
             url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         except sqs.exceptions.QueueDoesNotExist:
-            return
+            return False
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])
         if self._writes is not None:
             self._writes.queue_seen(queue, bool(messages), self._clock.now())
@@ -251,7 +274,7 @@ class LambdaRuntime:
             elif self._writes is not None:
                 # Back after the visibility timeout: keep polling until then.
                 self._writes.queue_retry(queue, self._clock.now() + 60)
-        self._clock.after(self._poll, self._poll_queue, name, queue)
+        return True
 
 
 def _rate_seconds(rate: Any) -> float:

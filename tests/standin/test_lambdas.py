@@ -1,0 +1,76 @@
+"""Lambda's event sources as the stand-in plays them: a poller outlives a source it cannot read."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from botocore.exceptions import EndpointConnectionError
+from chalice import Chalice
+
+from ops.standin.clock import Scheduler
+from ops.standin.lambdas import LambdaRuntime
+
+
+class QueueDoesNotExist(Exception):
+    pass
+
+
+class Sqs:
+    """A queue behind a moto server that is unreachable for the first `down` polls."""
+
+    exceptions = SimpleNamespace(QueueDoesNotExist=QueueDoesNotExist)
+
+    def __init__(self, down: int, exists: bool = True) -> None:
+        self.down = down
+        self.exists = exists
+        self.polls = 0
+        self.waiting = [{"MessageId": "m1", "ReceiptHandle": "r1", "Body": "recording ready"}]
+        self.deleted: list[str] = []
+
+    def get_queue_url(self, QueueName: str) -> dict[str, str]:  # noqa: N803 - boto3's name
+        self.polls += 1
+        if self.polls <= self.down:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:5000/")
+        if not self.exists:
+            raise QueueDoesNotExist(QueueName)
+        return {"QueueUrl": f"http://127.0.0.1:5000/000000000000/{QueueName}"}
+
+    def receive_message(self, **_: Any) -> dict[str, Any]:
+        messages, self.waiting = self.waiting, []
+        return {"Messages": messages}
+
+    def delete_message(self, ReceiptHandle: str, **_: Any) -> None:  # noqa: N803
+        self.deleted.append(ReceiptHandle)
+
+
+def runtime(sqs: Sqs) -> tuple[LambdaRuntime, Scheduler, list[str]]:
+    app = Chalice(app_name="standin-lambdas")
+    received: list[str] = []
+
+    @app.on_sqs_message(queue="recording-copies")
+    def copy_recording(event: Any) -> None:
+        received.extend(record.body for record in event)
+
+    clock = Scheduler(start=0.0)
+    lambdas = LambdaRuntime(app, SimpleNamespace(client=lambda _name: sqs), clock)
+    lambdas.start()
+    return lambdas, clock, received
+
+
+def test_a_queue_poller_counts_an_unreachable_source_and_delivers_once_it_is_back() -> None:
+    sqs = Sqs(down=2)
+    lambdas, clock, received = runtime(sqs)
+    clock.run(until=10.0)
+    assert received == ["recording ready"]
+    assert sqs.deleted == ["r1"]
+    assert lambdas.failures == {"copy_recording": 2}
+    assert "reading the source" in lambdas.last_error["copy_recording"]
+    assert sqs.polls >= 9  # still polling after the failures
+
+
+def test_a_queue_this_stack_does_not_have_is_no_longer_polled() -> None:
+    sqs = Sqs(down=0, exists=False)
+    lambdas, clock, received = runtime(sqs)
+    clock.run(until=10.0)
+    assert (sqs.polls, received, lambdas.failures) == (1, [], {})
