@@ -28,7 +28,7 @@ class Sqs:
         self.waiting = [{"MessageId": "m1", "ReceiptHandle": "r1", "Body": "recording ready"}]
         self.deleted: list[str] = []
 
-    def get_queue_url(self, QueueName: str) -> dict[str, str]:  # noqa: N803 - boto3's name
+    def get_queue_url(self, QueueName: str) -> dict[str, str]:
         self.polls += 1
         if self.polls <= self.down:
             raise EndpointConnectionError(endpoint_url="http://127.0.0.1:5000/")
@@ -40,7 +40,7 @@ class Sqs:
         messages, self.waiting = self.waiting, []
         return {"Messages": messages}
 
-    def delete_message(self, ReceiptHandle: str, **_: Any) -> None:  # noqa: N803
+    def delete_message(self, ReceiptHandle: str, **_: Any) -> None:
         self.deleted.append(ReceiptHandle)
 
 
