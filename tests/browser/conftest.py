@@ -15,6 +15,7 @@ import re
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,38 @@ class Softphone:
 
     def screenshot(self, name: str) -> Path:
         return save_screenshot(self.page, name)
+
+
+@contextmanager
+def staff_page(
+    browser: Any, stack: Stack, path: str, viewport: dict[str, int] = VIEWPORT
+) -> Iterator[Any]:
+    """A staff page (`/board/`, `/dashboard/`) of this stack, opened signed out; an error on the
+    page fails the test once the block is done with it."""
+    context = browser.new_context(viewport=viewport, base_url=stack.web_url)
+    context.route(
+        re.compile(r"/config\.js(\?.*)?$"),
+        lambda route: route.fulfill(
+            status=200, content_type="application/javascript", body=stack.config_js()
+        ),
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(20000)
+    page.goto(f"{stack.web_url}{path}")
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def sign_in_on_page(page: Any, username: str) -> None:
+    """Fill the staff page's sign-in form and submit it."""
+    page.fill("#sign-in-form input[name=username]", username)
+    page.fill("#sign-in-form input[name=password]", DEMO_PASSWORD)
+    page.click("#sign-in-form button[type=submit]")
 
 
 def save_screenshot(page: Any, name: str) -> Path:

@@ -17,7 +17,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from ops.cognito_local import LocalPool, id_token
-from tests.browser.conftest import DEMO_PASSWORD, SCREENSHOTS, Stack
+from tests.browser.conftest import SCREENSHOTS, Stack, sign_in_on_page, staff_page
 
 WALL_SCREEN = {"width": 1920, "height": 1080}
 SUPERVISOR = "supervisor"
@@ -56,92 +56,78 @@ def test_board_shows_the_floor_by_team_filters_and_follows_a_change_live(
     start = call_api(stack, "PUT", "/agents/me/status", token, {"state": "available"})
     assert start["state"] == "available"
 
-    context = browser.new_context(viewport=WALL_SCREEN, base_url=stack.web_url)
-    context.route(
-        re.compile(r"/config\.js(\?.*)?$"),
-        lambda route: route.fulfill(
-            status=200, content_type="application/javascript", body=stack.config_js()
-        ),
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_default_timeout(20000)
-    page.goto(f"{stack.web_url}/board/")
+    with staff_page(browser, stack, "/board/", WALL_SCREEN) as page:
+        # Signed out: the board asks for a sign-in before it shows anyone.
+        expect(page.locator("#sign-in")).to_be_visible()
+        with page.expect_response(
+            lambda r: r.url.startswith(stack.api_url + "/presence") and r.status == 200
+        ) as answer:
+            sign_in_on_page(page, SUPERVISOR)
+        feed = answer.value.json()
+        assert feed["full"]
+        floor = rows(feed)
+        teams = sorted({agent["team"] for agent in floor})
+        assert {"tokyo-sales", "osaka-sales", "enterprise", "support"} <= set(teams)
 
-    # Signed out: the board asks for a sign-in before it shows anyone.
-    expect(page.locator("#sign-in")).to_be_visible()
-    page.fill("#sign-in-form input[name=username]", SUPERVISOR)
-    page.fill("#sign-in-form input[name=password]", DEMO_PASSWORD)
-    with page.expect_response(
-        lambda r: r.url.startswith(stack.api_url + "/presence") and r.status == 200
-    ) as answer:
-        page.click("#sign-in-form button[type=submit]")
-    feed = answer.value.json()
-    assert feed["full"]
-    floor = rows(feed)
-    teams = sorted({agent["team"] for agent in floor})
-    assert {"tokyo-sales", "osaka-sales", "enterprise", "support"} <= set(teams)
+        # Teams as groups, in order; every signed-in agent on a tile with state and time in state.
+        expect(page.locator("section.team h2")).to_have_count(len(teams))
+        assert page.locator("section.team").evaluate_all("s => s.map(e => e.dataset.team)") == teams
+        moved = page.locator(f'.agent[data-agent="{MOVED_AGENT}"]')
+        expect(moved.locator(".state")).to_have_text(re.compile(r"^Available"))
+        expect(moved.locator(".time")).to_have_text(re.compile(r"^\d+:\d\d$"))
+        assert page.locator('section.team[data-team="support"]').locator(moved).count() == 1
+        on_board = [a for a in floor if a["state"] != "offline"]  # offline is filtered by default
+        expect(page.locator(".agent")).to_have_count(len(on_board))
 
-    # Teams as groups, in order; every signed-in agent on a tile with state and time in state.
-    expect(page.locator("section.team h2")).to_have_count(len(teams))
-    assert page.locator("section.team").evaluate_all("s => s.map(e => e.dataset.team)") == teams
-    moved = page.locator(f'.agent[data-agent="{MOVED_AGENT}"]')
-    expect(moved.locator(".state")).to_have_text(re.compile(r"^Available"))
-    expect(moved.locator(".time")).to_have_text(re.compile(r"^\d+:\d\d$"))
-    assert page.locator('section.team[data-team="support"]').locator(moved).count() == 1
-    on_board = [a for a in floor if a["state"] != "offline"]  # offline is filtered by default
-    expect(page.locator(".agent")).to_have_count(len(on_board))
+        # Counts at the top, for the whole floor, as the server counted them.
+        for state, number in feed["totals"].items():
+            expect(page.locator(f'.total[data-state="{state}"] b')).to_have_text(str(number))
 
-    # Counts at the top, for the whole floor, as the server counted them.
-    for state, number in feed["totals"].items():
-        expect(page.locator(f'.total[data-state="{state}"] b')).to_have_text(str(number))
+        # Filter by team: only that team's section and its count.
+        page.select_option("#team-filter", "support")
+        expect(page.locator("section.team")).to_have_count(1)
+        support = Counter(a["state"] for a in floor if a["team"] == "support")
+        available = page.locator('.total[data-state="available"] b')
+        expect(available).to_have_text(str(support["available"]))
 
-    # Filter by team: only that team's section and its count.
-    page.select_option("#team-filter", "support")
-    expect(page.locator("section.team")).to_have_count(1)
-    support = Counter(a["state"] for a in floor if a["team"] == "support")
-    expect(page.locator('.total[data-state="available"] b')).to_have_text(str(support["available"]))
+        # Filter by state: hiding "Available" hides every available tile, showing it brings
+        # them back.
+        available_chip = page.locator('#state-filter [data-state="available"]')
+        available_chip.click()
+        expect(available_chip).to_have_attribute("aria-pressed", "false")
+        expect(page.locator(".agent.available")).to_have_count(0)
+        available_chip.click()
+        expect(page.locator(".agent.available")).to_have_count(support["available"])
+        page.select_option("#team-filter", "")
+        expect(page.locator("section.team")).to_have_count(len(teams))
 
-    # Filter by state: hiding "Available" hides every available tile, showing it brings them back.
-    available_chip = page.locator('#state-filter [data-state="available"]')
-    available_chip.click()
-    expect(available_chip).to_have_attribute("aria-pressed", "false")
-    expect(page.locator(".agent.available")).to_have_count(0)
-    available_chip.click()
-    expect(page.locator(".agent.available")).to_have_count(support["available"])
-    page.select_option("#team-filter", "")
-    expect(page.locator("section.team")).to_have_count(len(teams))
+        # Live: the agent takes a break through the API; the board shows it without a reload.
+        breaks = page.locator('.total[data-state="break"] b')
+        breaks_before = int(breaks.inner_text())
+        changed_at = time.monotonic()
+        reply = call_api(stack, "PUT", "/agents/me/status", token, {"state": "break"})
+        assert reply["state"] == "break"
+        expect(moved).to_have_class(re.compile(r"\bbreak\b"), timeout=6000)
+        seen_after = time.monotonic() - changed_at
+        expect(moved.locator(".state")).to_have_text("Break")
+        expect(moved.locator(".time")).to_have_text(re.compile(r"^0:0\d$"))
+        expect(breaks).to_have_text(str(breaks_before + 1))
+        assert seen_after < 4.5, f"the change took {seen_after:.1f} s to reach the board"
 
-    # Live: the agent takes a break through the API; the board shows it without a reload.
-    breaks = page.locator('.total[data-state="break"] b')
-    breaks_before = int(breaks.inner_text())
-    changed_at = time.monotonic()
-    reply = call_api(stack, "PUT", "/agents/me/status", token, {"state": "break"})
-    assert reply["state"] == "break"
-    expect(moved).to_have_class(re.compile(r"\bbreak\b"), timeout=6000)
-    seen_after = time.monotonic() - changed_at
-    expect(moved.locator(".state")).to_have_text("Break")
-    expect(moved.locator(".time")).to_have_text(re.compile(r"^0:0\d$"))
-    expect(breaks).to_have_text(str(breaks_before + 1))
-    assert seen_after < 4.5, f"the change took {seen_after:.1f} s to reach the board"
+        # The wall screen's picture, with the floor as it is now.
+        page.wait_for_timeout(300)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "board.png"))
 
-    # The wall screen's picture, with the floor as it is now.
-    page.wait_for_timeout(300)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "board.png"))
+        # The API goes away: the board keeps the last picture and says it is offline...
+        page.route(re.compile(re.escape(stack.api_url) + r"/presence.*"), lambda r: r.abort())
+        banner = page.locator("#status")
+        expect(banner).to_have_text(re.compile(r"^Board offline"), timeout=8000)
+        expect(page.locator("body")).to_have_class(re.compile(r"\boffline\b"))
+        expect(moved.locator(".state")).to_have_text("Break")
+        # ...and recovers by itself when it is back (the first retry is 3 s after the failure).
+        page.unroute(re.compile(re.escape(stack.api_url) + r"/presence.*"))
+        expect(banner).to_have_text("", timeout=10000)
+        expect(page.locator("body")).not_to_have_class(re.compile(r"\boffline\b"))
 
-    # The API goes away: the board keeps the last picture and says it is offline...
-    page.route(re.compile(re.escape(stack.api_url) + r"/presence.*"), lambda r: r.abort())
-    banner = page.locator("#status")
-    expect(banner).to_have_text(re.compile(r"^Board offline"), timeout=8000)
-    expect(page.locator("body")).to_have_class(re.compile(r"\boffline\b"))
-    expect(moved.locator(".state")).to_have_text("Break")
-    # ...and recovers by itself when it is back (the first retry is 3 s after the failure).
-    page.unroute(re.compile(re.escape(stack.api_url) + r"/presence.*"))
-    expect(banner).to_have_text("", timeout=10000)
-    expect(page.locator("body")).not_to_have_class(re.compile(r"\boffline\b"))
-
-    call_api(stack, "PUT", "/agents/me/status", token, {"state": "available"})
-    context.close()
-    assert not errors, errors
+        call_api(stack, "PUT", "/agents/me/status", token, {"state": "available"})

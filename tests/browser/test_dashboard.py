@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 import urllib.parse
 from typing import Any
@@ -11,7 +10,7 @@ from playwright.sync_api import expect
 
 from chalicelib.config import LOCAL_AUTH_TOKEN
 from ops.webhooks import post_signed
-from tests.browser.conftest import DEMO_PASSWORD, VIEWPORT, Stack, save_screenshot
+from tests.browser.conftest import Stack, save_screenshot, sign_in_on_page, staff_page
 from tests.conversation_script import CallScript
 
 PATHS = {"voice": "/twilio/voice/status", "taskrouter": "/twilio/taskrouter/events"}
@@ -41,37 +40,24 @@ def test_dashboard_shows_todays_offered_answered_and_missed_offers(
     play(stack, answered)
     play(stack, abandoned)
 
-    context = browser.new_context(viewport=VIEWPORT, base_url=stack.web_url)
-    context.route(
-        re.compile(r"/config\.js(\?.*)?$"),
-        lambda route: route.fulfill(
-            status=200, content_type="application/javascript", body=stack.config_js()
-        ),
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_default_timeout(20000)
-    page.goto(f"{stack.web_url}/dashboard/")
-    expect(page.locator("#sign-in")).to_be_visible()
-    page.fill("#sign-in-form input[name=username]", demo_agents[0]["agent_id"])
-    page.fill("#sign-in-form input[name=password]", DEMO_PASSWORD)
-    with page.expect_response(lambda r: "/kpis/today" in r.url and r.status == 200) as answer:
-        page.click("#sign-in-form button[type=submit]")
-    # Other browser tests place calls on the same stack today: compare with the feed itself.
-    totals = answer.value.json()["totals"]
-    assert totals["offered"] >= 2 and totals["answered"] >= 1 and totals["abandoned"] >= 1
+    with staff_page(browser, stack, "/dashboard/") as page:
+        expect(page.locator("#sign-in")).to_be_visible()
+        with page.expect_response(lambda r: "/kpis/today" in r.url and r.status == 200) as answer:
+            sign_in_on_page(page, demo_agents[0]["agent_id"])
+        # Other browser tests place calls on the same stack today: compare with the feed itself.
+        totals = answer.value.json()["totals"]
+        assert totals["offered"] >= 2 and totals["answered"] >= 1 and totals["abandoned"] >= 1
 
-    tiles = page.locator("#tiles .tile")
-    expect(tiles.filter(has_text="Offered").locator("strong")).to_have_text(str(totals["offered"]))
-    expect(tiles.filter(has_text="Answered").locator("strong")).to_have_text(
-        str(totals["answered"])
-    )
-    rate = f"{totals['abandonment_rate'] * 100:.1f}%"
-    expect(tiles.filter(has_text="Abandonment").locator("strong")).to_have_text(rate)
-    missed_row = page.locator("#missed tbody tr", has_text="dash_a")
-    expect(missed_row.locator("td").nth(1)).to_have_text("1")  # one reservation timed out
-    expect(page.locator("#hourly svg rect.offered").first).to_be_attached()
-    save_screenshot(page, "dashboard")
-    context.close()
-    assert not errors, errors
+        tiles = page.locator("#tiles .tile")
+        expect(tiles.filter(has_text="Offered").locator("strong")).to_have_text(
+            str(totals["offered"])
+        )
+        expect(tiles.filter(has_text="Answered").locator("strong")).to_have_text(
+            str(totals["answered"])
+        )
+        rate = f"{totals['abandonment_rate'] * 100:.1f}%"
+        expect(tiles.filter(has_text="Abandonment").locator("strong")).to_have_text(rate)
+        missed_row = page.locator("#missed tbody tr", has_text="dash_a")
+        expect(missed_row.locator("td").nth(1)).to_have_text("1")  # one reservation timed out
+        expect(page.locator("#hourly svg rect.offered").first).to_be_attached()
+        save_screenshot(page, "dashboard")
