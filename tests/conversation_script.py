@@ -11,6 +11,7 @@ https://www.twilio.com/docs/voice/api/conference-resource#conference-status-call
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -280,6 +281,14 @@ class CallScript:
     # --- outputs ------------------------------------------------------------------------------
     def events(self) -> list[ce.Event]:
         return [to_event(kind, form, query, self.call_sid) for kind, form, query in self.callbacks]
+
+
+def as_twilio_delivers(events: list[ce.Event], seed: int, repeats: list[int]) -> list[ce.Event]:
+    """The events in any order, some more than once (`repeats` index into them, modulo): what
+    Twilio's retried and reordered callbacks can make of one call."""
+    delivered = list(events) + [events[i % len(events)] for i in repeats]
+    random.Random(seed).shuffle(delivered)
+    return delivered
 
 
 def to_event(kind: str, form: dict[str, str], query: dict[str, str], call_sid: str) -> ce.Event:
