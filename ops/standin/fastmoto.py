@@ -62,14 +62,42 @@ def _unsorted_items(table: Any) -> Iterator[Any]:
             yield bucket
 
 
+class _Untracked(list[Any]):
+    """A class's `instances_tracked` that keeps nothing."""
+
+    def append(self, _instance: Any) -> None:
+        return None
+
+
+UNTRACKED_SERVICES = ("dynamodb", "sqs")
+
+
+@contextmanager
+def untracked_models() -> Iterator[None]:
+    from moto.core.base_backend import model_data
+
+    classes = [cls for service in UNTRACKED_SERVICES for cls in model_data[service].values()]
+    saved = [(cls, cls.__dict__.get("instances_tracked")) for cls in classes]
+    for cls in classes:
+        cls.instances_tracked = _Untracked()
+    try:
+        yield
+    finally:
+        for cls, tracked in saved:
+            cls.instances_tracked = tracked if tracked is not None else []
+
+
 @contextmanager
 def patched() -> Iterator[None]:
-    from moto.dynamodb.models.table import Table
+    import moto.dynamodb.models  # noqa: F401 - registers the models untracked_models() reads
+    import moto.sqs.models  # noqa: F401
+    from moto.dynamodb.models.table import StreamShard, Table
     from moto.dynamodb.responses import DynamoResult
 
     original_query = Table.query
     signature = inspect.signature(original_query)
     original_execute = DynamoResult.execute_result
+    original_stream_add = StreamShard.add
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name")
@@ -93,10 +121,16 @@ def patched() -> Iterator[None]:
             json.dumps(self.result, default=_blob),
         )
 
+    def stream_add(self: Any, old: Any, new: Any) -> None:
+        return None
+
     Table.query = query  # type: ignore[method-assign]
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+    StreamShard.add = stream_add  # type: ignore[method-assign]
     try:
-        yield
+        with untracked_models():
+            yield
     finally:
         Table.query = original_query  # type: ignore[method-assign]
         DynamoResult.execute_result = original_execute  # type: ignore[method-assign]
+        StreamShard.add = original_stream_add  # type: ignore[method-assign]

@@ -116,3 +116,38 @@ def test_writes_tracker_sees_the_keys_the_app_writes() -> None:
             ('{"S": "kato"}',),
         }
         assert writes.take_keys("presence") == set()
+
+
+def test_a_run_keeps_no_copies_of_items_and_no_unread_stream_records() -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    with mock_aws(), fastmoto.patched():
+        client = boto3.client("dynamodb", region_name="ap-northeast-1")
+        client.create_table(
+            TableName="presence",
+            KeySchema=[{"AttributeName": "agent_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "agent_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        table = boto3.resource("dynamodb", region_name="ap-northeast-1").Table("presence")
+        for state in ("available", "ringing", "on_call", "wrap_up"):
+            table.put_item(Item={"agent_id": "sato", "state": state})
+            table.get_item(Key={"agent_id": "sato"})
+        from moto.dynamodb.models import dynamodb_backends
+
+        moto_table = dynamodb_backends["123456789012"]["ap-northeast-1"].get_table("presence")
+        assert table.get_item(Key={"agent_id": "sato"})["Item"]["state"] == "wrap_up"
+        assert list(Item.instances_tracked) == []  # type: ignore[attr-defined]
+        assert moto_table.stream_shard is not None and moto_table.stream_shard.items == []
+    # moto's own bookkeeping is back after the run
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="ap-northeast-1")
+        client.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.put_item(TableName="t", Item={"k": {"S": "x"}})
+        assert len(Item.instances_tracked) >= 1  # type: ignore[attr-defined]
