@@ -48,7 +48,7 @@ def start_gentle_day(
     from ops.standin.clock import Scheduler
     from ops.standin.engine import Standin
     from ops.standin.harness import account_for, add_workers, app_routes, quiet_app_logs
-    from ops.standin.lambdas import LambdaRuntime
+    from ops.standin.lambdas import LambdaRuntime, deployed_queues
     from ops.standin.population import AgentApi, Population, agent_profiles
     from ops.standin.rest import Rest
     from ops.standin.server import RestServer
@@ -83,7 +83,14 @@ def start_gentle_day(
     # chalice local rebuilds conversation records inline (CONVERSATION_REBUILD_INLINE): playing
     # the events stream too would only repeat that work, by scanning the table every second.
     skip = frozenset({"conversation_stream"}) if settings.conversation_rebuild_inline else None
-    LambdaRuntime(app, session, clock, stream_poll_seconds=1.0, skip=skip or frozenset()).start()
+    LambdaRuntime(
+        app,
+        session,
+        clock,
+        stream_poll_seconds=1.0,
+        skip=skip or frozenset(),
+        queues=deployed_queues(settings),
+    ).start()
     population.schedule_day(standin, clock.now())
     calls = int(8 * 3600 / seconds_between_calls)
     for when, plan in caller_plans(customers, calls, seed, clock.now()):

@@ -324,11 +324,18 @@ def in_process_stack(
 
             population.api = AgentApi(transport, tokens, after=standin.clock.after)
             population.heartbeats(1800.0)
-        from ops.standin.lambdas import LambdaRuntime
+        from ops.standin.lambdas import LambdaRuntime, deployed_queues
 
         # The price reconciliation paces itself with real sleeps (Twilio's rate limit): on a
         # virtual clock it would stall the day, so in-process runs leave it out.
-        lambdas = LambdaRuntime(app, session, clock, skip=IN_PROCESS_SKIPPED_JOBS, writes=writes)
+        lambdas = LambdaRuntime(
+            app,
+            session,
+            clock,
+            skip=IN_PROCESS_SKIPPED_JOBS,
+            writes=writes,
+            queues=deployed_queues(settings),
+        )
         lambdas.start()
         try:
             yield Stack(

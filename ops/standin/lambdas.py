@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ops.standin.clock import Scheduler
@@ -34,6 +36,7 @@ class _Context:
 
 
 TABLE_ARN = "arn:aws:dynamodb:ap-northeast-1:000000000000:table"
+RESOURCES = Path(__file__).resolve().parents[2] / "infra" / "resources.json"
 
 
 class LambdaRuntime:
@@ -45,8 +48,12 @@ class LambdaRuntime:
         stream_poll_seconds: float = 1.0,
         skip: frozenset[str] = frozenset(),
         writes: Writes | None = None,
+        queues: Mapping[str, str] | None = None,
     ) -> None:
         self._app = app
+        # The queue each SQS handler reads, by handler name, where the stack binds another queue
+        # than the name the handler declares (deployed_queues()).
+        self._queues = dict(queues or {})
         # Without a tracker (tables in a moto server process) every poll diffs the whole table.
         self._writes = writes
         self._session = session
@@ -87,7 +94,8 @@ class LambdaRuntime:
                 seconds = _rate_seconds(source.schedule_expression)
                 self._clock.after(seconds, self._scheduled, source.name, seconds)
             elif isinstance(source, SQSEventConfig):
-                self._clock.after(self._poll, self._poll_queue, source.name, source.queue)
+                queue = self._queues.get(source.name, source.queue)
+                self._clock.after(self._poll, self._poll_queue, source.name, queue)
 
     def _invoke(self, name: str, event: dict[str, Any]) -> bool:
         handler = self._app.handler_map[name]
@@ -250,11 +258,16 @@ class LambdaRuntime:
         self._clock.after(self._poll, self._poll_queue, name, queue)
 
     def _deliver_queue(self, name: str, queue: str) -> bool:
-        """Hand the handler a message; False if this stack has no such queue."""
+        """Hand the handler a message; False if this stack has no such queue, which is the
+        handler's failure: its messages would wait for ever (the recording copies did, unseen,
+        while the handler's declared name was looked up instead of the stack's queue)."""
         sqs = self._session.client("sqs")
         try:
             url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         except sqs.exceptions.QueueDoesNotExist:
+            self.last_error[name] = f"no such queue: {queue}"
+            self.failures[name] = self.failures.get(name, 0) + 1
+            self.failing.add(name)
             return False
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])
         if self._writes is not None:
@@ -275,6 +288,30 @@ class LambdaRuntime:
                 # Back after the visibility timeout: keep polling until then.
                 self._writes.queue_retry(queue, self._clock.now() + 60)
         return True
+
+
+def deployed_queues(settings: Any) -> dict[str, str]:
+    """The queue each SQS handler reads on this stack, by handler name, as the deployed template
+    binds it: infra/resources.json replaces the event source Chalice generates from the
+    handler's declared queue name with the stack's own queue (`Fn::Sub: ${Queue.Arn}`), whose
+    `contact-center:setting` metadata names the Settings field that holds its name here."""
+    resources = json.loads(RESOURCES.read_text(encoding="utf-8"))["Resources"]
+    bound: dict[str, str] = {}
+    for logical_id, resource in resources.items():
+        events = resource.get("Properties", {}).get("Events", {})
+        for event in events.values():
+            queue = event.get("Properties", {}).get("Queue")
+            ref = re.fullmatch(r"\$\{(\w+)\.Arn\}", queue.get("Fn::Sub", "")) if queue else None
+            if ref is None:
+                continue
+            setting = resources[ref.group(1)]["Metadata"]["contact-center:setting"]
+            bound[_handler_name(logical_id)] = str(getattr(settings, setting))
+    return bound
+
+
+def _handler_name(logical_id: str) -> str:
+    """Chalice names a function's resource after its handler: copy_worker -> CopyWorker."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id).lower()
 
 
 def _rate_seconds(rate: Any) -> float:

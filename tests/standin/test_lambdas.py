@@ -9,7 +9,7 @@ from botocore.exceptions import EndpointConnectionError
 from chalice import Chalice
 
 from ops.standin.clock import Scheduler
-from ops.standin.lambdas import LambdaRuntime
+from ops.standin.lambdas import LambdaRuntime, deployed_queues
 
 
 class QueueDoesNotExist(Exception):
@@ -69,8 +69,49 @@ def test_a_queue_poller_counts_an_unreachable_source_and_delivers_once_it_is_bac
     assert sqs.polls >= 9  # still polling after the failures
 
 
-def test_a_queue_this_stack_does_not_have_is_no_longer_polled() -> None:
+def test_a_queue_this_stack_does_not_have_is_the_handlers_failure_and_no_longer_polled() -> None:
     sqs = Sqs(down=0, exists=False)
     lambdas, clock, received = runtime(sqs)
     clock.run(until=10.0)
-    assert (sqs.polls, received, lambdas.failures) == (1, [], {})
+    assert (sqs.polls, received, lambdas.failures) == (1, [], {"copy_recording": 1})
+    assert lambdas.failing == {"copy_recording"}
+    assert lambdas.last_error["copy_recording"] == "no such queue: recording-copies"
+
+
+def test_a_handler_reads_the_queue_the_stack_binds_it_to_not_its_declared_name() -> None:
+    sqs = Sqs(down=0)
+    app = Chalice(app_name="standin-lambdas")
+
+    @app.on_sqs_message(queue="recording-copies")
+    def copy_recording(event: Any) -> None:
+        pass
+
+    asked: list[str] = []
+    original = sqs.get_queue_url
+
+    def get_queue_url(QueueName: str) -> dict[str, str]:
+        asked.append(QueueName)
+        return original(QueueName)
+
+    sqs.get_queue_url = get_queue_url  # type: ignore[method-assign]
+    clock = Scheduler(start=0.0)
+    LambdaRuntime(
+        app,
+        SimpleNamespace(client=lambda _name: sqs),
+        clock,
+        queues={"copy_recording": "cc-local-recording-copy"},
+    ).start()
+    clock.run(until=3.0)
+    assert set(asked) == {"cc-local-recording-copy"}
+    assert sqs.deleted == ["r1"]
+
+
+def test_the_deployed_template_binds_the_copy_worker_to_the_stages_recordings_queue() -> None:
+    from app import app
+    from ops.standin.harness import local_settings
+
+    settings = local_settings()
+    bound = deployed_queues(settings)
+    assert bound == {"copy_worker": settings.recordings_queue}
+    declared = {s.name for s in app.event_sources if hasattr(s, "queue")}
+    assert declared == set(bound)
