@@ -36,6 +36,9 @@ from ops.standin.population import (
 )
 
 DAY_SECONDS = 9 * 3600.0
+# Audio served per recording in a day run: 20,000 full-length stereo WAVs (~5 MB per 3-minute
+# call) would not fit in moto's in-memory S3; the copy, verification and deletion are the same.
+DAY_MEDIA_SECONDS = 1.0
 
 
 @dataclass
@@ -573,6 +576,7 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
         boto_hooks=hooks,
         stepfunctions_down=outage,
         pace=args.speed,
+        media_seconds=DAY_MEDIA_SECONDS,
     ) as stack:
         s = stack.standin
         start = s.now()
@@ -700,6 +704,7 @@ def figures(
     compare_presence(report, stack)
     open_tasks(report, stack)
     transfers_of_the_day(report, stack)
+    recordings_of_the_day(report, stack)
     p50, p99, n = s.stats.latency_percentiles()
     print(f"  webhook latency (in-process, real ms): p50 {p50:.1f} p99 {p99:.1f} over {n} requests")
     errors = s.stats.errors_by_route()
@@ -771,6 +776,53 @@ def figures(
             f"{hooks.counter['throttled']}, calls failed after botocore's retries: "
             f"{hooks.counter['failed']}"
         )
+
+
+def recordings_of_the_day(report: Report, stack: Any) -> None:
+    """Every recording Twilio made is in S3 with both speakers, byte for byte what Twilio
+    served, and Twilio's copy was deleted only where that copy was verified (the rehearsal
+    runs with `recording_twilio_copy=delete`, the strictest setting)."""
+    s = stack.standin
+    with s.lock:
+        made = list(s.recordings.values())
+    table = stack.boto_session.resource("dynamodb").Table(stack.settings.recordings_table)
+    bucket = stack.settings.recordings_bucket
+    s3 = stack.boto_session.client("s3")
+    problems: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    copied = deleted = 0
+    for recording in made:
+        record = table.get_item(Key={"pk": f"recording#{recording.sid}"}).get("Item") or {}
+        expected, channels = stack.rest.media(recording, "2")
+        verified = False
+        if record.get("status") != "copied":
+            problem = f"not copied ({record.get('status', 'no record')})"
+        elif int(record.get("channels", 0)) != channels:
+            problem = f"{record.get('channels')} channels, Twilio has {channels}"
+        else:
+            try:
+                body = s3.get_object(Bucket=bucket, Key=str(record["key"]))["Body"].read()
+            except s3.exceptions.NoSuchKey:
+                body = None
+            verified = body == expected
+            problem = "" if verified else "S3 copy differs from Twilio's media"
+        copied += verified
+        if recording.deleted:
+            deleted += 1
+            if not verified:
+                problem = "deleted at Twilio without a verified copy"
+        elif verified and record.get("twilio_copy") != "deleted":
+            problem = "Twilio's copy kept after verification"
+        if problem:
+            problems[problem] += 1
+            example.setdefault(problem, recording.sid)
+    report.add(
+        "recordings: in S3 as Twilio made them, Twilio's copy deleted only after",
+        bool(made) and not problems,
+        f"{len(made)} made, {copied} copied and identical "
+        f"({sum(r.channels == 2 for r in made)} two-channel), {deleted} deleted at Twilio"
+        + (f"; {json.dumps(dict(problems))} e.g. {example}" if problems else ""),
+    )
 
 
 def transfers_of_the_day(report: Report, stack: Any) -> None:

@@ -89,7 +89,8 @@ def untracked_models() -> Iterator[None]:
 
 @contextmanager
 def patched() -> Iterator[None]:
-    import moto.dynamodb.models  # noqa: F401 - registers the models untracked_models() reads
+    # Importing the models registers them where untracked_models() finds them.
+    import moto.dynamodb.models
     import moto.sqs.models  # noqa: F401
     from moto.dynamodb.models.table import StreamShard, Table
     from moto.dynamodb.responses import DynamoResult

@@ -220,9 +220,11 @@ def in_process_stack(
     boto_hooks: Any = None,
     stepfunctions_down: tuple[float, float] | None = None,
     pace: float = 0.0,
+    media_seconds: float | None = None,
 ) -> Iterator[Stack]:
     """The app, moto and the stand-in in this process, on virtual time: as fast as it can, or
-    no faster than `pace` virtual seconds per real second (the same day either way)."""
+    no faster than `pace` virtual seconds per real second (the same day either way).
+    `media_seconds` caps the audio served per recording (see `Rest`)."""
     import boto3
     from moto import mock_aws
 
@@ -268,6 +270,8 @@ def in_process_stack(
             # As deployed: records are rebuilt by the events stream, played by LambdaRuntime
             # (the local stage rebuilds inline only because `chalice local` has no streams).
             "conversation_rebuild_inline": False,
+            # The strictest recording setting: Twilio's copy is deleted once S3's is verified.
+            "recording_twilio_copy": "delete",
         }
         overrides.update(settings_overrides or {})
         tokens: dict[str, str] = {}
@@ -311,7 +315,7 @@ def in_process_stack(
             seed=seed,
         )
         population.standin = standin
-        rest = Rest(standin)
+        rest = Rest(standin, media_seconds)
         container = bootstrap.Container(
             settings=settings, boto_session=session, twilio_http_client=InProcessTwilioHttp(rest)
         )

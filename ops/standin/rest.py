@@ -60,9 +60,22 @@ Handler = Callable[["Rest", re.Match[str], Mapping[str, str], Mapping[str, str]]
 
 
 class Rest:
-    def __init__(self, standin: Standin) -> None:
+    def __init__(self, standin: Standin, media_seconds: float | None = None) -> None:
         self.s = standin
         self.requests: list[tuple[str, str]] = []
+        # At most this much audio per recording (None: the whole recording). A day's worth of
+        # full-length stereo WAVs (~5 MB per 3-minute call) does not fit in moto's S3 in memory;
+        # the copy pipeline is the same whatever the length.
+        self.media_seconds = media_seconds
+
+    def media(self, recording: Recording, requested_channels: str | None) -> tuple[bytes, int]:
+        """The bytes a download of `recording` gets, and their channel count: mixed to mono
+        unless RequestedChannels=2 is asked for (and the recording has two)."""
+        channels = 2 if requested_channels == "2" and recording.channels == 2 else 1
+        seconds = float(recording.duration)
+        if self.media_seconds is not None:
+            seconds = min(seconds, self.media_seconds)
+        return recording_wav(seconds, channels), channels
 
     # ---- entry point -----------------------------------------------------------------------
 
@@ -693,11 +706,9 @@ class Rest:
             recording = self.s.recordings[m.group("re")]
             if recording.deleted:
                 raise KeyError(recording.sid)
-            # Downloads are mixed to mono unless RequestedChannels=2 is asked for.
-            channels = 2 if q.get("RequestedChannels") == "2" and recording.channels == 2 else 1
-            duration = recording.duration
+        data, channels = self.media(recording, q.get("RequestedChannels"))
         self.s.stats.count(f"RecordingMediaFetched:{channels}ch")
-        return RestReply(200, recording_wav(duration, channels), "audio/x-wav")
+        return RestReply(200, data, "audio/x-wav")
 
     def recording_delete(
         self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]

@@ -323,3 +323,16 @@ def test_recording_media_is_a_two_channel_wav_only_when_asked() -> None:
         with wave.open(io.BytesIO(response.content.encode("latin-1"))) as audio:
             assert audio.getnchannels() == channels
             assert audio.getnframes() >= 8000 * 3
+
+
+def test_a_day_run_serves_at_most_its_media_seconds_of_a_long_recording() -> None:
+    standin, app, _ = build()
+    available(standin, "sato")
+    call(standin, "+81399990004", talk_seconds=30.0)
+    recording_sid = app.of("/twilio/recordings/status")[0]["RecordingSid"]
+    assert standin.recordings[recording_sid].duration >= 30
+    http = InProcessTwilioHttp(Rest(standin, media_seconds=1.0))
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{AC}/Recordings/{recording_sid}.wav"
+    response = http.request("GET", url, params={"RequestedChannels": "2"}, auth=(AC, TOKEN))
+    with wave.open(io.BytesIO(response.content.encode("latin-1"))) as audio:
+        assert (audio.getnchannels(), audio.getnframes()) == (2, 8000)

@@ -11,17 +11,25 @@ import pytest
 
 from ops.simulate import Report, add_arguments, run_day
 
+FAULTS = ["--chaos", "--throttle", "0.05", "--stepfunctions-down", "60,120", "--transfers", "0.2"]
 
-def day(truth: Path, seed: int) -> Report:
+
+def day(truth: Path, seed: int, calls: int = 30, faults: list[str] = FAULTS) -> Report:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args(
         [
-            "--agents", "12", "--calls", "30", "--seed", str(seed), "--chaos",
-            "--throttle", "0.05", "--stepfunctions-down", "60,120",
-            "--transfers", "0.2", "--truth", str(truth),
+            "--agents",
+            "12",
+            "--calls",
+            str(calls),
+            "--seed",
+            str(seed),
+            "--truth",
+            str(truth),
+            *faults,
         ]
-    )  # fmt: skip
+    )
     report = Report()
     run_day(report, args)
     return report
@@ -36,6 +44,20 @@ def test_a_chaotic_faulty_day_passes_every_check_and_repeats_exactly(tmp_path: P
     first = day(tmp_path / "first.jsonl", seed=4)
     assert not first.failed, [(c.name, c.detail) for c in first.failed]
     assert {c.status for c in first.checks} == {"PASS"}
+    assert any(c.name.startswith("recordings:") for c in first.checks)
     second = day(tmp_path / "second.jsonl", seed=4)
     assert calls(tmp_path / "first.jsonl") == calls(tmp_path / "second.jsonl")
     assert [(c.name, c.status) for c in first.checks] == [(c.name, c.status) for c in second.checks]
+
+
+@pytest.mark.timeout(300)
+def test_recordings_left_at_twilio_fail_the_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Lambda stand-in as it was: the copy worker polled its declared queue name, which the
+    # stack does not have, so every copy job waited in the stack's queue.
+    monkeypatch.setattr("ops.standin.lambdas.deployed_queues", lambda settings: {})
+    report = day(tmp_path / "truth.jsonl", seed=2, calls=6, faults=[])
+    [recordings] = [c for c in report.checks if c.name.startswith("recordings:")]
+    assert recordings.status == "FAIL"
+    assert "not copied (received)" in recordings.detail
