@@ -8,6 +8,7 @@ source declarations (`app.event_sources`) and calling the same handlers Lambda w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -54,6 +55,7 @@ class LambdaRuntime:
         # The queue each SQS handler reads, by handler name, where the stack binds another queue
         # than the name the handler declares (deployed_queues()).
         self._queues = dict(queues or {})
+        self._visibility: dict[str, float] = {}
         # Without a tracker (tables in a moto server process) every poll diffs the whole table.
         self._writes = writes
         self._session = session
@@ -252,7 +254,7 @@ class LambdaRuntime:
         self._clock.after(seconds, self._scheduled, name, seconds)
 
     def _poll_queue(self, name: str, queue: str) -> None:
-        busy = self._writes is None or self._writes.queue_busy(queue, self._clock.now())
+        busy = self._writes is None or self._writes.queue_busy(queue)
         if busy and not self._polled(name, self._deliver_queue, name, queue):
             return  # this stack has no such queue: nothing will ever arrive
         self._clock.after(self._poll, self._poll_queue, name, queue)
@@ -269,25 +271,51 @@ class LambdaRuntime:
             self.failures[name] = self.failures.get(name, 0) + 1
             self.failing.add(name)
             return False
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["ApproximateReceiveCount"]
+        ).get("Messages", [])
         if self._writes is not None:
-            self._writes.queue_seen(queue, bool(messages), self._clock.now())
+            self._writes.queue_seen(queue, bool(messages))
         for message in messages:
             record = {
                 "messageId": message["MessageId"],
                 "receiptHandle": message["ReceiptHandle"],
                 "body": message["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
+                "attributes": message.get("Attributes", {}),
                 "messageAttributes": {},
                 "eventSource": "aws:sqs",
                 "eventSourceARN": f"arn:aws:sqs:ap-northeast-1:000000000000:{queue}",
             }
             if self._invoke(name, {"Records": [record]}):
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            elif self._writes is not None:
-                # Back after the visibility timeout: keep polling until then.
-                self._writes.queue_retry(queue, self._clock.now() + 60)
+            else:
+                self._back_after_visibility_timeout(queue, url, message["ReceiptHandle"])
         return True
+
+    def _back_after_visibility_timeout(self, queue: str, url: str, receipt: str) -> None:
+        """A message whose handler failed is received again after the queue's visibility
+        timeout, counted on the virtual clock: moto counts it in real seconds, so a failed copy
+        job (VisibilityTimeout 1800) would not come back within a day that runs in minutes."""
+        if os.environ.get("AWS_ENDPOINT_URL"):
+            return  # a moto server (make run): real time, and moto's own timeout applies
+        sqs = self._session.client("sqs")
+        if url not in self._visibility:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["VisibilityTimeout"]
+            )
+            self._visibility[url] = float(attributes["Attributes"].get("VisibilityTimeout", 30))
+        timeout = self._visibility[url]
+        self._clock.after(timeout, self._visible_again, queue, url, receipt)
+
+    def _visible_again(self, queue: str, url: str, receipt: str) -> None:
+        sqs = self._session.client("sqs")
+        # Already received again, or handled and deleted: nothing to make visible.
+        with contextlib.suppress(
+            sqs.exceptions.MessageNotInflight, sqs.exceptions.ReceiptHandleIsInvalid
+        ):
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt, VisibilityTimeout=0)
+        if self._writes is not None:
+            self._writes.queue_due(queue)
 
 
 def deployed_queues(settings: Any) -> dict[str, str]:
@@ -373,7 +401,6 @@ class Writes:
         self._keys: dict[str, set[tuple[str, ...]]] = {}
         self._key_names: dict[str, list[str]] = {}
         self._queues_sent: set[str] = set()
-        self._queues_retry_until: dict[str, float] = {}
         self._session: Any = None
 
     def install(self, session: Any) -> None:
@@ -407,15 +434,16 @@ class Writes:
             url = str(_body(params).get("QueueUrl", ""))
             self._queues_sent.add(url.rsplit("/", 1)[-1])
 
-    def queue_busy(self, queue: str, now: float) -> bool:
-        return queue in self._queues_sent or self._queues_retry_until.get(queue, 0.0) > now
+    def queue_busy(self, queue: str) -> bool:
+        return queue in self._queues_sent
 
-    def queue_seen(self, queue: str, had_messages: bool, now: float) -> None:
+    def queue_seen(self, queue: str, had_messages: bool) -> None:
         if not had_messages:
             self._queues_sent.discard(queue)
 
-    def queue_retry(self, queue: str, until: float) -> None:
-        self._queues_retry_until[queue] = max(self._queues_retry_until.get(queue, 0.0), until)
+    def queue_due(self, queue: str) -> None:
+        """A message is back in `queue` (its visibility timeout ended): poll it again."""
+        self._queues_sent.add(queue)
 
 
 def _body(params: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from botocore.exceptions import EndpointConnectionError
 from chalice import Chalice
 
 from ops.standin.clock import Scheduler
-from ops.standin.lambdas import LambdaRuntime, deployed_queues
+from ops.standin.lambdas import LambdaRuntime, Writes, deployed_queues
 
 
 class QueueDoesNotExist(Exception):
@@ -115,3 +115,40 @@ def test_the_deployed_template_binds_the_copy_worker_to_the_stages_recordings_qu
     assert bound == {"copy_worker": settings.recordings_queue}
     declared = {s.name for s in app.event_sources if hasattr(s, "queue")}
     assert declared == set(bound)
+
+
+def test_a_failed_message_comes_back_after_the_queues_visibility_timeout_on_the_virtual_clock() -> (
+    None
+):
+    import boto3
+    from moto import mock_aws
+
+    app = Chalice(app_name="standin-lambdas")
+    attempts: list[tuple[float, str]] = []
+    clock = Scheduler(start=0.0)
+
+    @app.on_sqs_message(queue="recording-copies")
+    def copy_recording(event: Any) -> None:
+        for record in event:
+            attempts.append(
+                (clock.now(), record.to_dict()["attributes"]["ApproximateReceiveCount"])
+            )
+        if len(attempts) == 1:
+            raise RuntimeError("twilio answered 500")
+
+    with mock_aws():
+        session = boto3.session.Session(region_name="ap-northeast-1")
+        writes = Writes()  # polls only after a send or while a failed message is due back
+        writes.install(session)
+        sqs = session.client("sqs")
+        url = sqs.create_queue(
+            QueueName="recording-copies", Attributes={"VisibilityTimeout": "1800"}
+        )["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="RE1")
+        lambdas = LambdaRuntime(app, session, clock, writes=writes)
+        lambdas.start()
+        clock.run(until=1900.0)
+        assert [count for _, count in attempts] == ["1", "2"]
+        assert 1800.0 <= attempts[1][0] - attempts[0][0] <= 1802.0
+        assert lambdas.failures == {"copy_recording": 1} and lambdas.failing == set()
+        assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
