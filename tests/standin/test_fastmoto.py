@@ -86,18 +86,22 @@ def test_patched_moto_answers_queries_and_writes_exactly_as_moto_does() -> None:
     assert len(plain[0]["Items"]) == 10
 
 
+def presence_table(client: Any, **options: Any) -> None:
+    client.create_table(
+        TableName="presence",
+        KeySchema=[{"AttributeName": "agent_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "agent_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        **options,
+    )
+
+
 def test_writes_tracker_sees_the_keys_the_app_writes() -> None:
     with mock_aws():
         session = boto3.session.Session(region_name="ap-northeast-1")
         writes = Writes()
         writes.install(session)
-        client = session.client("dynamodb")
-        client.create_table(
-            TableName="presence",
-            KeySchema=[{"AttributeName": "agent_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "agent_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        presence_table(session.client("dynamodb"))
         writes.watch_table("presence")
         table = session.resource("dynamodb").Table("presence")
         table.put_item(Item={"agent_id": "sato", "state": "available"})
@@ -122,12 +126,8 @@ def test_a_run_keeps_no_copies_of_items_and_no_unread_stream_records() -> None:
     from moto.dynamodb.models.dynamo_type import Item
 
     with mock_aws(), fastmoto.patched():
-        client = boto3.client("dynamodb", region_name="ap-northeast-1")
-        client.create_table(
-            TableName="presence",
-            KeySchema=[{"AttributeName": "agent_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "agent_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+        presence_table(
+            boto3.client("dynamodb", region_name="ap-northeast-1"),
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )
         table = boto3.resource("dynamodb", region_name="ap-northeast-1").Table("presence")
@@ -143,11 +143,6 @@ def test_a_run_keeps_no_copies_of_items_and_no_unread_stream_records() -> None:
     # moto's own bookkeeping is back after the run
     with mock_aws():
         client = boto3.client("dynamodb", region_name="ap-northeast-1")
-        client.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        client.put_item(TableName="t", Item={"k": {"S": "x"}})
+        presence_table(client)
+        client.put_item(TableName="presence", Item={"agent_id": {"S": "sato"}})
         assert len(Item.instances_tracked) >= 1  # type: ignore[attr-defined]
