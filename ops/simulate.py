@@ -153,6 +153,7 @@ def truth_records(stack: Any) -> list[dict[str, Any]]:
         )
         records.append(
             {
+                "conversation_id": t.call_sid,
                 "outcome": outcome,
                 "direction": "inbound",
                 "team": t.team,
@@ -203,7 +204,8 @@ def compare_kpis(report: Report, stack: Any) -> None:
     ours = _plain(ours_raw)
     inbound = [r for r in ours if r.get("direction", "inbound") != "outbound"]
     mine = _summary(compute(inbound))
-    truth = _summary(compute(truth_records(stack)))
+    truth_kpi_records = truth_records(stack)
+    truth = _summary(compute(truth_kpi_records))
     if mine is None or truth is None or not all(k in mine and k in truth for k in KPI_KEYS):
         # Never compare absent figures (None == None would pass a check that cannot fail).
         report.add("KPIs ours vs truth", None, "cannot run: the KPI report has no totals")
@@ -217,7 +219,34 @@ def compare_kpis(report: Report, stack: Any) -> None:
         if not close:
             differences[key] = (a, b)
     shown = ", ".join(f"{k} ours={mine.get(k)} truth={truth.get(k)}" for k in KPI_KEYS)
+    if differences:
+        shown += "; calls counted differently " + json.dumps(
+            _outcome_differences(inbound, truth_kpi_records)
+        )
     report.add("KPIs ours vs truth", not differences, shown)
+
+
+def _outcome_differences(
+    ours: list[dict[str, Any]], truth: list[dict[str, Any]], most: int = 5
+) -> dict[str, Any]:
+    """Which calls our records put in another KPI class than the truth does (call sid: ours,
+    truth): where to look when a KPI differs."""
+    from chalicelib.kpis import ABANDONED_OUTCOMES, OFFERED_OUTCOMES
+
+    def kpi_class(outcome: str) -> str:
+        if outcome not in OFFERED_OUTCOMES:
+            return "not offered"
+        return "abandoned" if outcome in ABANDONED_OUTCOMES else outcome
+
+    true_class = {str(r["conversation_id"]): kpi_class(str(r["outcome"])) for r in truth}
+    differ = {}
+    for record in ours:
+        call_sid = str(record.get("conversation_id", ""))
+        mine = kpi_class(str(record.get("outcome", "")))
+        if true_class.get(call_sid, "not offered") != mine:
+            differ[call_sid] = (mine, true_class.get(call_sid, "not offered"))
+    shown = dict(sorted(differ.items())[:most])
+    return {"count": len(differ), "e.g.": shown}
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any] | None:
@@ -748,6 +777,7 @@ def figures(
         not api_failures,
         f"{len(api_failures)} failed"
         + (f"; e.g. {api_failures[:3]}" if api_failures else "")
+        + (f"; refused because {dict(api.refusals.most_common(4))}" if api and api.refusals else "")
         + (f"; retried {api.retried}" if api and api.retried else ""),
     )
     counters = {k: v for k, v in s.stats.counters.items() if not k.startswith("Rest:")}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -170,7 +171,11 @@ class Population:
         held = api.request(agent_id, "GET", "/agents/me/call")
         conference_sid = str(((held or {}).get("call") or {}).get("conference_sid") or "")
         if not conference_sid:
-            self.transfer_requests.append((agent_id, "no call held", 0))
+            # What Twilio had at that moment, so the figure says why the app saw no call.
+            with self._s.lock:
+                task = self._s.tasks.get(call.task_sid or "")
+                state = f"task {task.status}" if task else "no task"
+            self.transfer_requests.append((agent_id, f"no call held ({state})", 0))
             return
         body: dict[str, str] = {"mode": intent.mode}
         if intent.to_agent:
@@ -337,6 +342,9 @@ class AgentApi:
         self._after = after
         self.signed_in: set[str] = set()
         self.failures: list[tuple[str, str, int]] = []
+        # Why the app refused a status change, by its message with names and numbers folded:
+        # the figure that says which state the page and the app disagreed about.
+        self.refusals: Counter[str] = Counter()
         self.retried = 0
 
     def request(
@@ -379,7 +387,7 @@ class AgentApi:
             reply = self._transport.call_json(
                 "PUT", "/agents/me/status", token, {"state": self.STATES[activity]}
             )
-        self._settle(agent_id, activity, reply.status, attempt)
+        self._settle(agent_id, activity, reply, attempt)
 
     def _open(self, agent_id: str, activity: str, attempt: int) -> None:
         """Sign in to presence (the page's startPresence), then pick `activity`."""
@@ -396,7 +404,8 @@ class AgentApi:
             return
         self.failures.append((agent_id, f"sign in for {activity}", reply.status))
 
-    def _settle(self, agent_id: str, activity: str, status: int, attempt: int) -> None:
+    def _settle(self, agent_id: str, activity: str, reply: Any, attempt: int) -> None:
+        status = reply.status
         if 200 <= status < 300:
             return
         if self._after is not None and status >= 500 and attempt < self.CHANGE_ATTEMPTS:
@@ -404,6 +413,16 @@ class AgentApi:
             self._after(2.0, self.change, agent_id, activity, attempt + 1)
             return
         self.failures.append((agent_id, activity, status))
+        if 400 <= status < 500:
+            self.refusals[f"{activity} {status}: {_message(reply.body, agent_id)}"] += 1
+
+
+def _message(body: str, agent_id: str) -> str:
+    try:
+        message = str(json.loads(body).get("Message", body))
+    except (ValueError, AttributeError):
+        message = body
+    return message.replace(agent_id, "<agent>")[:160]
 
 
 HOURLY_PROFILE = (0.08, 0.13, 0.14, 0.10, 0.09, 0.12, 0.13, 0.12, 0.09)  # 09:00 .. 18:00
