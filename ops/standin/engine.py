@@ -1809,7 +1809,12 @@ class Standin:
             if truth is not None:
                 truth.caller_hung_up_at = self.now()
                 truth.abandoned = queued
-                truth.outcome = "abandoned" if queued else "ivr_hangup"
+                if truth.keyed == CALLBACK_KEY and not queued:
+                    # They asked for a call back and hung up during the confirmation: the
+                    # request Twilio delivered stands (a callback, not an abandon).
+                    truth.outcome = "callback_requested"
+                else:
+                    truth.outcome = "abandoned" if queued else "ivr_hangup"
             task_sid = call.task_sid
             action = call.enqueue_action
             form = {

@@ -98,7 +98,12 @@ class Population:
         if self.api is not None:
             # The app ends the wrap-up itself (presence timer); the agent only asks for a change.
             if wanted != "Available":
-                self.api.change(agent_id, wanted)
+                if self._busy(agent_id):
+                    # The app's timer ended the wrap-up first and the next call came: the page
+                    # shows that call (Away is not offered on a call); the agent goes after it.
+                    self._after[agent_id] = wanted
+                else:
+                    self.api.change(agent_id, wanted)
             return None
         return wanted
 

@@ -336,3 +336,57 @@ def test_a_day_run_serves_at_most_its_media_seconds_of_a_long_recording() -> Non
     response = http.request("GET", url, params={"RequestedChannels": "2"}, auth=(AC, TOKEN))
     with wave.open(io.BytesIO(response.content.encode("latin-1"))) as audio:
         assert (audio.getnchannels(), audio.getnframes()) == (2, 8000)
+
+
+class MenuApp(FakeApp):
+    """A fallback menu straight away: press 2 for a call back, then a long confirmation."""
+
+    def post(self, url: str, form: Mapping[str, str]) -> Reply:
+        path = urlsplit(url).path.removeprefix("/api")
+        if path == "/twilio/voice/incoming":
+            self.requests.append((path, dict(form)))
+            response = VoiceResponse()
+            response.gather(num_digits=1, action=BASE + "/twilio/voice/menu", timeout=5)
+            return Reply(200, str(response), 1.0)
+        if path == "/twilio/voice/menu":
+            self.requests.append((path, dict(form)))
+            response = VoiceResponse()
+            response.pause(length=60)  # the confirmation outlasts the caller's patience
+            response.hangup()
+            return Reply(200, str(response), 1.0)
+        return super().post(url, form)
+
+
+def test_a_caller_who_asked_for_a_call_back_and_hung_up_during_the_confirmation_asked() -> None:
+    standin, _, _ = build()
+    standin.transport = MenuApp({})
+    standin.app_routes = ROUTES | {"/twilio/voice/menu"}
+    sid = call(standin, "+81399990005", patience=20.0, digits="2")
+    truth = standin.truth.get(sid)
+    assert truth is not None
+    assert standin.transport.of("/twilio/voice/menu")[0]["Digits"] == "2"
+    assert (truth.keyed, truth.outcome) == ("2", "callback_requested")
+    assert truth.caller_hung_up_at is not None and not truth.abandoned
+
+
+class RecordingAgentApi:
+    def __init__(self) -> None:
+        self.changes: list[tuple[str, str]] = []
+
+    def change(self, agent_id: str, activity: str) -> None:
+        self.changes.append((agent_id, activity))
+
+
+def test_an_agent_on_the_next_call_when_their_wrap_up_ends_steps_away_after_that_call() -> None:
+    standin, _, population = build()
+    api = RecordingAgentApi()
+    population.api = api  # type: ignore[assignment]
+    worker = standin.worker_by_agent("sato")
+    # The app's wrap-up timer ended first and TaskRouter gave sato the next call.
+    worker.task_sid = "WT" + "9" * 32
+    population._after["sato"] = "Break"
+    assert population.after_wrap_up("sato", standin.now()) is None
+    assert api.changes == []  # the page shows the call: no Break to click
+    worker.task_sid = None
+    population.after_wrap_up("sato", standin.now())
+    assert api.changes == [("sato", "Break")]
