@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ops.standin.engine import Standin
+    from ops.standin.transport import Reply
     from ops.standin.truth import TransferTruth
 
 
@@ -347,7 +348,7 @@ class AgentApi:
         self._after = after
         self.signed_in: set[str] = set()
         self.failures: list[tuple[str, str, int]] = []
-        # Why the app refused a status change, by its message with names and numbers folded:
+        # Why the app refused a status change, by its message with the agent's name folded:
         # the figure that says which state the page and the app disagreed about.
         self.refusals: Counter[str] = Counter()
         self.retried = 0
@@ -409,7 +410,7 @@ class AgentApi:
             return
         self.failures.append((agent_id, f"sign in for {activity}", reply.status))
 
-    def _settle(self, agent_id: str, activity: str, reply: Any, attempt: int) -> None:
+    def _settle(self, agent_id: str, activity: str, reply: Reply, attempt: int) -> None:
         status = reply.status
         if 200 <= status < 300:
             return
