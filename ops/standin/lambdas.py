@@ -105,12 +105,16 @@ class LambdaRuntime:
         try:
             handler(event, _Context(name))
         except Exception as exc:  # noqa: BLE001 - Lambda would retry; we count and retry too
-            self.last_error[name] = repr(exc)
-            self.failures[name] = self.failures.get(name, 0) + 1
-            self.failing.add(name)
+            self._failed(name, repr(exc))
             return False
         self.failing.discard(name)
         return True
+
+    def _failed(self, name: str, error: str) -> None:
+        """Count a failure of the handler `name`; it stays failing until an invocation succeeds."""
+        self.last_error[name] = error
+        self.failures[name] = self.failures.get(name, 0) + 1
+        self.failing.add(name)
 
     def _open_stream(self, name: str, table: str) -> None:
         # moto 5.2's in-process DynamoDB Streams API answers "Not yet implemented" to this
@@ -161,11 +165,9 @@ class LambdaRuntime:
         try:
             return poll(*args) is not False
         except Exception as exc:  # noqa: BLE001 - reported through failures, like _invoke
-            self.last_error[name] = f"reading the source: {exc!r}"
-            self.failures[name] = self.failures.get(name, 0) + 1
             # In-process sources never fail to read (moto in this process): if one does, the
             # stand-in is broken, and the run's checks must not call it recovered.
-            self.failing.add(name)
+            self._failed(name, f"reading the source: {exc!r}")
             return True
 
     def _deliver_stream(self, name: str) -> None:
@@ -267,9 +269,7 @@ class LambdaRuntime:
         try:
             url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         except sqs.exceptions.QueueDoesNotExist:
-            self.last_error[name] = f"no such queue: {queue}"
-            self.failures[name] = self.failures.get(name, 0) + 1
-            self.failing.add(name)
+            self._failed(name, f"no such queue: {queue}")
             return False
         messages = sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["ApproximateReceiveCount"]
