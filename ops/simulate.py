@@ -243,8 +243,9 @@ def _outcome_differences(
     for record in ours:
         call_sid = str(record.get("conversation_id", ""))
         mine = kpi_class(str(record.get("outcome", "")))
-        if true_class.get(call_sid, "not offered") != mine:
-            differ[call_sid] = (mine, true_class.get(call_sid, "not offered"))
+        theirs = true_class.get(call_sid, "not offered")
+        if theirs != mine:
+            differ[call_sid] = (mine, theirs)
     shown = dict(sorted(differ.items())[:most])
     return {"count": len(differ), "e.g.": shown}
 
@@ -809,8 +810,8 @@ def figures(
 
 
 def recordings_of_the_day(report: Report, stack: Any) -> None:
-    """Every recording Twilio made is in S3 with both speakers, byte for byte what Twilio
-    served, and Twilio's copy was deleted only where that copy was verified (the rehearsal
+    """Every recording Twilio made is in S3 with its channels (caller and agent apart on a
+    conference recording), byte for byte what Twilio served, and Twilio's copy was deleted only where that copy was verified (the rehearsal
     runs with `recording_twilio_copy=delete`, the strictest setting)."""
     s = stack.standin
     with s.lock:

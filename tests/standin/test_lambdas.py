@@ -138,7 +138,7 @@ def test_a_failed_message_comes_back_after_the_queues_visibility_timeout_on_the_
 
     with mock_aws():
         session = boto3.session.Session(region_name="ap-northeast-1")
-        writes = Writes()  # polls only after a send or while a failed message is due back
+        writes = Writes()  # polls only after a send or when a failed message is due back
         writes.install(session)
         sqs = session.client("sqs")
         url = sqs.create_queue(
