@@ -811,8 +811,9 @@ def figures(
 
 def recordings_of_the_day(report: Report, stack: Any) -> None:
     """Every recording Twilio made is in S3 with its channels (caller and agent apart on a
-    conference recording), byte for byte what Twilio served, and Twilio's copy was deleted only where that copy was verified (the rehearsal
-    runs with `recording_twilio_copy=delete`, the strictest setting)."""
+    conference recording), byte for byte what Twilio served, and Twilio's copy was deleted
+    only where that copy was verified (the rehearsal runs with `recording_twilio_copy=delete`,
+    the strictest setting)."""
     s = stack.standin
     with s.lock:
         made = list(s.recordings.values())
