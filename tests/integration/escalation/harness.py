@@ -105,21 +105,20 @@ def wait_for_execution(aws: Any, execution_arn: str, timeout: float = 15.0) -> d
         time.sleep(0.05)
 
 
-def wait_until_running(aws: Any, execution_arn: str, timeout: float = 5.0) -> None:
-    """Wait until moto's worker has entered the first state.
+def wait_until_waiting_in_stage(aws: Any, execution_arn: str, timeout: float = 5.0) -> None:
+    """Wait until the execution has run its first stage's step and waits out the stage.
 
-    moto starts an execution on a thread and cannot stop it before that thread has set up its
-    environment (StopExecution raises AttributeError inside moto). In real use an agent's accept
-    comes seconds after the task is created, so tests wait for the same.
+    moto cannot stop an execution cleanly while a Task state is mid-invocation: the stop races
+    the Lambda result on moto's worker thread and the execution ends FAILED ("'dict' object has
+    no attribute 'region'") instead of ABORTED. In real use an agent's accept comes seconds
+    after the task is created, long after the step ran, so tests wait for the same.
     """
-    client = aws.client("stepfunctions")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        history = client.get_execution_history(executionArn=execution_arn)["events"]
-        if len(history) >= 2:
+        if "WaitInStage" in history(aws, execution_arn):
             return
         time.sleep(0.02)
-    raise AssertionError(f"{execution_arn} never entered its first state")
+    raise AssertionError(f"{execution_arn} never reached its first wait")
 
 
 def executions(aws: Any, state_machine_arn: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from tests.integration.escalation.harness import (
     executions,
     history,
     wait_for_execution,
-    wait_until_running,
+    wait_until_waiting_in_stage,
 )
 
 EVENTS = "/twilio/taskrouter/events"
@@ -87,7 +87,7 @@ def test_owner_answers_at_once_nothing_is_widened(
 ) -> None:
     taskrouter.add(TASK, attributes("owner"))
     assert twilio.post(EVENTS, event("task.created", 1)).status_code == 200
-    wait_until_running(aws, execution_arn(state_machine_arn))
+    wait_until_waiting_in_stage(aws, execution_arn(state_machine_arn))
     taskrouter.set_status(TASK, "assigned")
     assert twilio.post(EVENTS, event("reservation.accepted", 2)).status_code == 200
     result = wait_for_execution(aws, execution_arn(state_machine_arn))
