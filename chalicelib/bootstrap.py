@@ -7,6 +7,7 @@ Lambda should only pay for the clients the invoked route uses.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -176,6 +177,10 @@ class Container:
         from chalicelib.adapters.presence_store import wall_clock_ms
 
         return wall_clock_ms
+
+    def now(self) -> datetime:
+        """The clock as an aware UTC datetime, for records stamped with a date."""
+        return datetime.fromtimestamp(self.clock() / 1000, UTC)
 
     @cached_property
     def presence_store(self) -> PresenceStore:

@@ -17,7 +17,6 @@ is missing or built from fewer events than are stored. See docs/conversations.md
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -39,8 +38,8 @@ if TYPE_CHECKING:
     from chalicelib.taskrouter_events import TaskRouterEvent
 
 
-def _now_s() -> int:
-    return int(time.time())
+def _now_s(container: Container) -> int:
+    return container.clock() // 1000
 
 
 def policy(container: Container) -> FoldPolicy:
@@ -89,7 +88,7 @@ def store_taskrouter_event(event: TaskRouterEvent, container: Container) -> None
     else:
         # Worker activity and other events about no call: kept raw, no conversation to rebuild.
         resource = event.resource_sid or event.worker_sid or event.task_sid or "workspace"
-        container.conversation_events.put_unattached(stored, resource, _now_s())
+        container.conversation_events.put_unattached(stored, resource, _now_s(container))
 
 
 def store_event(container: Container, event: Event) -> bool:
@@ -99,7 +98,7 @@ def store_event(container: Container, event: Event) -> bool:
     `conversation_rebuild_inline` is set (the local stage, which has no stream consumers).
     """
     store = container.conversation_events
-    now_s = _now_s()
+    now_s = _now_s(container)
     conversation = event.conversation_id
     if not conversation:
         conversation = store.resolve([event.pending_on]) or ""

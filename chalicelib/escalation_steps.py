@@ -10,7 +10,6 @@ the failure is logged and counted (`EscalationTimelineFailed`), never raised int
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -194,7 +193,7 @@ def record_fact(container: Container, call_sid: str, fact: str, data: dict[str, 
     try:
         from chalicelib.conversation_facts import record_call_fact
 
-        record_call_fact(container, call_sid, fact, int(time.time() * 1000), data)
+        record_call_fact(container, call_sid, fact, container.clock(), data)
     except Exception:  # noqa: BLE001 - analytics must never cost a caller their call
         count("ConversationFactFailed")
         logger.exception("conversation fact not recorded", call_sid=call_sid, fact=fact)

@@ -14,9 +14,10 @@ Safety rules this module keeps (see docs/recordings.md):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.conversation_events import CONFERENCE, rfc2822_ms
@@ -53,10 +54,6 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class NotAllowed(ContactCenterError):
     """The signed-in staff member may not hear this conversation (HTTP 403)."""
 
@@ -68,7 +65,7 @@ def accept_callback(
     callback: RecordingCallback,
     container: Container,
     context: dict[str, str] | None = None,
-    clock: Clock = utc_now,
+    clock: Clock | None = None,
 ) -> str:
     """Note the callback and hand the copy to the queue; return what was done.
 
@@ -80,7 +77,7 @@ def accept_callback(
         "conference_sid": callback.conference_sid,
         "call_sid": callback.call_sid,
     }
-    now = clock()
+    now = (clock or container.now)()
     store = container.recording_store
     if not callback.is_complete:
         store.mark_received(
@@ -179,8 +176,12 @@ def call_context(job: CopyJob, container: Container) -> CallContext:
     )
 
 
-def copy_recording(job: CopyJob, container: Container, clock: Clock = utc_now) -> CopyResult:
-    """Copy one recording to S3, verified; then let Twilio's copy go and start transcription."""
+def copy_recording(job: CopyJob, container: Container, clock: Clock | None = None) -> CopyResult:
+    """Copy one recording to S3, verified; then let Twilio's copy go and start transcription.
+
+    Timestamps come from the container's clock, so a rehearsed day stamps its own hours.
+    """
+    clock = clock or container.now
     store = container.recording_store
     record = store.get(job.recording_sid) or {}
     copied = record.get("status") != "copied"
@@ -199,7 +200,7 @@ def copy_recording(job: CopyJob, container: Container, clock: Clock = utc_now) -
 
 
 def _copy(job: CopyJob, container: Container, clock: Clock) -> dict[str, Any]:
-    started = clock()
+    started = time.monotonic()
     context = call_context(job, container)
     mapping = channel_map(job, context)
     conversation_id = conversation_id_for(job, context)
@@ -246,7 +247,7 @@ def _copy(job: CopyJob, container: Container, clock: Clock) -> dict[str, Any]:
         copied_at=clock().isoformat(),
     )
     count("RecordingCopied")
-    timing_ms("RecordingCopyMs", (clock() - started).total_seconds() * 1000)
+    timing_ms("RecordingCopyMs", (time.monotonic() - started) * 1000)
     logger.info(
         "recording copied and verified",
         key=key,
@@ -310,12 +311,13 @@ def _start_transcription(record: dict[str, Any], container: Container, clock: Cl
 
 
 def attach_transcript(
-    job_name: str, job_status: str, container: Container, clock: Clock = utc_now
+    job_name: str, job_status: str, container: Container, clock: Clock | None = None
 ) -> str:
     """Turn a finished Transcribe job into speaker turns stored beside the recording.
 
     Returns `attached`, `failed`, or `ignored` (not one of ours, or an unknown recording).
     """
+    clock = clock or container.now
     sid = recording_sid_of_job(job_name)
     if sid is None:
         return "ignored"

@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -129,8 +130,6 @@ def caller_plans(
 
 def truth_records(stack: Any) -> list[dict[str, Any]]:
     """The ground truth in the shape of conversation records, for chalicelib.kpis.compute."""
-    from datetime import datetime
-
     from ops.standin.harness import TOKYO
 
     records = []
@@ -295,9 +294,9 @@ def compare_presence(report: Report, stack: Any) -> None:
 # ---- scenarios --------------------------------------------------------------------------
 
 
-def run_scenarios(report: Report, seed: int, floor_size: int = 30) -> None:
+def run_scenarios(report: Report, seed: int, floor_size: int = 30, date: str | None = None) -> None:
     from chalicelib.phone_numbers import caller_e164
-    from ops.standin.harness import in_process_stack
+    from ops.standin.harness import day_start, in_process_stack
 
     agents, customers = directory(floor_size, seed)
     profiles = [
@@ -305,7 +304,7 @@ def run_scenarios(report: Report, seed: int, floor_size: int = 30) -> None:
         for a in agents
     ]
     population = Population(profiles, seed)
-    with in_process_stack(agents, customers, population, seed=seed) as stack:
+    with in_process_stack(agents, customers, population, seed=seed, start=day_start(date)) as stack:
         s = stack.standin
 
         def settle(seconds: float = 5.0) -> None:
@@ -584,7 +583,7 @@ def throttle_dynamodb(share: float, seed: int) -> Callable[[Any], None]:
 
 
 def run_day(report: Report, args: argparse.Namespace) -> None:
-    from ops.standin.harness import in_process_stack, tokyo
+    from ops.standin.harness import day_start, in_process_stack, tokyo
 
     agents, customers = directory(args.agents, args.seed)
     population = Population(
@@ -601,6 +600,7 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
         customers,
         population,
         seed=args.seed,
+        start=day_start(args.date),
         chaos=chaos,
         truth_path=truth_path,
         boto_hooks=hooks,
@@ -925,6 +925,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SHARE",
         help="share of answered calls the agent transfers (cold or warm, to an agent or a team)",
     )
+    parser.add_argument(
+        "--date",
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the working day to rehearse (09:00-18:00 Tokyo); default the first from today on",
+    )
     parser.add_argument("--scenarios-only", action="store_true")
     parser.add_argument("--no-scenarios", action="store_true")
     parser.add_argument("--truth", default="var/ground-truth.jsonl", help="ground-truth log")
@@ -939,19 +945,23 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.seed is None:
         args.seed = random.SystemRandom().randint(1, 999_999)
+    if args.date is None:
+        from ops.standin.harness import TOKYO, working_day_from
+
+        args.date = working_day_from(datetime.now(TOKYO).date()).isoformat()
     if args.fault:
         args.throttle = args.throttle or 0.05
         args.stepfunctions_down = args.stepfunctions_down or "60,120"
     print(
         f"rehearsal seed={args.seed} agents={args.agents} calls={args.calls} chaos={args.chaos} "
         f"throttle={args.throttle} stepfunctions_down={args.stepfunctions_down or 'no'} "
-        f"(repeat with --seed {args.seed})",
+        f"date={args.date} (repeat with --seed {args.seed} --date {args.date})",
         flush=True,
     )
     report = Report()
     if not args.no_scenarios:
         print("scenarios:", flush=True)
-        run_scenarios(report, args.seed)
+        run_scenarios(report, args.seed, date=args.date)
     if not args.scenarios_only:
         print("day:", flush=True)
         run_day(report, args)

@@ -10,7 +10,6 @@ route, which calls `conversation_facts.store_callback`. The events table's strea
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 from chalice import Blueprint, Cron, Rate, Response
@@ -46,10 +45,6 @@ CONVERSATION_EVENTS_STREAM_ARN = os.environ.get(
     "CONVERSATION_EVENTS_STREAM_ARN",
     "arn:aws:dynamodb:ap-northeast-1:000000000000:table/cc-local-conversation-events/stream/local",
 )
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _stored() -> Response:
@@ -100,7 +95,7 @@ def list_conversations() -> Response:
     params: dict[str, str] = dict(request.query_params or {})
     if params.get("agent") == "me":  # the softphone's "your recent calls"
         params["agent"] = staff.agent_id
-    query = search_from_params(params, c.settings.report_timezone, _now_ms())
+    query = search_from_params(params, c.settings.report_timezone, c.clock())
     items, cursor = c.conversations.search(query, params.get("cursor"))
     return json_response({"conversations": items, "next_cursor": cursor})
 
@@ -120,7 +115,8 @@ def get_conversation(call_sid: str) -> Response:
 @webhook
 def kpis_today() -> Response:
     require_staff(conversations.current_request)
-    return json_response(today_kpis(bootstrap.container(), _now_ms()))
+    c = bootstrap.container()
+    return json_response(today_kpis(c, c.clock()))
 
 
 # --- the events stream ------------------------------------------------------------------------
@@ -158,11 +154,13 @@ def conversation_stream(event: DynamoDBEvent) -> None:
 @conversations.schedule(Rate(10, unit=Rate.MINUTES))
 def reconcile_conversation_prices(event: Any) -> None:
     """Fetch the price of every ended leg Twilio has rated since the last run."""
-    reconcile_prices(bootstrap.container(), _now_ms())
+    c = bootstrap.container()
+    reconcile_prices(c, c.clock())
 
 
 # 16:30 UTC = 01:30 in Tokyo: the previous local day is complete (calls run past midnight).
 @conversations.schedule(Cron(30, 16, "*", "*", "?", "*"))
 def export_conversations(event: Any) -> None:
     """Export yesterday's conversations, and re-export the day before (its late prices)."""
-    export_recent_days(bootstrap.container(), _now_ms(), days=(1, 2))
+    c = bootstrap.container()
+    export_recent_days(c, c.clock(), days=(1, 2))

@@ -341,7 +341,7 @@ def wrap_up_note(call_sid: str) -> Response:
     text = clean_note(json_body(softphone.current_request).get("text"))
     c = bootstrap.container()
     check_may_note(current_record(c, call_sid), call_sid, staff.agent_id, staff.is_supervisor)
-    occurred_ms = int(time.time() * 1000)
+    occurred_ms = c.clock()
     record_call_fact(c, call_sid, "wrap_up_note", occurred_ms, note_fact(staff.agent_id, text))
     count("WrapUpNotesSaved")
     logger.info("wrap-up note saved", agent_id=staff.agent_id, call_sid=call_sid)

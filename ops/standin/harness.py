@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,10 +76,31 @@ def account_for(settings: Settings, reservation_timeout: int = 120) -> TwilioAcc
     )
 
 
-def day_start(date: str | None = None) -> float:
-    """09:00 in Tokyo on `date` (YYYY-MM-DD), default today: the simulated day's first second."""
-    day = datetime.now(TOKYO).date() if not date else datetime.strptime(date, "%Y-%m-%d").date()
+def day_start(date: str | None = None, business_hours: str = "") -> float:
+    """09:00 in Tokyo on `date` (YYYY-MM-DD); by default on the first working day from today.
+
+    A rehearsal started on a Saturday or a holiday would otherwise rehearse a closed day: every
+    call to voicemail and nobody offered anything, which checks nothing.
+    """
+    if date:
+        day = datetime.strptime(date, "%Y-%m-%d").date()
+    else:
+        day = working_day_from(datetime.now(TOKYO).date(), business_hours)
     return datetime(day.year, day.month, day.day, 9, tzinfo=TOKYO).timestamp()
+
+
+def working_day_from(first: date, business_hours: str = "") -> date:
+    """The first day from `first` on that the company's calendar keeps open 09:00 to 18:00."""
+    from chalicelib.business_hours import load_calendar
+
+    calendar = load_calendar(business_hours)
+    for offset in range(366):
+        day = first + timedelta(days=offset)
+        opens = datetime(day.year, day.month, day.day, 9, tzinfo=TOKYO)
+        last_minute = opens + timedelta(hours=8, minutes=59)
+        if calendar.is_open(None, opens) and calendar.is_open(None, last_minute):
+            return day
+    raise ValueError("the business calendar has no day open 09:00-18:00 within a year")
 
 
 @dataclass

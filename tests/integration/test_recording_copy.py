@@ -284,3 +284,18 @@ def test_unlinked_conference_recording_is_still_copied_and_logged(
     result = copy_recording(job_for(conference_recording_form()), container)
     assert f"/{conference_recording_form()['ConferenceSid']}/" in result.key
     assert "recording not linked to a conversation yet; filed under its own sid" in caplog.messages
+
+
+def test_copy_stamps_the_containers_clock_so_a_rehearsed_day_keeps_its_hours(
+    delete_mode: bootstrap.Container, twilio_http: RecordingHttpClient, s3: Any
+) -> None:
+    serve_media(twilio_http)
+    twilio_http.respond("DELETE", RECORDING, (204, ""))
+    rehearsed_noon_ms = 1_738_670_400_000  # 2025-02-04 12:00:00 UTC
+    delete_mode.clock = lambda: rehearsed_noon_ms
+
+    copy_recording(job_for(conference_recording_form()), delete_mode)
+
+    record = delete_mode.recording_store.get(RECORDING_SID) or {}
+    assert record["copied_at"] == "2025-02-04T12:00:00+00:00"
+    assert record["twilio_deleted_at"] == "2025-02-04T12:00:00+00:00"
