@@ -6,6 +6,7 @@ Every child process binds to 127.0.0.1 and is stopped when this one is (Ctrl-C).
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -26,6 +27,16 @@ WEB_PORT = 8080
 STANDIN_PORT = 8010
 WEB_DIR = ROOT / "web"
 LOG_DIR = ROOT / "var"
+# Open around the clock unless BUSINESS_HOURS says otherwise: `make run` on a Saturday night
+# should route a demo call to an agent, not play the closed message.
+ALWAYS_OPEN = json.dumps(
+    {
+        "time_zone": "Asia/Tokyo",
+        "weekly": {
+            day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        },
+    }
+)
 
 
 def wait_for_http(url: str, timeout: float = 30.0) -> None:
@@ -122,6 +133,7 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
         "AWS_ENDPOINT_URL": moto_url,
         "PUBLIC_BASE_URL": api_url,
         "WEB_ORIGIN": os.environ.get("WEB_ORIGIN", f"http://127.0.0.1:{ports.web}"),
+        "BUSINESS_HOURS": os.environ.get("BUSINESS_HOURS") or ALWAYS_OPEN,
     }
     _stop_on_signals()
     simulate = simulate and not os.environ.get("TWILIO_API_BASE_URL")
@@ -216,7 +228,9 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
                 if simulate
                 else ""
             )
-            + f"Webhooks are signed with {token_note}. Try a call from a demo customer:\n"
+            + f"Webhooks are signed with {token_note}. Business hours: "
+            + ("BUSINESS_HOURS" if os.environ.get("BUSINESS_HOURS") else "open around the clock")
+            + ". Try a call from a demo customer:\n"
             f"  .venv/bin/python -m ops call {_owned_customer_phone()}\n"
             "Ctrl-C stops everything.",
             flush=True,

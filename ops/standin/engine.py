@@ -97,6 +97,13 @@ class Task:
     worker_sid: str = ""
     updated: float = 0.0
 
+    def etag(self) -> str:
+        """The task's version, as the ETag header carries it. Twilio's is opaque; a digest of
+        what an update can change moves whenever the task does (assumption: an A-B-A change
+        gives A's tag back, where Twilio's counter would not)."""
+        state = json.dumps([self.status, self.attributes, self.priority], sort_keys=True)
+        return hashlib.sha256(state.encode()).hexdigest()[:16]
+
 
 @dataclass
 class Reservation:

@@ -15,7 +15,8 @@ import json
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ops.standin import payloads
@@ -39,6 +40,12 @@ class RestReply:
     status: int
     body: bytes
     content_type: str = JSON
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+# The request's headers, for the few handlers that read one (If-Match); per thread, since the
+# HTTP server answers requests on several.
+_request_headers: ContextVar[Mapping[str, str]] = ContextVar("request_headers")
 
 
 class RestError(Exception):
@@ -86,7 +93,9 @@ class Rest:
         query: Mapping[str, str],
         form: Mapping[str, str],
         authorization: str | None,
+        headers: Mapping[str, str] | None = None,
     ) -> RestReply:
+        _request_headers.set({k.lower(): v for k, v in (headers or {}).items()})
         self.requests.append((method, path))
         self.s.stats.count(f"Rest:{method}")
         if not self._authorized(authorization):
@@ -293,12 +302,24 @@ class Rest:
             channel=f.get("TaskChannel", "default"),
         )
         with self.s.lock:
-            return _json(self.task_json(task), 201)
+            return self._task_reply(task, 201)
 
     def task_fetch(self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]) -> RestReply:
         self._workspace(m)
         with self.s.lock:
-            return _json(self.task_json(self.s.tasks[m.group("wt")]))
+            return self._task_reply(self.s.tasks[m.group("wt")])
+
+    def _task_reply(self, task: Task, status: int = 200) -> RestReply:
+        """The task with its version in the ETag header, as on every Task POST and GET."""
+        return replace(_json(self.task_json(task), status), headers=(("ETag", task.etag()),))
+
+    @staticmethod
+    def _unless_changed(task: Task) -> None:
+        """If-Match: the update or delete goes through only at the version the client read.
+        https://www.twilio.com/docs/taskrouter/api/task#task-version"""
+        expected = _request_headers.get({}).get("if-match")
+        if expected and expected != task.etag():
+            raise RestError(412, 20412, f"Task {task.sid} does not match the If-Match version")
 
     def task_update(
         self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
@@ -307,6 +328,7 @@ class Rest:
         sid = m.group("wt")
         with self.s.lock:
             task = self.s.tasks[sid]
+            self._unless_changed(task)
             if "Attributes" in f:
                 if task.status in {"completed", "canceled"}:
                     raise RestError(400, 20001, f"Task {sid} is already {task.status}")
@@ -332,14 +354,16 @@ class Rest:
                 self.s.wrap_task(sid)
             if "Priority" in f:
                 task.priority = int(f["Priority"])
-            return _json(self.task_json(task))
+            return self._task_reply(task)
 
     def task_delete(
         self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
     ) -> RestReply:
         self._workspace(m)
         with self.s.lock:
-            self.s.tasks[m.group("wt")].status = "canceled"
+            task = self.s.tasks[m.group("wt")]
+            self._unless_changed(task)
+            task.status = "canceled"
         return RestReply(204, b"")
 
     def reservations_list(

@@ -35,8 +35,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
             # A list filter (AssignmentStatus=wrapping&AssignmentStatus=assigned) keeps them all.
             query[key] = f"{query[key]},{value}" if key in query else value
-        reply = self.rest.handle(method, parts.path, query, form, self.headers.get("Authorization"))
+        reply = self.rest.handle(
+            method, parts.path, query, form, self.headers.get("Authorization"), self.headers
+        )
         self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
@@ -112,11 +116,11 @@ class InProcessTwilioHttp(HttpClient):
             for k, v in (data or {}).items()
         }
         reply = self._rest.handle(
-            method.upper(), f"/{product}{parts.path}", query, form, authorization
+            method.upper(), f"/{product}{parts.path}", query, form, authorization, headers
         )
         text = (
             reply.body.decode("latin-1")
             if reply.content_type != "application/json"
             else reply.body.decode()
         )
-        return Response(reply.status, text)
+        return Response(reply.status, text, headers=dict(reply.headers))

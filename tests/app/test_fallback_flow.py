@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -289,3 +291,19 @@ def test_prompts_follow_the_configured_language(twilio: TwilioPoster, container:
     say = root.find("Gather/Say")
     assert say is not None and say.get("language") == "en-US"
     assert "press 1" in (say.text or "")
+
+
+@pytest.mark.parametrize(
+    ("tokyo_time", "open_"),
+    [("2026-12-07T10:00", True), ("2026-12-05T10:00", False), ("2026-12-07T19:00", False)],
+)
+def test_business_hours_are_read_on_the_containers_clock(
+    twilio: TwilioPoster, container: Any, customer: None, tokyo_time: str, open_: bool
+) -> None:
+    """The bundled calendar (weekdays 09:00-18:00 Tokyo) against the container's clock, not the
+    wall's: a rehearsed Monday stays open when the rehearsal runs on a Saturday."""
+    container.settings = make_settings(business_hours="")
+    moment = datetime.fromisoformat(tokyo_time).replace(tzinfo=ZoneInfo("Asia/Tokyo"))
+    container.clock = lambda: int(moment.timestamp() * 1000)
+    root = xml(twilio.post("/twilio/voice/incoming", incoming_call_form()))
+    assert (root.find("Enqueue") is not None) is open_

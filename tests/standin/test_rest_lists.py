@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from twilio.rest import Client
 
 from ops.standin.engine import CallerPlan
@@ -21,3 +22,30 @@ def test_tasks_listed_by_assignment_status_as_the_library_asks() -> None:
     assert wrapping.assignment_status == "wrapping" and wrapping.date_updated is not None
     assert [t.sid for t in tasks.list(assignment_status=["assigned", "wrapping"])] == [wrapping.sid]
     assert tasks.list(assignment_status=["pending"]) == []
+
+
+def test_a_task_update_at_a_stale_version_is_refused_as_twilio_refuses_it() -> None:
+    """ETag on fetch, If-Match on update: the escalation steps' conditional write is checked
+    against the stand-in as it would be against TaskRouter (412, code 20412)."""
+    from chalicelib.adapters.twilio_api import TwilioGateway
+    from chalicelib.config import TwilioCredentials
+    from chalicelib.errors import TaskChanged
+
+    standin, _, _ = build({"+81311112222": "sato"})
+    standin.place_call(CallerPlan(caller="+81311112222", patience=600.0, talk_seconds=30.0))
+    standin.clock.run(until=standin.now() + 1)
+    [task_sid] = list(standin.tasks)
+    http = InProcessTwilioHttp(Rest(standin))
+    gateway = TwilioGateway(TwilioCredentials(account_sid=AC, auth_token=TOKEN), WS, http)
+    read = gateway.fetch_task(task_sid)
+    assert read.version and read.status == "pending"
+
+    standin.update_task_attributes(task_sid, {**read.attributes, "stage": "team"})  # someone else
+    with pytest.raises(TaskChanged):
+        gateway.update_task_if_unchanged(task_sid, {"stage": "owner"}, read.version)
+    assert standin.tasks[task_sid].attributes["stage"] == "team"
+
+    fresh = gateway.fetch_task(task_sid)
+    assert fresh.version != read.version
+    gateway.update_task_if_unchanged(task_sid, {"stage": "everyone"}, fresh.version)
+    assert standin.tasks[task_sid].attributes["stage"] == "everyone"
