@@ -138,14 +138,17 @@ class BoardCache:
             if self._failure is not None and self._clock() < self._failed_until:
                 raise self._failure
             try:
-                self._snapshot = self._build()
+                built = self._build()
             except StorageUnavailable as exc:
                 self._failure, self._failed_until = exc, self._clock() + self._refresh_ms
                 raise
             self._failure = None
-            # Fresh for `refresh_ms` from when it was ready, not from when its Scan began.
+            # Fresh for `refresh_ms` from when it was ready, not from when its Scan began; set
+            # before the snapshot is published, so a viewer who sees the new snapshot (outside
+            # the lock) never pairs it with the old deadline and rebuilds it at once.
             self._fresh_until = self._clock() + self._refresh_ms
-            return self._snapshot
+            self._snapshot = built
+            return built
 
     def _build(self) -> Snapshot:
         now = self._clock()
