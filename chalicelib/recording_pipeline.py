@@ -15,9 +15,7 @@ Safety rules this module keeps (see docs/recordings.md):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.conversation_events import CONFERENCE, rfc2822_ms
@@ -51,8 +49,6 @@ from chalicelib.recordings import (
 if TYPE_CHECKING:
     from chalicelib.bootstrap import Container
 
-Clock = Callable[[], datetime]
-
 
 class NotAllowed(ContactCenterError):
     """The signed-in staff member may not hear this conversation (HTTP 403)."""
@@ -65,7 +61,6 @@ def accept_callback(
     callback: RecordingCallback,
     container: Container,
     context: dict[str, str] | None = None,
-    clock: Clock | None = None,
 ) -> str:
     """Note the callback and hand the copy to the queue; return what was done.
 
@@ -77,7 +72,7 @@ def accept_callback(
         "conference_sid": callback.conference_sid,
         "call_sid": callback.call_sid,
     }
-    now = (clock or container.now)()
+    now = container.now()
     store = container.recording_store
     if not callback.is_complete:
         store.mark_received(
@@ -176,17 +171,16 @@ def call_context(job: CopyJob, container: Container) -> CallContext:
     )
 
 
-def copy_recording(job: CopyJob, container: Container, clock: Clock | None = None) -> CopyResult:
+def copy_recording(job: CopyJob, container: Container) -> CopyResult:
     """Copy one recording to S3, verified; then let Twilio's copy go and start transcription.
 
     Timestamps come from the container's clock, so a rehearsed day stamps its own hours.
     """
-    clock = clock or container.now
     store = container.recording_store
     record = store.get(job.recording_sid) or {}
     copied = record.get("status") != "copied"
     if copied:
-        record = _copy(job, container, clock)
+        record = _copy(job, container)
     else:
         count("RecordingCopySkippedDuplicate")
         logger.info(
@@ -194,12 +188,12 @@ def copy_recording(job: CopyJob, container: Container, clock: Clock | None = Non
             recording_sid=job.recording_sid,
             key=record.get("key"),
         )
-    twilio_copy = _release_twilio_copy(record, container, clock)
-    transcription = _start_transcription(record, container, clock)
+    twilio_copy = _release_twilio_copy(record, container)
+    transcription = _start_transcription(record, container)
     return CopyResult(job.recording_sid, copied, str(record["key"]), twilio_copy, transcription)
 
 
-def _copy(job: CopyJob, container: Container, clock: Clock) -> dict[str, Any]:
+def _copy(job: CopyJob, container: Container) -> dict[str, Any]:
     started = time.monotonic()
     context = call_context(job, container)
     mapping = channel_map(job, context)
@@ -244,7 +238,7 @@ def _copy(job: CopyJob, container: Container, clock: Clock) -> dict[str, Any]:
         duration_seconds=job.duration_seconds,
         started_at=job.started_at.isoformat(),
         source=job.source,
-        copied_at=clock().isoformat(),
+        copied_at=container.now().isoformat(),
     )
     count("RecordingCopied")
     timing_ms("RecordingCopyMs", (time.monotonic() - started) * 1000)
@@ -259,7 +253,7 @@ def _copy(job: CopyJob, container: Container, clock: Clock) -> dict[str, Any]:
     return record
 
 
-def _release_twilio_copy(record: dict[str, Any], container: Container, clock: Clock) -> str:
+def _release_twilio_copy(record: dict[str, Any], container: Container) -> str:
     """Delete Twilio's copy if configured, after checking S3 still holds the verified bytes."""
     sid = str(record["recording_sid"])
     if record.get("twilio_copy") in ("deleted", "already-gone"):
@@ -275,13 +269,15 @@ def _release_twilio_copy(record: dict[str, Any], container: Container, clock: Cl
         )
     deleted = container.twilio.delete_recording(sid)
     state = "deleted" if deleted else "already-gone"
-    container.recording_store.record(sid, twilio_copy=state, twilio_deleted_at=clock().isoformat())
+    container.recording_store.record(
+        sid, twilio_copy=state, twilio_deleted_at=container.now().isoformat()
+    )
     count("RecordingTwilioCopyDeleted")
     logger.info("twilio copy deleted after verification", recording_sid=sid, outcome=state)
     return state
 
 
-def _start_transcription(record: dict[str, Any], container: Container, clock: Clock) -> str:
+def _start_transcription(record: dict[str, Any], container: Container) -> str:
     settings = container.settings
     sid = str(record["recording_sid"])
     if not settings.transcription_enabled:
@@ -299,7 +295,7 @@ def _start_transcription(record: dict[str, Any], container: Container, clock: Cl
         sid,
         transcription_status="started",
         transcription_language=settings.transcription_language,
-        transcription_started_at=clock().isoformat(),
+        transcription_started_at=container.now().isoformat(),
     )
     if started:
         count("TranscriptionStarted")
@@ -310,14 +306,11 @@ def _start_transcription(record: dict[str, Any], container: Container, clock: Cl
 # --- the transcript -----------------------------------------------------------------------
 
 
-def attach_transcript(
-    job_name: str, job_status: str, container: Container, clock: Clock | None = None
-) -> str:
+def attach_transcript(job_name: str, job_status: str, container: Container) -> str:
     """Turn a finished Transcribe job into speaker turns stored beside the recording.
 
     Returns `attached`, `failed`, or `ignored` (not one of ours, or an unknown recording).
     """
-    clock = clock or container.now
     sid = recording_sid_of_job(job_name)
     if sid is None:
         return "ignored"
@@ -356,7 +349,7 @@ def attach_transcript(
         transcription_status="completed",
         transcript_key=turns_key,
         turn_count=len(turns),
-        transcribed_at=clock().isoformat(),
+        transcribed_at=container.now().isoformat(),
     )
     count("TranscriptAttached")
     logger.info(
