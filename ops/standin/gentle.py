@@ -81,7 +81,9 @@ def start_gentle_day(
         for agent in floor:
             ensure_user(cognito, pool, agent["agent_id"])
             tokens[agent["agent_id"]] = id_token(cognito, pool, agent["agent_id"])
-        population.api = AgentApi(transport, tokens)
+        population.api = AgentApi(
+            transport, tokens, renew=lambda agent_id: id_token(cognito, pool, agent_id)
+        )
         population.heartbeats(settings.presence_heartbeat_interval_seconds)
     # chalice local rebuilds conversation records inline (CONVERSATION_REBUILD_INLINE): playing
     # the events stream too would only repeat that work, by scanning the table every second.

@@ -13,7 +13,7 @@ import csv
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -296,6 +296,7 @@ def in_process_stack(
         }
         overrides.update(settings_overrides or {})
         tokens: dict[str, str] = {}
+        renew: Callable[[str], str] | None = None
         if "/agents/me/session" in routes:
             from ops.cognito_local import ensure_pool, ensure_user, id_token
 
@@ -304,6 +305,10 @@ def in_process_stack(
             for agent in agents:
                 ensure_user(cognito, pool, agent["agent_id"])
                 tokens[agent["agent_id"]] = id_token(cognito, pool, agent["agent_id"])
+
+            def renew(agent_id: str) -> str:
+                return id_token(cognito, pool, agent_id)
+
             overrides.update(cognito_user_pool_id=pool.pool_id, cognito_client_id=pool.client_id)
         settings = local_settings(public_base_url="https://cc.rehearsal.test/api", **overrides)
         create_local_resources(session, settings)
@@ -347,7 +352,7 @@ def in_process_stack(
         if tokens:
             from ops.standin.population import AgentApi
 
-            population.api = AgentApi(transport, tokens, after=standin.clock.after)
+            population.api = AgentApi(transport, tokens, after=standin.clock.after, renew=renew)
             population.heartbeats(1800.0)
         from ops.standin.lambdas import LambdaRuntime, deployed_queues
 

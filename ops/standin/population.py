@@ -6,9 +6,11 @@ day), so the same seed gives the same day.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import random
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -318,6 +320,16 @@ class Population:
         return self._activity(agent_id)
 
 
+def seconds_left(token: str) -> float:
+    """Wall-clock seconds until a JWT's `exp` (unverified: only to know when to renew it)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"]) - time.time()
+    except (IndexError, KeyError, TypeError, ValueError):
+        return 0.0
+
+
 class AgentApi:
     """The softphone's calls to the app's agent API, with each agent's Cognito ID token.
 
@@ -337,15 +349,23 @@ class AgentApi:
     SESSION_ATTEMPTS = 24  # two minutes of "retrying…" on the page
     CHANGE_ATTEMPTS = 3
 
+    # The page renews its ID token this long before it expires (web/shared/cognito.js).
+    RENEW_MARGIN_SECONDS = 300.0
+
     def __init__(
         self,
         transport: Any,
         tokens: dict[str, str],
         after: Callable[..., Any] | None = None,
+        renew: Callable[[str], str] | None = None,
     ) -> None:
         self._transport = transport
         self._tokens = tokens
         self._after = after
+        # A fresh ID token for an agent (Cognito's), as the page's refresh gets one. Tokens
+        # expire on the wall clock (an hour), whatever the virtual clock says: a rehearsal or
+        # a `make run` longer than that signs every request with an expired token without it.
+        self._renew = renew
         self.signed_in: set[str] = set()
         self.failures: list[tuple[str, str, int]] = []
         # Why the app refused a status change, by its message with the agent's name folded:
@@ -353,11 +373,17 @@ class AgentApi:
         self.refusals: Counter[str] = Counter()
         self.retried = 0
 
+    def _token(self, agent_id: str) -> str:
+        token = self._tokens[agent_id]
+        if self._renew is not None and seconds_left(token) < self.RENEW_MARGIN_SECONDS:
+            token = self._tokens[agent_id] = self._renew(agent_id)
+        return token
+
     def request(
         self, agent_id: str, method: str, path: str, body: Any = None
     ) -> dict[str, Any] | None:
         """A softphone call to the app's API; its JSON answer, or None (failure recorded)."""
-        reply = self._transport.call_json(method, path, self._tokens[agent_id], body)
+        reply = self._transport.call_json(method, path, self._token(agent_id), body)
         if not 200 <= reply.status < 300:
             self.failures.append((agent_id, f"{method} {path}", reply.status))
             return None
@@ -369,7 +395,7 @@ class AgentApi:
         return answer if isinstance(answer, dict) else {}
 
     def heartbeat(self, agent_id: str, attempt: int = 1) -> None:
-        reply = self._transport.call_json("POST", "/agents/me/heartbeat", self._tokens[agent_id])
+        reply = self._transport.call_json("POST", "/agents/me/heartbeat", self._token(agent_id))
         if 200 <= reply.status < 300:
             return
         if self._after is not None and reply.status == 409:
@@ -382,7 +408,7 @@ class AgentApi:
             self.failures.append((agent_id, "heartbeat", reply.status))
 
     def change(self, agent_id: str, activity: str, attempt: int = 1) -> None:
-        token = self._tokens[agent_id]
+        token = self._token(agent_id)
         if activity == "Offline":
             reply = self._transport.call_json("DELETE", "/agents/me/session", token)
             self.signed_in.discard(agent_id)
@@ -397,7 +423,7 @@ class AgentApi:
 
     def _open(self, agent_id: str, activity: str, attempt: int) -> None:
         """Sign in to presence (the page's startPresence), then pick `activity`."""
-        token = self._tokens[agent_id]
+        token = self._token(agent_id)
         reply = self._transport.call_json("POST", "/agents/me/session", token)
         if 200 <= reply.status < 300:
             self.signed_in.add(agent_id)
