@@ -177,7 +177,11 @@ class Population:
             plan = call.plan
             now = self._s.now()
         held = api.request(agent_id, "GET", "/agents/me/call")
-        conference_sid = str(((held or {}).get("call") or {}).get("conference_sid") or "")
+        if held is None:
+            # The lookup itself failed (its status is in the agent API figure), not the call.
+            self.transfer_requests.append((agent_id, "call lookup failed", 0))
+            return
+        conference_sid = str((held.get("call") or {}).get("conference_sid") or "")
         if not conference_sid:
             # What Twilio had at that moment, so the figure says why the app saw no call.
             with self._s.lock:

@@ -390,3 +390,24 @@ def test_an_agent_on_the_next_call_when_their_wrap_up_ends_steps_away_after_that
     worker.task_sid = None
     population.after_wrap_up("sato", standin.now())
     assert api.changes == [("sato", "Break")]
+
+
+class FailingAgentApi:
+    """The softphone's API answering every request with an error (e.g. 401)."""
+
+    def request(self, agent_id: str, method: str, path: str, body: Any = None) -> None:
+        return None
+
+
+def test_a_transfer_whose_call_lookup_failed_says_so_not_no_call_held() -> None:
+    from ops.standin.population import TransferIntent
+
+    standin, _, population = build({"+81311112222": "sato"})
+    available(standin, "sato")
+    standin.place_call(CallerPlan(caller="+81311112222", patience=600.0, talk_seconds=300.0))
+    standin.clock.run(until=standin.now() + 30)
+    [call_sid] = [c.sid for c in standin.calls.values() if c.plan is not None]
+    assert standin.calls[call_sid].status == "in-progress"
+    population.api = FailingAgentApi()  # type: ignore[assignment]
+    population._transfer("sato", call_sid, TransferIntent("cold", to_agent="suzuki"))
+    assert population.transfer_requests == [("sato", "call lookup failed", 0)]
