@@ -946,9 +946,9 @@ def run(args: argparse.Namespace) -> int:
     if args.seed is None:
         args.seed = random.SystemRandom().randint(1, 999_999)
     if args.date is None:
-        from ops.standin.harness import TOKYO, working_day_from
+        from ops.standin.harness import TOKYO, day_start
 
-        args.date = working_day_from(datetime.now(TOKYO).date()).isoformat()
+        args.date = datetime.fromtimestamp(day_start(), TOKYO).date().isoformat()
     if args.fault:
         args.throttle = args.throttle or 0.05
         args.stepfunctions_down = args.stepfunctions_down or "60,120"

@@ -76,7 +76,7 @@ def account_for(settings: Settings, reservation_timeout: int = 120) -> TwilioAcc
     )
 
 
-def day_start(date: str | None = None, business_hours: str = "") -> float:
+def day_start(date: str | None = None) -> float:
     """09:00 in Tokyo on `date` (YYYY-MM-DD); by default on the first working day from today.
 
     A rehearsal started on a Saturday or a holiday would otherwise rehearse a closed day: every
@@ -85,7 +85,7 @@ def day_start(date: str | None = None, business_hours: str = "") -> float:
     if date:
         day = datetime.strptime(date, "%Y-%m-%d").date()
     else:
-        day = working_day_from(datetime.now(TOKYO).date(), business_hours)
+        day = working_day_from(datetime.now(TOKYO).date())
     return datetime(day.year, day.month, day.day, 9, tzinfo=TOKYO).timestamp()
 
 

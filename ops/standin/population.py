@@ -6,7 +6,6 @@ day), so the same seed gives the same day.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import random
@@ -326,11 +325,12 @@ class Population:
 
 def seconds_left(token: str) -> float:
     """Wall-clock seconds until a JWT's `exp` (unverified: only to know when to renew it)."""
+    import jwt
+
     try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
         return float(claims["exp"]) - time.time()
-    except (IndexError, KeyError, TypeError, ValueError):
+    except (jwt.InvalidTokenError, KeyError, TypeError, ValueError):
         return 0.0
 
 
