@@ -142,6 +142,13 @@ def parse_calendar(raw: Mapping[str, Any]) -> BusinessCalendar:
     return BusinessCalendar(default=default, teams=teams)
 
 
+def around_the_clock(time_zone: str = "Asia/Tokyo") -> str:
+    """A `BUSINESS_HOURS` value that is open every hour of every day (demos, tests)."""
+    return json.dumps(
+        {"time_zone": time_zone, "weekly": {day: [["00:00", "24:00"]] for day in WEEKDAYS}}
+    )
+
+
 @lru_cache(maxsize=4)
 def load_calendar(override_json: str = "") -> BusinessCalendar:
     """The calendar from the `BUSINESS_HOURS` setting, or the bundled default; parsed once."""

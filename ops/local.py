@@ -6,7 +6,6 @@ Every child process binds to 127.0.0.1 and is stopped when this one is (Ctrl-C).
 from __future__ import annotations
 
 import csv
-import json
 import os
 import signal
 import subprocess
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalicelib.business_hours import around_the_clock
 from ops.stage import ROOT, local_environment, settings_for
 from ops.web_config import local_config_path, local_web_config, write_web_config
 
@@ -29,14 +29,7 @@ WEB_DIR = ROOT / "web"
 LOG_DIR = ROOT / "var"
 # Open around the clock unless BUSINESS_HOURS says otherwise: `make run` on a Saturday night
 # should route a demo call to an agent, not play the closed message.
-ALWAYS_OPEN = json.dumps(
-    {
-        "time_zone": "Asia/Tokyo",
-        "weekly": {
-            day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-        },
-    }
-)
+ALWAYS_OPEN = around_the_clock()
 
 
 def wait_for_http(url: str, timeout: float = 30.0) -> None:

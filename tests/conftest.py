@@ -13,6 +13,7 @@ from moto import mock_aws
 from twilio.request_validator import RequestValidator
 
 from chalicelib import bootstrap
+from chalicelib.business_hours import around_the_clock
 from chalicelib.config import Settings
 from ops.infra import create_local_resources
 from tests.fakes.twilio_http import RecordingHttpClient
@@ -20,13 +21,7 @@ from tests.fakes.twilio_http import RecordingHttpClient
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_BASE_URL = "https://cc.example.test/api"
 FORM = "application/x-www-form-urlencoded"
-ALWAYS_OPEN = (
-    '{"time_zone": "Asia/Tokyo", "weekly": {'
-    + ", ".join(f'"{day}": [["00:00", "24:00"]]' for day in ("mon", "tue", "wed", "thu"))
-    + ", "
-    + ", ".join(f'"{day}": [["00:00", "24:00"]]' for day in ("fri", "sat", "sun"))
-    + "}}"
-)
+ALWAYS_OPEN = around_the_clock()
 
 # Never let a developer's shell (e.g. one that ran `make run`) point tests at a real endpoint.
 for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):

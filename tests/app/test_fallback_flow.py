@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chalicelib.business_hours import around_the_clock
 from tests.conftest import PUBLIC_BASE_URL, TwilioPoster, make_settings
 from tests.data import ACCOUNT_SID, incoming_call_form, put_customer, put_presence, sid
 from tests.fakes.taskrouter import FakeTaskRouter
@@ -19,14 +20,7 @@ from tests.fakes.twilio_http import RecordingHttpClient
 CALL = incoming_call_form()["CallSid"]
 CALLER = "+81312345678"
 ALWAYS_CLOSED = json.dumps({"time_zone": "Asia/Tokyo", "weekly": {}})
-ALWAYS_OPEN = json.dumps(
-    {
-        "time_zone": "Asia/Tokyo",
-        "weekly": {
-            d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-        },
-    }
-)
+ALWAYS_OPEN = around_the_clock()
 
 
 def form(**extra: str) -> dict[str, str]:

@@ -8,7 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.business_hours import InvalidBusinessHours, load_calendar, parse_calendar
+from chalicelib.business_hours import (
+    InvalidBusinessHours,
+    around_the_clock,
+    load_calendar,
+    parse_calendar,
+)
 from chalicelib.escalation import (
     CALLBACK,
     VOICEMAIL,
@@ -145,6 +150,14 @@ def test_default_hours_are_weekdays_nine_to_six_in_tokyo() -> None:
     assert not calendar.is_open(None, at("2026-01-01T12:00")), "New Year is a holiday"
     # 00:30 UTC on Monday is 09:30 in Tokyo.
     assert calendar.is_open("tokyo", datetime(2026, 6, 1, 0, 30, tzinfo=UTC))
+
+
+def test_around_the_clock_is_open_every_minute_of_the_week() -> None:
+    calendar = load_calendar(around_the_clock())
+    for day in range(7, 14):  # 2026-06-07 is a Sunday
+        assert calendar.is_open(None, at(f"2026-06-{day:02d}T00:00"))
+        assert calendar.is_open("tokyo", at(f"2026-06-{day:02d}T23:59"))
+    assert calendar.is_open(None, at("2026-01-01T12:00")), "no holidays"
 
 
 def test_team_overrides_inherit_the_rest() -> None:
