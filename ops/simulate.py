@@ -590,7 +590,9 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
         agent_profiles(agents, args.seed, DAY_SECONDS), args.seed, transfer_share=args.transfers
     )
     chaos = (
-        Chaos(duplicate=0.05, reorder=0.10, fail_once=0.02, seed=args.seed) if args.chaos else None
+        Chaos(duplicate=0.05, reorder=0.10, fail_once=0.02, customer_first=0.10, seed=args.seed)
+        if args.chaos
+        else None
     )
     hooks = throttle_dynamodb(args.throttle, args.seed) if args.throttle else None
     truth_path = Path(args.truth) if args.truth else None
@@ -811,9 +813,9 @@ def figures(
 
 def recordings_of_the_day(report: Report, stack: Any) -> None:
     """Every recording Twilio made is in S3 with its channels (caller and agent apart on a
-    conference recording), byte for byte what Twilio served, and Twilio's copy was deleted
-    only where that copy was verified (the rehearsal runs with `recording_twilio_copy=delete`,
-    the strictest setting)."""
+    conference recording, and our record says which channel the caller is on), byte for byte
+    what Twilio served, and Twilio's copy was deleted only where that copy was verified (the
+    rehearsal runs with `recording_twilio_copy=delete`, the strictest setting)."""
     s = stack.standin
     with s.lock:
         made = list(s.recordings.values())
@@ -822,7 +824,7 @@ def recordings_of_the_day(report: Report, stack: Any) -> None:
     s3 = stack.boto_session.client("s3")
     problems: Counter[str] = Counter()
     example: dict[str, str] = {}
-    copied = deleted = 0
+    copied = deleted = caller_first = 0
     for recording in made:
         record = table.get_item(Key={"pk": f"recording#{recording.sid}"}).get("Item") or {}
         expected, channels = stack.rest.media(recording, "2")
@@ -848,13 +850,33 @@ def recordings_of_the_day(report: Report, stack: Any) -> None:
         if problem:
             problems[problem] += 1
             example.setdefault(problem, recording.sid)
+        if channels == 2 and record:
+            truth_channel = customer_channel(s, recording)
+            caller_first += truth_channel == 1
+            if int(record.get("customer_channel") or 0) != truth_channel:
+                mislabelled = (
+                    f"caller on channel {truth_channel}, our record says "
+                    f"{record.get('customer_channel')} ({record.get('channel_mapping')})"
+                )
+                problems[mislabelled] += 1
+                example.setdefault(mislabelled, recording.sid)
     report.add(
         "recordings: in S3 as Twilio made them, Twilio's copy deleted only after",
         bool(made) and not problems,
         f"{len(made)} made, {copied} copied and identical "
-        f"({sum(r.channels == 2 for r in made)} two-channel), {deleted} deleted at Twilio"
+        f"({sum(r.channels == 2 for r in made)} two-channel, the caller on channel 1 of "
+        f"{caller_first} as they joined first), {deleted} deleted at Twilio"
         + (f"; {json.dumps(dict(problems))} e.g. {example}" if problems else ""),
     )
+
+
+def customer_channel(standin: Any, recording: Any) -> int:
+    """Where Twilio put the caller of a two-channel conference recording: channel 1 if they
+    joined the conference first, channel 2 (with everyone else) otherwise."""
+    with standin.lock:
+        conference = standin.conferences[recording.conference_sid]
+        first = next(iter(conference.participants.values()))
+    return 1 if first.label == "customer" else 2
 
 
 def transfers_of_the_day(report: Report, stack: Any) -> None:

@@ -272,15 +272,23 @@ class Chaos:
     duplicate: float = 0.0  # share of callbacks delivered twice
     reorder: float = 0.0  # share of callbacks delayed by up to `max_delay` seconds
     fail_once: float = 0.0  # share of requests whose first attempt fails to connect
+    # Share of conferences the caller joins before the agent. Twilio does not promise an order,
+    # and channel 1 of a dual-channel recording is whoever joined first.
+    customer_first: float = 0.0
     max_delay: float = 8.0
     seed: int = 0
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed ^ 0x5EED)
+        # Its own stream, so the knob leaves every other chaos decision of a seed as it was.
+        self.join_rng = random.Random(self.seed ^ 0x701E)
+
+    def caller_joins_first(self) -> bool:
+        return bool(self.customer_first) and self.join_rng.random() < self.customer_first
 
     @property
     def on(self) -> bool:
-        return bool(self.duplicate or self.reorder or self.fail_once)
+        return bool(self.duplicate or self.reorder or self.fail_once or self.customer_first)
 
 
 @dataclass
@@ -1127,14 +1135,21 @@ class Standin:
                 task_sid=task.sid,
             )
             self.conferences[conference.sid] = conference
-            self._join(
-                conference, agent_call, "worker", bool(instruction.get("end_conference_on_exit"))
-            )
             # The caller leaves the queue for the conference.
             customer.conference_sid = conference.sid
             customer.task_sid = task.sid
-            end_on_customer_exit = bool(instruction.get("end_conference_on_customer_exit"))
-            self._join(conference, customer, "customer", end_on_customer_exit)
+            joins = [
+                (agent_call, "worker", bool(instruction.get("end_conference_on_exit"))),
+                (
+                    customer,
+                    "customer",
+                    bool(instruction.get("end_conference_on_customer_exit")),
+                ),
+            ]
+            if self.chaos.caller_joins_first():
+                joins.reverse()
+            for call, label, end_on_exit in joins:
+                self._join(conference, call, label, end_on_exit)
             # TaskRouter writes the conference it made into the task (the softphone's call
             # control reads it back): `conference.sid`, its participants, `worker_call_sid`.
             task.attributes = {

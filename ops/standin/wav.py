@@ -1,7 +1,7 @@
 """Recordings' media: a real WAV file, two channels when a dual-channel recording is asked for.
 
-Channel 1 carries the first participant (the agent, who joins first), channel 2 everyone else
-(the caller): two tones at different pitches, so a test can tell the channels apart.
+Channel 1 carries the first participant to join (normally the agent), channel 2 everyone else:
+two tones at different pitches, so a test can tell the channels apart.
 """
 
 from __future__ import annotations

@@ -411,3 +411,22 @@ def test_a_transfer_whose_call_lookup_failed_says_so_not_no_call_held() -> None:
     population.api = FailingAgentApi()  # type: ignore[assignment]
     population._transfer("sato", call_sid, TransferIntent("cold", to_agent="suzuki"))
     assert population.transfer_requests == [("sato", "call lookup failed", 0)]
+
+
+def test_the_caller_joins_first_when_chaos_says_so_and_the_join_callbacks_say_it_in_order() -> None:
+    """Channel 1 of a dual-channel recording is whoever joined first: the stand-in varies the
+    order (Twilio does not promise one) and numbers the join callbacks in that order."""
+    joined: dict[bool, list[str]] = {}
+    for caller_first in (False, True):
+        standin, app, _ = build(chaos=Chaos(customer_first=1.0 if caller_first else 0.0, seed=9))
+        available(standin, "sato")
+        sid = call(standin, "+81399990004")
+        joins = sorted(
+            app.of("/twilio/conference/status", StatusCallbackEvent="participant-join"),
+            key=lambda f: int(f["SequenceNumber"]),
+        )
+        joined[caller_first] = ["customer" if f["CallSid"] == sid else "agent" for f in joins]
+        conference = standin.conferences[standin.calls[sid].conference_sid]
+        first = next(iter(conference.participants.values()))
+        assert (first.call_sid == sid) is caller_first
+    assert joined == {False: ["agent", "customer"], True: ["customer", "agent"]}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.recordings import ChannelMap, MappingSource
 from ops.simulate import Report, add_arguments, run_day
 
 FAULTS = ["--chaos", "--throttle", "0.05", "--stepfunctions-down", "60,120", "--transfers", "0.2"]
@@ -61,3 +62,18 @@ def test_recordings_left_at_twilio_fail_the_day(
     [recordings] = [c for c in report.checks if c.name.startswith("recordings:")]
     assert recordings.status == "FAIL"
     assert "not copied (received)" in recordings.detail
+
+
+@pytest.mark.timeout(300)
+def test_a_caller_filed_on_the_wrong_channel_fails_the_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An app that trusted "agent first" and ignored the join callbacks.
+    monkeypatch.setattr(
+        "chalicelib.recording_pipeline.channel_map",
+        lambda job, context: ChannelMap(2, 1, MappingSource.TASKROUTER_ORDER),
+    )
+    report = day(tmp_path / "truth.jsonl", seed=4, calls=30, faults=["--chaos"])
+    [recordings] = [c for c in report.checks if c.name.startswith("recordings:")]
+    assert recordings.status == "FAIL"
+    assert "caller on channel 1, our record says 2 (taskrouter-order)" in recordings.detail
