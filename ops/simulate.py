@@ -737,6 +737,7 @@ def figures(
     open_tasks(report, stack)
     transfers_of_the_day(report, stack)
     recordings_of_the_day(report, stack)
+    transcripts_of_the_day(report, stack)
     p50, p99, n = s.stats.latency_percentiles()
     print(f"  webhook latency (in-process, real ms): p50 {p50:.1f} p99 {p99:.1f} over {n} requests")
     errors = s.stats.errors_by_route()
@@ -870,13 +871,60 @@ def recordings_of_the_day(report: Report, stack: Any) -> None:
     )
 
 
+def transcripts_of_the_day(report: Report, stack: Any) -> None:
+    """Every caller-and-agent recording was transcribed (Transcribe played by the stand-in, each
+    party saying lines that name them on the channel the conference gave them), and our speaker
+    turns give every line to whoever said it."""
+    transcription = stack.transcription
+    if transcription is None:
+        return
+    s = stack.standin
+    with s.lock:
+        made = [r.sid for r in s.recordings.values() if r.channels == 2]
+    table = stack.boto_session.resource("dynamodb").Table(stack.settings.recordings_table)
+    s3 = stack.boto_session.client("s3")
+    bucket = stack.settings.recordings_bucket
+    problems: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    right = 0
+    for sid in made:
+        lines = transcription.spoken.get(sid)
+        record = table.get_item(Key={"pk": f"recording#{sid}"}).get("Item") or {}
+        status = record.get("transcription_status")
+        if lines is None:
+            problem = f"no transcription job ({status or 'not started'})"
+        elif status != "completed":
+            problem = f"transcript not attached ({status})"
+        else:
+            body = s3.get_object(Bucket=bucket, Key=str(record["transcript_key"]))["Body"]
+            turns = json.loads(body.read())["turns"]
+            said = [(str(t["speaker"]), str(t["text"])) for t in turns]
+            heard = len(said) == len(lines) and all(
+                speaker == line.speaker and line.marker in text
+                for (speaker, text), line in zip(said, lines, strict=False)
+            )
+            problem = "" if heard else "a line given to the wrong speaker"
+            right += heard
+        if problem:
+            problems[problem] += 1
+            example.setdefault(problem, sid)
+    lost = stack.lambdas.events_lost if stack.lambdas else []
+    if lost:
+        problems["EventBridge event lost after Lambda's retries"] += len(lost)
+    report.add(
+        "transcripts: every line given to the speaker who said it",
+        bool(made) and not problems,
+        f"{len(made)} two-channel recordings, {transcription.jobs_started} jobs started, "
+        f"{transcription.jobs_finished} finished, {right} with every line on its speaker"
+        + (f"; {json.dumps(dict(problems))} e.g. {example}" if problems else ""),
+    )
+
+
 def customer_channel(standin: Any, recording: Any) -> int:
     """Where Twilio put the caller of a two-channel conference recording: channel 1 if they
     joined the conference first, channel 2 (with everyone else) otherwise."""
-    with standin.lock:
-        conference = standin.conferences[recording.conference_sid]
-        first = next(iter(conference.participants.values()))
-    return 1 if first.label == "customer" else 2
+    parties = standin.recording_parties(recording.sid)
+    return 1 if parties is not None and parties[0] == "customer" else 2
 
 
 def transfers_of_the_day(report: Report, stack: Any) -> None:

@@ -551,6 +551,23 @@ class Standin:
                 return worker
         raise KeyError(agent_id)
 
+    def recording_parties(self, recording_sid: str) -> tuple[str, str, str] | None:
+        """Who is on a conference recording: whether the "customer" or the "agent" joined
+        first (channel 1), the caller's call sid, and the answering agent's id. None for a
+        recording that is not of a caller-and-agent conference (a voicemail)."""
+        with self.lock:
+            recording = self.recordings.get(recording_sid)
+            conference = self.conferences.get(recording.conference_sid) if recording else None
+            joined = list(conference.participants.values()) if conference else []
+            customer = next((p for p in joined if p.label == "customer"), None)
+            agent = next((p for p in joined if p.label == "worker"), None)
+            agent_call = self.calls.get(agent.call_sid) if agent else None
+            worker = self.workers.get(agent_call.worker_sid) if agent_call else None
+            if customer is None or worker is None:
+                return None
+            first = "customer" if joined[0] is customer else "agent"
+            return first, customer.call_sid, worker.agent_id
+
     def set_activity(self, worker_sid: str, activity_sid: str) -> Worker:
         """A worker's activity changes (TaskRouter JS SDK, REST, or TaskRouter itself)."""
         with self.lock:

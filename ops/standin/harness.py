@@ -29,6 +29,7 @@ from ops.standin.lambdas import Writes
 from ops.standin.population import Population
 from ops.standin.rest import Rest
 from ops.standin.stepfunctions import StateMachines, lambda_invoker
+from ops.standin.transcribe import Transcription
 from ops.standin.truth import GroundTruth
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -115,6 +116,7 @@ class Stack:
     lambdas: Any = None
     state_machines: StateMachines | None = None
     app_counters: Counter[str] | None = None
+    transcription: Transcription | None = None
 
     def run(self, until: float | None = None) -> None:
         self.standin.clock.run(until=until)
@@ -282,6 +284,14 @@ def in_process_stack(
             unavailable=(lambda now: down[0] <= now < down[1]) if down else None,
         )
         machines.install(session)
+        # Transcribe's side: the stand-in and the Lambda runtime it reports to come later.
+        transcription = Transcription(
+            clock,
+            session,
+            speakers=lambda sid: standin.recording_parties(sid),
+            deliver=lambda event: lambdas.put_event(event),
+        )
+        transcription.install(session)
         # Recording copies wait for late callbacks on a real-time SQS delay; virtual time cannot.
         # Heartbeats every 30 virtual minutes keep a 300-agent day affordable in one process.
         overrides: dict[str, Any] = {
@@ -379,6 +389,7 @@ def in_process_stack(
                 lambdas,
                 machines,
                 counters,
+                transcription,
             )
         finally:
             truth.close()

@@ -73,9 +73,14 @@ class LambdaRuntime:
         self._views: dict[str, str] = {}
         self._batch_sizes: dict[str, int] = {}
         self._sequence = 1
+        # EventBridge rules: handler name -> event pattern (on_cw_event).
+        self._rules: dict[str, dict[str, Any]] = {}
+        # Events whose handler still failed after Lambda's asynchronous retries.
+        self.events_lost: list[tuple[str, str]] = []
 
     def start(self) -> None:
         from chalice.app import (
+            CloudWatchEventConfig,
             DynamoDBEventConfig,
             Rate,
             ScheduledEventConfig,
@@ -98,6 +103,23 @@ class LambdaRuntime:
             elif isinstance(source, SQSEventConfig):
                 queue = self._queues.get(source.name, source.queue)
                 self._clock.after(self._poll, self._poll_queue, source.name, queue)
+            elif isinstance(source, CloudWatchEventConfig):
+                self._rules[source.name] = dict(source.event_pattern)
+
+    def put_event(self, event: dict[str, Any]) -> None:
+        """EventBridge: every rule whose pattern matches invokes its function asynchronously,
+        which Lambda retries twice (after about 1 and 2 minutes) before giving the event up."""
+        for name, pattern in self._rules.items():
+            if matches(pattern, event):
+                self._clock.after(0, self._invoke_async, name, event, 0)
+
+    def _invoke_async(self, name: str, event: dict[str, Any], retries: int) -> None:
+        if self._invoke(name, event):
+            return
+        if retries < 2:
+            self._clock.after(60.0 * (retries + 1), self._invoke_async, name, event, retries + 1)
+        else:
+            self.events_lost.append((name, str(event.get("id", ""))))
 
     def _invoke(self, name: str, event: dict[str, Any]) -> bool:
         handler = self._app.handler_map[name]
@@ -316,6 +338,26 @@ class LambdaRuntime:
             sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt, VisibilityTimeout=0)
         if self._writes is not None:
             self._writes.queue_due(queue)
+
+
+def matches(pattern: Any, event: Any) -> bool:
+    """EventBridge's content filtering, the part our rules use: nested fields, a list of allowed
+    values, and `{"prefix": ...}`. Every field the pattern names must be in the event."""
+    if isinstance(pattern, dict):
+        return isinstance(event, dict) and all(
+            key in event and matches(value, event[key]) for key, value in pattern.items()
+        )
+    if isinstance(pattern, list):
+        return any(_allowed(option, event) for option in pattern)
+    return False
+
+
+def _allowed(option: Any, value: Any) -> bool:
+    if isinstance(option, dict):
+        if set(option) == {"prefix"}:
+            return isinstance(value, str) and value.startswith(option["prefix"])
+        raise ValueError(f"event pattern operator not played by the stand-in: {option}")
+    return option == value
 
 
 def deployed_queues(settings: Any) -> dict[str, str]:

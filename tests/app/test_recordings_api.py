@@ -231,3 +231,48 @@ def test_worker_failure_raises_so_the_queue_retries(
         run_worker(client, queue())
     assert twilio_http.calls("DELETE") == []
     assert ACCOUNT_SID in twilio_http.calls("GET")[0].url
+
+
+def test_a_failed_transcription_is_recorded_with_its_reason_and_writes_no_turns(
+    client: Any,
+    twilio: TwilioPoster,
+    queue: Any,
+    container: bootstrap.Container,
+    twilio_http: RecordingHttpClient,
+    aws: Any,
+) -> None:
+    answered_by_sato(container)
+    twilio_http.respond("GET", rf"/Recordings/{RECORDING_SID}\.wav$", (200, WAV))
+    twilio_http.respond("DELETE", rf"/Recordings/{RECORDING_SID}\.json$", (204, ""))
+    twilio.post(f"{STATUS}?conversation={CUSTOMER_CALL}", conference_recording_form())
+    run_worker(client, queue())
+
+    class FailedJob:
+        """moto's jobs always end COMPLETED; Transcribe's can fail, with a reason."""
+
+        def status(self, job_name: str) -> tuple[str, str]:
+            return "FAILED", "The media format provided does not match the detected media format."
+
+    container.transcriber = FailedJob()  # type: ignore[assignment]
+    failed = client.events.generate_cw_event(
+        source="aws.transcribe",
+        detail_type="Transcribe Job State Change",
+        detail={
+            "TranscriptionJobName": transcription_job_name(RECORDING_SID),
+            "TranscriptionJobStatus": "FAILED",
+        },
+        resources=[],
+    )
+    client.lambda_.invoke("transcription_finished", failed)
+    record = container.recording_store.get(RECORDING_SID)
+    assert record is not None
+    assert record["transcription_status"] == "failed"
+    assert record["transcription_failure"].startswith("The media format provided")
+    assert "transcript_key" not in record
+    _, turns_key = transcript_keys(record["key"])
+    listed = aws.client("s3").list_objects_v2(
+        Bucket=container.settings.recordings_bucket, Prefix=turns_key
+    )
+    assert listed.get("KeyCount", 0) == 0
+    # The recording itself is untouched: still copied and playable.
+    assert record["status"] == "copied"

@@ -46,6 +46,7 @@ def test_a_chaotic_faulty_day_passes_every_check_and_repeats_exactly(tmp_path: P
     assert not first.failed, [(c.name, c.detail) for c in first.failed]
     assert {c.status for c in first.checks} == {"PASS"}
     assert any(c.name.startswith("recordings:") for c in first.checks)
+    assert any(c.name.startswith("transcripts:") for c in first.checks)
     second = day(tmp_path / "second.jsonl", seed=4)
     assert calls(tmp_path / "first.jsonl") == calls(tmp_path / "second.jsonl")
     assert [(c.name, c.status) for c in first.checks] == [(c.name, c.status) for c in second.checks]
@@ -77,3 +78,7 @@ def test_a_caller_filed_on_the_wrong_channel_fails_the_day(
     [recordings] = [c for c in report.checks if c.name.startswith("recordings:")]
     assert recordings.status == "FAIL"
     assert "caller on channel 1, our record says 2 (taskrouter-order)" in recordings.detail
+    # And the transcripts of those calls give the caller's words to the agent.
+    [transcripts] = [c for c in report.checks if c.name.startswith("transcripts:")]
+    assert transcripts.status == "FAIL"
+    assert "a line given to the wrong speaker" in transcripts.detail
