@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from ops.standin.clock import Scheduler
 # takes minutes on a call-length file; the app must not depend on how many).
 JOB_SECONDS = 120.0
 _RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
+_REQUEST = "standin.transcribe.request"
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,6 @@ class Transcription:
         self._deliver = deliver
         self._account_id = account_id
         self._region = region
-        self._pending: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
         # What each recording's transcript said, by recording sid (the check reads it).
         self.spoken: dict[str, list[Line]] = {}
         self.jobs_started = 0
@@ -135,16 +133,13 @@ class Transcription:
         session.events.register("before-call.transcribe.StartTranscriptionJob", self._asked)
         session.events.register("after-call.transcribe.StartTranscriptionJob", self._answered)
 
-    def _asked(self, params: dict[str, Any], **_: Any) -> None:
+    def _asked(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        # botocore hands the same request context to before-call and after-call.
         body = params.get("body") or b"{}"
-        request = json.loads(body.decode() if isinstance(body, bytes) else body)
-        with self._lock:
-            self._pending[str(request.get("TranscriptionJobName", ""))] = request
+        context[_REQUEST] = json.loads(body.decode() if isinstance(body, bytes) else body)
 
-    def _answered(self, http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
-        name = str(parsed.get("TranscriptionJob", {}).get("TranscriptionJobName", ""))
-        with self._lock:
-            request = self._pending.pop(name, None)
+    def _answered(self, http_response: Any, context: dict[str, Any], **_: Any) -> None:
+        request = context.pop(_REQUEST, None)
         # A refused start (ConflictException: the job exists) starts nothing.
         if request is None or http_response.status_code != 200:
             return

@@ -126,6 +126,23 @@ def run_worker(client: Any, bodies: list[str]) -> Any:
     return client.lambda_.invoke("copy_worker", event)
 
 
+def copy_sato_recording(
+    client: Any,
+    twilio: TwilioPoster,
+    queue: Any,
+    container: bootstrap.Container,
+    twilio_http: RecordingHttpClient,
+) -> list[str]:
+    """sato's call recorded, its callback queued and the copy worker run; the queued bodies."""
+    answered_by_sato(container)
+    twilio_http.respond("GET", rf"/Recordings/{RECORDING_SID}\.wav$", (200, WAV))
+    twilio_http.respond("DELETE", rf"/Recordings/{RECORDING_SID}\.json$", (204, ""))
+    twilio.post(f"{STATUS}?conversation={CUSTOMER_CALL}", conference_recording_form())
+    bodies = queue()
+    run_worker(client, bodies)
+    return bodies
+
+
 def test_whole_flow_copy_transcript_and_playback(
     client: Any,
     twilio: TwilioPoster,
@@ -135,12 +152,7 @@ def test_whole_flow_copy_transcript_and_playback(
     staff_token: Any,
     aws: Any,
 ) -> None:
-    answered_by_sato(container)
-    twilio_http.respond("GET", rf"/Recordings/{RECORDING_SID}\.wav$", (200, WAV))
-    twilio_http.respond("DELETE", rf"/Recordings/{RECORDING_SID}\.json$", (204, ""))
-    twilio.post(f"{STATUS}?conversation={CUSTOMER_CALL}", conference_recording_form())
-    bodies = queue()
-    run_worker(client, bodies)
+    bodies = copy_sato_recording(client, twilio, queue, container, twilio_http)
 
     # A re-delivered callback after the copy: nothing queued, nothing fetched again.
     again = twilio.post(f"{STATUS}?conversation={CUSTOMER_CALL}", conference_recording_form())
@@ -241,11 +253,7 @@ def test_a_failed_transcription_is_recorded_with_its_reason_and_writes_no_turns(
     twilio_http: RecordingHttpClient,
     aws: Any,
 ) -> None:
-    answered_by_sato(container)
-    twilio_http.respond("GET", rf"/Recordings/{RECORDING_SID}\.wav$", (200, WAV))
-    twilio_http.respond("DELETE", rf"/Recordings/{RECORDING_SID}\.json$", (204, ""))
-    twilio.post(f"{STATUS}?conversation={CUSTOMER_CALL}", conference_recording_form())
-    run_worker(client, queue())
+    copy_sato_recording(client, twilio, queue, container, twilio_http)
 
     class FailedJob:
         """moto's jobs always end COMPLETED; Transcribe's can fail, with a reason."""
