@@ -693,8 +693,34 @@ def open_tasks(report: Report, stack: Any) -> None:
         "tasks still open at the end (goal 0)",
         not left,
         json.dumps(dict(sorted(counts.items())))
-        + (f"; e.g. {left[0].sid}" if left else "")
+        + (f"; e.g. {[open_task_story(stack, t) for t in left[:3]]}" if left else "")
         + f"; follow-ups waiting for an agent: {len(waiting)}",
+    )
+
+
+def open_task_story(stack: Any, task: Any) -> str:
+    """What an operator needs to find why a task stayed open: since when, whose it is, what
+    Twilio and our presence record say about that agent."""
+    from ops.standin.harness import tokyo
+
+    s = stack.standin
+    with s.lock:
+        worker = s.workers.get(task.worker_sid)
+        activity = s.activities[worker.activity_sid].name if worker else "-"
+        holds = worker.task_sid if worker else "-"
+        reservations = [
+            f"{s.reservations[r].status}@{tokyo(s.reservations[r].created)}"
+            for r in task.reservations
+        ]
+    presence: dict[str, Any] = {}
+    if worker is not None:
+        table = stack.boto_session.resource("dynamodb").Table(stack.settings.presence_table)
+        presence = table.get_item(Key={"agent_id": worker.agent_id}).get("Item") or {}
+    return (
+        f"{task.sid} {task.status} since {tokyo(task.updated)}, created {tokyo(task.created)}, "
+        f"reservations {reservations}; worker {worker.agent_id if worker else '-'} "
+        f"{activity} holding {holds}; our presence {presence.get('state')} "
+        f"wrapped_task={presence.get('wrapped_task')}"
     )
 
 
