@@ -762,8 +762,8 @@ def figures(
     compare_presence(report, stack)
     open_tasks(report, stack)
     transfers_of_the_day(report, stack)
-    recordings_of_the_day(report, stack)
-    transcripts_of_the_day(report, stack)
+    records = recordings_of_the_day(report, stack)
+    transcripts_of_the_day(report, stack, records)
     p50, p99, n = s.stats.latency_percentiles()
     print(f"  webhook latency (in-process, real ms): p50 {p50:.1f} p99 {p99:.1f} over {n} requests")
     errors = s.stats.errors_by_route()
@@ -838,11 +838,12 @@ def figures(
         )
 
 
-def recordings_of_the_day(report: Report, stack: Any) -> None:
+def recordings_of_the_day(report: Report, stack: Any) -> dict[str, dict[str, Any]]:
     """Every recording Twilio made is in S3 with its channels (caller and agent apart on a
     conference recording, and our record says which channel the caller is on), byte for byte
     what Twilio served, and Twilio's copy was deleted only where that copy was verified (the
-    rehearsal runs with `recording_twilio_copy=delete`, the strictest setting)."""
+    rehearsal runs with `recording_twilio_copy=delete`, the strictest setting). Returns our
+    record of each recording, by sid."""
     s = stack.standin
     with s.lock:
         made = list(s.recordings.values())
@@ -852,8 +853,10 @@ def recordings_of_the_day(report: Report, stack: Any) -> None:
     problems: Counter[str] = Counter()
     example: dict[str, str] = {}
     copied = deleted = caller_first = 0
+    records: dict[str, dict[str, Any]] = {}
     for recording in made:
         record = table.get_item(Key={"pk": f"recording#{recording.sid}"}).get("Item") or {}
+        records[recording.sid] = record
         expected, channels = stack.rest.media(recording, "2")
         verified = False
         if record.get("status") != "copied":
@@ -895,19 +898,20 @@ def recordings_of_the_day(report: Report, stack: Any) -> None:
         f"{caller_first} as they joined first), {deleted} deleted at Twilio"
         + (f"; {json.dumps(dict(problems))} e.g. {example}" if problems else ""),
     )
+    return records
 
 
-def transcripts_of_the_day(report: Report, stack: Any) -> None:
+def transcripts_of_the_day(report: Report, stack: Any, records: dict[str, dict[str, Any]]) -> None:
     """Every caller-and-agent recording was transcribed (Transcribe played by the stand-in, each
     party saying lines that name them on the channel the conference gave them), and our speaker
-    turns give every line to whoever said it."""
+    turns give every line to whoever said it. `records`: our record of each recording, by sid
+    (read by recordings_of_the_day)."""
     transcription = stack.transcription
     if transcription is None:
         return
     s = stack.standin
     with s.lock:
         made = [r.sid for r in s.recordings.values() if r.channels == 2]
-    table = stack.boto_session.resource("dynamodb").Table(stack.settings.recordings_table)
     s3 = stack.boto_session.client("s3")
     bucket = stack.settings.recordings_bucket
     problems: Counter[str] = Counter()
@@ -915,7 +919,7 @@ def transcripts_of_the_day(report: Report, stack: Any) -> None:
     right = 0
     for sid in made:
         lines = transcription.spoken.get(sid)
-        record = table.get_item(Key={"pk": f"recording#{sid}"}).get("Item") or {}
+        record = records.get(sid) or {}
         status = record.get("transcription_status")
         if lines is None:
             problem = f"no transcription job ({status or 'not started'})"
@@ -927,7 +931,7 @@ def transcripts_of_the_day(report: Report, stack: Any) -> None:
             said = [(str(t["speaker"]), str(t["text"])) for t in turns]
             heard = len(said) == len(lines) and all(
                 speaker == line.speaker and line.marker in text
-                for (speaker, text), line in zip(said, lines, strict=False)
+                for (speaker, text), line in zip(said, lines, strict=True)
             )
             problem = "" if heard else "a line given to the wrong speaker"
             right += heard

@@ -291,7 +291,7 @@ def in_process_stack(
             speakers=lambda sid: standin.recording_parties(sid),
             deliver=lambda event: lambdas.put_event(event),
         )
-        transcription.install(session)
+        transcription.install()
         # Recording copies wait for late callbacks on a real-time SQS delay; virtual time cannot.
         # Heartbeats every 30 virtual minutes keep a 300-agent day affordable in one process.
         overrides: dict[str, Any] = {

@@ -127,11 +127,13 @@ class Transcription:
         self.spoken: dict[str, list[Line]] = {}
         self.jobs_started = 0
         self.jobs_finished = 0
+        self._s3: Any = None
 
-    def install(self, session: Any) -> None:
-        """Before any client of `session` exists: clients copy the session's handlers."""
-        session.events.register("before-call.transcribe.StartTranscriptionJob", self._asked)
-        session.events.register("after-call.transcribe.StartTranscriptionJob", self._answered)
+    def install(self) -> None:
+        """Before any client of the session exists: clients copy the session's handlers."""
+        events = self._session.events
+        events.register("before-call.transcribe.StartTranscriptionJob", self._asked)
+        events.register("after-call.transcribe.StartTranscriptionJob", self._answered)
 
     def _asked(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         # botocore hands the same request context to before-call and after-call.
@@ -158,7 +160,9 @@ class Transcription:
             lines = script(*parties)
             self.spoken[found.group(0)] = lines
         body = json.dumps(transcript_json(name, self._account_id, lines)).encode()
-        self._session.client("s3").put_object(
+        if self._s3 is None:  # one client for the day: making one costs more than the write
+            self._s3 = self._session.client("s3")
+        self._s3.put_object(
             Bucket=str(request["OutputBucketName"]),
             Key=output_key(name, str(request.get("OutputKey", ""))),
             Body=body,

@@ -98,7 +98,7 @@ def test_a_started_job_writes_its_output_and_the_rule_gets_the_event(fail_first:
         speakers=lambda sid: ("customer", CALLER, AGENT) if sid == RECORDING else None,
         deliver=lambdas.put_event,
     )
-    transcription.install(session)
+    transcription.install()
     lambdas.start()
     s3 = session.client("s3")
     s3.create_bucket(
