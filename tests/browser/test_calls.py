@@ -178,8 +178,11 @@ def answer(softphone: Softphone, stack: Stack, offer: Offer, key: str = "Enter")
     taskrouter_event(stack, offer, "reservation.accepted", offer.connected_attributes())
     softphone.page.keyboard.press(key)
     expect(softphone.page.locator("#call-view")).to_be_visible()
-    # The customer's record arrives from the API (GET /agents/me/call).
     expect(softphone.page.locator("#call-name")).to_have_text(offer.customer["customer_name"])
+    # The name comes with the call itself; the conference arrives later from the API (GET
+    # /agents/me/call). Until it has, hold and transfer are disabled and Alt+T does nothing,
+    # so a test that pressed it at once raced the fetch (CI lost that race once).
+    expect(softphone.page.locator("#transfer-toggle")).to_be_enabled()
 
 
 def test_incoming_call_is_unmissable_then_held_muted_and_wrapped_up(
