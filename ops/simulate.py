@@ -611,6 +611,16 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
         media_seconds=DAY_MEDIA_SECONDS,
     ) as stack:
         s = stack.standin
+        if args.trace:
+            from ops.standin.trace import Tracer
+
+            table = stack.boto_session.resource("dynamodb").Table(stack.settings.presence_table)
+            Tracer(
+                s,
+                stack.rest,
+                set(args.trace),
+                lambda agent_id: table.get_item(Key={"agent_id": agent_id}).get("Item") or {},
+            )
         start = s.now()
         population.schedule_day(s, start)
         plans = caller_plans(customers, args.calls, args.seed, start)
@@ -1030,6 +1040,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="YYYY-MM-DD",
         help="the working day to rehearse (09:00-18:00 Tokyo); default the first from today on",
+    )
+    parser.add_argument(
+        "--trace",
+        action="append",
+        default=[],
+        metavar="SID",
+        help="print every webhook and REST request about this task or call (and, once known, "
+        "its worker and legs) with the agent's presence after each; repeatable",
     )
     parser.add_argument("--scenarios-only", action="store_true")
     parser.add_argument("--no-scenarios", action="store_true")

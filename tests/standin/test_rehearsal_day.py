@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,24 @@ def test_a_caller_filed_on_the_wrong_channel_fails_the_day(
     [transcripts] = [c for c in report.checks if c.name.startswith("transcripts:")]
     assert transcripts.status == "FAIL"
     assert "a line given to the wrong speaker" in transcripts.detail
+
+
+@pytest.mark.timeout(300)
+def test_a_traced_task_tells_its_whole_story_without_changing_the_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = day(tmp_path / "plain.jsonl", seed=2, calls=6, faults=["--chaos"])
+    capsys.readouterr()
+    # "WT" is in every task sid: every task is traced.
+    traced = day(tmp_path / "traced.jsonl", seed=2, calls=6, faults=["--chaos", "--trace", "WT"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("TRACE ")]
+
+    assert calls(tmp_path / "plain.jsonl") == calls(tmp_path / "traced.jsonl")
+    assert [(c.name, c.status) for c in plain.checks] == [(c.name, c.status) for c in traced.checks]
+    answered = next(line for line in lines if "EventType=reservation.accepted" in line)
+    task = re.search(r"TaskSid=(WT\w+)", answered)
+    assert task
+    story = [line for line in lines if task.group(1) in line]
+    assert any("EventType=task.wrapup" in line and "presence wrap_up" in line for line in story)
+    completed = [line for line in story if line.split()[2] == "rest" and "POST" in line]
+    assert any("AssignmentStatus=completed" in line for line in completed), story
