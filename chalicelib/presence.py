@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from chalicelib.errors import Conflict
 from chalicelib.routing import AgentState
@@ -122,6 +123,18 @@ EXTERNAL = frozenset(
 )
 
 
+# Where each TaskRouter event comes in one task's life. TaskRouter can stamp two events of a
+# task with the same millisecond (a callback's call answered and wrapped at once, a voicemail
+# accepted and handed over): within one millisecond, only a later step of the same task is news.
+LIFECYCLE_STEP: dict[Event, int] = {
+    Event.OFFERED: 1,
+    Event.ACCEPTED: 2,
+    Event.MISSED: 2,
+    Event.WITHDRAWN: 2,
+    Event.CALL_ENDED: 3,
+}
+
+
 class IllegalTransition(Conflict):
     """The event is not allowed from the agent's current state (HTTP 409)."""
 
@@ -165,6 +178,10 @@ class Presence:
     worker_sid: str = ""
     # The task whose call end was applied last: its other end events change nothing.
     wrapped_task: str = ""
+    # The task of the newest TaskRouter event (at `event_ms`) and how far in its life it was
+    # (LIFECYCLE_STEP): what decides between two events of the same millisecond.
+    event_task: str = ""
+    event_step: int = 0
 
     @property
     def disconnected(self) -> bool:
@@ -187,9 +204,30 @@ class Change:
         return (self.before.state, self.before.reason) != (self.after.state, self.after.reason)
 
 
-def is_stale(presence: Presence, event: Event, at_ms: int) -> bool:
-    """A TaskRouter event no newer than what the agent already went through changes nothing."""
-    return event in EXTERNAL and at_ms <= presence.watermark_ms
+def is_stale(presence: Presence, event: Event, at_ms: int, task_sid: str = "") -> bool:
+    """A TaskRouter event no newer than what the agent already went through changes nothing.
+
+    In the very millisecond of the newest TaskRouter event seen, an event is news only if it
+    is another task's (TaskRouter completing one task and reserving the next at once) or a
+    later step of the same task; a duplicate or an earlier step is stale. A tie with one of our
+    own changes stays stale, as before: our clock and Twilio's only meet by chance."""
+    if event not in EXTERNAL or at_ms > presence.watermark_ms:
+        return False
+    if at_ms < presence.watermark_ms or at_ms != presence.event_ms or not task_sid:
+        return True
+    if task_sid != presence.event_task:
+        return False
+    return LIFECYCLE_STEP[event] <= presence.event_step
+
+
+def _event_mark(presence: Presence, event: Event, at_ms: int, task_sid: str) -> dict[str, Any]:
+    """The newest-event fields after seeing `event` of `task_sid` at `at_ms`."""
+    if at_ms < presence.event_ms:
+        return {}
+    step = LIFECYCLE_STEP[event]
+    if at_ms == presence.event_ms and task_sid == presence.event_task:
+        step = max(step, presence.event_step)
+    return {"event_ms": at_ms, "event_task": task_sid, "event_step": step}
 
 
 def _resume_target(presence: Presence, event: Event) -> AgentState:
@@ -244,21 +282,24 @@ def transition(
         version=presence.version + 1,
         resume=_remembered(presence, event, to),
         wrap_up_until_ms=at + timers.wrap_up_ms if to == S.WRAP_UP else None,
-        event_ms=max(presence.event_ms, at_ms) if event in EXTERNAL else presence.event_ms,
         wrapped_task=task_sid if event == Event.CALL_ENDED else presence.wrapped_task,
     )
+    if event in EXTERNAL:
+        after = replace(after, **_event_mark(presence, event, at_ms, task_sid))
     if event in (Event.SIGN_IN, Event.RECONNECTED):
         after = replace(after, last_seen_ms=max(presence.last_seen_ms, at_ms))
     return Change(before=presence, after=after, event=event)
 
 
-def observe(presence: Presence, event: Event, at_ms: int) -> Change:
+def observe(presence: Presence, event: Event, at_ms: int, task_sid: str = "") -> Change:
     """A TaskRouter event that does not apply here still makes older events stale.
 
     Without this, `reservation.rejected` arriving before its `reservation.created` would be
     refused and the late `created` would leave the agent ringing forever.
     """
-    after = replace(presence, version=presence.version + 1, event_ms=max(presence.event_ms, at_ms))
+    after = replace(
+        presence, version=presence.version + 1, **_event_mark(presence, event, at_ms, task_sid)
+    )
     return Change(before=presence, after=after, event=event)
 
 

@@ -168,7 +168,7 @@ class PresenceService:
         """A TaskRouter event at Twilio's `at_ms`: stale ones change nothing, duplicates too."""
 
         def decide(p: Presence | None) -> Change | None:
-            if p is None or is_stale(p, event, at_ms):
+            if p is None or is_stale(p, event, at_ms, task_sid):
                 return None
             try:
                 return transition(p, event, at_ms, self.timers, task_sid)
@@ -181,7 +181,7 @@ class PresenceService:
                     state=p.state.value,
                     problem=str(exc),
                 )
-                return observe(p, event, at_ms)
+                return observe(p, event, at_ms, task_sid)
 
         return self._apply(agent_id, decide)
 

@@ -65,6 +65,8 @@ def presence_from_item(item: dict[str, Any]) -> Presence:
         name=str(item.get("name", "")),
         worker_sid=str(item.get("worker_sid", "")),
         wrapped_task=str(item.get("wrapped_task", "")),
+        event_task=str(item.get("event_task", "")),
+        event_step=number("event_step"),
     )
 
 
@@ -81,6 +83,8 @@ def item_from_presence(p: Presence, changed_ms: int) -> dict[str, Any]:
         "name": p.name,
         "worker_sid": p.worker_sid,
         "wrapped_task": p.wrapped_task,
+        "event_task": p.event_task,
+        "event_step": p.event_step,
         # Server time of the write: what the board's `since` cursor compares.
         "changed_ms": changed_ms,
     }

@@ -208,14 +208,14 @@ TestPresenceMachine = PresenceMachine.TestCase
 TestPresenceMachine.settings = settings(max_examples=200, stateful_step_count=40, deadline=None)
 
 
-def deliver(p: Presence, event: Event, at: int) -> Presence:
+def deliver(p: Presence, event: Event, at: int, task: str = "WT1") -> Presence:
     """What the TaskRouter subscriber does with one event."""
-    if is_stale(p, event, at):
+    if is_stale(p, event, at, task):
         return p
     try:
-        return transition(p, event, at, TIMERS, task_sid="WT1").after
+        return transition(p, event, at, TIMERS, task_sid=task).after
     except IllegalTransition:
-        return observe(p, event, at).after
+        return observe(p, event, at, task).after
 
 
 LIFECYCLES = [
@@ -253,3 +253,59 @@ def test_taskrouter_events_in_any_order_and_repeated_end_where_in_order_delivery
         final = deliver(final, event, at)
     # The reason may say less (a withdrawn offer seen first leaves "manual"); the state may not.
     assert final.state == expected.state
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lifecycle=st.sampled_from(LIFECYCLES[:4]),
+    start=st.sampled_from([S.AVAILABLE, S.AWAY, S.BREAK, S.WRAP_UP]),
+    data=st.data(),
+)
+def test_a_tasks_events_stamped_with_the_same_millisecond_still_end_where_they_should(
+    lifecycle: list[Event], start: AgentState, data: st.DataObject
+) -> None:
+    # TaskRouter stamps a step and the next one alike when they happen at once (a callback's
+    # leg answered and wrapped, a voicemail accepted and handed over).
+    initial = agent(start, since_ms=500, reason=Reason.MANUAL.value)
+    gaps = data.draw(st.lists(st.sampled_from([0, 1_000]), min_size=len(lifecycle) - 1))
+    times = [1_000]
+    for gap in gaps[: len(lifecycle) - 1]:
+        times.append(times[-1] + gap)
+    timed = list(zip(lifecycle, times, strict=False))
+    expected = initial
+    for event, at in timed:
+        expected = deliver(expected, event, at)
+    # Each distinct event is one callback: a duplicate repeats it, it does not add a step.
+    distinct = list(dict.fromkeys(timed))
+    deliveries = data.draw(
+        st.lists(
+            st.sampled_from(distinct), min_size=len(distinct), max_size=3 * len(distinct)
+        ).filter(lambda d: set(d) == set(distinct))
+    )
+    final = initial
+    for event, at in data.draw(st.permutations(deliveries)):
+        final = deliver(final, event, at)
+    assert final.state == expected.state
+    if lifecycle[-1] == Event.CALL_ENDED:
+        assert (final.state, final.wrapped_task) == (S.WRAP_UP, "WT1")
+
+
+def test_a_call_answered_and_ended_in_one_millisecond_goes_to_wrap_up() -> None:
+    ringing = deliver(agent(S.AVAILABLE, since_ms=500), Event.OFFERED, 1_000)
+    on_call = deliver(ringing, Event.ACCEPTED, 2_000)
+    ended = deliver(on_call, Event.CALL_ENDED, 2_000)
+    assert (ended.state, ended.wrapped_task) == (S.WRAP_UP, "WT1")
+    # The accepted event delivered again, or late, in that millisecond: old news.
+    assert is_stale(ended, Event.ACCEPTED, 2_000, "WT1")
+    assert is_stale(ended, Event.CALL_ENDED, 2_000, "WT1")
+    assert deliver(ended, Event.ACCEPTED, 2_000) == ended
+
+
+def test_the_next_task_offered_in_the_millisecond_the_last_one_completed_rings() -> None:
+    on_call = deliver(deliver(agent(S.AVAILABLE), Event.OFFERED, 1_000), Event.ACCEPTED, 2_000)
+    wrapping = deliver(on_call, Event.CALL_ENDED, 60_000)
+    ringing = deliver(wrapping, Event.OFFERED, 60_000, task="WT2")
+    assert (ringing.state, ringing.resume) == (S.RINGING, S.WRAP_UP)
+    # Our own change in the same millisecond still wins over Twilio's (a tie by chance).
+    away = transition(agent(S.AVAILABLE), Event.CHOOSE_AWAY, 70_000).after
+    assert is_stale(away, Event.OFFERED, 70_000, "WT3")
