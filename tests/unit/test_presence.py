@@ -228,6 +228,26 @@ LIFECYCLES = [
 ]
 
 
+def in_order_and_shuffled(
+    initial: Presence, timed: list[tuple[Event, int]], data: st.DataObject
+) -> tuple[Presence, Presence]:
+    """Where in-order delivery ends, and where a drawn shuffle with repeats ends. One event at
+    one time is one callback: its repeats are duplicates, not further steps."""
+    expected = initial
+    for event, at in timed:
+        expected = deliver(expected, event, at)
+    distinct = list(dict.fromkeys(timed))
+    deliveries = data.draw(
+        st.lists(
+            st.sampled_from(distinct), min_size=len(distinct), max_size=3 * len(distinct)
+        ).filter(lambda d: set(d) == set(distinct))
+    )
+    final = initial
+    for event, at in data.draw(st.permutations(deliveries)):
+        final = deliver(final, event, at)
+    return expected, final
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     lifecycle=st.sampled_from(LIFECYCLES),
@@ -239,18 +259,7 @@ def test_taskrouter_events_in_any_order_and_repeated_end_where_in_order_delivery
 ) -> None:
     initial = agent(start, since_ms=500, reason=Reason.MANUAL.value)
     timed = [(event, 1_000 + 1_000 * n) for n, event in enumerate(lifecycle)]
-    expected = initial
-    for event, at in timed:
-        expected = deliver(expected, event, at)
-    deliveries = data.draw(
-        st.lists(st.sampled_from(timed), min_size=len(timed), max_size=3 * len(timed)).filter(
-            lambda d: set(d) == set(timed)
-        )
-    )
-    shuffled = data.draw(st.permutations(deliveries))
-    final = initial
-    for event, at in shuffled:
-        final = deliver(final, event, at)
+    expected, final = in_order_and_shuffled(initial, timed, data)
     # The reason may say less (a withdrawn offer seen first leaves "manual"); the state may not.
     assert final.state == expected.state
 
@@ -271,20 +280,9 @@ def test_a_tasks_events_stamped_with_the_same_millisecond_still_end_where_they_s
     times = [1_000]
     for gap in gaps[: len(lifecycle) - 1]:
         times.append(times[-1] + gap)
-    timed = list(zip(lifecycle, times, strict=False))
-    expected = initial
-    for event, at in timed:
-        expected = deliver(expected, event, at)
-    # Each distinct event is one callback: a duplicate repeats it, it does not add a step.
-    distinct = list(dict.fromkeys(timed))
-    deliveries = data.draw(
-        st.lists(
-            st.sampled_from(distinct), min_size=len(distinct), max_size=3 * len(distinct)
-        ).filter(lambda d: set(d) == set(distinct))
+    expected, final = in_order_and_shuffled(
+        initial, list(zip(lifecycle, times, strict=False)), data
     )
-    final = initial
-    for event, at in data.draw(st.permutations(deliveries)):
-        final = deliver(final, event, at)
     assert final.state == expected.state
     if lifecycle[-1] == Event.CALL_ENDED:
         assert (final.state, final.wrapped_task) == (S.WRAP_UP, "WT1")
