@@ -286,10 +286,6 @@ class Chaos:
     def caller_joins_first(self) -> bool:
         return bool(self.customer_first) and self.join_rng.random() < self.customer_first
 
-    @property
-    def on(self) -> bool:
-        return bool(self.duplicate or self.reorder or self.fail_once or self.customer_first)
-
 
 @dataclass
 class RouteStats:
