@@ -123,9 +123,10 @@ EXTERNAL = frozenset(
 )
 
 
-# Where each TaskRouter event comes in one task's life. TaskRouter can stamp two events of a
-# task with the same millisecond (a callback's call answered and wrapped at once, a voicemail
-# accepted and handed over): within one millisecond, only a later step of the same task is news.
+# Where each TaskRouter event comes in one task's life. Two events can carry the same
+# millisecond: a step and the next one made at once (the rehearsal's callback leg answered and
+# wrapped together), or a freed worker reserved for the next task as the last one completes.
+# Within one millisecond, another task's event or a later step of the same task is news.
 LIFECYCLE_STEP: dict[Event, int] = {
     Event.OFFERED: 1,
     Event.ACCEPTED: 2,

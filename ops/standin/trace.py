@@ -61,11 +61,12 @@ class Tracer:
         return any(sid in text for text in texts for sid in self.sids)
 
     def _follow(self, form: Mapping[str, str]) -> None:
-        """A traced task's worker and call legs are part of its story from then on."""
-        if form.get("TaskSid") in self.sids:
-            for key in ("WorkerSid", "CallSid"):
-                if form.get(key):
-                    self.sids.add(form[key])
+        """A traced request's call leg, and a traced task's worker, are part of the story from
+        then on (a callback's leg is named only by the URL the task gave it)."""
+        if form.get("CallSid"):
+            self.sids.add(form["CallSid"])
+        if form.get("TaskSid") in self.sids and form.get("WorkerSid"):
+            self.sids.add(form["WorkerSid"])
 
     def _line(self, kind: str, what: str, form: Mapping[str, str], status: int, body: str) -> None:
         fields = " ".join(f"{k}={form[k]}" for k in SHOWN if form.get(k))
