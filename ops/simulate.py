@@ -614,13 +614,7 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
         if args.trace:
             from ops.standin.trace import Tracer
 
-            table = stack.boto_session.resource("dynamodb").Table(stack.settings.presence_table)
-            Tracer(
-                s,
-                stack.rest,
-                set(args.trace),
-                lambda agent_id: table.get_item(Key={"agent_id": agent_id}).get("Item") or {},
-            )
+            Tracer(s, stack.rest, set(args.trace), lambda agent_id: presence_item(stack, agent_id))
         start = s.now()
         population.schedule_day(s, start)
         plans = caller_plans(customers, args.calls, args.seed, start)
@@ -708,6 +702,13 @@ def open_tasks(report: Report, stack: Any) -> None:
     )
 
 
+def presence_item(stack: Any, agent_id: str) -> dict[str, Any]:
+    """Our presence record of `agent_id` as stored ({} if none)."""
+    table = stack.boto_session.resource("dynamodb").Table(stack.settings.presence_table)
+    item: dict[str, Any] = table.get_item(Key={"agent_id": agent_id}).get("Item") or {}
+    return item
+
+
 def open_task_story(stack: Any, task: Any) -> str:
     """What an operator needs to find why a task stayed open: since when, whose it is, what
     Twilio and our presence record say about that agent."""
@@ -722,10 +723,7 @@ def open_task_story(stack: Any, task: Any) -> str:
             f"{s.reservations[r].status}@{tokyo(s.reservations[r].created)}"
             for r in task.reservations
         ]
-    presence: dict[str, Any] = {}
-    if worker is not None:
-        table = stack.boto_session.resource("dynamodb").Table(stack.settings.presence_table)
-        presence = table.get_item(Key={"agent_id": worker.agent_id}).get("Item") or {}
+    presence = presence_item(stack, worker.agent_id) if worker is not None else {}
     return (
         f"{task.sid} {task.status} since {tokyo(task.updated)}, created {tokyo(task.created)}, "
         f"reservations {reservations}; worker {worker.agent_id if worker else '-'} "
