@@ -15,7 +15,7 @@ from chalicelib.api.recordings import recordings
 from chalicelib.api.softphone import softphone
 from chalicelib.api.taskrouter import taskrouter
 from chalicelib.api.voice import voice
-from chalicelib.observability import invocation, logger, record_response
+from chalicelib.platform.observability import invocation, logger, record_response
 
 app = Chalice(app_name="contact-center")
 app.register_blueprint(voice)

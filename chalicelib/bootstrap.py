@@ -11,24 +11,29 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.cognito import JwksKeys
-from chalicelib.adapters.dynamo import AgentDirectory, CustomerDirectory, PresenceReader
-from chalicelib.config import Settings, TwilioCredentials, get_settings, load_twilio_credentials
+from chalicelib.platform.settings import (
+    Settings,
+    TwilioCredentials,
+    get_settings,
+    load_twilio_credentials,
+)
+from chalicelib.platform.signing_keys import JwksKeys
+from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
 
 if TYPE_CHECKING:
     from twilio.http import HttpClient
 
-    from chalicelib.adapters.conversation_store import ConversationTable, EventStore
-    from chalicelib.adapters.presence_store import PresenceHistory, PresenceStore
-    from chalicelib.adapters.recording_store import RecordingStore
-    from chalicelib.adapters.s3 import RecordingArchive
-    from chalicelib.adapters.sqs import WorkQueue
-    from chalicelib.adapters.stepfunctions import EscalationTimelines
-    from chalicelib.adapters.transcribe import Transcriber
-    from chalicelib.adapters.twilio_api import TwilioGateway
-    from chalicelib.presence_board import BoardCache
-    from chalicelib.presence_mirror import PresenceMirror
-    from chalicelib.presence_service import PresenceService
+    from chalicelib.conversations.store import ConversationTable, EventStore
+    from chalicelib.escalation.timelines import EscalationTimelines
+    from chalicelib.platform.work_queue import WorkQueue
+    from chalicelib.presence.board import BoardCache
+    from chalicelib.presence.mirror import PresenceMirror
+    from chalicelib.presence.service import PresenceService
+    from chalicelib.presence.store import PresenceHistory, PresenceStore
+    from chalicelib.recordings.archive import RecordingArchive
+    from chalicelib.recordings.store import RecordingStore
+    from chalicelib.recordings.transcriber import Transcriber
+    from chalicelib.telephony.rest import TwilioGateway
 
 
 class Container:
@@ -102,7 +107,7 @@ class Container:
 
     @cached_property
     def twilio(self) -> TwilioGateway:
-        from chalicelib.adapters.twilio_api import TwilioGateway, rebased_http_client
+        from chalicelib.telephony.rest import TwilioGateway, rebased_http_client
 
         http_client = self._twilio_http_client
         if http_client is None and self.settings.twilio_api_base_url:
@@ -114,7 +119,7 @@ class Container:
     # --- recordings (issue 6) ---
     @cached_property
     def recording_store(self) -> RecordingStore:
-        from chalicelib.adapters.recording_store import RecordingStore
+        from chalicelib.recordings.store import RecordingStore
 
         return RecordingStore(self.records_dynamodb.Table(self.settings.recordings_table))
 
@@ -122,7 +127,7 @@ class Container:
     def recording_archive(self) -> RecordingArchive:
         from botocore.config import Config
 
-        from chalicelib.adapters.s3 import RecordingArchive
+        from chalicelib.recordings.archive import RecordingArchive
 
         s = self.settings
         # SigV4: presigned links to SSE-KMS objects are refused with any other signature.
@@ -131,13 +136,13 @@ class Container:
 
     @cached_property
     def recording_queue(self) -> WorkQueue:
-        from chalicelib.adapters.sqs import WorkQueue
+        from chalicelib.platform.work_queue import WorkQueue
 
         return WorkQueue(self.boto_session.client("sqs"), self.settings.recordings_queue)
 
     @cached_property
     def transcriber(self) -> Transcriber:
-        from chalicelib.adapters.transcribe import Transcriber
+        from chalicelib.recordings.transcriber import Transcriber
 
         s = self.settings
         return Transcriber(
@@ -146,7 +151,7 @@ class Container:
 
     @cached_property
     def conversation_events(self) -> EventStore:
-        from chalicelib.adapters.conversation_store import EventStore
+        from chalicelib.conversations.store import EventStore
 
         s = self.settings
         return EventStore(
@@ -156,7 +161,7 @@ class Container:
 
     @cached_property
     def conversations(self) -> ConversationTable:
-        from chalicelib.adapters.conversation_store import ConversationTable
+        from chalicelib.conversations.store import ConversationTable
 
         return ConversationTable(self.records_dynamodb.Table(self.settings.conversations_table))
 
@@ -164,7 +169,7 @@ class Container:
     def escalation_timelines(self) -> EscalationTimelines:
         from botocore.config import Config
 
-        from chalicelib.adapters.stepfunctions import EscalationTimelines
+        from chalicelib.escalation.timelines import EscalationTimelines
 
         # Called from the TaskRouter event webhook: fail fast, the workflow backstop covers us.
         config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2})
@@ -174,7 +179,7 @@ class Container:
     @cached_property
     def clock(self) -> Callable[[], int]:
         """Epoch milliseconds; tests replace it to move time."""
-        from chalicelib.adapters.presence_store import wall_clock_ms
+        from chalicelib.presence.store import wall_clock_ms
 
         return wall_clock_ms
 
@@ -184,21 +189,21 @@ class Container:
 
     @cached_property
     def presence_store(self) -> PresenceStore:
-        from chalicelib.adapters.presence_store import PresenceStore
+        from chalicelib.presence.store import PresenceStore
 
         table = self.dynamodb.Table(self.settings.presence_table)
         return PresenceStore(table, clock=lambda: self.clock())
 
     @cached_property
     def presence(self) -> PresenceService:
-        from chalicelib.presence_service import PresenceService, timers_from
+        from chalicelib.presence.service import PresenceService, timers_from
 
         timers = timers_from(self.settings)
         return PresenceService(self.presence_store, self.agents, timers, lambda: self.clock())
 
     @cached_property
     def presence_history(self) -> PresenceHistory:
-        from chalicelib.adapters.presence_store import PresenceHistory
+        from chalicelib.presence.store import PresenceHistory
 
         table = self.dynamodb.Table(self.settings.presence_history_table)
         return PresenceHistory(table, self.settings.presence_history_retention_days)
@@ -207,8 +212,8 @@ class Container:
     def presence_board(self) -> BoardCache:
         from botocore.config import Config
 
-        from chalicelib.adapters.presence_store import PresenceStore
-        from chalicelib.presence_board import SCAN_TIMEOUT_SECONDS, BoardCache, timer_due
+        from chalicelib.presence.board import SCAN_TIMEOUT_SECONDS, BoardCache, timer_due
+        from chalicelib.presence.store import PresenceStore
 
         # The board's Scan is off Twilio's call path: it gets its own, longer read timeout.
         config = Config(read_timeout=SCAN_TIMEOUT_SECONDS, retries={"max_attempts": 2})
@@ -227,7 +232,7 @@ class Container:
 
     @cached_property
     def presence_mirror(self) -> PresenceMirror:
-        from chalicelib.presence_mirror import PresenceMirror, activity_map
+        from chalicelib.presence.mirror import PresenceMirror, activity_map
 
         return PresenceMirror(self.twilio, activity_map(self.settings))
 

@@ -66,8 +66,8 @@ def cmd_seed_local(args: argparse.Namespace) -> int:
 
 
 def cmd_workflow(args: argparse.Namespace) -> int:
-    from chalicelib.config import Settings
-    from chalicelib.workflow import workflow_json
+    from chalicelib.platform.settings import Settings
+    from chalicelib.routing.workflow import workflow_json
     from ops.stage import ROOT, local_defaults
 
     # The committed file is generated from the committed local settings, never this shell's.
@@ -80,7 +80,7 @@ def cmd_workflow(args: argparse.Namespace) -> int:
 
 
 def cmd_call(args: argparse.Namespace) -> int:
-    from chalicelib.config import load_twilio_credentials
+    from chalicelib.platform.settings import load_twilio_credentials
     from ops.stage import settings_for
     from ops.webhooks import new_sid, post_signed
 
@@ -168,7 +168,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export_conversations(args: argparse.Namespace) -> int:
     from chalicelib.bootstrap import Container
-    from chalicelib.conversation_jobs import export_one_day
+    from chalicelib.conversations.jobs import export_one_day
     from ops.stage import settings_for
 
     key, rows = export_one_day(Container(settings=settings_for(args.stage)), args.day)

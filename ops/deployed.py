@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.config import Settings
+from chalicelib.platform.settings import Settings
 from ops.infra import TEMPLATE
 from ops.stage import stage_environment
 

@@ -23,9 +23,9 @@ from chalicelib.api.conversations import VOICE_STATUS_PATH
 from chalicelib.api.softphone import OUTBOUND_PATH
 from chalicelib.api.taskrouter import ASSIGNMENT_PATH, EVENTS_PATH
 from chalicelib.api.voice import INCOMING_PATH
-from chalicelib.config import ConfigurationError, Settings
-from chalicelib.fallback import FALLBACK_PATH
-from chalicelib.workflow import workflow_definition
+from chalicelib.escalation.fallback import FALLBACK_PATH
+from chalicelib.platform.settings import ConfigurationError, Settings
+from chalicelib.routing.workflow import workflow_definition
 from ops.deployed import StageStore, deployed_settings, parameter_path, stack_name
 from ops.infra import SETTING_KEY, template_resources
 from ops.provision import ACTIVITIES, number_configuration

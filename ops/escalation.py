@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chalicelib.config import Settings
+from chalicelib.platform.settings import Settings
 
 ASL = Path(__file__).resolve().parent.parent / "infra" / "escalation.asl.json"
 STATE_MACHINE_NAME = "contact-center-escalation"

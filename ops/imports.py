@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chalicelib.phone_numbers import InvalidPhoneNumber, to_e164
+from chalicelib.telephony.phone_numbers import InvalidPhoneNumber, to_e164
 
 AGENT_COLUMNS = ("agent_id", "name", "team", "worker_sid")
 CUSTOMER_COLUMNS = ("phone", "customer_id", "customer_name", "owner_agent_id", "team")

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chalicelib.config import Settings
+from chalicelib.platform.settings import Settings
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "resources.json"
 SETTING_KEY = "contact-center:setting"

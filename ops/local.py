@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib.business_hours import around_the_clock
+from chalicelib.escalation.business_hours import around_the_clock
 from ops.stage import ROOT, local_environment, settings_for
 from ops.web_config import local_config_path, local_web_config, write_web_config
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.adapters.presence_store import item_from_presence
-from chalicelib.presence import Presence, Reason
-from chalicelib.routing import AgentState
+from chalicelib.presence.domain import AgentState, Presence, Reason
+from chalicelib.presence.store import item_from_presence
 from ops.imports import load_agents
 
 # The rest of each team, in turn: a floor with a bit of everything on the board.

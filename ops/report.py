@@ -1,10 +1,10 @@
 """`python -m ops report --from 2025-11-01 --to 2025-11-30`: KPIs in the terminal and as HTML.
 
 Reads the conversation records of the range (the stage's DynamoDB table by day, or exported
-Parquet files with `--parquet`), computes the KPIs of chalicelib.kpis (the same definitions the
-dashboard uses) and writes a self-contained HTML report: matplotlib charts rendered to inline
-SVG (hourly volume and abandonment, wait-time distribution, hour x weekday heatmap), no
-JavaScript, no CDN, nothing fetched when it is opened.
+Parquet files with `--parquet`), computes the KPIs of chalicelib.conversations.kpis (the same
+definitions the dashboard uses) and writes a self-contained HTML report: matplotlib charts
+rendered to inline SVG (hourly volume and abandonment, wait-time distribution, hour x weekday
+heatmap), no JavaScript, no CDN, nothing fetched when it is opened.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from chalicelib.kpis import compute
+from chalicelib.conversations.kpis import compute
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -36,7 +36,7 @@ class Period:
 
 
 def records_from_table(table: Any, period: Period) -> Iterator[dict[str, Any]]:
-    from chalicelib.adapters.conversation_store import ConversationTable
+    from chalicelib.conversations.store import ConversationTable
 
     conversations = ConversationTable(table)
     for day in period.days():

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.bootstrap import Container
-from chalicelib.routing import AgentState
+from chalicelib.presence.domain import AgentState
 
 
 def sign_out(container: Container, agent_id: str) -> str:

@@ -92,7 +92,7 @@ def directory(agents: int, seed: int) -> tuple[list[dict[str, str]], list[dict[s
 def caller_plans(
     customers: list[dict[str, str]], calls: int, seed: int, start: float
 ) -> list[tuple[float, CallerPlan]]:
-    from chalicelib.phone_numbers import caller_e164
+    from chalicelib.telephony.phone_numbers import caller_e164
 
     rng = random.Random(f"callers:{seed}")
     plans = []
@@ -129,7 +129,8 @@ def caller_plans(
 
 
 def truth_records(stack: Any) -> list[dict[str, Any]]:
-    """The ground truth in the shape of conversation records, for chalicelib.kpis.compute."""
+    """The ground truth in the shape of conversation records, for
+    chalicelib.conversations.kpis.compute."""
     from ops.standin.harness import TOKYO
 
     records = []
@@ -192,9 +193,11 @@ KPI_KEYS = ("offered", "answered", "abandoned", "owner_reach_rate", "asa_ms")
 
 def compare_kpis(report: Report, stack: Any) -> None:
     try:
-        from chalicelib.kpis import compute
+        from chalicelib.conversations.kpis import compute
     except ImportError:
-        report.add("KPIs ours vs truth", None, "not available yet (chalicelib/kpis.py)")
+        report.add(
+            "KPIs ours vs truth", None, "not available yet (chalicelib/conversations/kpis.py)"
+        )
         return
     ours_raw = app_records(stack)
     if ours_raw is None:
@@ -230,7 +233,7 @@ def _outcome_differences(
 ) -> dict[str, Any]:
     """Which calls our records put in another KPI class than the truth does (call sid: ours,
     truth): where to look when a KPI differs."""
-    from chalicelib.kpis import ABANDONED_OUTCOMES, OFFERED_OUTCOMES
+    from chalicelib.conversations.kpis import ABANDONED_OUTCOMES, OFFERED_OUTCOMES
 
     def kpi_class(outcome: str) -> str:
         if outcome not in OFFERED_OUTCOMES:
@@ -250,7 +253,7 @@ def _outcome_differences(
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any] | None:
-    """The report's day totals (`totals` in chalicelib/kpis.py)."""
+    """The report's day totals (`totals` in chalicelib/conversations/kpis.py)."""
     summary = result.get("totals")
     return summary if isinstance(summary, dict) else None
 
@@ -295,7 +298,7 @@ def compare_presence(report: Report, stack: Any) -> None:
 
 
 def run_scenarios(report: Report, seed: int, floor_size: int = 30, date: str | None = None) -> None:
-    from chalicelib.phone_numbers import caller_e164
+    from chalicelib.telephony.phone_numbers import caller_e164
     from ops.standin.harness import day_start, in_process_stack
 
     agents, customers = directory(floor_size, seed)

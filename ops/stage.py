@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from chalicelib.config import Settings
+from chalicelib.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"

@@ -332,7 +332,7 @@ def run_deploy(stage: str) -> int:
         print(f"web-deploy: {exc}")
         return 2
     _report(outcome, "deployed")
-    from chalicelib.versions import parse_version
+    from chalicelib.platform.versions import parse_version
 
     if parse_version(outcome.version) > parse_version(settings.latest_client_version):
         print(
@@ -357,7 +357,7 @@ def run_rollback(stage: str, to: str = "") -> int:
         print(f"web-rollback: {exc}")
         return 2
     _report(outcome, "rolled back to")
-    from chalicelib.versions import parse_version
+    from chalicelib.platform.versions import parse_version
 
     if parse_version(outcome.version) < parse_version(settings.min_client_version):
         print(

@@ -13,8 +13,8 @@ from moto import mock_aws
 from twilio.request_validator import RequestValidator
 
 from chalicelib import bootstrap
-from chalicelib.business_hours import around_the_clock
-from chalicelib.config import Settings
+from chalicelib.escalation.business_hours import around_the_clock
+from chalicelib.platform.settings import Settings
 from ops.infra import create_local_resources
 from tests.fakes.twilio_http import RecordingHttpClient
 
@@ -169,6 +169,6 @@ def staff_token(aws: Any, cognito_pool: Any) -> Any:
 def _app_logs_at_info() -> None:
     """Every test starts with the app's Logger at INFO: a test (or the stand-in) that quiets it
     must not hide log lines that later tests assert."""
-    from chalicelib.observability import logger
+    from chalicelib.platform.observability import logger
 
     logger.setLevel("INFO")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from chalicelib import conversation_events as ce
+from chalicelib.conversations import events as ce
 from tests.data import ACCOUNT_SID, sid
 
 T0 = 1_764_000_000_000  # 2025-11-24 16:00:00 UTC (01:00 Tuesday in Tokyo)

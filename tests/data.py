@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.config import Settings
+from chalicelib.platform.settings import Settings
 
 ACCOUNT_SID = "AC" + "a" * 32
 

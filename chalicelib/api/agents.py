@@ -2,7 +2,7 @@
 
 - `/agents/me/*`: an agent signs in and out, sends heartbeats and picks a state. The agent is
   the token's user: nobody changes someone else's presence here.
-- `GET /presence`: the board feed, served from a per-container snapshot (chalicelib.presence_board).
+- `GET /presence`: the board feed, served from a per-container snapshot (chalicelib.presence.board).
 - The presence table's stream: history events and the TaskRouter mirror, off the request path.
 - Schedules: the timer sweep (lost heartbeats, ended wrap-ups) and the TaskRouter reconciliation.
 """
@@ -18,16 +18,16 @@ from chalice import Blueprint, Rate, Response
 from chalice.app import DynamoDBEvent
 
 from chalicelib import bootstrap
-from chalicelib.adapters.presence_store import (
+from chalicelib.api.auth import require_staff
+from chalicelib.api.web import CORS, json_body, json_response, map_errors
+from chalicelib.platform.errors import InvalidInput, StorageUnavailable
+from chalicelib.platform.observability import count, logger, metrics
+from chalicelib.presence.domain import Presence
+from chalicelib.presence.store import (
     HistoryEvent,
     history_from_stream,
     presence_from_stream,
 )
-from chalicelib.auth import require_staff
-from chalicelib.errors import InvalidInput, StorageUnavailable
-from chalicelib.observability import count, logger, metrics
-from chalicelib.presence import Presence
-from chalicelib.web import CORS, json_body, json_response, map_errors
 
 agents = Blueprint(__name__)
 

@@ -1,7 +1,7 @@
 """Conversations: the ingest webhooks, the staff API over the records, and the scheduled jobs.
 
 Ingest: every call leg's status callback and the conference's, signed by Twilio, stored raw
-(chalicelib.conversation_facts). TaskRouter events arrive through the shared events route
+(chalicelib.conversations.facts). TaskRouter events arrive through the shared events route
 (chalicelib.api.taskrouter.EVENT_SUBSCRIBERS); recording callbacks through the recordings
 route, which calls `conversation_facts.store_callback`. The events table's stream
 (`conversation_stream`) folds them into the conversation records, off the webhook path.
@@ -16,21 +16,21 @@ from chalice import Blueprint, Cron, Rate, Response
 from chalice.app import DynamoDBEvent
 
 from chalicelib import bootstrap
-from chalicelib.auth import require_staff
-from chalicelib.conversation_events import (
+from chalicelib.api.auth import require_staff
+from chalicelib.api.web import CORS, FORM, json_response, twilio_form, webhook
+from chalicelib.conversations.events import (
     CallStatusCallback,
     ConferenceStatusCallback,
     conference_event,
     voice_event,
 )
-from chalicelib.conversation_facts import current_record, rebuild_conversations, store_event
-from chalicelib.conversation_jobs import export_recent_days, today_kpis
-from chalicelib.conversation_search import search_from_params
-from chalicelib.errors import NotFound, StorageUnavailable
-from chalicelib.models import parse_form
-from chalicelib.observability import logger, metrics
-from chalicelib.pricing import reconcile_prices
-from chalicelib.web import CORS, FORM, json_response, twilio_form, webhook
+from chalicelib.conversations.facts import current_record, rebuild_conversations, store_event
+from chalicelib.conversations.jobs import export_recent_days, today_kpis
+from chalicelib.conversations.pricing import reconcile_prices
+from chalicelib.conversations.search import search_from_params
+from chalicelib.platform.errors import NotFound, StorageUnavailable
+from chalicelib.platform.observability import logger, metrics
+from chalicelib.telephony.forms import parse_form
 
 conversations = Blueprint(__name__)
 
@@ -133,7 +133,7 @@ def conversation_stream(event: DynamoDBEvent) -> None:
     prefixed partitions; TTL deletions change no record). Raising makes Lambda retry the batch:
     rebuilding is idempotent and guarded, so a retry only repeats work.
     """
-    from chalicelib.adapters.conversation_store import conversation_of_partition
+    from chalicelib.conversations.store import conversation_of_partition
 
     try:
         rebuilt = rebuild_conversations(

@@ -12,13 +12,14 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import bootstrap, fallback
-from chalicelib.errors import InvalidInput
-from chalicelib.escalation_steps import enter_stage_step, fallback_step
-from chalicelib.fallback import FallbackCall, VoicemailRecorded
-from chalicelib.models import parse_form
-from chalicelib.web import FORM, twilio_form, webhook
-from chalicelib.web import twiml as twiml_response
+from chalicelib import bootstrap
+from chalicelib.api.web import FORM, twilio_form, webhook
+from chalicelib.api.web import twiml as twiml_response
+from chalicelib.escalation import fallback
+from chalicelib.escalation.fallback import FallbackCall, VoicemailRecorded
+from chalicelib.escalation.steps import enter_stage_step, fallback_step
+from chalicelib.platform.errors import InvalidInput
+from chalicelib.telephony.forms import parse_form
 
 escalation = Blueprint(__name__)
 

@@ -13,9 +13,9 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib import bootstrap
-from chalicelib.observability import count, logger
-from chalicelib.versions import CLIENT_VERSION_HEADER, UPGRADE_REQUIRED, VersionPolicy
-from chalicelib.web import CORS, json_response
+from chalicelib.api.web import CORS, json_response
+from chalicelib.platform.observability import count, logger
+from chalicelib.platform.versions import CLIENT_VERSION_HEADER, UPGRADE_REQUIRED, VersionPolicy
 
 
 def version_policy() -> VersionPolicy:

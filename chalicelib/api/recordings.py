@@ -16,11 +16,12 @@ from chalice import Blueprint, ForbiddenError, Response
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import bootstrap
-from chalicelib.auth import require_staff
-from chalicelib.conversation_facts import store_callback
-from chalicelib.models import parse_form
-from chalicelib.observability import count, logger, metrics
-from chalicelib.recording_pipeline import (
+from chalicelib.api.auth import require_staff
+from chalicelib.api.web import CORS, FORM, json_response, twilio_form, webhook
+from chalicelib.conversations.facts import store_callback
+from chalicelib.platform.observability import count, logger, metrics
+from chalicelib.recordings.domain import TRANSCRIPTION_JOB_PREFIX, CopyJob, RecordingCallback
+from chalicelib.recordings.pipeline import (
     NotAllowed,
     accept_callback,
     attach_transcript,
@@ -28,8 +29,7 @@ from chalicelib.recording_pipeline import (
     playback,
     transcript,
 )
-from chalicelib.recordings import TRANSCRIPTION_JOB_PREFIX, CopyJob, RecordingCallback
-from chalicelib.web import CORS, FORM, json_response, twilio_form, webhook
+from chalicelib.telephony.forms import parse_form
 
 recordings = Blueprint(__name__)
 

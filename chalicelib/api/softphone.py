@@ -1,6 +1,6 @@
 """The softphone's API: its Twilio token, outbound calls, call control and the wrap-up note.
 
-Agent-facing routes take a Cognito bearer token (chalicelib.auth) and use the shared CORS
+Agent-facing routes take a Cognito bearer token (chalicelib.api.auth) and use the shared CORS
 config; the TwiML App's voice URL is a signed Twilio webhook like every other `/twilio/*` view.
 """
 
@@ -14,11 +14,30 @@ from urllib.parse import urlencode
 
 from chalice import Blueprint, ForbiddenError, Response
 
-from chalicelib import bootstrap, softphone_twiml
-from chalicelib.access_tokens import voice_token
-from chalicelib.assignment import RECORDING_STATUS_PATH, VOICE_STATUS_PATH
-from chalicelib.auth import require_staff
-from chalicelib.calls import (
+from chalicelib import bootstrap
+from chalicelib.api.auth import require_staff
+from chalicelib.api.web import (
+    CORS,
+    FORM,
+    json_body,
+    json_response,
+    map_errors,
+    twilio_form,
+    twiml,
+    webhook,
+)
+from chalicelib.platform.errors import (
+    InvalidInput,
+    NotFound,
+    StorageUnavailable,
+    TelephonyUnavailable,
+)
+from chalicelib.platform.observability import count, logger
+from chalicelib.platform.settings import ConfigurationError
+from chalicelib.routing.assignment import RECORDING_STATUS_PATH, VOICE_STATUS_PATH
+from chalicelib.softphone import twiml as softphone_twiml
+from chalicelib.softphone.access_tokens import voice_token
+from chalicelib.softphone.calls import (
     TASK_LEG_ENDED_PATH,
     TRANSFER_JOIN_PATH,
     HeldCall,
@@ -41,21 +60,8 @@ from chalicelib.calls import (
     resume_customer,
     start_transfer,
 )
-from chalicelib.config import ConfigurationError
-from chalicelib.errors import InvalidInput, NotFound, StorageUnavailable, TelephonyUnavailable
-from chalicelib.models import parse_form
-from chalicelib.observability import count, logger
-from chalicelib.web import (
-    CORS,
-    FORM,
-    json_body,
-    json_response,
-    map_errors,
-    twilio_form,
-    twiml,
-    webhook,
-)
-from chalicelib.wrap_up import NotYourCall, check_may_note, clean_note, note_fact
+from chalicelib.softphone.wrap_up import NotYourCall, check_may_note, clean_note, note_fact
+from chalicelib.telephony.forms import parse_form
 
 softphone = Blueprint(__name__)
 
@@ -335,7 +341,7 @@ def wrap_up_note(call_sid: str) -> Response:
     """Body {"text"}. `call_sid` is the conversation's id: the customer's CallSid for an inbound
     call (`customer_call_sid` of GET /agents/me/call), the softphone's own CallSid for an
     outbound one. The page then sets the agent available through the presence API."""
-    from chalicelib.conversation_facts import current_record, record_call_fact
+    from chalicelib.conversations.facts import current_record, record_call_fact
 
     staff = require_staff(softphone.current_request)
     text = clean_note(json_body(softphone.current_request).get("text"))

@@ -5,15 +5,15 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
-from chalicelib.assignment import instruction_for
-from chalicelib.call_metrics import count_call_outcomes
-from chalicelib.conversation_facts import store_taskrouter_event
-from chalicelib.escalation_steps import on_taskrouter_event
-from chalicelib.fallback import hand_over_voicemail
-from chalicelib.models import ReservationAssignment, parse_form
-from chalicelib.presence_events import update_presence
-from chalicelib.taskrouter_events import Subscriber, TaskRouterEvent, dispatch
-from chalicelib.web import FORM, json_response, twilio_form, webhook
+from chalicelib.api.web import FORM, json_response, twilio_form, webhook
+from chalicelib.conversations.call_metrics import count_call_outcomes
+from chalicelib.conversations.facts import store_taskrouter_event
+from chalicelib.escalation.fallback import hand_over_voicemail
+from chalicelib.escalation.steps import on_taskrouter_event
+from chalicelib.presence.events import update_presence
+from chalicelib.routing.assignment import instruction_for
+from chalicelib.telephony.forms import ReservationAssignment, parse_form
+from chalicelib.telephony.taskrouter_events import Subscriber, TaskRouterEvent, dispatch
 
 taskrouter = Blueprint(__name__)
 

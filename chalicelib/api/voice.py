@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import bootstrap, fallback, twiml
-from chalicelib.inbound import route_incoming_call
-from chalicelib.models import IncomingCall, parse_form
-from chalicelib.web import FORM, twilio_form, webhook
-from chalicelib.web import twiml as twiml_response
+from chalicelib import bootstrap
+from chalicelib.api.web import FORM, twilio_form, webhook
+from chalicelib.api.web import twiml as twiml_response
+from chalicelib.escalation import fallback
+from chalicelib.routing import twiml
+from chalicelib.routing.inbound import route_incoming_call
+from chalicelib.telephony.forms import IncomingCall, parse_form
 
 voice = Blueprint(__name__)
 

@@ -1,4 +1,4 @@
--- Athena table over the daily conversation export (chalicelib/conversation_export.py).
+-- Athena table over the daily conversation export (chalicelib/conversations/export.py).
 -- Files: s3://<analytics bucket>/conversations/day=YYYY-MM-DD/conversations.parquet
 -- Partition projection: no MSCK REPAIR or Glue crawler needed; a new day is queryable at once.
 -- Replace <analytics bucket> with the stage's AnalyticsBucket name (three places), then run it

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from chalicelib import conversation_events as ce
-from chalicelib.conversations import FoldPolicy, fold
+from chalicelib.conversations import events as ce
+from chalicelib.conversations.fold import FoldPolicy, fold
 
 T0 = 1_764_000_000_000
 AGENTS = [f"agent{i:03d}" for i in range(300)]
@@ -216,7 +216,7 @@ def synthetic_records(count: int, seed: int) -> list[dict[str, Any]]:
 
 
 def compute_empty() -> dict[str, Any]:
-    from chalicelib.kpis import compute
+    from chalicelib.conversations.kpis import compute
 
     return compute([])
 
@@ -259,8 +259,8 @@ def _webhook_cost(seed: int, inline: bool) -> None:
     from moto import mock_aws
 
     from chalicelib import bootstrap
-    from chalicelib.config import Settings
-    from chalicelib.conversation_facts import rebuild_conversations, store_event
+    from chalicelib.conversations.facts import rebuild_conversations, store_event
+    from chalicelib.platform.settings import Settings
     from ops.benchmarks.common import AwsRequestCounter
     from ops.infra import create_local_resources
     from ops.stage import stage_environment

@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
 
     from app import app
     from chalicelib import bootstrap
-    from chalicelib.config import Settings
+    from chalicelib.platform.settings import Settings
     from ops.demo import AGENTS_CSV, CUSTOMERS_CSV
     from ops.imports import import_agents, import_customers
     from ops.infra import create_local_resources
@@ -133,7 +133,7 @@ def main(argv: list[str]) -> int:
     boto_import = fresh_import_seconds("import boto3")
     # What a traced Lambda adds on its first invocation: the X-Ray SDK and its patching.
     traced = fresh_import_seconds(
-        "import app; from chalicelib.observability import tracer; tracer()"
+        "import app; from chalicelib.platform.observability import tracer; tracer()"
     )
     mean_aws = sum(aws_per_call) / len(aws_per_call)
     print(f"incoming calls: {args.calls} (seed {args.seed}); first stage: {stages}")

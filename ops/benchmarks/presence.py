@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
     from moto import mock_aws
 
     from chalicelib import bootstrap
-    from chalicelib.config import Settings
+    from chalicelib.platform.settings import Settings
     from ops.infra import create_local_resources
     from ops.stage import stage_environment
     from tests.fakes.twilio_http import RecordingHttpClient
@@ -154,8 +154,8 @@ class Bench:
 
     def change(self, agent_id: str, rng: random.Random) -> None:
         """One step of an agent's day, chosen from what the agent is doing now."""
-        from chalicelib.presence import Event
-        from chalicelib.routing import AgentState as S
+        from chalicelib.presence.domain import AgentState as S
+        from chalicelib.presence.domain import Event
 
         service = self.container.presence
         state = self.states.get(agent_id)
@@ -209,7 +209,7 @@ class Bench:
 
     def boards(self, seconds: float, stop: threading.Event) -> dict[str, float]:
         """200 boards polling, spread over the containers' snapshots; records change latency."""
-        from chalicelib.presence_board import BoardCache, timer_due
+        from chalicelib.presence.board import BoardCache, timer_due
 
         c = self.container
         service = c.presence
@@ -269,8 +269,8 @@ class Bench:
         """The stream's Lambda: one invocation per 1 s batching window with records in it."""
         from boto3.dynamodb.types import TypeSerializer
 
-        from chalicelib.adapters.presence_store import item_from_presence
         from chalicelib.api.agents import handle_stream_records
+        from chalicelib.presence.store import item_from_presence
 
         serializer = TypeSerializer()
 

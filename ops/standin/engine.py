@@ -230,7 +230,7 @@ class CallerPlan:
     transfer_to: str = ""  # the agent should transfer the call to this agent (if supported)
 
 
-# The fallback menu's key for a callback (chalicelib/prompts.json), which callers hear.
+# The fallback menu's key for a callback (chalicelib/escalation/prompts.json), which callers hear.
 CALLBACK_KEY = "2"
 
 

@@ -41,7 +41,7 @@ def start_gentle_day(
     import boto3
 
     from app import app
-    from chalicelib.config import load_twilio_credentials
+    from chalicelib.platform.settings import load_twilio_credentials
     from ops.cognito_local import ensure_pool, ensure_user, id_token
     from ops.demo import demo_agents, demo_customers
     from ops.simulate import caller_plans

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.config import Settings, load_twilio_credentials
+from chalicelib.platform.settings import Settings, load_twilio_credentials
 from ops.standin import fastmoto
 from ops.standin.clock import Scheduler
 from ops.standin.engine import Activity, Chaos, Standin, TwilioAccount
@@ -62,7 +62,7 @@ def activities_for(settings: Settings) -> tuple[Activity, ...]:
 
 
 def account_for(settings: Settings, reservation_timeout: int = 120) -> TwilioAccount:
-    from chalicelib.workflow import workflow_definition
+    from chalicelib.routing.workflow import workflow_definition
 
     return TwilioAccount(
         account_sid=settings.twilio_account_sid,
@@ -92,7 +92,7 @@ def day_start(date: str | None = None) -> float:
 
 def working_day_from(first: date, business_hours: str = "") -> date:
     """The first day from `first` on that the company's calendar keeps open 09:00 to 18:00."""
-    from chalicelib.business_hours import load_calendar
+    from chalicelib.escalation.business_hours import load_calendar
 
     calendar = load_calendar(business_hours)
     for offset in range(366):
@@ -175,7 +175,7 @@ def local_settings(**overrides: Any) -> Settings:
 @contextmanager
 def app_logs_quieted() -> Iterator[None]:
     """quiet_app_logs() for a while: tests in the same process get their logs back after."""
-    from chalicelib.observability import logger
+    from chalicelib.platform.observability import logger
 
     saved_env = {
         k: os.environ.get(k) for k in ("POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_LOG_LEVEL")
@@ -201,7 +201,7 @@ def app_counters() -> Iterator[Counter[str]]:
     stand-in did; the metrics still go to Powertools as in production unless a quiet run
     disabled them.
     """
-    from chalicelib.observability import metrics
+    from chalicelib.platform.observability import metrics
 
     tally: Counter[str] = Counter()
     original = metrics.add_metric
@@ -224,7 +224,7 @@ def quiet_app_logs() -> None:
     """Powertools prints a JSON line per log and an EMF blob per request: thousands a minute."""
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    from chalicelib.observability import logger
+    from chalicelib.platform.observability import logger
 
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR"))
 

@@ -1,7 +1,7 @@
 """Twilio's REST API as the app reaches it, served from the stand-in's state.
 
 Paths are Twilio's, with the product host folded into the first segment the way
-`chalicelib.adapters.twilio_api.rebased_http_client` sends them:
+`chalicelib.telephony.rest.rebased_http_client` sends them:
 `https://taskrouter.twilio.com/v1/...` arrives as `/taskrouter/v1/...`,
 `https://api.twilio.com/2010-04-01/...` as `/api/2010-04-01/...`.
 Bodies are the JSON Twilio returns (snake_case, `meta.key` on lists) so twilio's own client

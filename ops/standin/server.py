@@ -1,7 +1,7 @@
 """Serving the stand-in's REST API: over HTTP on 127.0.0.1, or straight to an in-process app.
 
 `TWILIO_API_BASE_URL=http://127.0.0.1:<port>` points the app's TwilioGateway here (see
-`chalicelib.adapters.twilio_api.rebased_http_client`). In-process runs skip the socket and give
+`chalicelib.telephony.rest.rebased_http_client`). In-process runs skip the socket and give
 the app's Container a twilio `HttpClient` that calls the same handler.
 """
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import jwt
 
-from chalicelib.config import LOCAL_API_KEY_SECRET, LOCAL_API_KEY_SID, TwilioCredentials
+from chalicelib.platform.settings import LOCAL_API_KEY_SECRET, LOCAL_API_KEY_SID, TwilioCredentials
 from tests.conftest import make_settings
 from tests.data import put_agent
 

@@ -10,7 +10,13 @@ import pytest
 from chalice import Chalice
 from chalice.test import Client
 
-from chalicelib.auth import InvalidToken, Staff, require_staff, require_supervisor, verify_id_token
+from chalicelib.api.auth import (
+    InvalidToken,
+    Staff,
+    require_staff,
+    require_supervisor,
+    verify_id_token,
+)
 
 probe = Chalice(app_name="auth-probe")
 

@@ -348,7 +348,7 @@ def test_warm_transfer_to_a_team_keeps_the_agent_on_until_complete(
 def test_a_colleague_who_took_a_transfer_controls_the_call_by_their_label(
     as_agent: Any, taskrouter: FakeTaskRouter, twilio_http: Any
 ) -> None:
-    from chalicelib.calls import HeldCall, TransferTarget, transfer_task_attributes
+    from chalicelib.softphone.calls import HeldCall, TransferTarget, transfer_task_attributes
 
     original = HeldCall(
         "sato", TASK, CF, CUSTOMER, AGENT_LEG, "inbound_call", inbound_task_attributes()
@@ -446,7 +446,7 @@ def test_a_ringing_call_shows_the_customer_and_why_before_it_is_answered(
 def test_a_transfer_rings_with_the_customers_owner_team_and_who_sent_it(
     client: Any, staff_token: Any, agents: None, taskrouter: FakeTaskRouter
 ) -> None:
-    from chalicelib.calls import HeldCall, TransferTarget, transfer_task_attributes
+    from chalicelib.softphone.calls import HeldCall, TransferTarget, transfer_task_attributes
 
     original = HeldCall(
         "sato", TASK, CF, CUSTOMER, AGENT_LEG, "inbound_call", inbound_task_attributes()
@@ -485,7 +485,7 @@ def test_an_agent_on_a_call_is_not_asked_about_offers(
 
 # --- calling off a warm transfer ---------------------------------------------------------------
 def warm_transfer_task() -> dict[str, Any]:
-    from chalicelib.calls import HeldCall, TransferTarget, transfer_task_attributes
+    from chalicelib.softphone.calls import HeldCall, TransferTarget, transfer_task_attributes
 
     original = HeldCall(
         "sato", TASK, CF, CUSTOMER, AGENT_LEG, "inbound_call", inbound_task_attributes()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chalicelib.bootstrap import Container
-from chalicelib.conversation_facts import store_event
+from chalicelib.conversations.facts import store_event
 from tests import conversation_script as script
 from tests.conversation_stream import deliver_stream
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from chalicelib.bootstrap import Container
-from chalicelib.conversation_facts import record_call_fact, store_callback
+from chalicelib.conversations.facts import record_call_fact, store_callback
 from tests import conversation_script as script
 from tests.conftest import TwilioPoster
 from tests.conversation_stream import deliver_stream

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.business_hours import around_the_clock
+from chalicelib.escalation.business_hours import around_the_clock
 from tests.conftest import PUBLIC_BASE_URL, TwilioPoster, make_settings
 from tests.data import ACCOUNT_SID, incoming_call_form, put_customer, put_presence, sid
 from tests.fakes.taskrouter import FakeTaskRouter
@@ -54,9 +54,9 @@ def facts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, Any
         assert occurred_ms > 1_700_000_000_000
         recorded.append((call_sid, fact, data))
 
-    import chalicelib.conversation_facts
+    import chalicelib.conversations.facts
 
-    monkeypatch.setattr(chalicelib.conversation_facts, "record_call_fact", record_call_fact)
+    monkeypatch.setattr(chalicelib.conversations.facts, "record_call_fact", record_call_fact)
     return recorded
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import StorageUnavailable
+from chalicelib.platform.errors import StorageUnavailable
 from tests.conftest import AUTH_TOKEN, TwilioPoster, sign
 from tests.data import incoming_call_form, put_customer, put_presence
 
@@ -73,7 +73,7 @@ def test_unknown_caller_goes_to_everyone(twilio: TwilioPoster, customer: None) -
 def test_customer_stored_in_national_format_is_found_by_e164(
     twilio: TwilioPoster, resources: Any, settings: Any
 ) -> None:
-    from chalicelib.phone_numbers import to_e164
+    from chalicelib.telephony.phone_numbers import to_e164
 
     put_customer(resources, settings, phone=to_e164("090-1234-5678"))
     put_presence(resources, settings, "owner", "available")
@@ -108,7 +108,7 @@ def test_dynamodb_failure_still_enqueues_to_everyone_and_counts_it(
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from chalicelib.adapters.dynamo import CustomerDirectory
+    from chalicelib.routing.store import CustomerDirectory
 
     table = FailingTable()
     container.customers = CustomerDirectory(table)
@@ -127,7 +127,7 @@ def test_dynamodb_failure_still_enqueues_to_everyone_and_counts_it(
 def test_presence_failure_still_enqueues_to_everyone(
     twilio: TwilioPoster, container: Any, customer: None
 ) -> None:
-    from chalicelib.adapters.dynamo import PresenceReader
+    from chalicelib.routing.store import PresenceReader
 
     container.presence_reader = PresenceReader(FailingTable())
     attributes = task_attributes(twilio.post(PATH, incoming_call_form()))
@@ -145,7 +145,7 @@ def test_unexpected_bug_in_lookup_still_enqueues(twilio: TwilioPoster, container
 
 
 def test_storage_error_type_is_ours() -> None:
-    from chalicelib.adapters.dynamo import CustomerDirectory
+    from chalicelib.routing.store import CustomerDirectory
 
     with pytest.raises(StorageUnavailable):
         CustomerDirectory(FailingTable()).find_by_phone("+81312345678")

@@ -10,7 +10,7 @@ from chalice import Chalice, ChaliceViewError
 from chalice.test import Client
 
 import app as app_module
-from chalicelib import observability
+from chalicelib.platform import observability
 from tests.conftest import TwilioPoster
 from tests.data import incoming_call_form
 from tests.fakes.log_capture import captured_logs

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.conversation_events import conference_event, taskrouter_event
-from chalicelib.conversation_facts import store_event
-from chalicelib.recordings import transcript_keys, transcription_job_name
+from chalicelib.conversations.events import conference_event, taskrouter_event
+from chalicelib.conversations.facts import store_event
+from chalicelib.recordings.domain import transcript_keys, transcription_job_name
 from tests.conftest import TwilioPoster
 from tests.conversation_stream import deliver_stream
 from tests.data import ACCOUNT_SID
@@ -106,7 +106,7 @@ def test_a_throttled_store_is_a_503_and_queues_nothing(
 ) -> None:
     from botocore.exceptions import ClientError
 
-    from chalicelib.adapters.recording_store import RecordingStore
+    from chalicelib.recordings.store import RecordingStore
 
     class ThrottledTable:
         def update_item(self, **_: Any) -> Any:

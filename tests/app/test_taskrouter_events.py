@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.taskrouter_events import TaskRouterEvent, dispatch
+from chalicelib.telephony.taskrouter_events import TaskRouterEvent, dispatch
 from tests.conftest import TwilioPoster
 from tests.data import ACCOUNT_SID, sid
 

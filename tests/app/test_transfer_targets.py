@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.dynamo import AgentDirectory
+from chalicelib.routing.store import AgentDirectory
 from tests.app.test_call_control import (
     CF,
     NEW_TASK,

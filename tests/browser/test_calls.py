@@ -18,7 +18,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from chalicelib.config import LOCAL_AUTH_TOKEN
+from chalicelib.platform.settings import LOCAL_AUTH_TOKEN
 from ops.webhooks import post_signed
 from tests.browser.conftest import Softphone, Stack, customer_owned_by
 
@@ -45,7 +45,8 @@ class Offer:
 
     def attributes(self) -> dict[str, Any]:
         if self.transfer_from:
-            # chalicelib.calls.transfer_task_attributes: the conference is named from the start.
+            # chalicelib.softphone.calls.transfer_task_attributes: the conference is named from
+            # the start.
             return {
                 "type": "transfer",
                 "call_sid": self.customer_call,

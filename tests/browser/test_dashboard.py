@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from chalicelib.config import LOCAL_AUTH_TOKEN
+from chalicelib.platform.settings import LOCAL_AUTH_TOKEN
 from ops.webhooks import post_signed
 from tests.browser.conftest import Stack, save_screenshot, sign_in_on_page, staff_page
 from tests.conversation_script import CallScript

@@ -8,7 +8,7 @@ import urllib.parse
 
 from playwright.sync_api import expect
 
-from chalicelib.config import LOCAL_AUTH_TOKEN
+from chalicelib.platform.settings import LOCAL_AUTH_TOKEN
 from ops.webhooks import post_signed
 from tests.browser.conftest import Softphone, Stack
 from tests.conversation_script import CallScript

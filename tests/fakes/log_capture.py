@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from chalicelib.observability import logger
+from chalicelib.platform.observability import logger
 
 
 class LogLines:

@@ -127,7 +127,7 @@ def test_every_table_bucket_and_queue_reaches_the_functions_environment() -> Non
 
 
 def test_every_setting_in_the_environment_is_a_field_of_settings() -> None:
-    from chalicelib.config import Settings
+    from chalicelib.platform.settings import Settings
 
     template = json.loads(RESOURCES.read_text())
     variables = template["Globals"]["Function"]["Environment"]["Variables"]

@@ -9,9 +9,9 @@ from typing import Any
 import duckdb
 
 from chalicelib.bootstrap import Container
-from chalicelib.conversation_facts import store_event
-from chalicelib.conversation_jobs import export_one_day, export_recent_days
-from chalicelib.pricing import RateLimiter, reconcile_prices
+from chalicelib.conversations.facts import store_event
+from chalicelib.conversations.jobs import export_one_day, export_recent_days
+from chalicelib.conversations.pricing import RateLimiter, reconcile_prices
 from tests import conversation_script as script
 from tests.conversation_stream import deliver_stream
 from tests.fakes.twilio_http import RecordedRequest, RecordingHttpClient

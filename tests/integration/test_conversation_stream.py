@@ -11,9 +11,9 @@ import json
 from typing import Any
 
 from chalicelib.bootstrap import Container
-from chalicelib.conversation_events import Event
-from chalicelib.conversation_facts import current_record, policy, record_call_fact, store_event
-from chalicelib.conversations import fold
+from chalicelib.conversations.events import Event
+from chalicelib.conversations.facts import current_record, policy, record_call_fact, store_event
+from chalicelib.conversations.fold import fold
 from ops.benchmarks.common import AwsRequestCounter
 from tests import conversation_script as script
 from tests.conversation_stream import deliver_stream, invoke, stream_record

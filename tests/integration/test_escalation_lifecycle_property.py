@@ -13,9 +13,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from moto import mock_aws
 
 from chalicelib.bootstrap import Container
-from chalicelib.escalation_steps import enter_stage_step, fallback_step, on_taskrouter_event
-from chalicelib.routing import AgentPresence, AgentState, TeamPresence
-from chalicelib.taskrouter_events import TaskRouterEvent
+from chalicelib.escalation.steps import enter_stage_step, fallback_step, on_taskrouter_event
+from chalicelib.presence.domain import AgentState
+from chalicelib.routing.plan import AgentPresence, TeamPresence
+from chalicelib.telephony.taskrouter_events import TaskRouterEvent
 from tests.conftest import make_settings
 from tests.data import ACCOUNT_SID, sid
 from tests.fakes.taskrouter import FakeTask, FakeTaskRouter
@@ -217,7 +218,7 @@ CallLifecycle.TestCase.settings = settings(
 
 
 def test_call_lifecycle_never_updates_an_ended_task() -> None:
-    import chalicelib.conversation_facts as facts
+    import chalicelib.conversations.facts as facts
 
     original = facts.record_call_fact
     facts.record_call_fact = lambda *args, **kwargs: None

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.config import LOCAL_AUTH_TOKEN
+from chalicelib.platform.settings import LOCAL_AUTH_TOKEN
 from ops.local_process import local_stack_process
 from ops.webhooks import new_sid, post_signed
 

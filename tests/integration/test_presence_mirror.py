@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from chalicelib.bootstrap import Container
-from chalicelib.presence import Presence
-from chalicelib.presence_mirror import PresenceMirror, activity_map
-from chalicelib.routing import AgentState
+from chalicelib.presence.domain import AgentState, Presence
+from chalicelib.presence.mirror import PresenceMirror, activity_map
 from tests.data import put_agent, sid
 from tests.fakes.twilio_http import RecordingHttpClient
 from tests.integration.test_presence_store import image

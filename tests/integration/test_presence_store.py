@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from chalicelib.adapters.presence_store import PresenceStore, VersionConflict, item_from_presence
 from chalicelib.api.agents import handle_stream_records
 from chalicelib.bootstrap import Container
-from chalicelib.presence import Event, transition
-from chalicelib.routing import AgentState
+from chalicelib.presence.domain import AgentState, Event, transition
+from chalicelib.presence.store import PresenceStore, VersionConflict, item_from_presence
 from tests.data import put_agent
 
 S = AgentState

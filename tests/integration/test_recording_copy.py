@@ -12,20 +12,20 @@ from typing import Any
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.adapters.s3 import RecordingArchive
-from chalicelib.adapters.twilio_api import RecordingNotFound
-from chalicelib.conversation_events import conference_event
-from chalicelib.conversation_facts import store_event
-from chalicelib.errors import StorageUnavailable, TelephonyUnavailable
-from chalicelib.models import parse_form
-from chalicelib.recording_pipeline import copy_recording
-from chalicelib.recordings import (
+from chalicelib.conversations.events import conference_event
+from chalicelib.conversations.facts import store_event
+from chalicelib.platform.errors import StorageUnavailable, TelephonyUnavailable
+from chalicelib.recordings.archive import RecordingArchive
+from chalicelib.recordings.domain import (
     CopyJob,
     CopyNotVerified,
     CorruptMedia,
     RecordingCallback,
     StoredObject,
 )
+from chalicelib.recordings.pipeline import copy_recording
+from chalicelib.telephony.forms import parse_form
+from chalicelib.telephony.rest import RecordingNotFound
 from tests.data import ACCOUNT_SID
 from tests.fakes.twilio_http import RecordedRequest, RecordingHttpClient
 from tests.recording_data import (

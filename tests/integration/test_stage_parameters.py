@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.config import Settings, with_stage_parameters
+from chalicelib.platform.settings import Settings, with_stage_parameters
 
 
 def test_settings_come_from_the_stage_path_and_environment_wins(aws: Any) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from twilio.rest import Client
 
-from chalicelib.config import Settings
-from chalicelib.workflow import workflow_definition
+from chalicelib.platform.settings import Settings
+from chalicelib.routing.workflow import workflow_definition
 from ops.deployed import StageStore
 from ops.provision import (
     Agent,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.recordings import ChannelMap, MappingSource
+from chalicelib.recordings.domain import ChannelMap, MappingSource
 from ops.simulate import Report, add_arguments, run_day
 
 FAULTS = ["--chaos", "--throttle", "0.05", "--stepfunctions-down", "60,120", "--transfers", "0.2"]
@@ -72,7 +72,7 @@ def test_a_caller_filed_on_the_wrong_channel_fails_the_day(
 ) -> None:
     # An app that trusted "agent first" and ignored the join callbacks.
     monkeypatch.setattr(
-        "chalicelib.recording_pipeline.channel_map",
+        "chalicelib.recordings.pipeline.channel_map",
         lambda job, context: ChannelMap(2, 1, MappingSource.TASKROUTER_ORDER),
     )
     report = day(tmp_path / "truth.jsonl", seed=4, calls=30, faults=["--chaos"])

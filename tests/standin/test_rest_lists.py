@@ -27,9 +27,9 @@ def test_tasks_listed_by_assignment_status_as_the_library_asks() -> None:
 def test_a_task_update_at_a_stale_version_is_refused_as_twilio_refuses_it() -> None:
     """ETag on fetch, If-Match on update: the escalation steps' conditional write is checked
     against the stand-in as it would be against TaskRouter (412, code 20412)."""
-    from chalicelib.adapters.twilio_api import TwilioGateway
-    from chalicelib.config import TwilioCredentials
-    from chalicelib.errors import TaskChanged
+    from chalicelib.platform.errors import TaskChanged
+    from chalicelib.platform.settings import TwilioCredentials
+    from chalicelib.telephony.rest import TwilioGateway
 
     standin, _, _ = build({"+81311112222": "sato"})
     standin.place_call(CallerPlan(caller="+81311112222", patience=600.0, talk_seconds=30.0))

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.adapters.stepfunctions import EscalationTimelines, TimelineUnavailable
+from chalicelib.escalation.timelines import EscalationTimelines, TimelineUnavailable
 from ops.standin.clock import Scheduler
 from ops.standin.stepfunctions import (
     DefinitionNotSupported,

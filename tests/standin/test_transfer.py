@@ -101,7 +101,7 @@ def setup() -> tuple[Standin, TransferringApp, Client, str]:
 
 
 def start_transfer(standin: Standin, client: Client, call_sid: str, mode: str) -> str:
-    """What chalicelib.calls.start_transfer asks of Twilio, through twilio's client."""
+    """What chalicelib.softphone.calls.start_transfer asks of Twilio, through twilio's client."""
     workspace = client.taskrouter.v1.workspaces(WS)
     reservations = workspace.workers(standin.worker_by_agent("sato").sid).reservations.list(
         reservation_status="accepted"

@@ -1,16 +1,17 @@
 """A transfer reaches exactly whom the agent named, through the app's generated workflow.
 
-The stand-in evaluates `chalicelib.workflow.workflow_definition` as TaskRouter would (filters in
+The stand-in evaluates `chalicelib.routing.workflow.workflow_definition` as TaskRouter would
+(filters in
 order, target expressions, `skip_if`, target timeouts, then the default filter), with the
-attributes `chalicelib.calls.transfer_task_attributes` writes.
+attributes `chalicelib.softphone.calls.transfer_task_attributes` writes.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from chalicelib.calls import TransferTarget, held_call_from, transfer_task_attributes
-from chalicelib.workflow import workflow_definition
+from chalicelib.routing.workflow import workflow_definition
+from chalicelib.softphone.calls import TransferTarget, held_call_from, transfer_task_attributes
 from ops.standin.engine import Standin
 from tests.conftest import make_settings
 from tests.data import sid
@@ -27,7 +28,7 @@ def standin_with_app_workflow() -> Standin:
 
 
 def transfer(standin: Standin, target: TransferTarget) -> str:
-    """Sato's call, offered the way chalicelib.calls.start_transfer offers it."""
+    """Sato's call, offered the way chalicelib.softphone.calls.start_transfer offers it."""
     inbound = {
         "type": "inbound_call",
         "call_sid": sid("CA", 1),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.config import (
+from chalicelib.platform.settings import (
     LOCAL_AUTH_TOKEN,
     ConfigurationError,
     Settings,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.conversations import FoldPolicy, fold
+from chalicelib.conversations.fold import FoldPolicy, fold
 from tests import conversation_script as script
 from tests.conversation_script import as_twilio_delivers
 
@@ -114,7 +114,7 @@ def test_a_call_still_ringing_has_no_outcome_yet() -> None:
 
 
 def test_every_ended_leg_is_priced_and_summed() -> None:
-    from chalicelib.conversation_events import price_event
+    from chalicelib.conversations.events import price_event
 
     s = script.answered_outbound()
     r = record_of(s)
@@ -147,7 +147,7 @@ ALL_SCRIPTS = [
 
 
 def test_there_is_one_fixture_per_outcome() -> None:
-    from chalicelib.conversations import OUTCOMES
+    from chalicelib.conversations.fold import OUTCOMES
 
     assert {record_of(make())["outcome"] for make in ALL_SCRIPTS} == set(OUTCOMES)
 

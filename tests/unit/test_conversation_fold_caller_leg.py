@@ -12,8 +12,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.conversations import FoldPolicy, fold
-from chalicelib.kpis import compute
+from chalicelib.conversations.fold import FoldPolicy, fold
+from chalicelib.conversations.kpis import compute
 from tests.conversation_script import CallScript, as_twilio_delivers
 
 POLICY = FoldPolicy(short_abandon_ms=5000, timezone="Asia/Tokyo")

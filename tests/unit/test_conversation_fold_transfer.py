@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.conversation_events import taskrouter_event
-from chalicelib.conversations import FoldPolicy, fold
+from chalicelib.conversations.events import taskrouter_event
+from chalicelib.conversations.fold import FoldPolicy, fold
 
 CALL = "CA" + "1" * 32
 T0 = 1_764_000_000_000

@@ -9,8 +9,8 @@ from email.utils import format_datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.conversation_events import rfc2822_ms
-from chalicelib.conversations import FoldPolicy, fold
+from chalicelib.conversations.events import rfc2822_ms
+from chalicelib.conversations.fold import FoldPolicy, fold
 from ops.report import Period, build
 from tests import conversation_script as script
 

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.business_hours import (
+from chalicelib.escalation.business_hours import (
     InvalidBusinessHours,
     around_the_clock,
     load_calendar,
     parse_calendar,
 )
-from chalicelib.escalation import (
+from chalicelib.escalation.domain import (
     CALLBACK,
     VOICEMAIL,
     FollowUp,
@@ -24,8 +24,9 @@ from chalicelib.escalation import (
     enter_stage,
     starts_timeline,
 )
-from chalicelib.prompts import PROMPT_NAMES, InvalidPrompts, load_prompts
-from chalicelib.routing import AgentPresence, AgentState, Stage, TeamPresence
+from chalicelib.escalation.prompts import PROMPT_NAMES, InvalidPrompts, load_prompts
+from chalicelib.presence.domain import AgentState
+from chalicelib.routing.plan import AgentPresence, Stage, TeamPresence
 
 TIMEOUTS = StageTimeouts(owner=20, team=40, everyone=90, ringing=25)
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -115,7 +116,7 @@ def test_only_live_call_tasks_start_a_timeline() -> None:
 
 
 def test_follow_up_tasks_are_routed_by_their_own_filters_owner_team_everyone() -> None:
-    from chalicelib.workflow import workflow_definition
+    from chalicelib.routing.workflow import workflow_definition
     from tests.conftest import make_settings
 
     vm = FollowUp(VOICEMAIL, "CA1", "+81312345678", owner_agent_id="sato", team="tokyo")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.kpis import compute, percentile
+from chalicelib.conversations.kpis import compute, percentile
 
 
 def conv(outcome: str, wait_s: float = 0, **fields: Any) -> dict[str, Any]:

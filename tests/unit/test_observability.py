@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from chalicelib import observability
-from chalicelib.call_metrics import CALLS_TIMED_OUT_IN_QUEUE, outcome_metric
-from chalicelib.taskrouter_events import TaskRouterEvent
+from chalicelib.conversations.call_metrics import CALLS_TIMED_OUT_IN_QUEUE, outcome_metric
+from chalicelib.platform import observability
+from chalicelib.telephony.taskrouter_events import TaskRouterEvent
 from tests.data import sid
 from tests.fakes.log_capture import captured_logs
 

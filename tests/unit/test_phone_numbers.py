@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.phone_numbers import InvalidPhoneNumber, caller_e164, masked, to_e164
+from chalicelib.telephony.phone_numbers import InvalidPhoneNumber, caller_e164, masked, to_e164
 
 
 @pytest.mark.parametrize(

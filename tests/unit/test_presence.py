@@ -7,10 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from chalicelib.errors import Conflict
-from chalicelib.presence import (
+from chalicelib.platform.errors import Conflict
+from chalicelib.presence.domain import (
     EXTERNAL,
     TRANSITIONS,
+    AgentState,
     Event,
     IllegalTransition,
     Presence,
@@ -23,7 +24,6 @@ from chalicelib.presence import (
     observe,
     transition,
 )
-from chalicelib.routing import AgentState
 
 S = AgentState
 TIMERS = Timers(heartbeat_timeout_ms=45_000, wrap_up_ms=30_000, session_expiry_ms=3_600_000)

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.errors import StorageUnavailable
-from chalicelib.presence import Presence
-from chalicelib.presence_board import BoardCache
-from chalicelib.routing import AgentState
+from chalicelib.platform.errors import StorageUnavailable
+from chalicelib.presence.board import BoardCache
+from chalicelib.presence.domain import AgentState, Presence
 
 REFRESH_MS = 1000
 SCAN_MS = 3000  # a Scan slower than the refresh interval (moto's, or a throttled table's)

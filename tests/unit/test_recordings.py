@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.errors import InvalidInput
-from chalicelib.models import parse_form
-from chalicelib.recordings import (
+from chalicelib.platform.errors import InvalidInput
+from chalicelib.recordings.domain import (
     CallContext,
     CopyJob,
     CopyNotVerified,
@@ -30,6 +29,7 @@ from chalicelib.recordings import (
     transcription_job_name,
     verify_copy,
 )
+from chalicelib.telephony.forms import parse_form
 from tests.data import sid
 from tests.recording_data import (
     AGENT_CALL,

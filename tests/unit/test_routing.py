@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from chalicelib.routing import (
+from chalicelib.presence.domain import AgentState
+from chalicelib.routing.plan import (
     AgentPresence,
-    AgentState,
     Customer,
     Stage,
     TeamPresence,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from twilio.request_validator import RequestValidator
 
-from chalicelib.security import Form, InvalidSignature, public_url, verify_twilio_request
+from chalicelib.platform.signatures import Form, InvalidSignature, public_url, verify_twilio_request
 
 TOKEN = "secret-token"
 URL = "https://cc.example.test/api/twilio/voice/incoming"

@@ -4,9 +4,9 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from chalicelib.routing import Customer, Stage, plan_route
-from chalicelib.twiml import ConferenceCallbacks, conference_instruction, enqueue_call
-from chalicelib.workflow import workflow_definition, workflow_json
+from chalicelib.routing.plan import Customer, Stage, plan_route
+from chalicelib.routing.twiml import ConferenceCallbacks, conference_instruction, enqueue_call
+from chalicelib.routing.workflow import workflow_definition, workflow_json
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]

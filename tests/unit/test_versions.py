@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.versions import InvalidVersion, VersionPolicy, parse_version
+from chalicelib.platform.versions import InvalidVersion, VersionPolicy, parse_version
 
 POLICY = VersionPolicy(server="2.3.0", min_client="1.4.0", latest_client="1.6.2")
 versions = st.tuples(*(st.integers(min_value=0, max_value=999),) * 3)

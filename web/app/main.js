@@ -277,7 +277,7 @@ const OUTCOME_LABELS = {
   failed: "failed",
 };
 
-/** One conversation record (chalicelib/conversations.py) as a line of history. */
+/** One conversation record (chalicelib/conversations/fold.py) as a line of history. */
 function conversationLine(item) {
   const li = document.createElement("li");
   li.dataset.conversation = item.conversation_id || "";

@@ -2,7 +2,7 @@
 //
 // Every request carries the signed-in user's Cognito ID token (`Authorization: Bearer`) and the
 // page's version (`X-Client-Version`); every response's version headers are reported to the page
-// (see chalicelib/versions.py). Failures become an ApiError whose `kind` says what the page should
+// (see chalicelib/platform/versions.py). Failures become an ApiError whose `kind` says what the page should
 // tell the agent: "network" (no answer), "unauthorized" (sign in again), "refused" (this page is
 // too old: 426), "http" (any other error status, with the server's message).
 

@@ -1,4 +1,4 @@
-// Client/server version comparison, the browser half of chalicelib/versions.py.
+// Client/server version comparison, the browser half of chalicelib/platform/versions.py.
 // Versions are MAJOR.MINOR.PATCH; a "-suffix" or "+build" is ignored when comparing.
 
 const VERSION = /^(\d{1,6})\.(\d{1,6})\.(\d{1,6})(?:[-+][0-9A-Za-z.+-]{0,64})?$/;

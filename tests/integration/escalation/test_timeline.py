@@ -252,7 +252,7 @@ def test_step_functions_down_the_call_still_widens_by_the_backstop(
     assert any(
         getattr(r, "task_sid", None) == TASK for r in caplog.records if r.levelname == "ERROR"
     )
-    from chalicelib.workflow import workflow_definition
+    from chalicelib.routing.workflow import workflow_definition
 
     filters = workflow_definition(container.settings)["task_routing"]["filters"]
     [owner_filter] = [f for f in filters if f["filter_friendly_name"] == "owner"]
@@ -269,7 +269,7 @@ def test_a_failing_step_fails_the_execution_not_the_call(
     state_machine_arn: str,
     steps: StepInvocations,
 ) -> None:
-    from chalicelib.errors import TelephonyUnavailable
+    from chalicelib.platform.errors import TelephonyUnavailable
 
     steps.fail_with = TelephonyUnavailable("twilio down")
     taskrouter.add(TASK, attributes("owner"))

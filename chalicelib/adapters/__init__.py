@@ -1,1 +1,0 @@
-"""The only modules that talk to AWS and Twilio. Each takes its client in __init__."""

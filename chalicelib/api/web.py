@@ -1,0 +1,154 @@
+"""What every view shares: proving a webhook came from Twilio, and mapping our errors to HTTP.
+
+Views stay three lines long: take the form (verified here), call one domain function, render.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalice import (
+    BadRequestError,
+    ConflictError,
+    CORSConfig,
+    ForbiddenError,
+    NotFoundError,
+    Response,
+)
+from chalice.app import Request
+
+from chalicelib import bootstrap
+from chalicelib.platform.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StorageUnavailable,
+    TelephonyUnavailable,
+)
+from chalicelib.platform.observability import bind_twilio_form, count, logger
+from chalicelib.platform.settings import LOCAL_WEB_ORIGIN
+from chalicelib.platform.signatures import Form, InvalidSignature, public_url, verify_twilio_request
+from chalicelib.platform.versions import CLIENT_VERSION_HEADER, RESPONSE_HEADERS
+
+FORM = "application/x-www-form-urlencoded"
+SIGNATURE_HEADER = "x-twilio-signature"
+SIGNATURE_SETTINGS_HEADER = "x-twilio-webhooks-signature-settings"
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def route_path(request: Request) -> str:
+    """The path of the route Twilio called, path parameters filled in, without stage prefix."""
+    path = request.path
+    for name, value in (request.uri_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+def twilio_form(request: Request) -> Form:
+    """The posted form, once Twilio's signature over it and the public URL checks out."""
+    settings = bootstrap.container().settings
+    form = Form.parse(request.raw_body or b"")
+    url = public_url(settings.public_base_url, route_path(request), request.query_params)
+    verify_twilio_request(
+        bootstrap.container().twilio_credentials.auth_token,
+        url,
+        form,
+        request.headers.get(SIGNATURE_HEADER),
+        request.headers.get(SIGNATURE_SETTINGS_HEADER),
+    )
+    bind_twilio_form(form)
+    return form
+
+
+def map_errors(view: V) -> V:
+    """Map our errors to responses in one place for a view (Chalice middleware cannot see them).
+
+    Dependency failures are left to the caller: the agent API answers them for the pages."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except InvalidSignature as exc:
+            count("WebhookSignatureRejected")
+            logger.warning("webhook signature rejected", reason=str(exc))
+            raise ForbiddenError("invalid X-Twilio-Signature") from exc
+        except InvalidInput as exc:
+            count("WebhookBadRequest")
+            logger.warning("bad request", problem=str(exc))
+            raise BadRequestError(str(exc)) from exc
+        except NotFound as exc:
+            raise NotFoundError(str(exc)) from exc
+        except Conflict as exc:
+            raise ConflictError(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def webhook(view: V) -> V:
+    """`map_errors`, and a dependency that failed after its retries answers 503 (retried by
+    senders that retry), never an unexplained 500; nothing was half-written (every write is
+    idempotent)."""
+    mapped = map_errors(view)
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return mapped(*args, **kwargs)
+        except (StorageUnavailable, TelephonyUnavailable) as exc:
+            count("WebhookDependencyFailed")
+            logger.error("webhook dependency unavailable", problem=str(exc))
+            return json_response({"error": "temporarily unavailable, retry"}, status_code=503)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def twiml(body: str) -> Response:
+    return Response(body=body, status_code=200, headers={"Content-Type": "text/xml"})
+
+
+def json_response(
+    body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status_code,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def web_origin() -> str:
+    """The origin of the softphone pages, for CORS.
+
+    Read from the environment, not Settings: CORS is fixed when routes are declared (import
+    time), and API Gateway bakes it into the preflight answer when `chalice package` runs, which
+    applies the stage's `environment_variables` (WEB_ORIGIN) before importing the app.
+    """
+    return os.environ.get("WEB_ORIGIN") or LOCAL_WEB_ORIGIN
+
+
+# Every route the web pages call uses this one CORS config (`@bp.route(..., cors=CORS)`): the
+# pages live on another origin (127.0.0.1:8080 locally, CloudFront in the cloud), send the
+# client version and a bearer token, and must be able to read the server's version headers.
+CORS = CORSConfig(
+    allow_origin=web_origin(),
+    allow_headers=[CLIENT_VERSION_HEADER],
+    expose_headers=list(RESPONSE_HEADERS),
+    max_age=600,
+)
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object body ({} when empty); InvalidInput (400) for anything else."""
+    try:
+        body = json.loads(request.raw_body or b"{}")
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("body is not JSON") from exc
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    return body

@@ -1,0 +1,301 @@
+"""One Settings object for the whole app, read once per cold start.
+
+Everything the Lambda needs to know about its stage comes from environment variables that
+`.chalice/config.json` (or `make run`) sets. Secrets never live there: in a deployed stage the
+Twilio credentials come from Secrets Manager through Powertools' cached parameters; on the local
+stack from `TWILIO_AUTH_TOKEN`, with a documented default so anyone can sign a request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from chalicelib.platform.versions import parse_version
+
+# Documented in the README: the token the local stack validates signatures with when
+# TWILIO_AUTH_TOKEN is unset. It only ever works on the `local` and `test` stages.
+LOCAL_AUTH_TOKEN = "local-auth-token-not-a-secret"  # noqa: S105 - public by design
+LOCAL_STAGES = frozenset({"local", "test"})
+LOCAL_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+LOCAL_WEB_ORIGIN = "http://127.0.0.1:8080"
+# Documented API key the local stack signs Voice access tokens with (nothing verifies them there).
+LOCAL_API_KEY_SID = "SK00000000000000000000000000000000"
+LOCAL_API_KEY_SECRET = "local-api-key-secret-not-a-secret"  # noqa: S105 - public by design
+
+
+class ConfigurationError(RuntimeError):
+    """The stage is missing configuration it cannot run without."""
+
+
+class TwilioCredentials(BaseModel):
+    account_sid: str
+    auth_token: str = Field(min_length=1)
+    api_key_sid: str = ""
+    api_key_secret: str = ""
+
+
+class Settings(BaseModel):
+    stage: str
+    # The URL prefix Twilio calls, used to check signatures. Local stages default to `make run`'s
+    # API; deployed stages must say (https://<api-id>.execute-api.<region>.amazonaws.com/api).
+    public_base_url: str = ""
+    aws_region: str = "ap-northeast-1"
+
+    customers_table: str
+    agents_table: str
+    presence_table: str
+    recordings_bucket: str
+
+    twilio_account_sid: str = "AC00000000000000000000000000000000"
+    twilio_workspace_sid: str = "WS00000000000000000000000000000000"
+    twilio_workflow_sid: str = "WW00000000000000000000000000000000"
+    # Name of the Secrets Manager secret holding TwilioCredentials as JSON (deployed stages).
+    twilio_secret_name: str = ""
+    # Only honoured on local stages; see LOCAL_AUTH_TOKEN.
+    twilio_auth_token: str = ""
+    # Local runs point the Twilio adapter at a stand-in; empty means api.twilio.com.
+    twilio_api_base_url: str = ""
+
+    conference_region: Literal["us1", "us2", "ie1", "de1", "sg1", "br1", "au1", "jp1"] = "jp1"
+    company_number: str = "+81300000000"
+    default_country: str = "JP"
+    post_work_activity_sid: str = "WA00000000000000000000000000000000"
+    # Seconds an agent's browser rings before TaskRouter gives the reservation up.
+    agent_ring_seconds: int = Field(default=20, ge=5, le=120)
+    # TaskRouter cancels a task after this long (its own default is 24 h, which would leave a
+    # caller waiting all day); the call then leaves the queue for the fallback.
+    task_timeout_seconds: int = Field(default=1800, ge=60, le=86400)
+    # The caller must be in a queue within Twilio's 15 s webhook budget; DynamoDB gets a
+    # fraction of it, after which the call goes to everyone (see routing.degraded_plan).
+    dynamodb_timeout_seconds: float = Field(default=1.5, gt=0, le=5)
+    # TaskRouter workflow backstop timeouts (seconds) per stage: longer than the escalation
+    # timeline Step Functions runs, so callers still widen out if it is down.
+    backstop_owner_seconds: int = Field(default=60, ge=1)
+    backstop_team_seconds: int = Field(default=120, ge=1)
+    queue_sid_everyone: str = "WQ00000000000000000000000000000000"
+
+    # Each area adds its settings in its own block below (keeps parallel work mergeable).
+    # --- auth (Cognito) ---
+    cognito_user_pool_id: str = ""
+    cognito_client_id: str = ""
+    # Empty: derived from the pool (and AWS_ENDPOINT_URL on the local stack, where moto serves it).
+    cognito_jwks_url: str = ""
+    aws_endpoint_url: str = ""
+    supervisor_group: str = "supervisors"
+    # --- presence (issue 3) ---
+    # History of every presence change (agent, from, to, reason, at), written from the presence
+    # table's stream; read for occupancy metrics.
+    presence_history_table: str
+    presence_history_retention_days: int = Field(default=400, ge=1)
+    # The softphone sends a heartbeat every interval; no heartbeat for the timeout -> away.
+    presence_heartbeat_interval_seconds: int = Field(default=15, ge=5, le=300)
+    presence_heartbeat_timeout_seconds: int = Field(default=45, ge=10, le=3600)
+    # A disconnected agent (away, heartbeat lost) is signed out after this long.
+    presence_session_expiry_seconds: int = Field(default=8 * 3600, ge=300)
+    # After a call, the agent stays in wrap-up this long, then becomes available.
+    presence_wrap_up_seconds: int = Field(default=30, ge=0, le=3600)
+    # The board's snapshot is rebuilt at most once per this interval per Lambda container.
+    presence_board_refresh_seconds: float = Field(default=1.0, ge=0.1, le=60)
+    # TaskRouter activities mirroring our states (ringing and on_call leave the activity alone:
+    # TaskRouter knows the worker is busy from the reservation). Wrap-up uses
+    # post_work_activity_sid, the activity the conference instruction already sets.
+    activity_sid_offline: str = "WA00000000000000000000000000000001"
+    activity_sid_available: str = "WA00000000000000000000000000000002"
+    activity_sid_away: str = "WA00000000000000000000000000000003"
+    activity_sid_break: str = "WA00000000000000000000000000000004"
+    # --- escalation (issue 4) ---
+    # The escalation state machine (infra/escalation.asl.json); empty: no timeline is started and
+    # callers widen out by the workflow backstop alone.
+    escalation_state_machine_arn: str = ""
+    # Seconds in each stage of the timeline (shorter than the backstops above).
+    escalation_owner_seconds: int = Field(default=20, ge=1, le=3600)
+    escalation_team_seconds: int = Field(default=40, ge=1, le=3600)
+    escalation_everyone_seconds: int = Field(default=90, ge=1, le=3600)
+    # Follow-up (voicemail, callback) routing: owner, then team, then everyone; they stay
+    # queued this long (TaskRouter's max) so nobody's message is lost overnight.
+    followup_owner_seconds: int = Field(default=3600, ge=1)
+    followup_team_seconds: int = Field(default=7200, ge=1)
+    followup_task_timeout_seconds: int = Field(default=604800, ge=3600, le=2592000)
+    voicemail_max_seconds: int = Field(default=120, ge=10, le=3600)
+    # Business hours JSON (see chalicelib/escalation/business_hours.py); empty: the bundled default.
+    business_hours: str = ""
+    # Prompt language (a key of chalicelib/escalation/prompts.json) and optional replacement
+    # prompts JSON.
+    prompt_language: str = "ja-JP"
+    prompts: str = ""
+    # --- conversations (issue 5) ---
+    # Raw call events (voice, conference, TaskRouter, recordings, app facts) and the records.
+    conversation_events_table: str
+    conversations_table: str
+    # Daily Parquet export of conversations (date-partitioned; Athena table in infra/athena).
+    analytics_bucket: str
+    # Events expire (DynamoDB TTL) after this; records and the S3 export are kept.
+    conversation_event_retention_days: int = Field(default=400, ge=30, le=3650)
+    # A caller who hangs up within this many seconds is a short abandon, reported apart.
+    short_abandon_seconds: int = Field(default=5, ge=0, le=60)
+    # Service level: answered within this many seconds of entering the queue.
+    service_level_seconds: int = Field(default=20, ge=1, le=600)
+    # Days, hours and weekdays of KPIs and the export are this zone's.
+    report_timezone: str = "Asia/Tokyo"
+    # Price reconciliation: conversations per run, Twilio requests per second, tries per leg.
+    price_batch_size: int = Field(default=200, ge=1, le=5000)
+    price_requests_per_second: float = Field(default=5.0, gt=0, le=50)
+    price_max_attempts: int = Field(default=3, ge=1, le=10)
+    # A leg with no price this long after the call ended is given up on (priced unknown).
+    price_give_up_hours: int = Field(default=48, ge=1)
+    # Seconds the dashboard's KPI feed is cached per Lambda container.
+    kpi_cache_seconds: int = Field(default=15, ge=0, le=300)
+    # Records are rebuilt by the events table's stream consumer (`conversation_stream`), off the
+    # webhook path. True rebuilds inline on every new event instead: only for `chalice local`
+    # (the local stage), which runs no stream consumers. docs/conversations.md, "Cost".
+    conversation_rebuild_inline: bool = False
+    # --- recordings (issue 6) ---
+    # Copy state (idempotency), channel map and transcript pointers; see recording_store.
+    recordings_table: str
+    # The copy queue and its dead-letter queue (names; deployed stages get CloudFormation's).
+    recordings_queue: str = "contact-center-recording-copy"
+    recordings_dead_letter_queue: str = "contact-center-recording-copy-dlq"
+    # Seconds a copy waits after the callback, so TaskRouter's wrap-up event (which links the
+    # conference to the conversation) and the join callbacks are in first. SQS allows 0-900.
+    recording_copy_delay_seconds: int = Field(default=60, ge=0, le=900)
+    # "keep": Twilio keeps its copy too. "delete": deleted once the S3 copy is verified.
+    recording_twilio_copy: Literal["keep", "delete"] = "keep"
+    # Empty: the bucket's KMS default (aws/s3); else the key id or ARN every object is sealed with.
+    recordings_kms_key_id: str = ""
+    transcription_enabled: bool = True
+    transcription_language: str = "ja-JP"
+    # Lifetime of a playback link handed to a browser.
+    recording_url_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    # --- softphone (issue 7) ---
+    # The API's version and the web client versions it serves (chalicelib/platform/versions.py):
+    # pages
+    # older than min_client_version get 426, older than latest_client_version a reload banner.
+    server_version: str = "1.0.0"
+    min_client_version: str = "1.0.0"
+    latest_client_version: str = "1.0.0"
+    # The origin the softphone pages are served from (CORS), e.g. https://d123.cloudfront.net.
+    # chalicelib/api/web.py reads WEB_ORIGIN when routes are declared; see docs/softphone.md.
+    web_origin: str = LOCAL_WEB_ORIGIN
+    # The TwiML App the softphone dials out through (its voice URL is /twilio/voice/outbound).
+    twilio_twiml_app_sid: str = "AP00000000000000000000000000000000"
+    # API key that signs Voice access tokens; only honoured on local stages (deployed stages keep
+    # it in the Twilio secret as api_key_sid / api_key_secret). See LOCAL_API_KEY_SID.
+    twilio_api_key_sid: str = ""
+    twilio_api_key_secret: str = ""
+    voice_token_ttl_seconds: int = Field(default=3600, ge=300, le=86400)
+    # What a held customer hears; empty means Twilio's default hold music.
+    hold_music_url: str = ""
+    # Seconds a customer's phone rings on a softphone outbound call before we give up.
+    outbound_ring_seconds: int = Field(default=30, ge=5, le=600)
+    # The static site: its S3 bucket, and the CloudFront distribution in front (empty: none,
+    # as on the local stack, so `ops web-deploy` skips the invalidation).
+    # Seconds a transfer waits for the colleague or team before TaskRouter cancels it (capped
+    # by the workflow backstops, so it never widens beyond the named agent or team).
+    transfer_timeout_seconds: int = Field(default=45, ge=10, le=600)
+    web_site_bucket: str
+    web_distribution_id: str = ""
+
+    @field_validator("server_version", "min_client_version", "latest_client_version")
+    @classmethod
+    def _is_version(cls, value: str) -> str:
+        parse_version(value)  # a bad version must fail the deploy, not every request
+        return value
+
+    # --- operations (issue 9) ---
+    # Deployed stages: the SSM Parameter Store path (/contact-center/<stage>) holding the settings
+    # that are only known after the stack exists: the public URL and the Twilio sids that
+    # `python -m ops provision` writes. Read once per cold start; environment variables win.
+    settings_parameter_path: str = ""
+
+    @model_validator(mode="after")
+    def _stage_is_complete(self) -> Settings:
+        if not self.public_base_url:
+            if self.stage not in LOCAL_STAGES:
+                raise ValueError(f"stage {self.stage!r} needs PUBLIC_BASE_URL")
+            self.public_base_url = LOCAL_PUBLIC_BASE_URL
+        if self.stage not in LOCAL_STAGES and not self.twilio_secret_name:
+            raise ValueError(
+                f"stage {self.stage!r} needs TWILIO_SECRET_NAME: deployed stages read Twilio "
+                "credentials from Secrets Manager, never from config.json"
+            )
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage in LOCAL_STAGES
+
+    @property
+    def cognito_issuer(self) -> str:
+        return f"https://cognito-idp.{self.aws_region}.amazonaws.com/{self.cognito_user_pool_id}"
+
+    @property
+    def jwks_url(self) -> str:
+        if self.cognito_jwks_url:
+            return self.cognito_jwks_url
+        if self.aws_endpoint_url:
+            base = self.aws_endpoint_url.rstrip("/")
+            return f"{base}/{self.cognito_user_pool_id}/.well-known/jwks.json"
+        return f"{self.cognito_issuer}/.well-known/jwks.json"
+
+    def url(self, path: str) -> str:
+        """The public URL of one of our routes, as Twilio must call (and sign) it."""
+        return self.public_base_url.rstrip("/") + path
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        fields = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        if "aws_region" not in fields and "AWS_DEFAULT_REGION" in env:
+            fields["aws_region"] = env["AWS_DEFAULT_REGION"]
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            raise ConfigurationError(f"incomplete configuration: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_environment(with_stage_parameters(dict(os.environ)))
+
+
+def with_stage_parameters(environ: dict[str, str]) -> dict[str, str]:
+    """`environ` completed by the stage's SSM parameters (one GetParametersByPath per cold start).
+
+    Parameter names are settings field names (`/contact-center/prod/twilio_workflow_sid`); see
+    infra/README.md. Without SETTINGS_PARAMETER_PATH (local stages, tests) nothing is read.
+    """
+    path = environ.get("SETTINGS_PARAMETER_PATH", "")
+    if not path:
+        return environ
+    from aws_lambda_powertools.utilities import parameters
+
+    stored = parameters.get_parameters(path, max_age=300)
+    return {**{name.upper(): str(value) for name, value in stored.items()}, **environ}
+
+
+def load_twilio_credentials(settings: Settings) -> TwilioCredentials:
+    """Twilio credentials for this stage: environment locally, Secrets Manager when deployed."""
+    if settings.is_local:
+        return TwilioCredentials(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token or LOCAL_AUTH_TOKEN,
+            api_key_sid=settings.twilio_api_key_sid or LOCAL_API_KEY_SID,
+            api_key_secret=settings.twilio_api_key_secret or LOCAL_API_KEY_SECRET,
+        )
+    # Imported here: the parameters utility pulls in boto3 clients we do not want at cold start
+    # for routes that never need a secret.
+    from aws_lambda_powertools.utilities import parameters
+
+    raw = parameters.get_secret(settings.twilio_secret_name, max_age=300)
+    data = json.loads(raw if isinstance(raw, str) else raw.decode())
+    try:
+        return TwilioCredentials(**data)
+    except ValidationError as exc:
+        raise ConfigurationError(
+            f"secret {settings.twilio_secret_name} is not valid Twilio credentials"
+        ) from exc

@@ -1,0 +1,1 @@
+"""Recordings: copy to S3, verify, transcribe per speaker, play back."""

@@ -1,0 +1,78 @@
+"""Pure builders of what we answer Twilio with: TwiML for calls, instructions for TaskRouter.
+
+Data in, text or dict out; no I/O. The views only pick which builder to call.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from chalicelib.routing.plan import RoutingPlan
+
+# Priorities are relative inside one workspace; callbacks and voicemails (later stages) sit below.
+LIVE_CALL_PRIORITY = 10
+
+
+def enqueue_call(
+    plan: RoutingPlan, workflow_sid: str, task_timeout_seconds: int, action_url: str | None = None
+) -> str:
+    """TwiML that puts the caller into the TaskRouter workflow with the routing plan attached."""
+    response = VoiceResponse()
+    enqueue = response.enqueue(workflow_sid=workflow_sid, action=action_url)
+    enqueue.task(
+        json.dumps(plan.task_attributes(), ensure_ascii=False, separators=(",", ":")),
+        priority=LIVE_CALL_PRIORITY,
+        timeout=task_timeout_seconds,
+    )
+    return str(response)
+
+
+@dataclass(frozen=True)
+class ConferenceCallbacks:
+    """Where Twilio reports on the conference we create for a reservation."""
+
+    agent_call_status: str
+    conference_status: str
+    recording_status: str
+
+
+def conference_instruction(
+    *,
+    caller: str,
+    agent_contact_uri: str,
+    region: str,
+    post_work_activity_sid: str,
+    ring_seconds: int,
+    callbacks: ConferenceCallbacks,
+) -> dict[str, Any]:
+    """The `conference` instruction that answers a TaskRouter reservation.
+
+    A conference (not Dequeue) because Dequeue bridges media through the US and callers in Japan
+    hear the delay; the conference is mixed in `region` instead.
+    https://www.twilio.com/docs/taskrouter/api/reservations#conference
+    """
+    return {
+        "instruction": "conference",
+        "to": agent_contact_uri,
+        # The agent's browser shows the customer's number, not ours.
+        "from": caller,
+        "timeout": ring_seconds,
+        "region": region,
+        "post_work_activity_sid": post_work_activity_sid,
+        "end_conference_on_customer_exit": True,
+        "end_conference_on_exit": False,
+        "early_media": True,
+        "beep": False,
+        "conference_record": "record-from-start",
+        "recording_channels": "dual",
+        "conference_recording_status_callback": callbacks.recording_status,
+        "conference_recording_status_callback_event": "completed,failed",
+        "conference_status_callback": callbacks.conference_status,
+        "conference_status_callback_event": "start,end,join,leave,mute,hold",
+        "status_callback": callbacks.agent_call_status,
+        "status_callback_event": "initiated,ringing,answered,completed",
+    }

@@ -1,0 +1,1 @@
+"""The rep's calls from the browser: outbound, call control, transfer, access tokens, wrap-up."""

@@ -1,0 +1,416 @@
+"""The one door to Twilio's REST API.
+
+Everything the app asks of Twilio goes through TwilioGateway, built on twilio's own `Client`
+with an injectable `twilio.http.HttpClient`: tests pass a recording fake, local runs a client
+that sends requests to the stand-in instead of api.twilio.com. twilio's REST package is
+imported lazily: it is large, and the incoming-call path never needs it (cold starts).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from chalicelib.platform.errors import NotFound, TelephonyUnavailable
+
+
+class RecordingNotFound(NotFound):
+    """Twilio does not know the recording (never existed, or already deleted)."""
+
+
+if TYPE_CHECKING:
+    from twilio.http import HttpClient
+    from twilio.rest import Client
+
+    from chalicelib.escalation.domain import TaskSnapshot
+    from chalicelib.platform.settings import TwilioCredentials
+
+
+def rebased_http_client(base_url: str, timeout: float = 5.0) -> HttpClient:
+    """An HttpClient sending `https://<product>.twilio.com/<path>` to `<base_url>/<product>/<path>`.
+
+    Only for local runs against the Twilio stand-in; production uses twilio's default client.
+    """
+    from twilio.http.http_client import TwilioHttpClient
+
+    class _Rebased(TwilioHttpClient):
+        def request(self, method: str, uri: str, *args: Any, **kwargs: Any) -> Any:
+            parts = urlsplit(uri)
+            product = parts.netloc.split(".")[0]
+            uri = f"{base_url.rstrip('/')}/{product}{parts.path}"
+            return super().request(method, uri, *args, **kwargs)
+
+    return _Rebased(timeout=timeout, request_hooks=binary_safe_hooks())
+
+
+def binary_safe_hooks() -> dict[str, list[Any]]:
+    """requests hooks that keep audio bodies intact through twilio's text-only Response.
+
+    twilio's HttpClient hands back `response.text`; for audio that would be a lossy guess at a
+    character set. Decoding audio as latin-1 maps every byte to one character, so
+    `text.encode("latin-1")` gives the exact bytes back (see TwilioGateway.fetch_recording_media).
+    """
+
+    def latin1_for_media(response: Any, *args: Any, **kwargs: Any) -> Any:
+        content_type = response.headers.get("Content-Type", "")
+        if content_type.startswith(("audio/", "application/octet-stream")):
+            response.encoding = "latin-1"
+        return response
+
+    return {"response": [latin1_for_media]}
+
+
+def default_http_client(timeout: float = 10.0) -> HttpClient:
+    from twilio.http.http_client import TwilioHttpClient
+
+    return TwilioHttpClient(timeout=timeout, request_hooks=binary_safe_hooks())
+
+
+class TwilioGateway:
+    def __init__(
+        self,
+        credentials: TwilioCredentials,
+        workspace_sid: str,
+        http_client: HttpClient | None = None,
+    ) -> None:
+        self._credentials = credentials
+        self._workspace_sid = workspace_sid
+        self._http_client = http_client or default_http_client()
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            from twilio.rest import Client
+
+            self._client = Client(
+                self._credentials.account_sid,
+                self._credentials.auth_token,
+                http_client=self._http_client,
+            )
+        return self._client
+
+    def _workspace(self) -> Any:
+        return self.client.taskrouter.v1.workspaces(self._workspace_sid)
+
+    def update_task_attributes(self, task_sid: str, attributes: dict[str, Any]) -> None:
+        self._call(
+            lambda: (
+                self._workspace()
+                .tasks(task_sid)
+                .update(attributes=json.dumps(attributes, ensure_ascii=False, sort_keys=True))
+            ),
+            f"update task {task_sid}",
+        )
+
+    def fetch_task_attributes(self, task_sid: str) -> tuple[str, dict[str, Any]]:
+        """The task's assignment status and attributes."""
+        task = self._call(
+            lambda: self._workspace().tasks(task_sid).fetch(), f"fetch task {task_sid}"
+        )
+        return str(task.assignment_status), json.loads(task.attributes or "{}")
+
+    def update_worker_activity(
+        self, worker_sid: str, activity_sid: str, reject_pending: bool = False
+    ) -> None:
+        """`reject_pending` is only valid towards an unavailable activity (Twilio's rule)."""
+        update: dict[str, Any] = {"activity_sid": activity_sid}
+        if reject_pending:
+            update["reject_pending_reservations"] = True
+        self._call(
+            lambda: self._workspace().workers(worker_sid).update(**update),
+            f"update worker {worker_sid}",
+        )
+
+    def tasks_wrapping(self) -> list[tuple[str, int]]:
+        """Every task in wrapping, as (task sid, epoch ms of its last change); pages of 1000."""
+        tasks = self._call(
+            lambda: self._workspace().tasks.list(assignment_status=["wrapping"], page_size=1000),
+            "list wrapping tasks",
+        )
+        # 0 when the time is missing or not ISO 8601 (the library then leaves it a string).
+        return [
+            (str(t.sid), int(t.date_updated.timestamp() * 1000) if _is_time(t.date_updated) else 0)
+            for t in tasks
+        ]
+
+    def worker_activities(self) -> dict[str, str]:
+        """Every worker of the workspace -> its current activity sid (pages of 1000)."""
+        workers = self._call(lambda: self._workspace().workers.list(page_size=1000), "list workers")
+        return {str(w.sid): str(w.activity_sid) for w in workers}
+
+    def _recording_url(self, recording_sid: str, extension: str) -> str:
+        return (
+            f"https://api.twilio.com/2010-04-01/Accounts/{self._credentials.account_sid}"
+            f"/Recordings/{recording_sid}.{extension}"
+        )
+
+    def fetch_recording_media(
+        self, recording_sid: str, channels: int, timeout: float = 120.0
+    ) -> bytes:
+        """The recording as WAV bytes. `channels=2` asks for both channels: conference
+        recordings download mono unless `RequestedChannels=2` is given, and a mono recording
+        cannot be asked for two (warning 16113).
+        https://www.twilio.com/docs/voice/api/recording#fetch-a-recording-media-file
+        """
+        params = {"RequestedChannels": "2"} if channels == 2 else None
+        what = f"fetch recording {recording_sid} media"
+        response = self._call(
+            lambda: self.client.request(
+                "GET",
+                self._recording_url(recording_sid, "wav"),
+                params=params,
+                headers={"Accept": "audio/wav"},
+                timeout=timeout,
+                # Media may be served by a redirect; requests drops our credentials for it.
+                allow_redirects=True,
+            ),
+            what,
+        )
+        if response.status_code == 404:
+            raise RecordingNotFound(f"{what}: Twilio has no such recording (404)")
+        if response.status_code != 200:
+            raise TelephonyUnavailable(f"{what} failed: HTTP {response.status_code}")
+        content = response.content
+        return content if isinstance(content, bytes) else str(content).encode("latin-1")
+
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Delete Twilio's copy; False if it was already gone."""
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            return bool(self.client.recordings(recording_sid).delete())
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return False
+            raise TelephonyUnavailable(f"delete recording {recording_sid} failed: {exc}") from exc
+
+    # --- escalation (issue 4) ---
+    def fetch_task(self, task_sid: str) -> TaskSnapshot:
+        """The task's status, attributes and version (ETag) for a conditional update; a task
+        TaskRouter no longer has (deleted ~15 min after it ended) comes back as `deleted`."""
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        from chalicelib.escalation.domain import TaskSnapshot
+
+        try:
+            response = self._workspace().tasks(task_sid).fetch_with_http_info()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return TaskSnapshot(task_sid=task_sid, status="deleted", attributes={})
+            raise TelephonyUnavailable(f"fetch task {task_sid} failed: {exc}") from exc
+        except TwilioException as exc:
+            raise TelephonyUnavailable(f"fetch task {task_sid} failed: {exc}") from exc
+        task = response.data
+        etag = {k.lower(): v for k, v in (response.headers or {}).items()}.get("etag", "")
+        return TaskSnapshot(
+            task_sid=task_sid,
+            status=str(task.assignment_status),
+            attributes=json.loads(task.attributes or "{}"),
+            version=str(etag),
+        )
+
+    def update_task_if_unchanged(
+        self, task_sid: str, attributes: dict[str, Any], version: str
+    ) -> None:
+        """Write the attributes only if the task is still at `version` (If-Match); raise
+        TaskChanged if it moved on meanwhile (e.g. accepted).
+        https://www.twilio.com/docs/taskrouter/api/task#task-version"""
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        from chalicelib.platform.errors import TaskChanged
+
+        encoded = json.dumps(attributes, ensure_ascii=False, sort_keys=True)
+        try:
+            self._workspace().tasks(task_sid).update(
+                attributes=encoded, **({"if_match": version} if version else {})
+            )
+        except TwilioRestException as exc:
+            if exc.status == 412:
+                raise TaskChanged(f"task {task_sid} changed since version {version}") from exc
+            raise TelephonyUnavailable(f"update task {task_sid} failed: {exc}") from exc
+        except TwilioException as exc:
+            raise TelephonyUnavailable(f"update task {task_sid} failed: {exc}") from exc
+
+    def create_task(
+        self, workflow_sid: str, attributes: dict[str, Any], priority: int, timeout: int
+    ) -> str:
+        """A task on the voice channel (so it waits for an agent's call capacity); its sid."""
+        task = self._call(
+            lambda: self._workspace().tasks.create(
+                workflow_sid=workflow_sid,
+                attributes=json.dumps(attributes, ensure_ascii=False, sort_keys=True),
+                priority=priority,
+                timeout=timeout,
+                task_channel="voice",
+            ),
+            "create task",
+        )
+        return str(task.sid)
+
+    def redirect_call(self, call_sid: str, url: str) -> None:
+        """Take a live call wherever it is (e.g. a queue) to new TwiML at `url`.
+        https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource"""
+        self._call(
+            lambda: self.client.calls(call_sid).update(url=url, method="POST"),
+            f"redirect call {call_sid}",
+        )
+
+    # --- softphone call control (issue 7) ---
+    def accepted_task_sids(self, worker_sid: str) -> list[str]:
+        """Tasks the worker holds right now (accepted reservations), newest first."""
+        reservations = self._call(
+            lambda: (
+                self._workspace()
+                .workers(worker_sid)
+                .reservations.list(reservation_status="accepted", limit=20)
+            ),
+            f"list reservations of {worker_sid}",
+        )
+        return [str(r.task_sid) for r in reservations]
+
+    def conference_name(self, conference_sid: str) -> str:
+        conference = self._call(
+            lambda: self.client.conferences(conference_sid).fetch(),
+            f"fetch conference {conference_sid}",
+        )
+        return str(conference.friendly_name)
+
+    def update_participant(self, conference_sid: str, participant: str, **changes: Any) -> None:
+        """Hold, resume or mute one participant (`participant`: its CallSid or label).
+        https://www.twilio.com/docs/voice/api/conference-participant-resource"""
+        self._call(
+            lambda: (
+                self.client.conferences(conference_sid).participants(participant).update(**changes)
+            ),
+            f"update participant of {conference_sid}",
+        )
+
+    def remove_participant(self, conference_sid: str, participant: str) -> bool:
+        """Take a participant out of the conference; False if they had already left."""
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            return bool(
+                self._call(
+                    lambda: (
+                        self.client.conferences(conference_sid).participants(participant).delete()
+                    ),
+                    f"remove participant of {conference_sid}",
+                )
+            )
+        except TelephonyUnavailable as exc:
+            if isinstance(exc.__cause__, TwilioRestException) and exc.__cause__.status == 404:
+                return False
+            raise
+
+    def end_conference(self, conference_sid: str) -> None:
+        self._call(
+            lambda: self.client.conferences(conference_sid).update(status="completed"),
+            f"end conference {conference_sid}",
+        )
+
+    def complete_task(self, task_sid: str, reason: str) -> None:
+        self._call(
+            lambda: (
+                self._workspace()
+                .tasks(task_sid)
+                .update(assignment_status="completed", reason=reason)
+            ),
+            f"complete task {task_sid}",
+        )
+
+    def pending_reservation(self, worker_sid: str) -> tuple[str, str] | None:
+        """The reservation ringing the worker now, as (reservation sid, task sid); None if
+        none. One List request (a voice worker has at most one pending reservation)."""
+        reservations = self._call(
+            lambda: (
+                self._workspace()
+                .workers(worker_sid)
+                .reservations.list(reservation_status="pending", limit=1)
+            ),
+            f"list pending reservations of {worker_sid}",
+        )
+        return next(((str(r.sid), str(r.task_sid)) for r in reservations), None)
+
+    def task_worker_names(self, task_sid: str) -> list[str]:
+        """Who holds the task: the friendly names (our agent ids) of its accepted reservations."""
+        reservations = self._call(
+            lambda: (
+                self._workspace()
+                .tasks(task_sid)
+                .reservations.list(reservation_status="accepted", limit=5)
+            ),
+            f"list reservations of task {task_sid}",
+        )
+        return [str(r.worker_name) for r in reservations if r.worker_name]
+
+    def cancel_task(self, task_sid: str, reason: str) -> None:
+        """Withdraw a task nobody has accepted (pending or reserved): its reservations end."""
+        self._call(
+            lambda: (
+                self._workspace()
+                .tasks(task_sid)
+                .update(assignment_status="canceled", reason=reason)
+            ),
+            f"cancel task {task_sid}",
+        )
+
+    def fetch_call_price(self, call_sid: str) -> tuple[str | None, str]:
+        """A call leg's price and currency; None until Twilio has rated the call (a while after
+        it ends). https://www.twilio.com/docs/voice/api/call-resource#call-properties"""
+        call = self._call(lambda: self.client.calls(call_sid).fetch(), f"fetch call {call_sid}")
+        price = call.price
+        return (None if price in (None, "") else str(price)), str(call.price_unit or "")
+
+    def wrap_task(self, task_sid: str, reason: str) -> bool:
+        """Move an assigned task to wrapping; False if it was no longer assigned (400) or is
+        deleted (404): nothing to do, do not retry."""
+        return self._move_task(task_sid, "wrapping", reason)
+
+    def finish_task(self, task_sid: str, reason: str) -> bool:
+        """Complete a task that is still assigned or wrapping; False if it had already ended.
+
+        Twilio answers 400 for a task no longer assigned or wrapping (completed, canceled) and
+        404 once it is deleted (about 15 minutes after it ended): both mean there is nothing
+        left to complete, so the caller must not retry them.
+        https://www.twilio.com/docs/taskrouter/api/task#update-a-task-resource
+        """
+        return self._move_task(task_sid, "completed", reason)
+
+    def _move_task(self, task_sid: str, status: str, reason: str) -> bool:
+        """Set the task's assignment status; False when Twilio says it cannot (400) or the task
+        is gone (404), which no retry changes."""
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            self._call(
+                lambda: (
+                    self._workspace()
+                    .tasks(task_sid)
+                    .update(assignment_status=status, reason=reason)
+                ),
+                f"set task {task_sid} {status}",
+            )
+        except TelephonyUnavailable as exc:
+            cause = exc.__cause__
+            if isinstance(cause, TwilioRestException) and cause.status in (400, 404):
+                return False
+            raise
+        return True
+
+    @staticmethod
+    def _call(operation: Any, what: str) -> Any:
+        from twilio.base.exceptions import TwilioException
+
+        try:
+            return operation()
+        except TwilioException as exc:
+            raise TelephonyUnavailable(f"{what} failed: {exc}") from exc
+
+
+def _is_time(value: Any) -> bool:
+    from datetime import datetime
+
+    return isinstance(value, datetime)
