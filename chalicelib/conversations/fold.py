@@ -10,6 +10,13 @@ reservations, the conference and its recording. The record puts them back togeth
 every offer (agent, stage, ring time, outcome), who answered and how they relate to the customer,
 the waits and talk time, who hung up, the links, the outcome, and the price.
 
+It does so in two halves. First every event is *gathered* into `Evidence` by the reader of its
+source (chalicelib/conversations/evidence.py: call legs, TaskRouter's queue and offers, the
+conference, recordings, the app's own facts, prices), deciding nothing. Then this module tells
+the story from that evidence, one step each: the customer identified late, the call (whose leg,
+which way, when it started and ended), who answered, the durations and who hung up, the
+outcome, the stage reached, the timeline, and finally the record.
+
 Outcomes, in priority order (docs/conversations.md):
 answered > voicemail > callback > outside_hours > failed > short_abandon >
 abandoned_while_ringing > abandoned_in_queue. A conversation still going and not answered has
@@ -18,7 +25,6 @@ no outcome yet.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,15 +32,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.conversations.events import (
-    CONFERENCE,
-    FACT,
-    PRICE,
-    RECORDING,
-    TASKROUTER,
-    VOICE,
-    VOICEMAIL,
-    Event,
+from chalicelib.conversations.events import Event
+from chalicelib.conversations.evidence import (
+    QUEUED_TASK_TYPES,
+    STAGE_ORDER,
+    Evidence,
+    Leg,
+    Offer,
+    gather,
 )
 from chalicelib.telephony.phone_numbers import caller_e164
 
@@ -48,25 +53,11 @@ OUTCOMES = (
     "outside_hours",
     "failed",
 )
-STAGE_ORDER = {"owner": 0, "team": 1, "everyone": 2, "fallback": 3}
 # The fact naming the caller's customer when the route could not (see conversation_facts).
 CUSTOMER_IDENTIFIED = "customer_identified"
 CUSTOMER_FIELDS = ("customer_id", "customer_name", "owner_agent_id", "team")
-FINAL_LEG_STATUSES = frozenset({"completed", "busy", "no-answer", "canceled", "failed"})
 UNREACHED_LEG_STATUSES = frozenset({"busy", "no-answer", "failed"})
-OFFER_OUTCOMES = {
-    "reservation.accepted": "answered",
-    "reservation.completed": "answered",
-    "reservation.wrapup": "answered",
-    "reservation.timeout": "timed_out",
-    "reservation.rejected": "rejected",
-    "reservation.canceled": "canceled",
-    "reservation.rescinded": "canceled",
-}
 MISSED = frozenset({"timed_out", "rejected"})
-# chalicelib.softphone.calls.TRANSFER_TASK_TYPE (no import: fold stays pure)
-TRANSFER_TASK_TYPE = "transfer"
-QUEUED_TASK_TYPES = frozenset({"voicemail", "callback"})
 
 
 @dataclass(frozen=True)
@@ -77,30 +68,36 @@ class FoldPolicy:
 
 
 @dataclass(slots=True)
-class _Leg:
-    sid: str
-    from_: str = ""
-    to: str = ""
-    direction: str = ""
-    parent: str = ""
-    agent: str = ""
-    first_ms: int = 0
-    answered_ms: int = 0
-    final_status: str = ""
-    final_ms: int = 0
-    duration_s: int = 0
+class _Call:
+    """The customer's call: its leg (if a callback of it arrived), direction, start and end."""
+
+    leg: Leg | None
+    outbound: bool
+    started_ms: int
+    ended_ms: int
 
 
 @dataclass(slots=True)
-class _Offer:
-    reservation_sid: str
-    agent_id: str = ""
-    agent_team: str = ""
-    stage: str = ""
-    task_type: str = ""
-    offered_ms: int = 0
-    outcome: str = ""
-    outcome_ms: int = 0
+class _Answer:
+    """The live offers, who answered the customer, when, and how they relate to the customer."""
+
+    live_offers: list[Offer]
+    by: str
+    team: str
+    at_ms: int
+    caller: str
+    relation: str
+
+
+@dataclass(slots=True)
+class _Durations:
+    """The caller's wait, hold, talk and wrap-up times, and who hung up."""
+
+    queue_wait_ms: int
+    hold_ms: int
+    talk_ms: int
+    wrap_ms: int
+    hung_up_by: str
 
 
 _ZONES: dict[str, ZoneInfo] = {}
@@ -113,14 +110,6 @@ def _zone(name: str) -> ZoneInfo:
     return zone
 
 
-def _json(text: str | None) -> dict[str, Any]:
-    try:
-        parsed = json.loads(text or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
 def _micros(price: str) -> int | None:
     try:
         return int(abs(Decimal(price)) * 1_000_000)
@@ -130,291 +119,254 @@ def _micros(price: str) -> int | None:
 
 def fold(conversation_id: str, events: Iterable[Event], policy: FoldPolicy) -> dict[str, Any]:
     """The conversation record of `conversation_id`, from its events in any order."""
-    unique = {e.key: e for e in events}
-    ordered = sorted(unique.values(), key=lambda e: (e.occurred_ms, e.key))
+    evidence = gather(events)
+    _identify_customer_from_directory(evidence)
+    call = _the_call(conversation_id, evidence)
+    answer = _who_answered(conversation_id, evidence, call)
+    durations = _durations(conversation_id, evidence, call, answer)
+    return _record(
+        conversation_id,
+        evidence,
+        call,
+        answer,
+        durations,
+        outcome=_outcome(evidence, call, answer, policy),
+        stage=_stage_reached(evidence),
+        policy=policy,
+    )
 
-    legs: dict[str, _Leg] = {}
-    offers: dict[str, _Offer] = {}
-    attrs: dict[str, Any] = {}
-    stage_reached = -1
-    queued_ms = 0
-    task_end_ms = 0
-    wrap_start_ms = 0
-    wrap_end_ms = 0
-    conference_end_ms = 0
-    conference_ender = ""
-    first_leave: tuple[int, str] | None = None
-    holds: dict[str, int] = {}
-    hold_ms = 0
-    recordings: list[dict[str, Any]] = []
-    voicemail_url = ""
-    facts: dict[str, dict[str, Any]] = {}
-    prices: dict[str, str] = {}
-    price_unit = ""
-    callback_task = False
-    first_ms = 0
-    timeline: list[dict[str, Any]] = []
 
-    for e in ordered:
-        t = e.occurred_ms
-        source = e.source
-        form = e.form
-        if t and source != FACT and (not first_ms or t < first_ms):
-            first_ms = t
-        if source == VOICE:
-            sid = form.get("CallSid", "")
-            leg = legs.get(sid)
-            if leg is None:
-                leg = legs[sid] = _Leg(sid)
-            leg.from_ = form.get("From", leg.from_)
-            leg.to = form.get("To", leg.to)
-            leg.direction = form.get("Direction", leg.direction)
-            leg.parent = form.get("ParentCallSid", leg.parent)
-            leg.agent = e.context.get("agent", leg.agent)
-            if not leg.first_ms:
-                leg.first_ms = t
-            status = form.get("CallStatus", "")
-            if status == "in-progress" and not leg.answered_ms:
-                leg.answered_ms = t
-            elif status in FINAL_LEG_STATUSES and not leg.final_status:
-                leg.final_status = status
-                leg.final_ms = t
-                leg.duration_s = int(form.get("CallDuration") or 0)
-        elif source == TASKROUTER:
-            kind = form.get("EventType", "")
-            a = e.attributes
-            task_type = str(a.get("type", ""))
-            live = task_type not in QUEUED_TASK_TYPES
-            if not live and task_type == "callback":
-                callback_task = True
-            if live:
-                # A transfer task routes to the colleague through `owner_agent_id`/`team`; the
-                # customer's own owner and team travel in `customer_*`
-                # (chalicelib/softphone/calls.py).
-                transfer = task_type == TRANSFER_TASK_TYPE
-                for name in ("customer_id", "customer_name", "owner_agent_id", "team", "caller"):
-                    routed = transfer and name in ("owner_agent_id", "team")
-                    value = a.get(f"customer_{name}" if routed else name)
-                    if value:
-                        attrs[name] = value
-                if a.get("routing_degraded"):
-                    attrs["routing_degraded"] = True
-                for name in ("initial_stage",) if transfer else ("initial_stage", "stage"):
-                    rank = STAGE_ORDER.get(str(a.get(name, "")), -1)
-                    stage_reached = max(stage_reached, rank)
-            if kind == "task.created" and live:
-                if not queued_ms:
-                    queued_ms = t
-                    timeline.append({"at_ms": t, "kind": "queued", "stage": a.get("stage", "")})
-            elif kind == "task.canceled" and live:
-                task_end_ms = task_end_ms or t
-                timeline.append(
-                    {
-                        "at_ms": t,
-                        "kind": "task_canceled",
-                        "reason": form.get("TaskCanceledReason", ""),
-                    }
-                )
-            elif kind == "task.wrapup" and live:
-                wrap_start_ms = wrap_start_ms or t
-            elif kind == "task.completed" and live:
-                wrap_end_ms = wrap_end_ms or t
-            elif kind.startswith("reservation."):
-                rsid = form.get("ReservationSid") or form.get("ResourceSid", "")
-                offer = offers.get(rsid)
-                if offer is None:
-                    offer = offers[rsid] = _Offer(rsid, task_type=task_type)
-                if kind == "reservation.created" or not offer.agent_id:
-                    worker = _json(form.get("WorkerAttributes"))
-                    offer.agent_id = str(
-                        worker.get("agent_id") or form.get("WorkerName") or offer.agent_id
-                    )
-                    offer.agent_team = str(worker.get("team") or offer.agent_team)
-                if kind == "reservation.created":
-                    offer.offered_ms = t
-                    offer.stage = str(a.get("stage", ""))
-                outcome = OFFER_OUTCOMES.get(kind)
-                # The first outcome by Twilio's clock, except that an accept always wins.
-                if (
-                    outcome
-                    and offer.outcome != "answered"
-                    and (outcome == "answered" or not offer.outcome)
-                ):
-                    offer.outcome = outcome
-                    offer.outcome_ms = t
-        elif source == CONFERENCE:
-            kind = form.get("StatusCallbackEvent", "")
-            participant = form.get("CallSid", "")
-            if kind == "participant-leave" and participant and first_leave is None:
-                first_leave = (t, participant)
-            elif kind == "participant-hold" and participant not in holds:
-                holds[participant] = t
-                timeline.append({"at_ms": t, "kind": "hold"})
-            elif kind == "participant-unhold" and participant in holds:
-                hold_ms += t - holds.pop(participant)
-                timeline.append({"at_ms": t, "kind": "unhold"})
-            elif kind == "conference-end":
-                conference_end_ms = conference_end_ms or t
-                conference_ender = form.get("CallSidEndingConference", "")
-        elif source in (RECORDING, VOICEMAIL):
-            if form.get("RecordingStatus", "completed") == "completed":
-                url = form.get("RecordingUrl", "")
-                recordings.append(
-                    {
-                        "sid": form.get("RecordingSid", ""),
-                        "url": url,
-                        "duration_s": int(form.get("RecordingDuration") or 0),
-                        "channels": int(form.get("RecordingChannels") or 1),
-                        "kind": source,
-                    }
-                )
-                if source == VOICEMAIL:
-                    voicemail_url = url
-        elif source == FACT:
-            name = form.get("Fact", "")
-            facts[name] = dict(e.attributes, at_ms=t)
-            timeline.append({"at_ms": t, "kind": name})
-        elif source == PRICE:
-            prices[form.get("CallSid", "")] = form.get("Price", "")
-            price_unit = form.get("PriceUnit", "") or price_unit
+def _identify_customer_from_directory(evidence: Evidence) -> None:
+    """The customer the directory named later, where the route could not name them.
 
-    identified = facts.get(CUSTOMER_IDENTIFIED, {})
+    A route degraded by a failed directory read has no customer in its task; the directory
+    read again later (conversation_facts.identify_customer) fills it in. The task's own
+    values win.
+    """
+    attrs = evidence.queue.attrs
+    identified = evidence.facts.get(CUSTOMER_IDENTIFIED, {})
     for name in CUSTOMER_FIELDS:
-        # A route degraded by a failed directory read has no customer in its task; the
-        # directory read again later (conversation_facts.identify_customer) fills it in.
         if not attrs.get(name) and identified.get(name):
             attrs[name] = identified[name]
-    customer_leg = legs.get(conversation_id)
-    outbound = bool(customer_leg and customer_leg.from_.startswith("client:"))
-    # --- who, when --------------------------------------------------------------------------
-    leg_start_ms = customer_leg.first_ms if customer_leg else 0
-    if customer_leg and customer_leg.final_status:
+
+
+def _the_call(conversation_id: str, evidence: Evidence) -> _Call:
+    """The customer's leg, which way the call went, and when it started and ended.
+
+    An outbound call is one a softphone (`client:`) placed; the conversation is keyed by its leg.
+    """
+    leg = evidence.legs.get(conversation_id)
+    outbound = bool(leg and leg.from_.startswith("client:"))
+    leg_start_ms = leg.first_ms if leg else 0
+    if leg and leg.final_status:
         # An incoming number's status callback is posted only when the call ends, so the
         # caller's leg may have no earlier event: it started CallDuration seconds before it
         # ended. https://www.twilio.com/docs/voice/api/call-resource#statuscallback
-        leg_start_ms = min(leg_start_ms, customer_leg.final_ms - customer_leg.duration_s * 1000)
+        leg_start_ms = min(leg_start_ms, leg.final_ms - leg.duration_s * 1000)
     # No event of the call (a TaskRouter event has milliseconds, a callback whole seconds)
     # happens before the call itself started.
-    started_ms = min((ms for ms in (leg_start_ms, first_ms) if ms > 0), default=0) or min(
-        (f["at_ms"] for f in facts.values()), default=0
+    started_ms = min((ms for ms in (leg_start_ms, evidence.first_ms) if ms > 0), default=0) or min(
+        (f["at_ms"] for f in evidence.facts.values()), default=0
     )
-    if customer_leg and customer_leg.final_status:
-        ended_ms = customer_leg.final_ms
+    if leg and leg.final_status:
+        ended_ms = leg.final_ms
     else:
-        ended_ms = conference_end_ms or task_end_ms
+        ended_ms = evidence.conference.end_ms or evidence.queue.task_end_ms
     if ended_ms and started_ms and ended_ms < started_ms:
         ended_ms = started_ms
+    return _Call(leg, outbound, started_ms, ended_ms)
 
+
+def _who_answered(conversation_id: str, evidence: Evidence, call: _Call) -> _Answer:
+    """Who answered the customer, when, and who the caller is.
+
+    Inbound, the agent of the first offer accepted (offers in the order they were made, so a
+    transferred call's answer is the agent who took it before the transfer).
+    Outbound, the rep who dialled, once the number they dialled (the child leg) answered.
+    """
     live_offers = sorted(
-        (o for o in offers.values() if o.task_type not in QUEUED_TASK_TYPES),
+        (o for o in evidence.queue.offers.values() if o.task_type not in QUEUED_TASK_TYPES),
         key=lambda o: (o.offered_ms, o.reservation_sid),
     )
     answered_offer = next((o for o in live_offers if o.outcome == "answered"), None)
-    answered_by = ""
-    answered_team = ""
-    answered_ms = 0
-    caller = str(attrs.get("caller", ""))
-    direction = "outbound" if outbound else "inbound"
-    if outbound and customer_leg:
-        answered_by = customer_leg.from_.removeprefix("client:")
-        child = next(
+    by = ""
+    team = ""
+    at_ms = 0
+    dialled: Leg | None = None
+    if call.outbound and call.leg:
+        dialled = next(
             (
                 leg
-                for leg in sorted(legs.values(), key=lambda x: x.sid)
+                for leg in sorted(evidence.legs.values(), key=lambda x: x.sid)
                 if leg.parent == conversation_id
             ),
             None,
         )
-        if child:
-            caller = caller or (caller_e164(child.to) or "")
-            answered_ms = child.answered_ms
-        if not answered_ms:
-            answered_by = ""
+        if dialled:
+            at_ms = dialled.answered_ms
+        if at_ms:
+            by = call.leg.from_.removeprefix("client:")
     elif answered_offer:
-        answered_by = answered_offer.agent_id
-        answered_team = answered_offer.agent_team
-        answered_ms = answered_offer.outcome_ms
-    if not caller and customer_leg and not outbound:
-        caller = caller_e164(customer_leg.from_) or ""
+        by = answered_offer.agent_id
+        team = answered_offer.agent_team
+        at_ms = answered_offer.outcome_ms
+    return _Answer(
+        live_offers=live_offers,
+        by=by,
+        team=team,
+        at_ms=at_ms,
+        caller=_caller(evidence, call, dialled),
+        relation=_relation(evidence, call, by, team, answered_offer),
+    )
 
-    owner = str(attrs.get("owner_agent_id", ""))
-    team = str(attrs.get("team", ""))
-    relation = ""
-    if answered_by and not outbound:
-        if owner and answered_by == owner:
-            relation = "owner"
-        elif team and (
-            answered_team == team
-            or (not answered_team and answered_offer and answered_offer.stage == "team")
-        ):
-            relation = "team"
-        else:
-            relation = "other"
 
-    # --- durations ----------------------------------------------------------------------------
-    queue_start = queued_ms or started_ms
+def _caller(evidence: Evidence, call: _Call, dialled: Leg | None) -> str:
+    """The customer's number: as the route read it, else the number dialled (outbound) or the
+    caller's leg's From (inbound)."""
+    caller = str(evidence.queue.attrs.get("caller", ""))
+    if caller:
+        return caller
+    if call.outbound:
+        return (caller_e164(dialled.to) or "") if dialled else ""
+    if call.leg:
+        return caller_e164(call.leg.from_) or ""
+    return ""
+
+
+def _relation(
+    evidence: Evidence,
+    call: _Call,
+    answered_by: str,
+    answered_team: str,
+    answered_offer: Offer | None,
+) -> str:
+    """How the agent who answered an inbound call relates to the customer: owner, team, other.
+
+    An offer whose worker had no team is the team's when it was offered in the team stage.
+    """
+    if not answered_by or call.outbound:
+        return ""
+    owner = str(evidence.queue.attrs.get("owner_agent_id", ""))
+    team = str(evidence.queue.attrs.get("team", ""))
+    if owner and answered_by == owner:
+        return "owner"
+    if team and (
+        answered_team == team
+        or (not answered_team and answered_offer and answered_offer.stage == "team")
+    ):
+        return "team"
+    return "other"
+
+
+def _durations(
+    conversation_id: str, evidence: Evidence, call: _Call, answer: _Answer
+) -> _Durations:
+    """The caller's wait in the queue, hold, talk and wrap-up time, and who hung up."""
+    queue = evidence.queue
+    queue_start = queue.queued_ms or call.started_ms
     queue_wait_ms = 0
-    if not outbound and queue_start:
-        if answered_ms:
-            queue_wait_ms = max(0, answered_ms - queue_start)
-        elif ended_ms:
-            queue_wait_ms = max(0, ended_ms - queue_start)
-    end_for_open = ended_ms or conference_end_ms
-    for open_since in holds.values():
+    if not call.outbound and queue_start:
+        if answer.at_ms:
+            queue_wait_ms = max(0, answer.at_ms - queue_start)
+        elif call.ended_ms:
+            queue_wait_ms = max(0, call.ended_ms - queue_start)
+    # A hold never released lasts until the call (or its conference) ended.
+    hold_ms = evidence.conference.hold_ms
+    end_for_open = call.ended_ms or evidence.conference.end_ms
+    for open_since in evidence.conference.open_holds.values():
         if end_for_open:
             hold_ms += max(0, end_for_open - open_since)
-    talk_ms = max(0, ended_ms - answered_ms - hold_ms) if answered_ms and ended_ms else 0
-    wrap_ms = max(0, wrap_end_ms - wrap_start_ms) if wrap_start_ms and wrap_end_ms else 0
+    talk_ms = (
+        max(0, call.ended_ms - answer.at_ms - hold_ms) if answer.at_ms and call.ended_ms else 0
+    )
+    wrap_ms = (
+        max(0, queue.wrap_end_ms - queue.wrap_start_ms)
+        if queue.wrap_start_ms and queue.wrap_end_ms
+        else 0
+    )
+    return _Durations(
+        queue_wait_ms=queue_wait_ms,
+        hold_ms=hold_ms,
+        talk_ms=talk_ms,
+        wrap_ms=wrap_ms,
+        hung_up_by=_hung_up_by(conversation_id, evidence, call, answer),
+    )
 
-    hung_up_by = ""
-    if ended_ms:
-        if first_leave is not None:
-            # The first to leave the conference hung up; everyone but the caller is an agent.
-            hung_up_by = "customer" if first_leave[1] == conversation_id else "agent"
-        elif conference_ender:
-            hung_up_by = "customer" if conference_ender == conversation_id else "agent"
-        elif outbound and customer_leg:
-            child = next((x for x in legs.values() if x.parent == conversation_id), None)
-            if child and child.final_ms and child.final_ms < customer_leg.final_ms:
-                hung_up_by = "customer"
-            elif child and child.final_ms and child.final_ms > customer_leg.final_ms:
-                hung_up_by = "agent"
-        elif not answered_ms:
-            hung_up_by = "customer"
 
-    # --- outcome ------------------------------------------------------------------------------
-    outcome = ""
-    missed = sum(1 for o in live_offers if o.outcome in MISSED)
-    if answered_ms:
-        outcome = "answered"
-    elif voicemail_url or "voicemail_left" in facts:
-        outcome = "voicemail"
-    elif callback_task or "callback_requested" in facts:
-        outcome = "callback"
-    elif "outside_hours" in facts:
-        outcome = "outside_hours"
-    elif ended_ms:
-        unreached = customer_leg is not None and customer_leg.final_status in UNREACHED_LEG_STATUSES
-        if outbound or unreached:
-            outcome = "failed"
-        elif ended_ms - started_ms < policy.short_abandon_ms:
-            outcome = "short_abandon"
-        elif any(
-            o.offered_ms
-            and o.offered_ms <= ended_ms
-            and (not o.outcome or o.outcome == "canceled" or o.outcome_ms >= ended_ms)
-            for o in live_offers
-        ):
-            outcome = "abandoned_while_ringing"
-        else:
-            outcome = "abandoned_in_queue"
+def _hung_up_by(conversation_id: str, evidence: Evidence, call: _Call, answer: _Answer) -> str:
+    """Who ended an ended call: "customer" or "agent", from the conference when there was one.
 
-    stage = "fallback" if "fallback_offered" in facts else ""
-    if not stage and stage_reached >= 0:
-        stage = next(s for s, rank in STAGE_ORDER.items() if rank == stage_reached)
+    The first to leave the conference hung up, else the one Twilio names as ending it
+    (everyone but the caller is an agent). An outbound call without a conference compares when
+    the two legs ended; a call never answered was hung up by the caller.
+    """
+    if not call.ended_ms:
+        return ""
+    conference = evidence.conference
+    if conference.first_leave is not None:
+        return "customer" if conference.first_leave[1] == conversation_id else "agent"
+    if conference.ender:
+        return "customer" if conference.ender == conversation_id else "agent"
+    if call.outbound and call.leg:
+        # The first dialled leg by Twilio's clock (legs are gathered in that order).
+        child = next((x for x in evidence.legs.values() if x.parent == conversation_id), None)
+        if child and child.final_ms and child.final_ms < call.leg.final_ms:
+            return "customer"
+        if child and child.final_ms and child.final_ms > call.leg.final_ms:
+            return "agent"
+        return ""
+    if not answer.at_ms:
+        return "customer"
+    return ""
 
-    # --- links, cost --------------------------------------------------------------------------
-    for offer in live_offers:
+
+def _outcome(evidence: Evidence, call: _Call, answer: _Answer, policy: FoldPolicy) -> str:
+    """The conversation's outcome in priority order (module docstring); "" while it goes on."""
+    facts = evidence.facts
+    if answer.at_ms:
+        return "answered"
+    if evidence.voicemail_url or "voicemail_left" in facts:
+        return "voicemail"
+    if evidence.queue.callback_task or "callback_requested" in facts:
+        return "callback"
+    if "outside_hours" in facts:
+        return "outside_hours"
+    if not call.ended_ms:
+        return ""
+    unreached = call.leg is not None and call.leg.final_status in UNREACHED_LEG_STATUSES
+    if call.outbound or unreached:
+        return "failed"
+    if call.ended_ms - call.started_ms < policy.short_abandon_ms:
+        return "short_abandon"
+    if any(_ringing_at(o, call.ended_ms) for o in answer.live_offers):
+        return "abandoned_while_ringing"
+    return "abandoned_in_queue"
+
+
+def _ringing_at(offer: Offer, ended_ms: int) -> bool:
+    """An agent's browser was still ringing when the caller hung up."""
+    return bool(
+        offer.offered_ms
+        and offer.offered_ms <= ended_ms
+        and (not offer.outcome or offer.outcome == "canceled" or offer.outcome_ms >= ended_ms)
+    )
+
+
+def _stage_reached(evidence: Evidence) -> str:
+    """How far the call escalated: the furthest task stage, or fallback once it was offered."""
+    if "fallback_offered" in evidence.facts:
+        return "fallback"
+    if evidence.queue.stage_reached >= 0:
+        return next(s for s, rank in STAGE_ORDER.items() if rank == evidence.queue.stage_reached)
+    return ""
+
+
+def _timeline(
+    evidence: Evidence, call: _Call, answer: _Answer, hung_up_by: str
+) -> list[dict[str, Any]]:
+    """What happened when: the moments gathered, every offer and its outcome, start and end."""
+    timeline = list(evidence.timeline)
+    for offer in answer.live_offers:
         if offer.offered_ms:
             timeline.append(
                 {
@@ -428,72 +380,93 @@ def fold(conversation_id: str, events: Iterable[Event], policy: FoldPolicy) -> d
             timeline.append(
                 {"at_ms": offer.outcome_ms, "kind": offer.outcome, "agent_id": offer.agent_id}
             )
-    if started_ms:
-        timeline.append({"at_ms": started_ms, "kind": "started"})
-    if ended_ms:
-        timeline.append({"at_ms": ended_ms, "kind": "ended", "by": hung_up_by})
+    if call.started_ms:
+        timeline.append({"at_ms": call.started_ms, "kind": "started"})
+    if call.ended_ms:
+        timeline.append({"at_ms": call.ended_ms, "kind": "ended", "by": hung_up_by})
     timeline.sort(key=lambda x: (x["at_ms"], x["kind"], x.get("agent_id", "")))
+    return timeline
 
-    priced_legs = sorted(sid for sid, leg in legs.items() if leg.final_status)
-    unpriced = [sid for sid in priced_legs if sid not in prices]
-    cost_micros = sum(m for p in prices.values() if (m := _micros(p)) is not None)
 
+def _offer_fields(offer: Offer) -> dict[str, Any]:
+    """One offer as the record lists it; an offer with no outcome yet is still ringing."""
+    return {
+        "reservation_sid": offer.reservation_sid,
+        "agent_id": offer.agent_id,
+        "stage": offer.stage,
+        "offered_ms": offer.offered_ms,
+        "ring_ms": max(0, offer.outcome_ms - offer.offered_ms)
+        if offer.outcome_ms and offer.offered_ms
+        else 0,
+        "outcome": offer.outcome or "ringing",
+    }
+
+
+def _record(
+    conversation_id: str,
+    evidence: Evidence,
+    call: _Call,
+    answer: _Answer,
+    durations: _Durations,
+    *,
+    outcome: str,
+    stage: str,
+    policy: FoldPolicy,
+) -> dict[str, Any]:
+    """The conversation record: who, when (local day and hour for the KPIs), the answer, the
+    waits, every offer, the links, the app's facts and the cost."""
+    attrs = evidence.queue.attrs
+    facts = evidence.facts
+    started_ms = call.started_ms
+    ended_ms = call.ended_ms
+    # Every leg that ended is priced by Twilio some time later.
+    priced_legs = sorted(sid for sid, leg in evidence.legs.items() if leg.final_status)
+    unpriced = [sid for sid in priced_legs if sid not in evidence.prices]
+    cost_micros = sum(m for p in evidence.prices.values() if (m := _micros(p)) is not None)
     local = (
         datetime.fromtimestamp(started_ms / 1000, _zone(policy.timezone)) if started_ms else None
     )
     wrap_up = facts.get("wrap_up_note", {})
-    record: dict[str, Any] = {
+    callback_task = evidence.queue.callback_task
+    return {
         "conversation_id": conversation_id,
-        "direction": direction,
+        "direction": "outbound" if call.outbound else "inbound",
         "status": "ended" if ended_ms else "active",
         "outcome": outcome or None,
         "customer_id": str(attrs.get("customer_id", "")),
         "customer_name": str(attrs.get("customer_name", "")),
-        "owner_agent_id": owner,
-        "team": team,
-        "caller": caller,
+        "owner_agent_id": str(attrs.get("owner_agent_id", "")),
+        "team": str(attrs.get("team", "")),
+        "caller": answer.caller,
         "started_ms": started_ms,
         "ended_ms": ended_ms or None,
         "day": local.date().isoformat() if local else None,
         "hour": local.hour if local else None,
         "weekday": local.weekday() if local else None,
-        "queued_ms": queued_ms or None,
-        "answered_ms": answered_ms or None,
-        "answered_by": answered_by,
-        "answered_relation": relation,
+        "queued_ms": evidence.queue.queued_ms or None,
+        "answered_ms": answer.at_ms or None,
+        "answered_by": answer.by,
+        "answered_relation": answer.relation,
         "stage_reached": stage,
-        "queue_wait_ms": queue_wait_ms,
-        "talk_ms": talk_ms,
-        "hold_ms": hold_ms,
-        "wrap_ms": wrap_ms,
-        "hung_up_by": hung_up_by,
-        "offers": [
-            {
-                "reservation_sid": o.reservation_sid,
-                "agent_id": o.agent_id,
-                "stage": o.stage,
-                "offered_ms": o.offered_ms,
-                "ring_ms": max(0, o.outcome_ms - o.offered_ms)
-                if o.outcome_ms and o.offered_ms
-                else 0,
-                "outcome": o.outcome or "ringing",
-            }
-            for o in live_offers
-        ],
-        "missed_offers": missed,
-        "recordings": sorted(recordings, key=lambda r: r["sid"]),
-        "voicemail_url": voicemail_url
+        "queue_wait_ms": durations.queue_wait_ms,
+        "talk_ms": durations.talk_ms,
+        "hold_ms": durations.hold_ms,
+        "wrap_ms": durations.wrap_ms,
+        "hung_up_by": durations.hung_up_by,
+        "offers": [_offer_fields(o) for o in answer.live_offers],
+        "missed_offers": sum(1 for o in answer.live_offers if o.outcome in MISSED),
+        "recordings": sorted(evidence.recordings, key=lambda r: r["sid"]),
+        "voicemail_url": evidence.voicemail_url
         or str(facts.get("voicemail_left", {}).get("recording_url", "")),
         "outside_hours": "outside_hours" in facts,
         "callback_requested": callback_task or "callback_requested" in facts,
         "routing_degraded": bool(attrs.get("routing_degraded", False)),
         "wrap_up_note": str(wrap_up.get("note", "")),
-        "legs": len(legs),
+        "legs": len(evidence.legs),
         "cost_micros": cost_micros,
-        "cost_unit": price_unit,
+        "cost_unit": evidence.price_unit,
         "legs_unpriced": unpriced,
         # Sparse index key: present only while an ended conversation lacks a leg's price.
         "cost_pending": "1" if ended_ms and unpriced else None,
-        "timeline": timeline,
+        "timeline": _timeline(evidence, call, answer, durations.hung_up_by),
     }
-    return record
