@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.platform.settings import Settings
+from ops.chalice_config import stage_environment
 from ops.infra import TEMPLATE
-from ops.stage import stage_environment
 
 
 def stack_name(stage: str) -> str:

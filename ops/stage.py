@@ -4,26 +4,21 @@ The local stack's settings are the `local` stage of `.chalice/config.json`, the 
 `chalice local` runs with, so the tools and the app can never disagree about table names.
 A deployed stage's settings are read from its CloudFormation stack and SSM parameters
 (ops/deployed.py, infra/README.md); the environment still overrides any of them.
+
+Imports go one way: this module -> ops/deployed.py -> ops/chalice_config.py. `ROOT` and
+`stage_environment` are re-exported here for the operator commands that import them from here.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 from chalicelib.platform.settings import Settings
+from ops.chalice_config import ROOT as ROOT
+from ops.chalice_config import stage_environment as stage_environment
+from ops.deployed import deployed_settings
 
-ROOT = Path(__file__).resolve().parent.parent
-CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
 LOCAL_AWS_ENDPOINT = "http://127.0.0.1:5000"
-
-
-def stage_environment(stage: str) -> dict[str, str]:
-    config = json.loads(CHALICE_CONFIG.read_text())
-    env = dict(config.get("environment_variables", {}))
-    env.update(config["stages"][stage].get("environment_variables", {}))
-    return env
 
 
 def local_environment() -> dict[str, str]:
@@ -55,7 +50,5 @@ def settings_for(stage: str) -> Settings:
             f"refusing to act on stage {stage!r} with AWS_ENDPOINT_URL set: unset it first"
         )
     import boto3
-
-    from ops.deployed import deployed_settings
 
     return deployed_settings(boto3.session.Session(), stage)
