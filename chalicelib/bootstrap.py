@@ -23,14 +23,22 @@ from chalicelib.routing.store import AgentDirectory, CustomerDirectory, Presence
 if TYPE_CHECKING:
     from twilio.http import HttpClient
 
+    from chalicelib.conversations.facts import ConversationLedger
+    from chalicelib.conversations.jobs import DailyExport, KpiFeed
+    from chalicelib.conversations.pricing import PriceReconciler
     from chalicelib.conversations.store import ConversationTable, EventStore
+    from chalicelib.escalation.business_hours import BusinessCalendar
+    from chalicelib.escalation.fallback import Fallback
+    from chalicelib.escalation.steps import EscalationSteps
     from chalicelib.escalation.timelines import EscalationTimelines
     from chalicelib.platform.work_queue import WorkQueue
     from chalicelib.presence.board import BoardCache
+    from chalicelib.presence.events import PresenceEvents
     from chalicelib.presence.mirror import PresenceMirror
     from chalicelib.presence.service import PresenceService
     from chalicelib.presence.store import PresenceHistory, PresenceStore
     from chalicelib.recordings.archive import RecordingArchive
+    from chalicelib.recordings.pipeline import RecordingPipeline
     from chalicelib.recordings.store import RecordingStore
     from chalicelib.recordings.transcriber import Transcriber
     from chalicelib.telephony.rest import TwilioGateway
@@ -150,6 +158,22 @@ class Container:
         )
 
     @cached_property
+    def recordings(self) -> RecordingPipeline:
+        from chalicelib.recordings.pipeline import RecordingPipeline, settings_from
+
+        return RecordingPipeline(
+            self.recording_store,
+            self.recording_queue,
+            self.recording_archive,
+            self.transcriber,
+            self.twilio,
+            self.conversation_events,
+            self.ledger,
+            settings_from(self.settings),
+            lambda: self.clock(),
+        )
+
+    @cached_property
     def conversation_events(self) -> EventStore:
         from chalicelib.conversations.store import EventStore
 
@@ -166,6 +190,57 @@ class Container:
         return ConversationTable(self.records_dynamodb.Table(self.settings.conversations_table))
 
     @cached_property
+    def ledger(self) -> ConversationLedger:
+        from chalicelib.conversations.facts import ConversationLedger, policy_from
+
+        s = self.settings
+        return ConversationLedger(
+            self.conversation_events,
+            self.conversations,
+            self.customers,
+            lambda: self.clock(),
+            policy_from(s),
+            rebuild_inline=s.conversation_rebuild_inline,
+        )
+
+    @cached_property
+    def kpi_feed(self) -> KpiFeed:
+        from chalicelib.conversations.jobs import KpiFeed
+
+        s = self.settings
+        # Cached: the feed's cache lives as long as the Lambda container.
+        return KpiFeed(
+            self.conversations,
+            s.report_timezone,
+            s.service_level_seconds * 1000,
+            s.kpi_cache_seconds,
+        )
+
+    @cached_property
+    def conversation_export(self) -> DailyExport:
+        from chalicelib.conversations.jobs import DailyExport
+
+        s = self.settings
+        return DailyExport(
+            self.conversations,
+            self.boto_session.client("s3"),
+            s.analytics_bucket,
+            s.report_timezone,
+        )
+
+    @cached_property
+    def price_reconciler(self) -> PriceReconciler:
+        from chalicelib.conversations.pricing import PriceReconciler, limits_from
+
+        return PriceReconciler(
+            self.twilio,
+            self.conversation_events,
+            self.conversations,
+            self.ledger,
+            limits_from(self.settings),
+        )
+
+    @cached_property
     def escalation_timelines(self) -> EscalationTimelines:
         from botocore.config import Config
 
@@ -175,6 +250,45 @@ class Container:
         config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2})
         client = self.boto_session.client("stepfunctions", config=config)
         return EscalationTimelines(client, self.settings.escalation_state_machine_arn)
+
+    @cached_property
+    def escalation_steps(self) -> EscalationSteps:
+        from chalicelib.escalation.fallback import FALLBACK_PATH
+        from chalicelib.escalation.steps import EscalationSteps, timeouts
+
+        s = self.settings
+        # No state machine (a stage without one): the workflow's backstop timeouts alone widen.
+        timelines = self.escalation_timelines if s.escalation_state_machine_arn else None
+        return EscalationSteps(
+            timelines,
+            self.twilio,
+            self.presence_reader,
+            self.ledger,
+            timeouts(s),
+            s.url(FALLBACK_PATH),
+            lambda: self.clock(),
+        )
+
+    @cached_property
+    def calendar(self) -> BusinessCalendar:
+        from chalicelib.escalation.business_hours import load_calendar
+
+        return load_calendar(self.settings.business_hours)
+
+    @cached_property
+    def fallback(self) -> Fallback:
+        from chalicelib.escalation.fallback import Fallback, settings_from
+        from chalicelib.escalation.prompts import load_prompts
+
+        s = self.settings
+        return Fallback(
+            self.twilio,
+            self.customers,
+            self.ledger,
+            load_prompts(s.prompt_language, s.prompts),
+            settings_from(s),
+            lambda: self.clock(),
+        )
 
     @cached_property
     def clock(self) -> Callable[[], int]:
@@ -235,6 +349,13 @@ class Container:
         from chalicelib.presence.mirror import PresenceMirror, activity_map
 
         return PresenceMirror(self.twilio, activity_map(self.settings))
+
+    @cached_property
+    def presence_events(self) -> PresenceEvents:
+        from chalicelib.presence.events import PresenceEvents
+
+        # Cached: its worker sid -> agent id index lives as long as the Lambda container.
+        return PresenceEvents(self.agents, self.presence, lambda: self.clock())
 
 
 _container: Container | None = None

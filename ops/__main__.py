@@ -168,10 +168,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export_conversations(args: argparse.Namespace) -> int:
     from chalicelib.bootstrap import Container
-    from chalicelib.conversations.jobs import export_one_day
     from ops.stage import settings_for
 
-    key, rows = export_one_day(Container(settings=settings_for(args.stage)), args.day)
+    container = Container(settings=settings_for(args.stage))
+    key, rows = container.conversation_export.export_one_day(args.day)
     print(f"{rows} conversations -> s3://{settings_for(args.stage).analytics_bucket}/{key}")
     return 0
 

@@ -3,7 +3,7 @@
 Ingest: every call leg's status callback and the conference's, signed by Twilio, stored raw
 (chalicelib.conversations.facts). TaskRouter events arrive through the shared events route
 (chalicelib.api.taskrouter.EVENT_SUBSCRIBERS); recording callbacks through the recordings
-route, which calls `conversation_facts.store_callback`. The events table's stream
+route, which calls the ledger's `store_callback`. The events table's stream
 (`conversation_stream`) folds them into the conversation records, off the webhook path.
 """
 
@@ -24,9 +24,6 @@ from chalicelib.conversations.events import (
     conference_event,
     voice_event,
 )
-from chalicelib.conversations.facts import current_record, rebuild_conversations, store_event
-from chalicelib.conversations.jobs import export_recent_days, today_kpis
-from chalicelib.conversations.pricing import reconcile_prices
 from chalicelib.conversations.search import search_from_params
 from chalicelib.platform.errors import NotFound, StorageUnavailable
 from chalicelib.platform.observability import logger, metrics
@@ -66,7 +63,7 @@ def voice_status() -> Response:
     form = twilio_form(request)
     callback = parse_form(CallStatusCallback, form)
     try:
-        store_event(bootstrap.container(), voice_event(form, request.query_params))
+        bootstrap.container().ledger.store_event(voice_event(form, request.query_params))
     except StorageUnavailable as exc:
         return _unavailable(exc, call_sid=callback.call_sid)
     return _stored()
@@ -79,7 +76,7 @@ def conference_status() -> Response:
     form = twilio_form(request)
     callback = parse_form(ConferenceStatusCallback, form)
     try:
-        store_event(bootstrap.container(), conference_event(form, request.query_params))
+        bootstrap.container().ledger.store_event(conference_event(form, request.query_params))
     except StorageUnavailable as exc:
         return _unavailable(exc, conference_sid=callback.conference_sid)
     return _stored()
@@ -105,7 +102,7 @@ def list_conversations() -> Response:
 def get_conversation(call_sid: str) -> Response:
     require_staff(conversations.current_request)
     # Right after a call the stream may not have rebuilt the record yet: fold if it is behind.
-    record = current_record(bootstrap.container(), call_sid)
+    record = bootstrap.container().ledger.current_record(call_sid)
     if record is None:
         raise NotFound(f"no conversation {call_sid}")
     return json_response(record)
@@ -116,7 +113,7 @@ def get_conversation(call_sid: str) -> Response:
 def kpis_today() -> Response:
     require_staff(conversations.current_request)
     c = bootstrap.container()
-    return json_response(today_kpis(c, c.clock()))
+    return json_response(c.kpi_feed.today_kpis(c.clock()))
 
 
 # --- the events stream ------------------------------------------------------------------------
@@ -136,13 +133,10 @@ def conversation_stream(event: DynamoDBEvent) -> None:
     from chalicelib.conversations.store import conversation_of_partition
 
     try:
-        rebuilt = rebuild_conversations(
-            (
-                conversation_of_partition(record.keys)
-                for record in event
-                if record.event_name == "INSERT"
-            ),
-            bootstrap.container(),
+        rebuilt = bootstrap.container().ledger.rebuild_conversations(
+            conversation_of_partition(record.keys)
+            for record in event
+            if record.event_name == "INSERT"
         )
         logger.info("conversations rebuilt from stream", conversations=rebuilt)
     finally:
@@ -155,7 +149,7 @@ def conversation_stream(event: DynamoDBEvent) -> None:
 def reconcile_conversation_prices(event: Any) -> None:
     """Fetch the price of every ended leg Twilio has rated since the last run."""
     c = bootstrap.container()
-    reconcile_prices(c, c.clock())
+    c.price_reconciler.reconcile_prices(c.clock())
 
 
 # 16:30 UTC = 01:30 in Tokyo: the previous local day is complete (calls run past midnight).
@@ -163,4 +157,4 @@ def reconcile_conversation_prices(event: Any) -> None:
 def export_conversations(event: Any) -> None:
     """Export yesterday's conversations, and re-export the day before (its late prices)."""
     c = bootstrap.container()
-    export_recent_days(c, c.clock(), days=(1, 2))
+    c.conversation_export.export_recent_days(c.clock(), days=(1, 2))

@@ -10,6 +10,7 @@ fraction of a cent per thousand recordings, and needs no orchestration. See docs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Blueprint, ForbiddenError, Response
@@ -18,17 +19,9 @@ from chalice.app import CloudWatchEvent, SQSEvent
 from chalicelib import bootstrap
 from chalicelib.api.auth import require_staff
 from chalicelib.api.web import CORS, FORM, json_response, twilio_form, webhook
-from chalicelib.conversations.facts import store_callback
 from chalicelib.platform.observability import count, logger, metrics
 from chalicelib.recordings.domain import TRANSCRIPTION_JOB_PREFIX, CopyJob, RecordingCallback
-from chalicelib.recordings.pipeline import (
-    NotAllowed,
-    accept_callback,
-    attach_transcript,
-    copy_recording,
-    playback,
-    transcript,
-)
+from chalicelib.recordings.pipeline import NotAllowed, RecordingPipeline
 from chalicelib.telephony.forms import parse_form
 
 recordings = Blueprint(__name__)
@@ -55,8 +48,8 @@ def recording_status() -> Response:
     query = dict(request.query_params or {})
     c = bootstrap.container()
     # The conversation record's link to the recording (conversations area), then the copy.
-    store_callback(c, "recording" if callback.conference_sid else "voicemail", form, query)
-    outcome = accept_callback(callback, c, context=query)
+    c.ledger.store_callback("recording" if callback.conference_sid else "voicemail", form, query)
+    outcome = c.recordings.accept_callback(callback, context=query)
     return json_response({"recording_sid": callback.recording_sid, "outcome": outcome})
 
 
@@ -69,13 +62,13 @@ def _flush_metrics() -> None:
 def copy_worker(event: SQSEvent) -> None:
     """Copy one recording per message. Raising returns the message to the queue for a retry;
     after the queue's maxReceiveCount it moves to the dead-letter queue, which alarms."""
-    c = bootstrap.container()
+    pipeline = bootstrap.container().recordings
     try:
         for message in event:
             job = CopyJob.from_json(message.body)
             logger.append_keys(recording_sid=job.recording_sid)
             try:
-                copy_recording(job, c)
+                pipeline.copy_recording(job)
             except Exception:
                 count("RecordingCopyFailed")
                 logger.exception(
@@ -94,19 +87,21 @@ def transcription_finished(event: CloudWatchEvent) -> None:
     """Amazon Transcribe's job state change (EventBridge): attach the speaker turns."""
     detail = event.detail
     try:
-        attach_transcript(
+        bootstrap.container().recordings.attach_transcript(
             str(detail.get("TranscriptionJobName", "")),
             str(detail.get("TranscriptionJobStatus", "")),
-            bootstrap.container(),
         )
     finally:
         _flush_metrics()
 
 
-def _staff_view(conversation_id: str, build: Any) -> Response:
+def _staff_view(
+    conversation_id: str, build: Callable[[RecordingPipeline, str, str, bool], dict[str, Any]]
+) -> Response:
     staff = require_staff(recordings.current_request)
+    pipeline = bootstrap.container().recordings
     try:
-        body = build(conversation_id, staff.agent_id, staff.is_supervisor, bootstrap.container())
+        body = build(pipeline, conversation_id, staff.agent_id, staff.is_supervisor)
     except NotAllowed as exc:
         raise ForbiddenError(str(exc)) from exc
     # Signed links and call content: never cached by a browser or proxy.
@@ -117,10 +112,10 @@ def _staff_view(conversation_id: str, build: Any) -> Response:
 @recordings.route("/conversations/{call_sid}/recording", methods=["GET"], cors=CORS)
 @webhook
 def conversation_recording(call_sid: str) -> Response:
-    return _staff_view(call_sid, playback)
+    return _staff_view(call_sid, RecordingPipeline.playback)
 
 
 @recordings.route("/conversations/{call_sid}/transcript", methods=["GET"], cors=CORS)
 @webhook
 def conversation_transcript(call_sid: str) -> Response:
-    return _staff_view(call_sid, transcript)
+    return _staff_view(call_sid, RecordingPipeline.transcript)

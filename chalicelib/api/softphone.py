@@ -341,14 +341,14 @@ def wrap_up_note(call_sid: str) -> Response:
     """Body {"text"}. `call_sid` is the conversation's id: the customer's CallSid for an inbound
     call (`customer_call_sid` of GET /agents/me/call), the softphone's own CallSid for an
     outbound one. The page then sets the agent available through the presence API."""
-    from chalicelib.conversations.facts import current_record, record_call_fact
-
     staff = require_staff(softphone.current_request)
     text = clean_note(json_body(softphone.current_request).get("text"))
     c = bootstrap.container()
-    check_may_note(current_record(c, call_sid), call_sid, staff.agent_id, staff.is_supervisor)
+    check_may_note(c.ledger.current_record(call_sid), call_sid, staff.agent_id, staff.is_supervisor)
     occurred_ms = c.clock()
-    record_call_fact(c, call_sid, "wrap_up_note", occurred_ms, note_fact(staff.agent_id, text))
+    c.ledger.record_call_fact(
+        call_sid, "wrap_up_note", occurred_ms, note_fact(staff.agent_id, text)
+    )
     count("WrapUpNotesSaved")
     logger.info("wrap-up note saved", agent_id=staff.agent_id, call_sid=call_sid)
     return json_response({"call_sid": call_sid, "saved": True, "occurred_ms": occurred_ms}, 201)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.api.web import FORM, json_response, twilio_form, webhook
+from chalicelib.bootstrap import Container
 from chalicelib.conversations.call_metrics import count_call_outcomes
-from chalicelib.conversations.facts import store_taskrouter_event
-from chalicelib.escalation.fallback import hand_over_voicemail
-from chalicelib.escalation.steps import on_taskrouter_event
-from chalicelib.presence.events import update_presence
 from chalicelib.routing.assignment import instruction_for
 from chalicelib.telephony.forms import ReservationAssignment, parse_form
 from chalicelib.telephony.taskrouter_events import Subscriber, TaskRouterEvent, dispatch
@@ -20,14 +19,26 @@ taskrouter = Blueprint(__name__)
 ASSIGNMENT_PATH = "/twilio/taskrouter/assignment"
 EVENTS_PATH = "/twilio/taskrouter/events"
 
-# Every part of the app that learns from TaskRouter events, in the order they run.
-EVENT_SUBSCRIBERS: tuple[Subscriber, ...] = (
-    count_call_outcomes,
-    store_taskrouter_event,
-    on_taskrouter_event,
-    update_presence,
-    hand_over_voicemail,
+# Every part of the app that learns from TaskRouter events, in the order they run, by name:
+# each picks its subscriber out of the container.
+EVENT_SUBSCRIBERS: tuple[tuple[str, Callable[[Container], Subscriber]], ...] = (
+    ("count_call_outcomes", lambda c: count_call_outcomes),
+    ("store_taskrouter_event", lambda c: c.ledger.store_taskrouter_event),
+    ("on_taskrouter_event", lambda c: c.escalation_steps.on_taskrouter_event),
+    ("update_presence", lambda c: c.presence_events.update_presence),
+    ("hand_over_voicemail", lambda c: c.fallback.hand_over_voicemail),
 )
+
+
+def _bound(name: str, pick: Callable[[Container], Subscriber], c: Container) -> Subscriber:
+    """The subscriber, its service built inside the call `dispatch` guards: a service that
+    cannot be built (a bad setting, a client that fails) fails that subscriber alone."""
+
+    def subscriber(event: TaskRouterEvent) -> None:
+        pick(c)(event)
+
+    subscriber.__qualname__ = name
+    return subscriber
 
 
 @taskrouter.route(ASSIGNMENT_PATH, methods=["POST"], content_types=[FORM])
@@ -43,7 +54,8 @@ def assignment() -> Response:
 def taskrouter_event() -> Response:
     form = twilio_form(taskrouter.current_request)
     event = TaskRouterEvent.from_form(form)
-    failed = dispatch(event, bootstrap.container(), EVENT_SUBSCRIBERS)
+    c = bootstrap.container()
+    failed = dispatch(event, [_bound(name, pick, c) for name, pick in EVENT_SUBSCRIBERS])
     if failed:
         # 503 so the callback is retried; every subscriber is idempotent.
         return json_response({"failed": failed}, status_code=503)

@@ -7,7 +7,7 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.api.web import FORM, twilio_form, webhook
 from chalicelib.api.web import twiml as twiml_response
-from chalicelib.escalation import fallback
+from chalicelib.escalation.fallback import QUEUE_EXIT_PATH, is_open
 from chalicelib.routing import twiml
 from chalicelib.routing.inbound import route_incoming_call
 from chalicelib.telephony.forms import IncomingCall, parse_form
@@ -24,13 +24,13 @@ def incoming_call() -> Response:
     call = parse_form(IncomingCall, form)
     c = bootstrap.container()
     plan = route_incoming_call(call, c.customers, c.presence_reader, c.settings.default_country)
-    if not fallback.is_open(c, plan):
-        return twiml_response(fallback.outside_hours(c, call.call_sid, plan))
+    if not is_open(c.calendar, plan, c.now()):
+        return twiml_response(c.fallback.outside_hours(call.call_sid, plan))
     return twiml_response(
         twiml.enqueue_call(
             plan,
             c.settings.twilio_workflow_sid,
             c.settings.task_timeout_seconds,
-            action_url=c.settings.url(fallback.QUEUE_EXIT_PATH),
+            action_url=c.settings.url(QUEUE_EXIT_PATH),
         )
     )

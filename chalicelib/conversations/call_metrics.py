@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from chalicelib.platform.observability import CALLS_ABANDONED, CALLS_ANSWERED, CALLS_OFFERED, count
 
 if TYPE_CHECKING:
-    from chalicelib.bootstrap import Container
     from chalicelib.telephony.taskrouter_events import TaskRouterEvent
 
 INBOUND_CALL = "inbound_call"
@@ -43,7 +42,7 @@ def outcome_metric(event: TaskRouterEvent) -> str | None:
     return None
 
 
-def count_call_outcomes(event: TaskRouterEvent, container: Container) -> None:
+def count_call_outcomes(event: TaskRouterEvent) -> None:
     """TaskRouter event subscriber (chalicelib/api/taskrouter.py)."""
     metric = outcome_metric(event)
     if metric:

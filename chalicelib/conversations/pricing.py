@@ -20,7 +20,9 @@ from chalicelib.platform.errors import TelephonyUnavailable
 from chalicelib.platform.observability import count, logger
 
 if TYPE_CHECKING:
-    from chalicelib.bootstrap import Container
+    from chalicelib.conversations.facts import ConversationLedger
+    from chalicelib.conversations.store import ConversationTable, EventStore
+    from chalicelib.platform.settings import Settings
 
 
 class PriceSource(Protocol):
@@ -77,56 +79,89 @@ def fetch_with_retries(
     raise AssertionError("unreachable")
 
 
-def reconcile_prices(
-    container: Container,
-    now_ms: int,
-    limiter: RateLimiter | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> ReconcileReport:
-    from chalicelib.conversations.facts import rebuild
+@dataclass(frozen=True)
+class PriceLimits:
+    """How much of Twilio's API one run may use, and how long a leg is waited for."""
 
-    s = container.settings
-    limiter = limiter or RateLimiter(s.price_requests_per_second)
-    store = container.conversation_events
-    report = ReconcileReport()
-    give_up_ms = s.price_give_up_hours * 3600 * 1000
-    for conversation in container.conversations.cost_pending(s.price_batch_size):
-        conversation_id = str(conversation["conversation_id"])
-        ended_ms = int(conversation.get("ended_ms") or 0)
-        report.conversations += 1
-        changed = False
-        for leg in conversation.get("legs_unpriced") or ():
-            try:
-                price, unit = fetch_with_retries(
-                    container.twilio, leg, limiter, s.price_max_attempts, sleep
-                )
-            except TelephonyUnavailable as exc:
-                report.failed.append(leg)
-                logger.warning("leg price not fetched", call_sid=leg, reason=str(exc))
-                continue
-            if price is None and now_ms - ended_ms < give_up_ms:
-                report.not_yet += 1
-                continue
-            if price is None:
-                report.given_up += 1
-                price, unit = "", unit
-            else:
-                report.priced += 1
-            stored = store.put(
-                price_event(conversation_id, leg, price, unit), conversation_id, now_ms // 1000
-            )
-            changed = stored or changed
-        if changed:
-            rebuild(container, conversation_id)
-    count("LegsPriced", report.priced)
-    if report.failed:
-        count("LegPriceFetchFailed", len(report.failed))
-    logger.info(
-        "prices reconciled",
-        conversations=report.conversations,
-        priced=report.priced,
-        not_yet=report.not_yet,
-        given_up=report.given_up,
-        failed=len(report.failed),
+    batch_size: int
+    requests_per_second: float
+    max_attempts: int
+    give_up_hours: int
+
+
+def limits_from(settings: Settings) -> PriceLimits:
+    return PriceLimits(
+        batch_size=settings.price_batch_size,
+        requests_per_second=settings.price_requests_per_second,
+        max_attempts=settings.price_max_attempts,
+        give_up_hours=settings.price_give_up_hours,
     )
-    return report
+
+
+class PriceReconciler:
+    """The scheduled job: prices the legs of ended conversations, as events of each."""
+
+    def __init__(
+        self,
+        source: PriceSource,
+        events: EventStore,
+        conversations: ConversationTable,
+        ledger: ConversationLedger,
+        limits: PriceLimits,
+    ) -> None:
+        self._source = source
+        self._events = events
+        self._conversations = conversations
+        self._ledger = ledger
+        self._limits = limits
+
+    def reconcile_prices(
+        self,
+        now_ms: int,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> ReconcileReport:
+        limits = self._limits
+        limiter = limiter or RateLimiter(limits.requests_per_second)
+        report = ReconcileReport()
+        give_up_ms = limits.give_up_hours * 3600 * 1000
+        for conversation in self._conversations.cost_pending(limits.batch_size):
+            conversation_id = str(conversation["conversation_id"])
+            ended_ms = int(conversation.get("ended_ms") or 0)
+            report.conversations += 1
+            changed = False
+            for leg in conversation.get("legs_unpriced") or ():
+                try:
+                    price, unit = fetch_with_retries(
+                        self._source, leg, limiter, limits.max_attempts, sleep
+                    )
+                except TelephonyUnavailable as exc:
+                    report.failed.append(leg)
+                    logger.warning("leg price not fetched", call_sid=leg, reason=str(exc))
+                    continue
+                if price is None and now_ms - ended_ms < give_up_ms:
+                    report.not_yet += 1
+                    continue
+                if price is None:
+                    report.given_up += 1
+                    price, unit = "", unit
+                else:
+                    report.priced += 1
+                stored = self._events.put(
+                    price_event(conversation_id, leg, price, unit), conversation_id, now_ms // 1000
+                )
+                changed = stored or changed
+            if changed:
+                self._ledger.rebuild(conversation_id)
+        count("LegsPriced", report.priced)
+        if report.failed:
+            count("LegPriceFetchFailed", len(report.failed))
+        logger.info(
+            "prices reconciled",
+            conversations=report.conversations,
+            priced=report.priced,
+            not_yet=report.not_yet,
+            given_up=report.given_up,
+            failed=len(report.failed),
+        )
+        return report

@@ -10,14 +10,12 @@ https://www.twilio.com/docs/taskrouter/api/event/reference
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 from chalicelib.platform.observability import count, logger
 from chalicelib.presence.domain import Event
 from chalicelib.telephony.taskrouter_events import TaskRouterEvent
-
-if TYPE_CHECKING:
-    from chalicelib.bootstrap import Container
 
 EVENTS: dict[str, Event] = {
     "reservation.created": Event.OFFERED,
@@ -32,51 +30,73 @@ EVENTS: dict[str, Event] = {
     "reservation.rescinded": Event.WITHDRAWN,
 }
 
-# worker sid -> agent id, from the agent directory, for events whose worker has no `agent_id`
-# attribute. Refreshed at most every WORKER_INDEX_SECONDS per container.
+# How old the worker sid -> agent id index may get before it is read again.
 WORKER_INDEX_SECONDS = 300.0
-_worker_index: dict[str, str] = {}
-_worker_index_at: float | None = None
 
 
-def _agent_for_worker(worker_sid: str, container: Container) -> str | None:
-    global _worker_index, _worker_index_at
-    age = float("inf") if _worker_index_at is None else time.monotonic() - _worker_index_at
-    # An unknown worker may be a new hire: look again, but not on every event.
-    if age > WORKER_INDEX_SECONDS or (worker_sid not in _worker_index and age > 30):
-        _worker_index = {
-            str(a["worker_sid"]): str(a["agent_id"])
-            for a in container.agents.all()
-            if a.get("worker_sid")
-        }
-        _worker_index_at = time.monotonic()
-    return _worker_index.get(worker_sid)
+class Agents(Protocol):
+    """The agent directory (`chalicelib.routing.store.AgentDirectory`)."""
+
+    def all(self) -> Iterable[Mapping[str, Any]]: ...
 
 
-def agent_of(event: TaskRouterEvent, container: Container) -> str | None:
-    agent_id = event.worker_attributes.get("agent_id")
-    if isinstance(agent_id, str) and agent_id:
-        return agent_id
-    if event.worker_sid:
-        return _agent_for_worker(event.worker_sid, container)
-    return None
+class PresenceUpdates(Protocol):
+    """The presence service (`chalicelib.presence.service.PresenceService`)."""
+
+    def apply_external(
+        self, agent_id: str, event: Event, at_ms: int, task_sid: str = ""
+    ) -> object: ...
 
 
-def update_presence(event: TaskRouterEvent, container: Container) -> None:
-    """EVENT_SUBSCRIBERS entry: move the reserved worker's agent along the transition table."""
-    presence_event = EVENTS.get(event.event_type)
-    if presence_event is None:
-        return
-    agent_id = agent_of(event, container)
-    if agent_id is None:
-        # task.* events name a worker only once one is assigned; nothing to move otherwise.
-        if event.resource_type == "reservation":
-            count("PresenceEventUnmatched")
-            logger.warning(
-                "taskrouter event names no known agent",
-                event_type=event.event_type,
-                task_sid=event.task_sid or None,
-            )
-        return
-    at_ms = event.occurred_ms or container.clock()
-    container.presence.apply_external(agent_id, presence_event, at_ms, event.task_sid)
+class PresenceEvents:
+    """Moves the agent a TaskRouter event names along the presence transition table."""
+
+    def __init__(self, agents: Agents, presence: PresenceUpdates, clock: Callable[[], int]) -> None:
+        self._agents = agents
+        self._presence = presence
+        self._clock = clock
+        # worker sid -> agent id, from the agent directory, for events whose worker has no
+        # `agent_id` attribute. One instance per cold start (the Container caches it), so the
+        # index is refreshed at most every WORKER_INDEX_SECONDS per Lambda container.
+        self._worker_index: dict[str, str] = {}
+        self._worker_index_at: float | None = None
+
+    def _agent_for_worker(self, worker_sid: str) -> str | None:
+        at = self._worker_index_at
+        age = float("inf") if at is None else time.monotonic() - at
+        # An unknown worker may be a new hire: look again, but not on every event.
+        if age > WORKER_INDEX_SECONDS or (worker_sid not in self._worker_index and age > 30):
+            self._worker_index = {
+                str(a["worker_sid"]): str(a["agent_id"])
+                for a in self._agents.all()
+                if a.get("worker_sid")
+            }
+            self._worker_index_at = time.monotonic()
+        return self._worker_index.get(worker_sid)
+
+    def agent_of(self, event: TaskRouterEvent) -> str | None:
+        agent_id = event.worker_attributes.get("agent_id")
+        if isinstance(agent_id, str) and agent_id:
+            return agent_id
+        if event.worker_sid:
+            return self._agent_for_worker(event.worker_sid)
+        return None
+
+    def update_presence(self, event: TaskRouterEvent) -> None:
+        """EVENT_SUBSCRIBERS entry: move the reserved worker's agent along the transition table."""
+        presence_event = EVENTS.get(event.event_type)
+        if presence_event is None:
+            return
+        agent_id = self.agent_of(event)
+        if agent_id is None:
+            # task.* events name a worker only once one is assigned; nothing to move otherwise.
+            if event.resource_type == "reservation":
+                count("PresenceEventUnmatched")
+                logger.warning(
+                    "taskrouter event names no known agent",
+                    event_type=event.event_type,
+                    task_sid=event.task_sid or None,
+                )
+            return
+        at_ms = event.occurred_ms or self._clock()
+        self._presence.apply_external(agent_id, presence_event, at_ms, event.task_sid)

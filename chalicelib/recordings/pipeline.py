@@ -15,11 +15,12 @@ Safety rules this module keeps (see docs/recordings.md):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.conversations.events import CONFERENCE, rfc2822_ms
-from chalicelib.conversations.facts import current_record
 from chalicelib.platform.errors import ContactCenterError, NotFound
 from chalicelib.platform.observability import count, logger, timing_ms
 from chalicelib.recordings.domain import (
@@ -47,71 +48,68 @@ from chalicelib.recordings.domain import (
 )
 
 if TYPE_CHECKING:
-    from chalicelib.bootstrap import Container
+    from chalicelib.conversations.events import Event
+    from chalicelib.platform.settings import Settings
+    from chalicelib.recordings.archive import RecordingArchive
+    from chalicelib.recordings.store import RecordingStore
+    from chalicelib.recordings.transcriber import Transcriber
+
+Clock = Callable[[], int]
 
 
 class NotAllowed(ContactCenterError):
     """The signed-in staff member may not hear this conversation (HTTP 403)."""
 
 
-# --- the callback -------------------------------------------------------------------------
+class CopyQueue(Protocol):
+    """The copy worker's SQS queue (chalicelib/platform/work_queue.py)."""
+
+    def send(self, body: str, delay_seconds: int = 0) -> str: ...
 
 
-def accept_callback(
-    callback: RecordingCallback,
-    container: Container,
-    context: dict[str, str] | None = None,
-) -> str:
-    """Note the callback and hand the copy to the queue; return what was done.
+class RecordingMedia(Protocol):
+    """Twilio's copy of a recording, at its REST API (chalicelib/telephony/rest.py)."""
 
-    `queued`: a copy job is on the queue. `duplicate`: the recording is already copied.
-    `no-media`: Twilio reports the recording absent or failed; there is nothing to copy.
-    """
-    log: dict[str, Any] = {
-        "recording_sid": callback.recording_sid,
-        "conference_sid": callback.conference_sid,
-        "call_sid": callback.call_sid,
-    }
-    now = container.now()
-    store = container.recording_store
-    if not callback.is_complete:
-        store.mark_received(
-            callback.recording_sid,
-            now,
-            twilio_status=callback.status,
-            error_code=callback.error_code,
-            conference_sid=callback.conference_sid,
-            call_sid=callback.call_sid,
-        )
-        count("RecordingWithoutMedia")
-        logger.warning(
-            "recording has no media to copy",
-            status=callback.status,
-            error_code=callback.error_code,
-            **log,
-        )
-        return "no-media"
-    status = store.mark_received(
-        callback.recording_sid,
-        now,
-        conference_sid=callback.conference_sid,
-        call_sid=callback.call_sid,
-        twilio_status=callback.status,
+    def fetch_recording_media(
+        self, recording_sid: str, channels: int, timeout: float = 120.0
+    ) -> bytes: ...
+
+    def delete_recording(self, recording_sid: str) -> bool: ...
+
+
+class ConversationEvents(Protocol):
+    """The conversations area's stored events (chalicelib/conversations/store.py)."""
+
+    def resolve(self, sids: Iterable[str]) -> str | None: ...
+
+    def events(self, conversation_id: str) -> list[Event]: ...
+
+
+class CallFacts(Protocol):
+    """The conversation record, current as of every stored event (conversations/facts.py)."""
+
+    def current_record(self, conversation_id: str) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    """What the recording use cases read of the stage's settings."""
+
+    copy_delay_seconds: int
+    twilio_copy: str  # keep | delete
+    transcription_enabled: bool
+    transcription_language: str
+    url_ttl_seconds: int
+
+
+def settings_from(settings: Settings) -> RecordingSettings:
+    return RecordingSettings(
+        copy_delay_seconds=settings.recording_copy_delay_seconds,
+        twilio_copy=settings.recording_twilio_copy,
+        transcription_enabled=settings.transcription_enabled,
+        transcription_language=settings.transcription_language,
+        url_ttl_seconds=settings.recording_url_ttl_seconds,
     )
-    if status == "copied":
-        count("RecordingCallbackDuplicate")
-        logger.info("recording already copied, callback ignored", **log)
-        return "duplicate"
-    job = callback.copy_job(received_at=now, context=context)
-    container.recording_queue.send(
-        job.to_json(), delay_seconds=container.settings.recording_copy_delay_seconds
-    )
-    count("RecordingCopyQueued")
-    logger.info("recording copy queued", channels=job.channels, **log)
-    return "queued"
-
-
-# --- the copy -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -137,295 +135,373 @@ def answered_agents(conversation: dict[str, Any] | None) -> set[str]:
     return agents - {""}
 
 
-def call_context(job: CopyJob, container: Container) -> CallContext:
-    """What the conversations area knows about the recording's call.
+class RecordingPipeline:
+    """Timestamps come from the injected clock, so a rehearsed day stamps its own hours."""
 
-    The conversation: named by our callback URL (`?conversation=`), or by the voicemail's own
-    CallSid, or linked to the conference by TaskRouter's events. The join order: the
-    conference's `participant-join` callbacks stored with the conversation's events.
-    """
-    events_store = container.conversation_events
-    conversation_id = job.conversation_hint or job.call_sid
-    if not conversation_id and job.is_conference:
-        conversation_id = events_store.resolve([job.conference_sid]) or ""
-    if not conversation_id:
-        return CallContext(agent_ids=frozenset({job.agent_hint} - {""}))
-    joins: list[tuple[int, int, str]] = []
-    if job.is_conference:
-        for event in events_store.events(conversation_id):
-            form = event.form
-            if (
-                event.source == CONFERENCE
-                and form.get("StatusCallbackEvent") == "participant-join"
-                and form.get("ConferenceSid") == job.conference_sid
-                and form.get("CallSid")
-            ):
-                sequence = int(form.get("SequenceNumber") or 2**31)
-                joins.append((sequence, rfc2822_ms(form.get("Timestamp")), form["CallSid"]))
-    agents = answered_agents(current_record(container, conversation_id))
-    return CallContext(
-        conversation_id=conversation_id,
-        first_joined_call_sid=first_joined(joins),
-        agent_call_sids=frozenset(sid for _, _, sid in joins if sid != conversation_id),
-        agent_ids=frozenset(agents | ({job.agent_hint} - {""})),
-    )
+    def __init__(
+        self,
+        store: RecordingStore,
+        queue: CopyQueue,
+        archive: RecordingArchive,
+        transcriber: Transcriber,
+        twilio: RecordingMedia,
+        events: ConversationEvents,
+        facts: CallFacts,
+        settings: RecordingSettings,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._archive = archive
+        self._transcriber = transcriber
+        self._twilio = twilio
+        self._events = events
+        self._facts = facts
+        self._settings = settings
+        self._clock = clock
 
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock() / 1000, UTC)
 
-def copy_recording(job: CopyJob, container: Container) -> CopyResult:
-    """Copy one recording to S3, verified; then let Twilio's copy go and start transcription.
+    # --- the callback ---------------------------------------------------------------------
 
-    Timestamps come from the container's clock, so a rehearsed day stamps its own hours.
-    """
-    store = container.recording_store
-    record = store.get(job.recording_sid) or {}
-    copied = record.get("status") != "copied"
-    if copied:
-        record = _copy(job, container)
-    else:
-        count("RecordingCopySkippedDuplicate")
-        logger.info(
-            "recording already copied, not copying again",
-            recording_sid=job.recording_sid,
-            key=record.get("key"),
+    def accept_callback(
+        self, callback: RecordingCallback, context: dict[str, str] | None = None
+    ) -> str:
+        """Note the callback and hand the copy to the queue; return what was done.
+
+        `queued`: a copy job is on the queue. `duplicate`: the recording is already copied.
+        `no-media`: Twilio reports the recording absent or failed; there is nothing to copy.
+        """
+        log: dict[str, Any] = {
+            "recording_sid": callback.recording_sid,
+            "conference_sid": callback.conference_sid,
+            "call_sid": callback.call_sid,
+        }
+        now = self._now()
+        store = self._store
+        if not callback.is_complete:
+            store.mark_received(
+                callback.recording_sid,
+                now,
+                twilio_status=callback.status,
+                error_code=callback.error_code,
+                conference_sid=callback.conference_sid,
+                call_sid=callback.call_sid,
+            )
+            count("RecordingWithoutMedia")
+            logger.warning(
+                "recording has no media to copy",
+                status=callback.status,
+                error_code=callback.error_code,
+                **log,
+            )
+            return "no-media"
+        status = store.mark_received(
+            callback.recording_sid,
+            now,
+            conference_sid=callback.conference_sid,
+            call_sid=callback.call_sid,
+            twilio_status=callback.status,
         )
-    twilio_copy = _release_twilio_copy(record, container)
-    transcription = _start_transcription(record, container)
-    return CopyResult(job.recording_sid, copied, str(record["key"]), twilio_copy, transcription)
+        if status == "copied":
+            count("RecordingCallbackDuplicate")
+            logger.info("recording already copied, callback ignored", **log)
+            return "duplicate"
+        job = callback.copy_job(received_at=now, context=context)
+        self._queue.send(job.to_json(), delay_seconds=self._settings.copy_delay_seconds)
+        count("RecordingCopyQueued")
+        logger.info("recording copy queued", channels=job.channels, **log)
+        return "queued"
 
+    # --- the copy -------------------------------------------------------------------------
 
-def _copy(job: CopyJob, container: Container) -> dict[str, Any]:
-    started = time.monotonic()
-    context = call_context(job, container)
-    mapping = channel_map(job, context)
-    conversation_id = conversation_id_for(job, context)
-    log: dict[str, Any] = {"recording_sid": job.recording_sid, "conversation_id": conversation_id}
-    if not context.conversation_id:
-        count("RecordingUnlinked")
-        logger.warning(
-            "recording not linked to a conversation yet; filed under its own sid",
+    def call_context(self, job: CopyJob) -> CallContext:
+        """What the conversations area knows about the recording's call.
+
+        The conversation: named by our callback URL (`?conversation=`), or by the voicemail's
+        own CallSid, or linked to the conference by TaskRouter's events. The join order: the
+        conference's `participant-join` callbacks stored with the conversation's events.
+        """
+        conversation_id = job.conversation_hint or job.call_sid
+        if not conversation_id and job.is_conference:
+            conversation_id = self._events.resolve([job.conference_sid]) or ""
+        if not conversation_id:
+            return CallContext(agent_ids=frozenset({job.agent_hint} - {""}))
+        joins: list[tuple[int, int, str]] = []
+        if job.is_conference:
+            for event in self._events.events(conversation_id):
+                form = event.form
+                if (
+                    event.source == CONFERENCE
+                    and form.get("StatusCallbackEvent") == "participant-join"
+                    and form.get("ConferenceSid") == job.conference_sid
+                    and form.get("CallSid")
+                ):
+                    sequence = int(form.get("SequenceNumber") or 2**31)
+                    joins.append((sequence, rfc2822_ms(form.get("Timestamp")), form["CallSid"]))
+        agents = answered_agents(self._facts.current_record(conversation_id))
+        return CallContext(
+            conversation_id=conversation_id,
+            first_joined_call_sid=first_joined(joins),
+            agent_call_sids=frozenset(sid for _, _, sid in joins if sid != conversation_id),
+            agent_ids=frozenset(agents | ({job.agent_hint} - {""})),
+        )
+
+    def copy_recording(self, job: CopyJob) -> CopyResult:
+        """Copy one recording to S3, verified; then let Twilio's copy go and start
+        transcription."""
+        record = self._store.get(job.recording_sid) or {}
+        copied = record.get("status") != "copied"
+        if copied:
+            record = self._copy(job)
+        else:
+            count("RecordingCopySkippedDuplicate")
+            logger.info(
+                "recording already copied, not copying again",
+                recording_sid=job.recording_sid,
+                key=record.get("key"),
+            )
+        twilio_copy = self._release_twilio_copy(record)
+        transcription = self._start_transcription(record)
+        return CopyResult(job.recording_sid, copied, str(record["key"]), twilio_copy, transcription)
+
+    def _copy(self, job: CopyJob) -> dict[str, Any]:
+        started = time.monotonic()
+        context = self.call_context(job)
+        mapping = channel_map(job, context)
+        conversation_id = conversation_id_for(job, context)
+        log: dict[str, Any] = {
+            "recording_sid": job.recording_sid,
+            "conversation_id": conversation_id,
+        }
+        if not context.conversation_id:
+            count("RecordingUnlinked")
+            logger.warning(
+                "recording not linked to a conversation yet; filed under its own sid",
+                conference_sid=job.conference_sid,
+                **log,
+            )
+        if mapping.source is MappingSource.TASKROUTER_ORDER:
+            count("RecordingChannelsAssumed")
+
+        data = self._twilio.fetch_recording_media(job.recording_sid, job.channels)
+        audio = inspect_wav(data, job.channels)
+        key = object_key(job, conversation_id)
+        archive = self._archive
+        archive.put_recording(
+            key,
+            data,
+            audio.sha256_b64,
+            object_metadata(job, conversation_id, context, mapping, audio),
+        )
+        stored = archive.stored(key, reread=True)
+        verify_copy(audio, stored)
+
+        record = self._store.record(
+            job.recording_sid,
+            status="copied",
+            conversation_id=conversation_id,
             conference_sid=job.conference_sid,
+            call_sid=job.call_sid,
+            key=key,
+            version_id=stored.version_id,
+            size=stored.size,
+            sha256=stored.sha256_b64,
+            channels=audio.channels,
+            customer_channel=mapping.customer_channel or 0,
+            agent_channel=mapping.agent_channel or 0,
+            channel_mapping=mapping.source.value,
+            agent_ids=sorted(context.agent_ids),
+            call_sids=call_sids(job, context),
+            duration_seconds=job.duration_seconds,
+            started_at=job.started_at.isoformat(),
+            source=job.source,
+            copied_at=self._now().isoformat(),
+        )
+        count("RecordingCopied")
+        timing_ms("RecordingCopyMs", (time.monotonic() - started) * 1000)
+        logger.info(
+            "recording copied and verified",
+            key=key,
+            size=stored.size,
+            channels=audio.channels,
+            channel_mapping=mapping.source.value,
             **log,
         )
-    if mapping.source is MappingSource.TASKROUTER_ORDER:
-        count("RecordingChannelsAssumed")
+        return record
 
-    data = container.twilio.fetch_recording_media(job.recording_sid, job.channels)
-    audio = inspect_wav(data, job.channels)
-    key = object_key(job, conversation_id)
-    archive = container.recording_archive
-    archive.put_recording(
-        key, data, audio.sha256_b64, object_metadata(job, conversation_id, context, mapping, audio)
-    )
-    stored = archive.stored(key, reread=True)
-    verify_copy(audio, stored)
+    def _release_twilio_copy(self, record: dict[str, Any]) -> str:
+        """Delete Twilio's copy if configured, after checking S3 still holds the verified
+        bytes."""
+        sid = str(record["recording_sid"])
+        if record.get("twilio_copy") in ("deleted", "already-gone"):
+            return str(record["twilio_copy"])
+        if self._settings.twilio_copy != "delete":
+            return "kept"
+        stored = self._archive.stored(str(record["key"]))
+        expected = StoredObject(str(record["key"]), int(record["size"]), str(record["sha256"]))
+        if (stored.size, stored.sha256_b64) != (expected.size, expected.sha256_b64):
+            count("RecordingCopyMismatch")
+            raise CopyNotVerified(
+                f"{stored.key} no longer matches the verified copy; Twilio's copy is kept"
+            )
+        deleted = self._twilio.delete_recording(sid)
+        state = "deleted" if deleted else "already-gone"
+        self._store.record(sid, twilio_copy=state, twilio_deleted_at=self._now().isoformat())
+        count("RecordingTwilioCopyDeleted")
+        logger.info("twilio copy deleted after verification", recording_sid=sid, outcome=state)
+        return state
 
-    record = container.recording_store.record(
-        job.recording_sid,
-        status="copied",
-        conversation_id=conversation_id,
-        conference_sid=job.conference_sid,
-        call_sid=job.call_sid,
-        key=key,
-        version_id=stored.version_id,
-        size=stored.size,
-        sha256=stored.sha256_b64,
-        channels=audio.channels,
-        customer_channel=mapping.customer_channel or 0,
-        agent_channel=mapping.agent_channel or 0,
-        channel_mapping=mapping.source.value,
-        agent_ids=sorted(context.agent_ids),
-        call_sids=call_sids(job, context),
-        duration_seconds=job.duration_seconds,
-        started_at=job.started_at.isoformat(),
-        source=job.source,
-        copied_at=container.now().isoformat(),
-    )
-    count("RecordingCopied")
-    timing_ms("RecordingCopyMs", (time.monotonic() - started) * 1000)
-    logger.info(
-        "recording copied and verified",
-        key=key,
-        size=stored.size,
-        channels=audio.channels,
-        channel_mapping=mapping.source.value,
-        **log,
-    )
-    return record
-
-
-def _release_twilio_copy(record: dict[str, Any], container: Container) -> str:
-    """Delete Twilio's copy if configured, after checking S3 still holds the verified bytes."""
-    sid = str(record["recording_sid"])
-    if record.get("twilio_copy") in ("deleted", "already-gone"):
-        return str(record["twilio_copy"])
-    if container.settings.recording_twilio_copy != "delete":
-        return "kept"
-    stored = container.recording_archive.stored(str(record["key"]))
-    expected = StoredObject(str(record["key"]), int(record["size"]), str(record["sha256"]))
-    if (stored.size, stored.sha256_b64) != (expected.size, expected.sha256_b64):
-        count("RecordingCopyMismatch")
-        raise CopyNotVerified(
-            f"{stored.key} no longer matches the verified copy; Twilio's copy is kept"
+    def _start_transcription(self, record: dict[str, Any]) -> str:
+        settings = self._settings
+        sid = str(record["recording_sid"])
+        if not settings.transcription_enabled:
+            return "disabled"
+        if record.get("transcription_status"):
+            return "already-started"
+        raw_key, _ = transcript_keys(str(record["key"]))
+        started = self._transcriber.start(
+            transcription_job_name(sid),
+            f"s3://{self._archive.bucket}/{record['key']}",
+            settings.transcription_language,
+            raw_key,
         )
-    deleted = container.twilio.delete_recording(sid)
-    state = "deleted" if deleted else "already-gone"
-    container.recording_store.record(
-        sid, twilio_copy=state, twilio_deleted_at=container.now().isoformat()
-    )
-    count("RecordingTwilioCopyDeleted")
-    logger.info("twilio copy deleted after verification", recording_sid=sid, outcome=state)
-    return state
+        self._store.record(
+            sid,
+            transcription_status="started",
+            transcription_language=settings.transcription_language,
+            transcription_started_at=self._now().isoformat(),
+        )
+        if started:
+            count("TranscriptionStarted")
+            logger.info("transcription started", recording_sid=sid)
+        return "started" if started else "already-started"
 
+    # --- the transcript -------------------------------------------------------------------
 
-def _start_transcription(record: dict[str, Any], container: Container) -> str:
-    settings = container.settings
-    sid = str(record["recording_sid"])
-    if not settings.transcription_enabled:
-        return "disabled"
-    if record.get("transcription_status"):
-        return "already-started"
-    raw_key, _ = transcript_keys(str(record["key"]))
-    started = container.transcriber.start(
-        transcription_job_name(sid),
-        f"s3://{container.recording_archive.bucket}/{record['key']}",
-        settings.transcription_language,
-        raw_key,
-    )
-    container.recording_store.record(
-        sid,
-        transcription_status="started",
-        transcription_language=settings.transcription_language,
-        transcription_started_at=container.now().isoformat(),
-    )
-    if started:
-        count("TranscriptionStarted")
-        logger.info("transcription started", recording_sid=sid)
-    return "started" if started else "already-started"
+    def attach_transcript(self, job_name: str, job_status: str) -> str:
+        """Turn a finished Transcribe job into speaker turns stored beside the recording.
 
-
-# --- the transcript -----------------------------------------------------------------------
-
-
-def attach_transcript(job_name: str, job_status: str, container: Container) -> str:
-    """Turn a finished Transcribe job into speaker turns stored beside the recording.
-
-    Returns `attached`, `failed`, or `ignored` (not one of ours, or an unknown recording).
-    """
-    sid = recording_sid_of_job(job_name)
-    if sid is None:
-        return "ignored"
-    store = container.recording_store
-    record = store.get(sid)
-    if record is None or record.get("status") != "copied":
-        count("TranscriptForUnknownRecording")
-        logger.warning(
-            "transcription finished for a recording we have not copied",
+        Returns `attached`, `failed`, or `ignored` (not one of ours, or an unknown recording).
+        """
+        sid = recording_sid_of_job(job_name)
+        if sid is None:
+            return "ignored"
+        store = self._store
+        record = store.get(sid)
+        if record is None or record.get("status") != "copied":
+            count("TranscriptForUnknownRecording")
+            logger.warning(
+                "transcription finished for a recording we have not copied",
+                recording_sid=sid,
+                job_status=job_status,
+            )
+            return "ignored"
+        if job_status != "COMPLETED":
+            _, reason = self._transcriber.status(job_name)
+            store.record(sid, transcription_status="failed", transcription_failure=reason[:500])
+            count("TranscriptionFailed")
+            logger.error("transcription failed", recording_sid=sid, reason=reason)
+            return "failed"
+        raw_key, turns_key = transcript_keys(str(record["key"]))
+        archive = self._archive
+        raw = archive.get_json(raw_key)
+        mapping = ChannelMap(
+            customer_channel=int(record.get("customer_channel") or 0) or None,
+            agent_channel=int(record.get("agent_channel") or 0) or None,
+            source=MappingSource(str(record.get("channel_mapping", MappingSource.SINGLE_PARTY))),
+        )
+        language = str(
+            record.get("transcription_language") or self._settings.transcription_language
+        )
+        turns = speaker_turns(raw, mapping, language)
+        conversation_id = str(record["conversation_id"])
+        archive.put_json(turns_key, transcript_document(sid, conversation_id, language, turns))
+        store.record(
+            sid,
+            transcription_status="completed",
+            transcript_key=turns_key,
+            turn_count=len(turns),
+            transcribed_at=self._now().isoformat(),
+        )
+        count("TranscriptAttached")
+        logger.info(
+            "transcript attached",
             recording_sid=sid,
-            job_status=job_status,
+            conversation_id=conversation_id,
+            turns=len(turns),
         )
-        return "ignored"
-    if job_status != "COMPLETED":
-        _, reason = container.transcriber.status(job_name)
-        store.record(sid, transcription_status="failed", transcription_failure=reason[:500])
-        count("TranscriptionFailed")
-        logger.error("transcription failed", recording_sid=sid, reason=reason)
-        return "failed"
-    raw_key, turns_key = transcript_keys(str(record["key"]))
-    archive = container.recording_archive
-    raw = archive.get_json(raw_key)
-    mapping = ChannelMap(
-        customer_channel=int(record.get("customer_channel") or 0) or None,
-        agent_channel=int(record.get("agent_channel") or 0) or None,
-        source=MappingSource(str(record.get("channel_mapping", MappingSource.SINGLE_PARTY))),
-    )
-    language = str(
-        record.get("transcription_language") or container.settings.transcription_language
-    )
-    turns = speaker_turns(raw, mapping, language)
-    conversation_id = str(record["conversation_id"])
-    archive.put_json(turns_key, transcript_document(sid, conversation_id, language, turns))
-    store.record(
-        sid,
-        transcription_status="completed",
-        transcript_key=turns_key,
-        turn_count=len(turns),
-        transcribed_at=container.now().isoformat(),
-    )
-    count("TranscriptAttached")
-    logger.info(
-        "transcript attached", recording_sid=sid, conversation_id=conversation_id, turns=len(turns)
-    )
-    return "attached"
+        return "attached"
 
+    # --- playback and transcripts ---------------------------------------------------------
 
-# --- playback and transcripts -------------------------------------------------------------
+    def _agents_on_conversation(
+        self, conversation_id: str, records: list[dict[str, Any]]
+    ) -> set[str]:
+        """Who was on the call: the conversation record's agents, and the agents our own
+        recording items name (in case the record is not built yet)."""
+        agents = {str(a) for r in records for a in r.get("agent_ids", []) or []}
+        return agents | answered_agents(self._facts.current_record(conversation_id))
 
-
-def _agents_on_conversation(
-    container: Container, conversation_id: str, records: list[dict[str, Any]]
-) -> set[str]:
-    """Who was on the call: the conversation record's agents, and the agents our own recording
-    items name (in case the record is not built yet)."""
-    agents = {str(a) for r in records for a in r.get("agent_ids", []) or []}
-    return agents | answered_agents(current_record(container, conversation_id))
-
-
-def _authorised_records(
-    conversation_id: str, agent_id: str, is_supervisor: bool, container: Container
-) -> list[dict[str, Any]]:
-    records = sorted(
-        container.recording_store.for_conversation(conversation_id),
-        key=lambda r: str(r.get("started_at", "")),
-    )
-    if not records:
-        raise NotFound(f"no recording for conversation {conversation_id}")
-    if not may_listen(
-        agent_id, is_supervisor, _agents_on_conversation(container, conversation_id, records)
-    ):
-        count("RecordingAccessDenied")
-        logger.warning(
-            "recording access denied", agent_id=agent_id, conversation_id=conversation_id
+    def _authorised_records(
+        self, conversation_id: str, agent_id: str, is_supervisor: bool
+    ) -> list[dict[str, Any]]:
+        records = sorted(
+            self._store.for_conversation(conversation_id),
+            key=lambda r: str(r.get("started_at", "")),
         )
-        raise NotAllowed("only supervisors and the agents on this call may hear it")
-    return records
+        if not records:
+            raise NotFound(f"no recording for conversation {conversation_id}")
+        if not may_listen(
+            agent_id, is_supervisor, self._agents_on_conversation(conversation_id, records)
+        ):
+            count("RecordingAccessDenied")
+            logger.warning(
+                "recording access denied", agent_id=agent_id, conversation_id=conversation_id
+            )
+            raise NotAllowed("only supervisors and the agents on this call may hear it")
+        return records
 
+    def playback(self, conversation_id: str, agent_id: str, is_supervisor: bool) -> dict[str, Any]:
+        records = self._authorised_records(conversation_id, agent_id, is_supervisor)
+        ttl = self._settings.url_ttl_seconds
+        logger.info(
+            "recording playback granted", agent_id=agent_id, conversation_id=conversation_id
+        )
+        return {
+            "conversation_id": conversation_id,
+            "expires_in": ttl,
+            "recordings": [
+                {
+                    "recording_sid": r["recording_sid"],
+                    "url": self._archive.playback_url(str(r["key"]), ttl),
+                    "started_at": r.get("started_at"),
+                    "duration_seconds": int(r.get("duration_seconds", 0)),
+                    "channels": int(r.get("channels", 0)),
+                    "customer_channel": int(r.get("customer_channel") or 0) or None,
+                    "agent_channel": int(r.get("agent_channel") or 0) or None,
+                    "source": r.get("source", ""),
+                }
+                for r in records
+            ],
+        }
 
-def playback(
-    conversation_id: str, agent_id: str, is_supervisor: bool, container: Container
-) -> dict[str, Any]:
-    records = _authorised_records(conversation_id, agent_id, is_supervisor, container)
-    ttl = container.settings.recording_url_ttl_seconds
-    logger.info("recording playback granted", agent_id=agent_id, conversation_id=conversation_id)
-    return {
-        "conversation_id": conversation_id,
-        "expires_in": ttl,
-        "recordings": [
-            {
+    def transcript(
+        self, conversation_id: str, agent_id: str, is_supervisor: bool
+    ) -> dict[str, Any]:
+        records = self._authorised_records(conversation_id, agent_id, is_supervisor)
+        parts = []
+        for r in records:
+            status = str(r.get("transcription_status") or "not-started")
+            part: dict[str, Any] = {
                 "recording_sid": r["recording_sid"],
-                "url": container.recording_archive.playback_url(str(r["key"]), ttl),
-                "started_at": r.get("started_at"),
-                "duration_seconds": int(r.get("duration_seconds", 0)),
-                "channels": int(r.get("channels", 0)),
-                "customer_channel": int(r.get("customer_channel") or 0) or None,
-                "agent_channel": int(r.get("agent_channel") or 0) or None,
-                "source": r.get("source", ""),
+                "status": status,
+                "turns": [],
             }
-            for r in records
-        ],
-    }
-
-
-def transcript(
-    conversation_id: str, agent_id: str, is_supervisor: bool, container: Container
-) -> dict[str, Any]:
-    records = _authorised_records(conversation_id, agent_id, is_supervisor, container)
-    parts = []
-    for r in records:
-        status = str(r.get("transcription_status") or "not-started")
-        part: dict[str, Any] = {"recording_sid": r["recording_sid"], "status": status, "turns": []}
-        if status == "completed" and r.get("transcript_key"):
-            document = container.recording_archive.get_json(str(r["transcript_key"]))
-            part["language"] = document.get("language")
-            part["turns"] = document.get("turns", [])
-        parts.append(part)
-    return {"conversation_id": conversation_id, "recordings": parts}
+            if status == "completed" and r.get("transcript_key"):
+                document = self._archive.get_json(str(r["transcript_key"]))
+                part["language"] = document.get("language")
+                part["turns"] = document.get("turns", [])
+            parts.append(part)
+        return {"conversation_id": conversation_id, "recordings": parts}

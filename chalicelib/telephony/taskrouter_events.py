@@ -9,15 +9,12 @@ https://www.twilio.com/docs/taskrouter/api/event/reference
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import Field, field_validator
 
 from chalicelib.platform.observability import count, logger
 from chalicelib.telephony.forms import TwilioForm, json_object, parse_form
-
-if TYPE_CHECKING:
-    from chalicelib.bootstrap import Container
 
 
 class TaskRouterEvent(TwilioForm):
@@ -63,12 +60,10 @@ class TaskRouterEvent(TwilioForm):
         return self.timestamp_ms or self.timestamp * 1000
 
 
-Subscriber = Callable[[TaskRouterEvent, "Container"], None]
+Subscriber = Callable[[TaskRouterEvent], None]
 
 
-def dispatch(
-    event: TaskRouterEvent, container: Container, subscribers: Iterable[Subscriber]
-) -> list[str]:
+def dispatch(event: TaskRouterEvent, subscribers: Iterable[Subscriber]) -> list[str]:
     """Give the event to every subscriber; return the names of those that failed.
 
     One subscriber failing must not starve the others (a presence write failing must not lose
@@ -76,9 +71,10 @@ def dispatch(
     """
     failed: list[str] = []
     for subscriber in subscribers:
+        # A bound method's __qualname__ is its function's: `PresenceEvents.update_presence`.
         name = getattr(subscriber, "__qualname__", repr(subscriber))
         try:
-            subscriber(event, container)
+            subscriber(event)
         except Exception:  # noqa: BLE001 - reported below and answered with a retryable 503
             failed.append(name)
             count("TaskRouterEventHandlerFailed")

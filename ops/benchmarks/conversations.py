@@ -259,7 +259,6 @@ def _webhook_cost(seed: int, inline: bool) -> None:
     from moto import mock_aws
 
     from chalicelib import bootstrap
-    from chalicelib.conversations.facts import rebuild_conversations, store_event
     from chalicelib.platform.settings import Settings
     from ops.benchmarks.common import AwsRequestCounter
     from ops.infra import create_local_resources
@@ -278,6 +277,8 @@ def _webhook_cost(seed: int, inline: bool) -> None:
         create_local_resources(session, settings)
         container = bootstrap.Container(settings=settings, boto_session=session)
         counter = AwsRequestCounter(session)
+        # After the counter: a client created before it hooked the session is not counted.
+        ledger = container.ledger
         new_counts: list[int] = []
         dup_counts: list[int] = []
         per_call: list[int] = []
@@ -289,13 +290,13 @@ def _webhook_cost(seed: int, inline: bool) -> None:
             call_total = 0
             for event in events:
                 counter.reset()
-                store_event(container, event)
+                ledger.store_event(event)
                 new_counts.append(counter.total)
                 call_total += counter.total
             per_call.append(call_total)
             for event in events[:3]:
                 counter.reset()
-                store_event(container, event)
+                ledger.store_event(event)
                 dup_counts.append(counter.total)
             if not inline:
                 # The stream consumer: a call's events in batches as a 1 s window groups them.
@@ -303,7 +304,7 @@ def _webhook_cost(seed: int, inline: bool) -> None:
                 seconds = {e.occurred_ms // 1000 for e in events}
                 counter.reset()
                 for _ in seconds:
-                    rebuild_conversations([events[0].conversation_id], container)
+                    ledger.rebuild_conversations([events[0].conversation_id])
                 stream_per_call.append(counter.total)
                 rebuilds.append(len(seconds))
     mode = "before: rebuilt inline" if inline else "after: rebuilt by the stream"

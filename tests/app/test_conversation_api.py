@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from chalicelib.bootstrap import Container
-from chalicelib.conversations.facts import store_event
 from tests import conversation_script as script
 from tests.conversation_stream import deliver_stream
 
@@ -25,7 +24,7 @@ def calls(container: Container) -> list[script.CallScript]:
     ]
     for s in made:
         for event in s.events():
-            store_event(container, event)
+            container.ledger.store_event(event)
     deliver_stream(container)
     return made
 
@@ -103,7 +102,7 @@ def test_a_conversation_read_before_the_stream_rebuilt_it_is_already_complete(
 ) -> None:
     s = script.offered_five_times_then_answered_by_x(n=35)
     for event in s.events():
-        store_event(container, event)  # no stream delivered: no record stored yet
+        container.ledger.store_event(event)  # no stream delivered: no record stored yet
     assert container.conversations.get(s.call_sid) is None
     response = get(client, f"/conversations/{s.call_sid}", staff_token("sato"))
     assert response.status_code == 200

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from chalicelib.bootstrap import Container
-from chalicelib.conversations.facts import record_call_fact, store_callback
 from tests import conversation_script as script
 from tests.conftest import TwilioPoster
 from tests.conversation_stream import deliver_stream
@@ -33,10 +32,10 @@ def post(twilio: TwilioPoster, container: Container, s: script.CallScript) -> No
             response = twilio.post(path, form)
             assert response.status_code in (200, 204), response.body
         elif kind in ("recording", "voicemail"):
-            store_callback(container, kind, form, query)
+            container.ledger.store_callback(kind, form, query)
         else:
-            record_call_fact(
-                container, s.call_sid, form["fact"], int(form["at"]), json.loads(form["data"])
+            container.ledger.record_call_fact(
+                s.call_sid, form["fact"], int(form["at"]), json.loads(form["data"])
             )
 
 
@@ -76,8 +75,8 @@ def test_conference_recording_without_call_sid_waits_for_its_conference_then_lin
 ) -> None:
     s = script.answered_by_owner(n=21)
     recording = next(form for kind, form, _ in s.callbacks if kind == "recording")
-    assert store_callback(container, "recording", recording) is True
-    assert store_callback(container, "recording", recording) is False
+    assert container.ledger.store_callback("recording", recording) is True
+    assert container.ledger.store_callback("recording", recording) is False
     assert container.conversations.get(s.call_sid) is None
     play(twilio, container, s)
     record = container.conversations.get(s.call_sid)

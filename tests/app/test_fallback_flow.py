@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chalicelib.bootstrap import Container
 from chalicelib.escalation.business_hours import around_the_clock
 from tests.conftest import PUBLIC_BASE_URL, TwilioPoster, make_settings
 from tests.data import ACCOUNT_SID, incoming_call_form, put_customer, put_presence, sid
@@ -44,19 +45,17 @@ def customer(resources: Any, settings: Any) -> None:
 
 
 @pytest.fixture
-def facts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, Any]]]:
-    """The facts handed to the conversations module (issue 5), at its function boundary."""
+def facts(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """The facts handed to the conversations area (issue 5), at its ledger's boundary."""
     recorded: list[tuple[str, str, dict[str, Any]]] = []
 
-    def record_call_fact(
-        container: Any, call_sid: str, fact: str, occurred_ms: int, data: dict[str, Any]
-    ) -> None:
+    def record_call_fact(call_sid: str, fact: str, occurred_ms: int, data: dict[str, Any]) -> None:
         assert occurred_ms > 1_700_000_000_000
         recorded.append((call_sid, fact, data))
 
-    import chalicelib.conversations.facts
-
-    monkeypatch.setattr(chalicelib.conversations.facts, "record_call_fact", record_call_fact)
+    monkeypatch.setattr(container.ledger, "record_call_fact", record_call_fact)
     return recorded
 
 

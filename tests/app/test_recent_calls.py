@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from chalicelib.bootstrap import Container
-from chalicelib.conversations.facts import store_event
 from tests import conversation_script as script
 from tests.conversation_stream import deliver_stream
 
@@ -29,7 +28,7 @@ def test_agent_me_lists_the_signed_in_agents_own_calls(
     by_x = script.offered_five_times_then_answered_by_x(n=42)  # answered by "agent_x"
     for s in (owners, by_x):
         for event in s.events():
-            store_event(container, event)
+            container.ledger.store_event(event)
     deliver_stream(container)
 
     assert recent(client, staff_token("agent_x"), "agent=me") == [by_x.call_sid]

@@ -11,7 +11,6 @@ import pytest
 
 from chalicelib import bootstrap
 from chalicelib.conversations.events import conference_event, taskrouter_event
-from chalicelib.conversations.facts import store_event
 from chalicelib.recordings.domain import transcript_keys, transcription_job_name
 from tests.conftest import TwilioPoster
 from tests.conversation_stream import deliver_stream
@@ -53,7 +52,7 @@ def answered_by_sato(container: bootstrap.Container) -> None:
         participant_join_form(AGENT_CALL, 1, "Tue, 4 Feb 2025 17:03:00 +0000"),
         participant_join_form(CUSTOMER_CALL, 2, "Tue, 4 Feb 2025 17:03:01 +0000"),
     ):
-        store_event(container, conference_event(form, context))
+        container.ledger.store_event(conference_event(form, context))
     accepted = {
         "Sid": "EV" + "5" * 32,
         "EventType": "reservation.accepted",
@@ -63,7 +62,7 @@ def answered_by_sato(container: bootstrap.Container) -> None:
         "WorkerAttributes": json.dumps({"agent_id": "sato"}),
         "TimestampMs": "1738688580000",
     }
-    store_event(container, taskrouter_event(accepted))
+    container.ledger.store_event(taskrouter_event(accepted))
     deliver_stream(container)
 
 
@@ -262,6 +261,7 @@ def test_a_failed_transcription_is_recorded_with_its_reason_and_writes_no_turns(
             return "FAILED", "The media format provided does not match the detected media format."
 
     container.transcriber = FailedJob()  # type: ignore[assignment]
+    container.__dict__.pop("recordings", None)  # built with the real transcriber above
     failed = client.events.generate_cw_event(
         source="aws.transcribe",
         detail_type="Transcribe Job State Change",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -61,12 +60,12 @@ def test_malformed_event_is_400(twilio: TwilioPoster, change: dict[str, str], pr
 def test_one_failing_subscriber_does_not_starve_the_others() -> None:
     seen: list[str] = []
 
-    def broken(event: TaskRouterEvent, container: Any) -> None:
+    def broken(event: TaskRouterEvent) -> None:
         raise RuntimeError("boom")
 
-    def healthy(event: TaskRouterEvent, container: Any) -> None:
+    def healthy(event: TaskRouterEvent) -> None:
         seen.append(event.event_type)
 
-    failed = dispatch(TaskRouterEvent.from_form(event_form()), object(), [broken, healthy])  # type: ignore[arg-type]
+    failed = dispatch(TaskRouterEvent.from_form(event_form()), [broken, healthy])
     assert seen == ["task.created"]
     assert failed == [broken.__qualname__]

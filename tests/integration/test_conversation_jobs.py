@@ -9,9 +9,7 @@ from typing import Any
 import duckdb
 
 from chalicelib.bootstrap import Container
-from chalicelib.conversations.facts import store_event
-from chalicelib.conversations.jobs import export_one_day, export_recent_days
-from chalicelib.conversations.pricing import RateLimiter, reconcile_prices
+from chalicelib.conversations.pricing import RateLimiter
 from tests import conversation_script as script
 from tests.conversation_stream import deliver_stream
 from tests.fakes.twilio_http import RecordedRequest, RecordingHttpClient
@@ -22,7 +20,7 @@ DAY = "2025-11-25"
 def store(container: Container, *scripts: script.CallScript) -> None:
     for s in scripts:
         for event in s.events():
-            store_event(container, event)
+            container.ledger.store_event(event)
     deliver_stream(container)
 
 
@@ -35,7 +33,7 @@ def test_a_day_exports_to_a_date_partition_duckdb_can_query(
         script.offered_five_times_then_answered_by_x(n=42),
         script.abandoned_in_queue(n=43),
     )
-    key, rows = export_one_day(container, DAY)
+    key, rows = container.conversation_export.export_one_day(DAY)
     assert key == f"conversations/day={DAY}/conversations.parquet"
     assert rows == 3
     body = aws.client("s3").get_object(Bucket=container.settings.analytics_bucket, Key=key)
@@ -60,7 +58,7 @@ def test_a_day_exports_to_a_date_partition_duckdb_can_query(
 def test_scheduled_export_writes_yesterday(container: Container, aws: Any) -> None:
     store(container, script.short_abandon(n=44))
     next_day_ms = script.T0 + 86_400_000
-    assert export_recent_days(container, next_day_ms) == [
+    assert container.conversation_export.export_recent_days(next_day_ms) == [
         (f"conversations/day={DAY}/conversations.parquet", 1)
     ]
 
@@ -89,7 +87,7 @@ def test_prices_are_fetched_per_leg_summed_and_not_asked_again(
     no_wait = RateLimiter(1000, sleep=lambda _s: None)
     now_ms = script.T0 + 3_600_000
 
-    first = reconcile_prices(container, now_ms, no_wait, sleep=lambda _s: None)
+    first = container.price_reconciler.reconcile_prices(now_ms, no_wait, sleep=lambda _s: None)
     assert (first.priced, first.not_yet) == (1, 1)
     record = container.conversations.get(s.call_sid)
     assert record is not None
@@ -97,14 +95,14 @@ def test_prices_are_fetched_per_leg_summed_and_not_asked_again(
     assert record["legs_unpriced"] == [legs[1]]
 
     twilio_http.respond("GET", r"/Calls/CA", price_responder({legs[1]: "-0.0040"}))
-    second = reconcile_prices(container, now_ms, no_wait, sleep=lambda _s: None)
+    second = container.price_reconciler.reconcile_prices(now_ms, no_wait, sleep=lambda _s: None)
     assert second.priced == 1
     record = container.conversations.get(s.call_sid)
     assert record is not None
     assert record["cost_micros"] == 19_000
     assert "cost_pending" not in record
     asked = len(twilio_http.calls("GET", "/Calls/"))
-    reconcile_prices(container, now_ms, no_wait, sleep=lambda _s: None)
+    container.price_reconciler.reconcile_prices(now_ms, no_wait, sleep=lambda _s: None)
     assert len(twilio_http.calls("GET", "/Calls/")) == asked
 
 
@@ -115,8 +113,8 @@ def test_a_failing_price_request_is_retried_then_left_for_the_next_run(
     store(container, s)
     twilio_http.fail("GET", r"/Calls/CA", status=429)
     sleeps: list[float] = []
-    report = reconcile_prices(
-        container, script.T0, RateLimiter(1000, sleep=lambda _s: None), sleep=sleeps.append
+    report = container.price_reconciler.reconcile_prices(
+        script.T0, RateLimiter(1000, sleep=lambda _s: None), sleep=sleeps.append
     )
     assert len(report.failed) == 2
     assert sleeps == [1, 2, 1, 2]  # three tries per leg, backing off

@@ -12,7 +12,6 @@ from typing import Any
 
 from chalicelib.bootstrap import Container
 from chalicelib.conversations.events import Event
-from chalicelib.conversations.facts import current_record, policy, record_call_fact, store_event
 from chalicelib.conversations.fold import fold
 from ops.benchmarks.common import AwsRequestCounter
 from tests import conversation_script as script
@@ -21,14 +20,14 @@ from tests.conversation_stream import deliver_stream, invoke, stream_record
 
 def stored(container: Container, s: script.CallScript) -> list[Event]:
     for event in s.events():
-        store_event(container, event)
+        container.ledger.store_event(event)
     return container.conversation_events.events(s.call_sid)
 
 
 def folded(container: Container, conversation_id: str) -> dict[str, Any]:
     """What folding every stored event gives, in the stored item's shape (via DynamoDB JSON)."""
     events = container.conversation_events.events(conversation_id)
-    record = fold(conversation_id, events, policy(container))
+    record = fold(conversation_id, events, container.ledger.policy)
     item = {k: v for k, v in record.items() if v is not None and v != ""}
     item["event_count"] = len(events)
     return dict(json.loads(json.dumps(item)))
@@ -75,7 +74,7 @@ def test_a_rebuild_from_fewer_events_never_overwrites_a_newer_record(
     events = stored(container, s)
     deliver_stream(container)
     newest = container.conversations.get(s.call_sid)
-    older = fold(s.call_sid, events[:-3], policy(container))
+    older = fold(s.call_sid, events[:-3], container.ledger.policy)
     assert container.conversations.put(older, len(events) - 3) is False
     assert container.conversations.get(s.call_sid) == newest
     invoke([stream_record(s.call_sid, events[0].key, 1)])  # a late redelivery
@@ -87,12 +86,12 @@ def test_a_read_before_the_stream_folds_the_stored_events(container: Container) 
     stored(container, s)
     assert container.conversations.get(s.call_sid) is None
 
-    before_stream = current_record(container, s.call_sid)
+    before_stream = container.ledger.current_record(s.call_sid)
     assert before_stream == folded(container, s.call_sid)
     assert before_stream is not None and before_stream["answered_by"] == "agent_x"
 
     deliver_stream(container)
-    assert current_record(container, s.call_sid) == before_stream
+    assert container.ledger.current_record(s.call_sid) == before_stream
     assert container.conversations.get(s.call_sid) == before_stream
 
 
@@ -100,15 +99,15 @@ def test_a_read_of_a_record_behind_its_events_sees_the_newer_event(container: Co
     s = script.answered_by_owner(n=66)
     stored(container, s)
     deliver_stream(container)
-    record_call_fact(
-        container, s.call_sid, "wrap_up_note", script.T0 + 900_000, {"note": "call back"}
+    container.ledger.record_call_fact(
+        s.call_sid, "wrap_up_note", script.T0 + 900_000, {"note": "call back"}
     )
     stale = container.conversations.get(s.call_sid)
-    fresh = current_record(container, s.call_sid)
+    fresh = container.ledger.current_record(s.call_sid)
     assert stale is not None and fresh is not None
     assert fresh["event_count"] == stale["event_count"] + 1
     assert fresh == folded(container, s.call_sid)
-    assert current_record(container, "CA" + "0" * 32) is None
+    assert container.ledger.current_record("CA" + "0" * 32) is None
 
 
 def test_a_webhook_stores_its_event_and_writes_a_known_link_only_once(
@@ -121,19 +120,19 @@ def test_a_webhook_stores_its_event_and_writes_a_known_link_only_once(
     assert len(task_events) >= 3
 
     counter.reset()
-    store_event(container, voice)
+    container.ledger.store_event(voice)
     assert dict(counter.by_operation) == {"PutItem": 1}
 
     counter.reset()
-    store_event(container, task_events[0])
+    container.ledger.store_event(task_events[0])
     first = counter.total  # the event and the task's link (and any leg/conference it names)
     counter.reset()
-    store_event(container, task_events[1])
+    container.ledger.store_event(task_events[1])
     assert counter.by_operation["PutItem"] <= first
     assert "Query" not in counter.by_operation and "GetItem" not in counter.by_operation
 
     counter.reset()
-    store_event(container, task_events[1])  # Twilio's retry of the same event
+    container.ledger.store_event(task_events[1])  # Twilio's retry of the same event
     assert dict(counter.by_operation) == {"PutItem": 1}
 
 

@@ -13,7 +13,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from moto import mock_aws
 
 from chalicelib.bootstrap import Container
-from chalicelib.escalation.steps import enter_stage_step, fallback_step, on_taskrouter_event
 from chalicelib.presence.domain import AgentState
 from chalicelib.routing.plan import AgentPresence, TeamPresence
 from chalicelib.telephony.taskrouter_events import TaskRouterEvent
@@ -155,6 +154,8 @@ class CallLifecycle(RuleBasedStateMachine):
     )
     def presence_changes(self, owner: AgentState, mate: AgentState) -> None:
         self.container.presence_reader = FixedPresence(owner, mate)  # type: ignore[assignment]
+        # The steps were built with the presence they were given: build them again.
+        self.container.__dict__.pop("escalation_steps", None)
 
     def _end(self, status: str) -> None:
         self.taskrouter.set_status(TASK, status)
@@ -175,15 +176,19 @@ class CallLifecycle(RuleBasedStateMachine):
             "TaskSid": TASK,
             "TaskAttributes": json.dumps(self.task.attributes),
         }
-        on_taskrouter_event(TaskRouterEvent.from_form(form), self.container)
+        self.container.escalation_steps.on_taskrouter_event(TaskRouterEvent.from_form(form))
 
     @rule(stage=st.sampled_from(["owner", "team", "everyone"]))
     def step_enters_a_stage(self, stage: str) -> None:
-        enter_stage_step({"task_sid": TASK, "call_sid": CALL, "stage": stage}, self.container)
+        self.container.escalation_steps.enter_stage_step(
+            {"task_sid": TASK, "call_sid": CALL, "stage": stage}
+        )
 
     @rule()
     def step_offers_the_fallback(self) -> None:
-        fallback_step({"task_sid": TASK, "call_sid": CALL, "stage": "fallback"}, self.container)
+        self.container.escalation_steps.fallback_step(
+            {"task_sid": TASK, "call_sid": CALL, "stage": "fallback"}
+        )
 
     # --- what must always hold ---
 
@@ -218,12 +223,12 @@ CallLifecycle.TestCase.settings = settings(
 
 
 def test_call_lifecycle_never_updates_an_ended_task() -> None:
-    import chalicelib.conversations.facts as facts
+    from chalicelib.conversations.facts import ConversationLedger
 
-    original = facts.record_call_fact
-    facts.record_call_fact = lambda *args, **kwargs: None
+    original = ConversationLedger.record_call_fact
+    ConversationLedger.record_call_fact = lambda *args, **kwargs: None  # type: ignore[method-assign]
     try:
         with mock_aws():
             CallLifecycle.TestCase().runTest()
     finally:
-        facts.record_call_fact = original
+        ConversationLedger.record_call_fact = original  # type: ignore[method-assign]

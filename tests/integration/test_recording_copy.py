@@ -13,7 +13,6 @@ import pytest
 
 from chalicelib import bootstrap
 from chalicelib.conversations.events import conference_event
-from chalicelib.conversations.facts import store_event
 from chalicelib.platform.errors import StorageUnavailable, TelephonyUnavailable
 from chalicelib.recordings.archive import RecordingArchive
 from chalicelib.recordings.domain import (
@@ -23,7 +22,6 @@ from chalicelib.recordings.domain import (
     RecordingCallback,
     StoredObject,
 )
-from chalicelib.recordings.pipeline import copy_recording
 from chalicelib.telephony.forms import parse_form
 from chalicelib.telephony.rest import RecordingNotFound
 from tests.data import ACCOUNT_SID
@@ -89,8 +87,8 @@ def join_conference(container: bootstrap.Container, first: str, second: str) -> 
     context = {"conversation": CUSTOMER_CALL}
     later = participant_join_form(second, 2, "Tue, 4 Feb 2025 17:03:01 +0000")
     earlier = participant_join_form(first, 1, "Tue, 4 Feb 2025 17:03:00 +0000")
-    store_event(container, conference_event(later, context))
-    store_event(container, conference_event(earlier, context))
+    container.ledger.store_event(conference_event(later, context))
+    container.ledger.store_event(conference_event(earlier, context))
 
 
 def test_dual_channel_recording_is_copied_verified_then_deleted_at_twilio(
@@ -101,8 +99,8 @@ def test_dual_channel_recording_is_copied_verified_then_deleted_at_twilio(
     seen_at_delete = delete_checks_s3_first(s3, bucket, twilio_http)
     join_conference(delete_mode, first=AGENT_CALL, second=CUSTOMER_CALL)
 
-    result = copy_recording(
-        job_for(conference_recording_form(), {"conversation": CUSTOMER_CALL}), delete_mode
+    result = delete_mode.recordings.copy_recording(
+        job_for(conference_recording_form(), {"conversation": CUSTOMER_CALL})
     )
 
     key = f"recordings/2025/02/04/{CUSTOMER_CALL}/{RECORDING_SID}.wav"
@@ -148,8 +146,8 @@ def test_customer_first_in_the_conference_is_channel_one_in_metadata(
 ) -> None:
     serve_media(twilio_http)
     join_conference(container, first=CUSTOMER_CALL, second=AGENT_CALL)
-    result = copy_recording(
-        job_for(conference_recording_form(), {"conversation": CUSTOMER_CALL}), container
+    result = container.recordings.copy_recording(
+        job_for(conference_recording_form(), {"conversation": CUSTOMER_CALL})
     )
     head = s3.head_object(Bucket=container.settings.recordings_bucket, Key=result.key)
     assert (head["Metadata"]["customer-channel"], head["Metadata"]["agent-channel"]) == ("1", "2")
@@ -159,7 +157,7 @@ def test_keep_mode_never_deletes_at_twilio(
     container: bootstrap.Container, twilio_http: RecordingHttpClient
 ) -> None:
     serve_media(twilio_http)
-    result = copy_recording(job_for(conference_recording_form()), container)
+    result = container.recordings.copy_recording(job_for(conference_recording_form()))
     assert result.twilio_copy == "kept"
     assert twilio_http.calls("DELETE") == []
 
@@ -170,8 +168,8 @@ def test_redelivered_job_copies_and_deletes_nothing_twice(
     serve_media(twilio_http)
     delete_checks_s3_first(s3, delete_mode.settings.recordings_bucket, twilio_http)
     job = job_for(conference_recording_form())
-    first = copy_recording(job, delete_mode)
-    again = copy_recording(job, delete_mode)
+    first = delete_mode.recordings.copy_recording(job)
+    again = delete_mode.recordings.copy_recording(job)
     assert (first.copied, again.copied) == (True, False)
     assert again.transcription == "already-started"
     assert len(twilio_http.calls("GET", ".wav")) == 1
@@ -198,13 +196,13 @@ def test_s3_put_failing_leaves_twilio_copy_and_retries_cleanly(
     delete_mode.recording_archive._s3.meta.events.register("before-call.s3.PutObject", refuse_put)
     job = job_for(conference_recording_form())
     with pytest.raises(StorageUnavailable, match="put s3://"):
-        copy_recording(job, delete_mode)
+        delete_mode.recordings.copy_recording(job)
     assert twilio_http.calls("DELETE") == []
     assert s3_versions(s3, delete_mode.settings.recordings_bucket) == []
     assert (delete_mode.recording_store.get(RECORDING_SID) or {}).get("status") != "copied"
 
     failing["on"] = False  # the retry (SQS redelivery) succeeds
-    assert copy_recording(job, delete_mode).twilio_copy == "deleted"
+    assert delete_mode.recordings.copy_recording(job).twilio_copy == "deleted"
     assert len(twilio_http.calls("DELETE")) == 1
 
 
@@ -213,7 +211,7 @@ def test_twilio_media_fetch_failing_stores_nothing_and_deletes_nothing(
 ) -> None:
     twilio_http.fail("GET", MEDIA, status=503)
     with pytest.raises(TelephonyUnavailable, match="HTTP 503"):
-        copy_recording(job_for(conference_recording_form()), delete_mode)
+        delete_mode.recordings.copy_recording(job_for(conference_recording_form()))
     assert twilio_http.calls("DELETE") == []
     assert s3_versions(s3, delete_mode.settings.recordings_bucket) == []
 
@@ -223,7 +221,7 @@ def test_truncated_media_is_not_stored(
 ) -> None:
     serve_media(twilio_http, WAV[: len(WAV) // 2])
     with pytest.raises(CorruptMedia, match="truncated"):
-        copy_recording(job_for(conference_recording_form()), delete_mode)
+        delete_mode.recordings.copy_recording(job_for(conference_recording_form()))
     assert twilio_http.calls("DELETE") == []
     assert s3_versions(s3, delete_mode.settings.recordings_bucket) == []
 
@@ -233,7 +231,7 @@ def test_recording_unknown_at_twilio_is_an_error_with_nothing_deleted(
 ) -> None:
     twilio_http.respond("GET", MEDIA, (404, {"code": 20404, "message": "not found", "status": 404}))
     with pytest.raises(RecordingNotFound):
-        copy_recording(job_for(conference_recording_form()), delete_mode)
+        delete_mode.recordings.copy_recording(job_for(conference_recording_form()))
     assert twilio_http.calls("DELETE") == []
     assert s3_versions(s3, delete_mode.settings.recordings_bucket) == []
 
@@ -254,7 +252,7 @@ def test_checksum_mismatch_in_s3_keeps_twilio_copy(
         aws.client("s3"), delete_mode.settings.recordings_bucket
     )
     with pytest.raises(CopyNotVerified, match="SHA-256"):
-        copy_recording(job_for(conference_recording_form()), delete_mode)
+        delete_mode.recordings.copy_recording(job_for(conference_recording_form()))
     assert twilio_http.calls("DELETE") == []
     assert (delete_mode.recording_store.get(RECORDING_SID) or {}).get("status") != "copied"
 
@@ -265,7 +263,7 @@ def test_voicemail_takes_the_same_path_as_a_mono_recording(
     mono = two_channel_wav(channels=1)
     twilio_http.respond("GET", rf"/Recordings/{VOICEMAIL_SID}\.wav$", (200, mono))
     twilio_http.respond("DELETE", rf"/Recordings/{VOICEMAIL_SID}\.json$", (204, ""))
-    result = copy_recording(job_for(voicemail_recording_form()), delete_mode)
+    result = delete_mode.recordings.copy_recording(job_for(voicemail_recording_form()))
     assert result.key == f"recordings/2025/02/05/{CUSTOMER_CALL}/{VOICEMAIL_SID}.wav"
     media = twilio_http.calls("GET", ".wav")[0]
     assert media.params == {}  # a mono recording cannot be asked for two channels (16113)
@@ -281,7 +279,7 @@ def test_unlinked_conference_recording_is_still_copied_and_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     serve_media(twilio_http)
-    result = copy_recording(job_for(conference_recording_form()), container)
+    result = container.recordings.copy_recording(job_for(conference_recording_form()))
     assert f"/{conference_recording_form()['ConferenceSid']}/" in result.key
     assert "recording not linked to a conversation yet; filed under its own sid" in caplog.messages
 
@@ -294,7 +292,7 @@ def test_copy_stamps_the_containers_clock_so_a_rehearsed_day_keeps_its_hours(
     rehearsed_noon_ms = 1_738_670_400_000  # 2025-02-04 12:00:00 UTC
     delete_mode.clock = lambda: rehearsed_noon_ms
 
-    copy_recording(job_for(conference_recording_form()), delete_mode)
+    delete_mode.recordings.copy_recording(job_for(conference_recording_form()))
 
     record = delete_mode.recording_store.get(RECORDING_SID) or {}
     assert record["copied_at"] == "2025-02-04T12:00:00+00:00"
