@@ -253,8 +253,8 @@ class Container:
 
     @cached_property
     def escalation_steps(self) -> EscalationSteps:
-        from chalicelib.escalation.fallback import FALLBACK_PATH
         from chalicelib.escalation.steps import EscalationSteps, timeouts
+        from chalicelib.telephony import webhooks
 
         s = self.settings
         # No state machine (a stage without one): the workflow's backstop timeouts alone widen.
@@ -265,7 +265,7 @@ class Container:
             self.presence_reader,
             self.ledger,
             timeouts(s),
-            s.url(FALLBACK_PATH),
+            s.url(webhooks.FALLBACK),
             lambda: self.clock(),
         )
 

@@ -81,13 +81,14 @@ def cmd_workflow(args: argparse.Namespace) -> int:
 
 def cmd_call(args: argparse.Namespace) -> int:
     from chalicelib.platform.settings import load_twilio_credentials
+    from chalicelib.telephony import webhooks
     from ops.stage import settings_for
     from ops.webhooks import new_sid, post_signed
 
     settings = settings_for("local")
     token = load_twilio_credentials(settings).auth_token
     status, body = post_signed(
-        settings.url("/twilio/voice/incoming"),
+        settings.url(webhooks.INCOMING),
         {
             "CallSid": new_sid("CA"),
             "AccountSid": settings.twilio_account_sid,

@@ -19,13 +19,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from twilio.base.exceptions import TwilioException
 
-from chalicelib.api.conversations import VOICE_STATUS_PATH
-from chalicelib.api.softphone import OUTBOUND_PATH
-from chalicelib.api.taskrouter import ASSIGNMENT_PATH, EVENTS_PATH
-from chalicelib.api.voice import INCOMING_PATH
-from chalicelib.escalation.fallback import FALLBACK_PATH
 from chalicelib.platform.settings import ConfigurationError, Settings
 from chalicelib.routing.workflow import workflow_definition
+from chalicelib.telephony import webhooks
 from ops.deployed import StageStore, deployed_settings, parameter_path, stack_name
 from ops.infra import SETTING_KEY, template_resources
 from ops.provision import ACTIVITIES, number_configuration
@@ -40,12 +36,12 @@ PROVISIONED = (
     *(spec.setting for spec in ACTIVITIES),
 )
 CALLBACKS = (
-    INCOMING_PATH,
-    FALLBACK_PATH,
-    VOICE_STATUS_PATH,
-    ASSIGNMENT_PATH,
-    EVENTS_PATH,
-    OUTBOUND_PATH,
+    webhooks.INCOMING,
+    webhooks.FALLBACK,
+    webhooks.VOICE_STATUS,
+    webhooks.TASKROUTER_ASSIGNMENT,
+    webhooks.TASKROUTER_EVENTS,
+    webhooks.OUTBOUND,
 )
 
 KINDS = {"AWS::DynamoDB::Table": "table", "AWS::S3::Bucket": "bucket", "AWS::SQS::Queue": "queue"}
@@ -274,7 +270,7 @@ class Doctor:
                 self.provision,
             )
             return
-        wanted = settings.url(EVENTS_PATH)
+        wanted = settings.url(webhooks.TASKROUTER_EVENTS)
         if workspace.event_callback_url != wanted:
             yield (
                 f"TaskRouter events go to {workspace.event_callback_url or 'nowhere'}, not to "
@@ -327,7 +323,7 @@ class Doctor:
                 self.provision,
             )
             return
-        if workflow.assignment_callback_url != settings.url(ASSIGNMENT_PATH):
+        if workflow.assignment_callback_url != settings.url(webhooks.TASKROUTER_ASSIGNMENT):
             yield (
                 f"reservations are sent to {workflow.assignment_callback_url}, not to this stage",
                 self.provision,
@@ -376,7 +372,7 @@ class Doctor:
                 f"TwiML App {settings.twilio_twiml_app_sid} does not exist: agents cannot dial out",
                 self.provision,
             )
-        elif app.voice_url != settings.url(OUTBOUND_PATH):
+        elif app.voice_url != settings.url(webhooks.OUTBOUND):
             yield (
                 f"outbound calls go to {app.voice_url or 'nowhere'}, not to this stage",
                 self.provision,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.escalation.business_hours import around_the_clock
+from chalicelib.telephony import webhooks
 from ops.stage import ROOT, local_environment, settings_for
 from ops.web_config import local_config_path, local_web_config, write_web_config
 
@@ -192,7 +193,7 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
                     str(web_config),
                 ]
             )
-        wait_for_http(f"{api_url}/twilio/voice/incoming")
+        wait_for_http(f"{api_url}{webhooks.INCOMING}")
         if simulate:
             from ops.standin.gentle import start_gentle_day
 

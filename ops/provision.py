@@ -21,13 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from chalicelib.api.conversations import VOICE_STATUS_PATH
-from chalicelib.api.softphone import OUTBOUND_PATH
-from chalicelib.api.taskrouter import ASSIGNMENT_PATH, EVENTS_PATH
-from chalicelib.api.voice import INCOMING_PATH
-from chalicelib.escalation.fallback import FALLBACK_PATH
 from chalicelib.platform.settings import Settings
 from chalicelib.routing.workflow import workflow_definition
+from chalicelib.telephony import webhooks
 
 NEW = "(new)"  # the sid of something a dry run would create
 
@@ -174,7 +170,7 @@ class Provisioner:
 
     def _workspace(self) -> str:
         name = self.names["workspace"]
-        wanted = {"event_callback_url": self.settings.url(EVENTS_PATH)}
+        wanted = {"event_callback_url": self.settings.url(webhooks.TASKROUTER_EVENTS)}
         found = self._taskrouter().workspaces.list(friendly_name=name)
         if not found:
             created = self._change(
@@ -294,7 +290,7 @@ class Provisioner:
         )
         name = self.names["workflow"]
         wanted: dict[str, Any] = {
-            "assignment_callback_url": self.settings.url(ASSIGNMENT_PATH),
+            "assignment_callback_url": self.settings.url(webhooks.TASKROUTER_ASSIGNMENT),
             "task_reservation_timeout": self.settings.agent_ring_seconds,
         }
         configuration = json.dumps(definition, sort_keys=True)
@@ -407,7 +403,7 @@ class Provisioner:
 
     def _twiml_app(self) -> str:
         name = self.names["twiml_app"]
-        wanted = {"voice_url": self.settings.url(OUTBOUND_PATH), "voice_method": "POST"}
+        wanted = {"voice_url": self.settings.url(webhooks.OUTBOUND), "voice_method": "POST"}
         found = self._account().applications.list(friendly_name=name)
         if not found:
             created = self._change(
@@ -473,11 +469,11 @@ class Provisioner:
 def number_configuration(settings: Settings) -> dict[str, str]:
     """How every phone number of the stage must be set up (doctor checks the same)."""
     return {
-        "voice_url": settings.url(INCOMING_PATH),
+        "voice_url": settings.url(webhooks.INCOMING),
         "voice_method": "POST",
-        "voice_fallback_url": settings.url(FALLBACK_PATH),
+        "voice_fallback_url": settings.url(webhooks.FALLBACK),
         "voice_fallback_method": "POST",
-        "status_callback": settings.url(VOICE_STATUS_PATH),
+        "status_callback": settings.url(webhooks.VOICE_STATUS),
         "status_callback_method": "POST",
         # A number with a TwiML App ignores its voice URL: it must have none.
         "voice_application_sid": "",

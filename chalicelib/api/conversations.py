@@ -27,12 +27,11 @@ from chalicelib.conversations.events import (
 from chalicelib.conversations.search import search_from_params
 from chalicelib.platform.errors import NotFound, StorageUnavailable
 from chalicelib.platform.observability import logger, metrics
+from chalicelib.telephony import webhooks
 from chalicelib.telephony.forms import parse_form
 
 conversations = Blueprint(__name__)
 
-VOICE_STATUS_PATH = "/twilio/voice/status"
-CONFERENCE_STATUS_PATH = "/twilio/conference/status"
 
 # Chalice needs the stream ARN when the app is imported (aws/chalice#1882); deployed stages get
 # the table's own stream through infra/resources.json (ConversationStream's event source), as
@@ -56,7 +55,7 @@ def _unavailable(exc: StorageUnavailable, **keys: Any) -> Response:
     return json_response({"error": "event store unavailable, retry"}, status_code=503)
 
 
-@conversations.route(VOICE_STATUS_PATH, methods=["POST"], content_types=[FORM])
+@conversations.route(webhooks.VOICE_STATUS, methods=["POST"], content_types=[FORM])
 @webhook
 def voice_status() -> Response:
     request = conversations.current_request
@@ -69,7 +68,7 @@ def voice_status() -> Response:
     return _stored()
 
 
-@conversations.route(CONFERENCE_STATUS_PATH, methods=["POST"], content_types=[FORM])
+@conversations.route(webhooks.CONFERENCE_STATUS, methods=["POST"], content_types=[FORM])
 @webhook
 def conference_status() -> Response:
     request = conversations.current_request

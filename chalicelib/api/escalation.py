@@ -15,16 +15,9 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.api.web import FORM, twilio_form, webhook
 from chalicelib.api.web import twiml as twiml_response
-from chalicelib.escalation.fallback import (
-    CALLBACK_CONNECT_PATH,
-    CHOICE_PATH,
-    FALLBACK_PATH,
-    QUEUE_EXIT_PATH,
-    VOICEMAIL_PATH,
-    FallbackCall,
-    VoicemailRecorded,
-)
+from chalicelib.escalation.fallback import FallbackCall, VoicemailRecorded
 from chalicelib.platform.errors import InvalidInput
+from chalicelib.telephony import webhooks
 from chalicelib.telephony.forms import parse_form
 
 escalation = Blueprint(__name__)
@@ -47,35 +40,35 @@ def offer_fallback(event: dict[str, Any], context: Any) -> dict[str, Any]:
 # --- the fallback voice flow (Twilio webhooks, all signed) -------------------------------------
 
 
-@escalation.route(FALLBACK_PATH, methods=["POST"], content_types=[FORM])
+@escalation.route(webhooks.FALLBACK, methods=["POST"], content_types=[FORM])
 @webhook
 def fallback_menu() -> Response:
     parse_form(FallbackCall, twilio_form(escalation.current_request))
     return twiml_response(bootstrap.container().fallback.menu())
 
 
-@escalation.route(CHOICE_PATH, methods=["POST"], content_types=[FORM])
+@escalation.route(webhooks.FALLBACK_CHOICE, methods=["POST"], content_types=[FORM])
 @webhook
 def fallback_choice() -> Response:
     call = parse_form(FallbackCall, twilio_form(escalation.current_request))
     return twiml_response(bootstrap.container().fallback.choose(call))
 
 
-@escalation.route(VOICEMAIL_PATH, methods=["POST"], content_types=[FORM])
+@escalation.route(webhooks.VOICEMAIL, methods=["POST"], content_types=[FORM])
 @webhook
 def voicemail() -> Response:
     recorded = parse_form(VoicemailRecorded, twilio_form(escalation.current_request))
     return twiml_response(bootstrap.container().fallback.voicemail_recorded(recorded))
 
 
-@escalation.route(QUEUE_EXIT_PATH, methods=["POST"], content_types=[FORM])
+@escalation.route(webhooks.QUEUE_EXIT, methods=["POST"], content_types=[FORM])
 @webhook
 def queue_exit() -> Response:
     call = parse_form(FallbackCall, twilio_form(escalation.current_request))
     return twiml_response(bootstrap.container().fallback.queue_exit(call))
 
 
-@escalation.route(CALLBACK_CONNECT_PATH, methods=["POST"], content_types=[FORM])
+@escalation.route(webhooks.CALLBACK_CONNECT, methods=["POST"], content_types=[FORM])
 @webhook
 def callback_connect(task_sid: str) -> Response:
     twilio_form(escalation.current_request)

@@ -22,11 +22,11 @@ from chalicelib.api.web import CORS, FORM, json_response, twilio_form, webhook
 from chalicelib.platform.observability import count, logger, metrics
 from chalicelib.recordings.domain import TRANSCRIPTION_JOB_PREFIX, CopyJob, RecordingCallback
 from chalicelib.recordings.pipeline import NotAllowed, RecordingPipeline
+from chalicelib.telephony import webhooks
 from chalicelib.telephony.forms import parse_form
 
 recordings = Blueprint(__name__)
 
-STATUS_PATH = "/twilio/recordings/status"
 # Deployed stages: the queue infra/resources.json creates, and Settings.recordings_queue.
 COPY_QUEUE_NAME = "contact-center-recording-copy"
 TRANSCRIBE_FINISHED = {
@@ -39,7 +39,7 @@ TRANSCRIBE_FINISHED = {
 }
 
 
-@recordings.route(STATUS_PATH, methods=["POST"], content_types=[FORM])
+@recordings.route(webhooks.RECORDING_STATUS, methods=["POST"], content_types=[FORM])
 @webhook
 def recording_status() -> Response:
     request = recordings.current_request

@@ -34,12 +34,9 @@ from chalicelib.platform.errors import (
 )
 from chalicelib.platform.observability import count, logger
 from chalicelib.platform.settings import ConfigurationError
-from chalicelib.routing.assignment import RECORDING_STATUS_PATH, VOICE_STATUS_PATH
 from chalicelib.softphone import twiml as softphone_twiml
 from chalicelib.softphone.access_tokens import voice_token
 from chalicelib.softphone.calls import (
-    TASK_LEG_ENDED_PATH,
-    TRANSFER_JOIN_PATH,
     HeldCall,
     NotPermitted,
     OutboundRequest,
@@ -61,13 +58,12 @@ from chalicelib.softphone.calls import (
     start_transfer,
 )
 from chalicelib.softphone.wrap_up import NotYourCall, check_may_note, clean_note, note_fact
+from chalicelib.telephony import webhooks
 from chalicelib.telephony.forms import parse_form
 
 softphone = Blueprint(__name__)
 
 TOKEN_PATH = "/agents/me/token"  # noqa: S105 - a route, not a secret
-OUTBOUND_PATH = "/twilio/voice/outbound"
-CONFERENCE_STATUS_PATH = "/twilio/conference/status"
 
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -125,7 +121,7 @@ def agent_token() -> Response:
     return json_response(token.as_json(), headers={"Cache-Control": "no-store"})
 
 
-@softphone.route(OUTBOUND_PATH, methods=["POST"], content_types=[FORM])
+@softphone.route(webhooks.OUTBOUND, methods=["POST"], content_types=[FORM])
 @webhook
 def outbound_call() -> Response:
     """The TwiML App's voice URL: the softphone dials a customer."""
@@ -142,8 +138,8 @@ def outbound_call() -> Response:
                 number_e164=decision.number_e164,
                 caller_id=settings.company_number,
                 ring_seconds=settings.outbound_ring_seconds,
-                leg_status_callback=settings.url(VOICE_STATUS_PATH),
-                recording_status_callback=settings.url(RECORDING_STATUS_PATH),
+                leg_status_callback=settings.url(webhooks.VOICE_STATUS),
+                recording_status_callback=settings.url(webhooks.RECORDING_STATUS),
             )
         )
     )
@@ -294,7 +290,7 @@ def transfer_cancel(conference_sid: str) -> Response:
     )
 
 
-@softphone.route(TRANSFER_JOIN_PATH, methods=["POST"], content_types=[FORM])
+@softphone.route(webhooks.TRANSFER_JOIN, methods=["POST"], content_types=[FORM])
 @webhook
 def transfer_join() -> Response:
     """A colleague answered a transfer: into the customer's conference, labelled as theirs."""
@@ -308,18 +304,18 @@ def transfer_join() -> Response:
     c = bootstrap.container()
     if task_sid and not may_join_transfer(c.twilio, task_sid):
         return twiml(softphone_twiml.transfer_called_off())
-    left = c.settings.url(TASK_LEG_ENDED_PATH)
+    left = c.settings.url(webhooks.TASK_LEG_ENDED)
     return twiml(
         softphone_twiml.join_conference(
             name,
             agent_label(agent_id),
-            c.settings.url(CONFERENCE_STATUS_PATH),
+            c.settings.url(webhooks.CONFERENCE_STATUS),
             f"{left}?{urlencode({'task': task_sid})}" if task_sid else left,
         )
     )
 
 
-@softphone.route(TASK_LEG_ENDED_PATH, methods=["POST"], content_types=[FORM])
+@softphone.route(webhooks.TASK_LEG_ENDED, methods=["POST"], content_types=[FORM])
 @webhook
 def task_leg_ended() -> Response:
     """An agent's leg placed by TaskRouter's `call` instruction ended (its Dial's action): a

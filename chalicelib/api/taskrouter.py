@@ -11,13 +11,12 @@ from chalicelib.api.web import FORM, json_response, twilio_form, webhook
 from chalicelib.bootstrap import Container
 from chalicelib.conversations.call_metrics import count_call_outcomes
 from chalicelib.routing.assignment import instruction_for
+from chalicelib.telephony import webhooks
 from chalicelib.telephony.forms import ReservationAssignment, parse_form
 from chalicelib.telephony.taskrouter_events import Subscriber, TaskRouterEvent, dispatch
 
 taskrouter = Blueprint(__name__)
 
-ASSIGNMENT_PATH = "/twilio/taskrouter/assignment"
-EVENTS_PATH = "/twilio/taskrouter/events"
 
 # Every part of the app that learns from TaskRouter events, in the order they run, by name:
 # each picks its subscriber out of the container.
@@ -41,7 +40,7 @@ def _bound(name: str, pick: Callable[[Container], Subscriber], c: Container) -> 
     return subscriber
 
 
-@taskrouter.route(ASSIGNMENT_PATH, methods=["POST"], content_types=[FORM])
+@taskrouter.route(webhooks.TASKROUTER_ASSIGNMENT, methods=["POST"], content_types=[FORM])
 @webhook
 def assignment() -> Response:
     form = twilio_form(taskrouter.current_request)
@@ -49,7 +48,7 @@ def assignment() -> Response:
     return json_response(instruction_for(reservation, bootstrap.container().settings))
 
 
-@taskrouter.route(EVENTS_PATH, methods=["POST"], content_types=[FORM])
+@taskrouter.route(webhooks.TASKROUTER_EVENTS, methods=["POST"], content_types=[FORM])
 @webhook
 def taskrouter_event() -> Response:
     form = twilio_form(taskrouter.current_request)

@@ -7,17 +7,16 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.api.web import FORM, twilio_form, webhook
 from chalicelib.api.web import twiml as twiml_response
-from chalicelib.escalation.fallback import QUEUE_EXIT_PATH, is_open
+from chalicelib.escalation.fallback import is_open
 from chalicelib.routing import twiml
 from chalicelib.routing.inbound import route_incoming_call
+from chalicelib.telephony import webhooks
 from chalicelib.telephony.forms import IncomingCall, parse_form
 
 voice = Blueprint(__name__)
 
-INCOMING_PATH = "/twilio/voice/incoming"
 
-
-@voice.route(INCOMING_PATH, methods=["POST"], content_types=[FORM])
+@voice.route(webhooks.INCOMING, methods=["POST"], content_types=[FORM])
 @webhook
 def incoming_call() -> Response:
     form = twilio_form(voice.current_request)
@@ -31,6 +30,6 @@ def incoming_call() -> Response:
             plan,
             c.settings.twilio_workflow_sid,
             c.settings.task_timeout_seconds,
-            action_url=c.settings.url(QUEUE_EXIT_PATH),
+            action_url=c.settings.url(webhooks.QUEUE_EXIT),
         )
     )

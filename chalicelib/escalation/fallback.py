@@ -25,9 +25,8 @@ from chalicelib.escalation.prompts import Prompts
 from chalicelib.escalation.steps import CallFacts, Clock, record_fact
 from chalicelib.platform.errors import StorageUnavailable
 from chalicelib.platform.observability import count, logger
-from chalicelib.routing.assignment import RECORDING_STATUS_PATH
 from chalicelib.routing.plan import Customer, RoutingPlan
-from chalicelib.softphone.calls import TASK_LEG_ENDED_PATH
+from chalicelib.telephony import webhooks
 from chalicelib.telephony.forms import TwilioForm
 from chalicelib.telephony.phone_numbers import caller_e164, masked
 
@@ -35,11 +34,6 @@ if TYPE_CHECKING:
     from chalicelib.platform.settings import Settings
     from chalicelib.telephony.taskrouter_events import TaskRouterEvent
 
-FALLBACK_PATH = "/twilio/voice/fallback"
-CHOICE_PATH = "/twilio/voice/fallback/choice"
-VOICEMAIL_PATH = "/twilio/voice/voicemail"
-QUEUE_EXIT_PATH = "/twilio/voice/queue-exit"
-CALLBACK_CONNECT_PATH = "/twilio/voice/callback/{task_sid}/connect"
 
 # Enqueue `action` results after which there is no caller left to help.
 # https://www.twilio.com/docs/voice/twiml/enqueue#attributes-action-parameters
@@ -100,10 +94,10 @@ class FallbackSettings:
 
 def settings_from(settings: Settings) -> FallbackSettings:
     return FallbackSettings(
-        choice_url=settings.url(CHOICE_PATH),
-        voicemail_url=settings.url(VOICEMAIL_PATH),
-        recording_status_url=settings.url(RECORDING_STATUS_PATH),
-        task_leg_ended_url=settings.url(TASK_LEG_ENDED_PATH),
+        choice_url=settings.url(webhooks.FALLBACK_CHOICE),
+        voicemail_url=settings.url(webhooks.VOICEMAIL),
+        recording_status_url=settings.url(webhooks.RECORDING_STATUS),
+        task_leg_ended_url=settings.url(webhooks.TASK_LEG_ENDED),
         default_country=settings.default_country,
         workflow_sid=settings.twilio_workflow_sid,
         follow_up_timeout_seconds=settings.followup_task_timeout_seconds,

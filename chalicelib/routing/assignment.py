@@ -9,12 +9,9 @@ from chalicelib.platform.errors import InvalidInput
 from chalicelib.platform.observability import count, logger
 from chalicelib.platform.settings import Settings
 from chalicelib.routing.twiml import ConferenceCallbacks, conference_instruction
-from chalicelib.softphone.calls import TRANSFER_JOIN_PATH, TRANSFER_TASK_TYPE, transfer_instruction
+from chalicelib.softphone.calls import TRANSFER_TASK_TYPE, transfer_instruction
+from chalicelib.telephony import webhooks
 from chalicelib.telephony.forms import ReservationAssignment
-
-VOICE_STATUS_PATH = "/twilio/voice/status"
-CONFERENCE_STATUS_PATH = "/twilio/conference/status"
-RECORDING_STATUS_PATH = "/twilio/recordings/status"
 
 
 def agent_contact_uri(worker_attributes: dict[str, Any]) -> str:
@@ -58,10 +55,10 @@ def instruction_for(assignment: ReservationAssignment, settings: Settings) -> di
             agent_contact_uri(assignment.worker_attributes),
             str(assignment.worker_attributes.get("agent_id") or ""),
             task_sid=assignment.task_sid,
-            join_url=settings.url(TRANSFER_JOIN_PATH),
+            join_url=settings.url(webhooks.TRANSFER_JOIN),
             # The colleague's leg names the customer's call, as an agent leg does: its
             # status (and price) joins the conversation instead of waiting for ever.
-            leg_status_callback=_with_context(settings.url(VOICE_STATUS_PATH), assignment),
+            leg_status_callback=_with_context(settings.url(webhooks.VOICE_STATUS), assignment),
             caller_id=settings.company_number,
             ring_seconds=settings.agent_ring_seconds,
         )
@@ -74,9 +71,9 @@ def instruction_for(assignment: ReservationAssignment, settings: Settings) -> di
         post_work_activity_sid=settings.post_work_activity_sid,
         ring_seconds=settings.agent_ring_seconds,
         callbacks=ConferenceCallbacks(
-            agent_call_status=_with_context(settings.url(VOICE_STATUS_PATH), assignment),
-            conference_status=_with_context(settings.url(CONFERENCE_STATUS_PATH), assignment),
-            recording_status=_with_context(settings.url(RECORDING_STATUS_PATH), assignment),
+            agent_call_status=_with_context(settings.url(webhooks.VOICE_STATUS), assignment),
+            conference_status=_with_context(settings.url(webhooks.CONFERENCE_STATUS), assignment),
+            recording_status=_with_context(settings.url(webhooks.RECORDING_STATUS), assignment),
         ),
     )
     count("ReservationsAssigned")
@@ -93,7 +90,6 @@ def instruction_for(assignment: ReservationAssignment, settings: Settings) -> di
 
 
 # --- follow-ups of the fallback (issue 4): voicemail and callback tasks ---
-CALLBACK_CONNECT_PATH = "/twilio/voice/callback/{task_sid}/connect"
 
 
 def follow_up_instruction(
@@ -125,6 +121,6 @@ def follow_up_instruction(
         "to": agent_contact_uri(assignment.worker_attributes),
         # The agent's softphone shows who is about to be called.
         "from": number or settings.company_number,
-        "url": settings.url(CALLBACK_CONNECT_PATH.format(task_sid=assignment.task_sid)),
-        "status_callback_url": settings.url(VOICE_STATUS_PATH),
+        "url": settings.url(webhooks.CALLBACK_CONNECT.format(task_sid=assignment.task_sid)),
+        "status_callback_url": settings.url(webhooks.VOICE_STATUS),
     }

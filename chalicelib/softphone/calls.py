@@ -448,8 +448,6 @@ def cancel_transfer(gateway: ControlGateway, call: HeldCall, transfer_task_sid: 
     return outcome
 
 
-TRANSFER_JOIN_PATH = "/twilio/voice/transfer/join"
-TASK_LEG_ENDED_PATH = "/twilio/voice/task-leg/ended"
 # Task states in which a colleague answering a transfer may still join the customer (`reserved`:
 # the answer that accepts the reservation can reach us before TaskRouter records it).
 JOINABLE_TRANSFER = frozenset({"reserved", "assigned"})

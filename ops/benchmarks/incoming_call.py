@@ -135,6 +135,7 @@ def main(argv: list[str]) -> int:
     from chalicelib import bootstrap
     from chalicelib.escalation.business_hours import load_calendar
     from chalicelib.platform.settings import Settings
+    from chalicelib.telephony import webhooks
     from ops.chalice_config import stage_environment
     from ops.demo import AGENTS_CSV, CUSTOMERS_CSV
     from ops.imports import import_agents, import_customers
@@ -206,7 +207,7 @@ def main(argv: list[str]) -> int:
                     }
                     counter.reset()
                     started = time.perf_counter()
-                    response = post(client, "/twilio/voice/incoming", form)
+                    response = post(client, webhooks.INCOMING, form)
                     elapsed_ms = (time.perf_counter() - started) * 1000
                     _expect_ok(response)
                     attributes = task_attributes(response.body)
@@ -226,7 +227,7 @@ def main(argv: list[str]) -> int:
                         "WorkerAttributes": json.dumps({"agent_id": "sato.haruto"}),
                     }
                     started = time.perf_counter()
-                    response = post(client, "/twilio/taskrouter/assignment", reservation)
+                    response = post(client, webhooks.TASKROUTER_ASSIGNMENT, reservation)
                     assignment_ms.append((time.perf_counter() - started) * 1000)
                     _expect_ok(response)
         finally:
