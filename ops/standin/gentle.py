@@ -74,7 +74,7 @@ def start_gentle_day(
     server = RestServer(Rest(standin, media_seconds=GENTLE_MEDIA_SECONDS), port).start()
     add_workers(standin, floor)
     session = boto3.session.Session(region_name=settings.aws_region)
-    if "/agents/me/session" in routes and settings.cognito_user_pool_id:
+    if "/agents/me/session" in routes and settings.auth.cognito_user_pool_id:
         cognito = session.client("cognito-idp")
         pool = ensure_pool(cognito)
         tokens = {}
@@ -84,10 +84,14 @@ def start_gentle_day(
         population.api = AgentApi(
             transport, tokens, renew=lambda agent_id: id_token(cognito, pool, agent_id)
         )
-        population.heartbeats(settings.presence_heartbeat_interval_seconds)
+        population.heartbeats(settings.presence.presence_heartbeat_interval_seconds)
     # chalice local rebuilds conversation records inline (CONVERSATION_REBUILD_INLINE): playing
     # the events stream too would only repeat that work, by scanning the table every second.
-    skip = frozenset({"conversation_stream"}) if settings.conversation_rebuild_inline else None
+    skip = (
+        frozenset({"conversation_stream"})
+        if settings.conversations.conversation_rebuild_inline
+        else None
+    )
     LambdaRuntime(
         app,
         session,

@@ -50,14 +50,14 @@ def activities_for(settings: Settings) -> tuple[Activity, ...]:
     """The workspace's activities, with the sids the app is configured with."""
 
     def sid(field: str, default: str) -> str:
-        return str(getattr(settings, field, "") or default)
+        return str(settings.flat().get(field) or default)
 
     return (
         Activity(sid("activity_sid_offline", "WA" + "0" * 31 + "1"), "Offline", False),
         Activity(sid("activity_sid_available", "WA" + "0" * 31 + "2"), "Available", True),
         Activity(sid("activity_sid_away", "WA" + "0" * 31 + "3"), "Away", False),
         Activity(sid("activity_sid_break", "WA" + "0" * 31 + "4"), "Break", False),
-        Activity(settings.post_work_activity_sid, "Wrap-up", False),
+        Activity(settings.routing.post_work_activity_sid, "Wrap-up", False),
     )
 
 
@@ -65,13 +65,13 @@ def account_for(settings: Settings, reservation_timeout: int = 120) -> TwilioAcc
     from chalicelib.routing.workflow import workflow_definition
 
     return TwilioAccount(
-        account_sid=settings.twilio_account_sid,
+        account_sid=settings.telephony.twilio_account_sid,
         auth_token=load_twilio_credentials(settings).auth_token,
-        workspace_sid=settings.twilio_workspace_sid,
-        workflow_sid=settings.twilio_workflow_sid,
+        workspace_sid=settings.telephony.twilio_workspace_sid,
+        workflow_sid=settings.telephony.twilio_workflow_sid,
         workflow=workflow_definition(settings),
-        queues={settings.queue_sid_everyone: "1==1"},
-        company_number=settings.company_number,
+        queues={settings.routing.queue_sid_everyone: "1==1"},
+        company_number=settings.telephony.company_number,
         activities=activities_for(settings),
         reservation_timeout=reservation_timeout,
     )
@@ -140,12 +140,12 @@ def load_directory(
     with tempfile.TemporaryDirectory() as tmp:
         agents_csv = _write_csv(Path(tmp) / "agents.csv", agents, AGENT_COLUMNS)
         customers_csv = _write_csv(Path(tmp) / "customers.csv", customers, CUSTOMER_COLUMNS)
-        import_agents(agents_csv, dynamodb.Table(settings.agents_table))
+        import_agents(agents_csv, dynamodb.Table(settings.routing.agents_table))
         import_customers(
             customers_csv,
-            dynamodb.Table(settings.customers_table),
-            dynamodb.Table(settings.agents_table),
-            settings.default_country,
+            dynamodb.Table(settings.routing.customers_table),
+            dynamodb.Table(settings.routing.agents_table),
+            settings.telephony.default_country,
         )
 
 
@@ -167,9 +167,9 @@ def local_settings(**overrides: Any) -> Settings:
     from ops.stage import stage_environment
 
     env = {k.lower(): v for k, v in stage_environment("local").items()}
-    fields = {k: v for k, v in env.items() if k in Settings.model_fields}
+    fields = {k: v for k, v in env.items() if k in Settings.field_names()}
     fields.update(overrides)
-    return Settings.model_validate(fields)
+    return Settings.from_values(fields)
 
 
 @contextmanager
@@ -327,9 +327,9 @@ def in_process_stack(
         if boto_hooks is not None:
             boto_hooks(session)
 
-        if settings.escalation_state_machine_arn:
+        if settings.escalation.escalation_state_machine_arn:
             machines.create_state_machine(
-                settings.escalation_state_machine_arn,
+                settings.escalation.escalation_state_machine_arn,
                 ESCALATION_DEFINITION.read_text(encoding="utf-8"),
                 {
                     "EscalationEnterStageArn": FUNCTION_ARN + "escalation_enter_stage",

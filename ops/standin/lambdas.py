@@ -375,7 +375,7 @@ def deployed_queues(settings: Any) -> dict[str, str]:
             if ref is None:
                 continue
             setting = resources[ref.group(1)]["Metadata"]["contact-center:setting"]
-            bound[_handler_name(logical_id)] = str(getattr(settings, setting))
+            bound[_handler_name(logical_id)] = str(settings.flat()[setting])
     return bound
 
 

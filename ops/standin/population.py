@@ -48,7 +48,7 @@ class TransferIntent:
 
 
 class Population:
-    """Implements engine.Agents; owns when agents sign in, take breaks and leave."""
+    """Implements shared.Agents; owns when agents sign in, take breaks and leave."""
 
     def __init__(
         self, profiles: list[AgentProfile], seed: int, transfer_share: float = 0.0
@@ -75,7 +75,7 @@ class Population:
         # otherwise they set their activity at TaskRouter directly (TaskRouter JS SDK).
         self.api: AgentApi | None = None
 
-    # ---- engine.Agents ---------------------------------------------------------------------
+    # ---- shared.Agents ---------------------------------------------------------------------
 
     def answer_delay(self, agent_id: str, now: float) -> float | None:
         if self.script.get(agent_id):
@@ -229,7 +229,7 @@ class Population:
                 1.0, self._softphone, agent_id, "POST", f"/calls/{conference_sid}/resume"
             )
         else:
-            plan = self._s.transfer_plans.get(transfer.task_sid)
+            plan = self._s.conferencing.transfer_plans.get(transfer.task_sid)
             self._s.clock.after(
                 plan.consult_seconds if plan else 20.0,
                 self._softphone,

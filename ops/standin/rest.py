@@ -19,17 +19,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib.telephony import webhooks
 from ops.standin import payloads
-from ops.standin.engine import (
-    Call,
-    Conference,
-    Participant,
-    Recording,
-    Reservation,
-    Standin,
-    Task,
-    Worker,
-)
+from ops.standin.conferences import Conference, Participant
+from ops.standin.engine import Standin
+from ops.standin.recordings import Recording
+from ops.standin.taskrouter import Reservation, Task, Worker
+from ops.standin.voice import Call
 from ops.standin.wav import recording_wav
 
 JSON = "application/json"
@@ -248,7 +244,7 @@ class Rest:
             "source": recording.source,
             "start_time": payloads.rfc2822(recording.start),
             "date_created": payloads.rfc2822(recording.created),
-            "media_url": self.s.recording_url(recording.sid),
+            "media_url": self.s.recorder.recording_url(recording.sid),
             "uri": f"{self._ac_uri}/Recordings/{recording.sid}.json",
         }
 
@@ -295,7 +291,7 @@ class Rest:
             attributes = json.loads(f.get("Attributes", "{}"))
         except json.JSONDecodeError as exc:
             raise RestError(400, 20001, "Attributes is not JSON") from exc
-        task = self.s.create_task(
+        task = self.s.taskrouter.create_task(
             attributes,
             priority=int(f.get("Priority", "0")),
             timeout=int(f.get("Timeout", "86400")),
@@ -336,22 +332,22 @@ class Rest:
                     attributes = json.loads(f["Attributes"])
                 except json.JSONDecodeError as exc:
                     raise RestError(400, 20001, "Attributes is not JSON") from exc
-                self.s.update_task_attributes(sid, attributes)
+                self.s.taskrouter.update_task_attributes(sid, attributes)
             status = f.get("AssignmentStatus")
             if status == "canceled":
                 if task.status not in {"pending", "reserved"}:
                     raise RestError(
                         400, 20001, f"Cannot cancel task {sid}: it is not pending or reserved"
                     )
-                self.s.cancel_task(sid, f.get("Reason", "canceled via API"))
+                self.s.taskrouter.cancel_task(sid, f.get("Reason", "canceled via API"))
             elif status == "completed":
                 if task.status not in {"assigned", "wrapping"}:
                     raise RestError(400, 20001, f"Cannot complete task {sid}: {task.status}")
-                self.s.complete_task(sid, f.get("Reason", ""))
+                self.s.taskrouter.complete_task(sid, f.get("Reason", ""))
             elif status == "wrapping":
                 if task.status != "assigned":
                     raise RestError(400, 20001, f"Cannot wrap up task {sid}: {task.status}")
-                self.s.wrap_task(sid)
+                self.s.taskrouter.wrap_task(sid)
             if "Priority" in f:
                 task.priority = int(f["Priority"])
             return self._task_reply(task)
@@ -409,7 +405,7 @@ class Rest:
             ):
                 raise RestError(400, 20001, f"Reservation {sid} is not pending")
         if instruction == "conference":
-            self.s.apply_instruction(
+            self.s.taskrouter.apply_instruction(
                 sid,
                 {
                     "instruction": "conference",
@@ -432,7 +428,7 @@ class Rest:
                 },
             )
         elif instruction == "Call" or instruction == "call":
-            self.s.apply_instruction(
+            self.s.taskrouter.apply_instruction(
                 sid,
                 {
                     "instruction": "call",
@@ -445,11 +441,11 @@ class Rest:
                 },
             )
         elif status == "accepted":
-            self.s.accept_reservation(sid)
+            self.s.taskrouter.accept_reservation(sid)
         elif status == "rejected":
-            self.s.reject_reservation(sid, f.get("WorkerActivitySid"))
+            self.s.taskrouter.reject_reservation(sid, f.get("WorkerActivitySid"))
         elif status == "completed":
-            self.s.complete_task(reservation.task_sid)
+            self.s.taskrouter.complete_task(reservation.task_sid)
         with self.s.lock:
             return _json(self.reservation_json(reservation))
 
@@ -481,7 +477,7 @@ class Rest:
             raise KeyError(sid)
         if "Attributes" in f:
             try:
-                self.s.set_worker_attributes(sid, json.loads(f["Attributes"]))
+                self.s.taskrouter.set_worker_attributes(sid, json.loads(f["Attributes"]))
             except json.JSONDecodeError as exc:
                 raise RestError(400, 20001, "Attributes is not JSON") from exc
         if "ActivitySid" in f:
@@ -490,8 +486,8 @@ class Rest:
             with self.s.lock:
                 worker = self.s.workers[sid]
                 if f.get("RejectPendingReservations") == "true" and worker.reservation_sid:
-                    self.s.reject_reservation(worker.reservation_sid)
-            self.s.set_activity(sid, f["ActivitySid"])
+                    self.s.taskrouter.reject_reservation(worker.reservation_sid)
+            self.s.taskrouter.set_activity(sid, f["ActivitySid"])
         with self.s.lock:
             return _json(self.worker_json(self.s.workers[sid]))
 
@@ -529,7 +525,7 @@ class Rest:
             "friendly_name": "contact-center",
             "configuration": json.dumps(self.s.account.workflow),
             "task_reservation_timeout": self.s.account.reservation_timeout,
-            "assignment_callback_url": self.s.app_url("/twilio/taskrouter/assignment"),
+            "assignment_callback_url": self.s.delivery.app_url(webhooks.TASKROUTER_ASSIGNMENT),
             "url": self._ws_url(f"Workflows/{self.s.account.workflow_sid}"),
         }
         if sid is None:
@@ -573,7 +569,7 @@ class Rest:
                 f.get("Url") or f.get("Twiml")
             ):
                 raise RestError(400, 21220, "Call is not in-progress. Cannot redirect.")
-        self.s.update_call(
+        self.s.voice.update_call(
             sid, status=f.get("Status", ""), url=f.get("Url", ""), twiml=f.get("Twiml", "")
         )
         with self.s.lock:
@@ -585,7 +581,7 @@ class Rest:
         self._account(m)
         if not f.get("To") or not (f.get("Url") or f.get("Twiml")):
             raise RestError(400, 21201, "To and Url (or Twiml) are required")
-        call = self.s.outbound_call(
+        call = self.s.voice.outbound_call(
             to=f["To"],
             from_=f.get("From", self.s.account.company_number),
             url=f.get("Url", ""),
@@ -624,7 +620,7 @@ class Rest:
         with self.s.lock:
             conference = self.s.conferences[m.group("cf")]
             if f.get("Status") == "completed":
-                self.s.end_conference(conference, "conference-ended-via-api")
+                self.s.conferencing.end_conference(conference, "conference-ended-via-api")
             return _json(self.conference_json(conference))
 
     def participants_list(
@@ -644,7 +640,9 @@ class Rest:
         """The participant named in the path by CallSid or by its label (percent-encoded).
         https://www.twilio.com/docs/voice/api/conference-participant-resource"""
         conference = self.s.conferences[m.group("cf")]
-        return conference, self.s.participant(conference, urllib.parse.unquote(m.group("ca")))
+        return conference, self.s.conferencing.participant(
+            conference, urllib.parse.unquote(m.group("ca"))
+        )
 
     def participant_fetch(
         self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
@@ -662,7 +660,7 @@ class Rest:
             conference, participant = self._participant(m)
             if participant.status != "connected":
                 raise RestError(404, 20404, "participant not connected")
-            self.s.update_participant(
+            self.s.conferencing.update_participant(
                 conference, participant, _flag(f.get("Hold")), _flag(f.get("Muted"))
             )
             if _flag(f.get("EndConferenceOnExit")) is not None:
@@ -677,7 +675,7 @@ class Rest:
             conference, participant = self._participant(m)
             if participant.status != "connected":
                 raise RestError(404, 20404, "participant not connected")
-            self.s._leave(
+            self.s.conferencing.leave(
                 conference, self.s.calls[participant.call_sid], "participant_updated_via_api"
             )
         return RestReply(204, b"")
@@ -688,7 +686,7 @@ class Rest:
         self._account(m)
         if not f.get("To") or not f.get("From"):
             raise RestError(400, 21201, "To and From are required")
-        call = self.s.add_participant(
+        call = self.s.conferencing.add_participant(
             m.group("cf"),
             to=f["To"],
             from_=f["From"],

@@ -50,7 +50,7 @@ def test_a_task_left_open_is_told_with_its_agent_and_our_presence() -> None:
     stack = SimpleNamespace(
         standin=standin,
         boto_session=session,
-        settings=SimpleNamespace(presence_table="presence"),
+        settings=SimpleNamespace(presence=SimpleNamespace(presence_table="presence")),
     )
     report = Report()
     open_tasks(report, stack)

@@ -1,0 +1,593 @@
+"""Conferences as Twilio runs them: the conference TaskRouter's `conference` instruction makes
+for a caller and the agent who answers, named conferences joined with `<Dial><Conference>`,
+participants added, held, muted or removed through the REST API, the conference status
+callbacks, and transfers (a colleague's leg joining the customer's conference).
+
+A conference that records hands its recording to ops/standin/recordings.py when it ends; its
+task's wrap-up is TaskRouter's (ops/standin/taskrouter.py).
+
+Modelling choices where Twilio's documentation is silent are marked "assumption:".
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from ops.standin import payloads
+from ops.standin.shared import Part, Shared, callback_events
+from ops.standin.truth import CallTruth, TransferTruth
+from ops.standin.voice import ACTIVE_CALL, Call, Voice
+
+if TYPE_CHECKING:
+    from ops.standin.delivery import Delivery
+    from ops.standin.recordings import Recorder
+    from ops.standin.taskrouter import TaskRouter
+
+
+@dataclass
+class Participant:
+    call_sid: str
+    label: str
+    end_on_exit: bool
+    muted: bool = False
+    hold: bool = False
+    joined: float = 0.0
+    status: str = "connected"
+    # A participant that joined with its own <Conference statusCallback> gets its own events
+    # there (assumption: Twilio's docs do not say how two participants' callbacks combine).
+    callback: str = ""
+    events: frozenset[str] = frozenset()
+    hold_since: float | None = None
+    left_at: float | None = None
+
+
+@dataclass
+class Conference:
+    sid: str
+    friendly_name: str
+    created: float
+    region: str
+    status: str = "init"  # init, in-progress, completed
+    participants: dict[str, Participant] = field(default_factory=dict)
+    callback: str = ""
+    events: frozenset[str] = frozenset()
+    sequence: int = 0
+    record: bool = False
+    recording_channels: int = 2
+    recording_callback: str = ""
+    recording_events: frozenset[str] = frozenset({"completed"})
+    recording_sid: str = ""
+    started: float | None = None
+    ended: float | None = None
+    task_sid: str = ""
+    # Bumped when a transfer changes how the conversation ends: older end timers are void.
+    end_generation: int = 0
+    transfer_tasks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TransferPlan:
+    """How the people on a transferred call go on (decided by the population, not by Twilio)."""
+
+    call_sid: str
+    conference_sid: str
+    consult_seconds: float  # warm: the two agents talk this long before the first one leaves
+    remaining_seconds: float  # the customer talks this long with the colleague
+    customer_hangs_up_first: bool = True
+
+
+class Conferencing(Part):
+    def __init__(
+        self,
+        shared: Shared,
+        delivery: Delivery,
+        taskrouter: TaskRouter,
+        voice: Voice,
+        recorder: Recorder,
+    ) -> None:
+        super().__init__(shared)
+        self.delivery = delivery
+        self.taskrouter = taskrouter
+        self.voice = voice
+        self.recorder = recorder
+        self.conferences: dict[str, Conference] = {}
+        self.transfer_plans: dict[str, TransferPlan] = {}  # transfer task sid -> plan
+
+    # ---- the conference instruction --------------------------------------------------------
+
+    def conference_instruction(self, reservation_sid: str, instruction: dict[str, Any]) -> None:
+        with self.lock:
+            reservation = self.taskrouter.reservations[reservation_sid]
+            if reservation.status != "pending":
+                return
+            task = self.taskrouter.tasks[reservation.task_sid]
+            customer = self.voice.calls.get(task.call_sid)
+            if customer is None or customer.status not in ACTIVE_CALL:
+                self.stats.count("ConferenceInstructionCallGone")  # Twilio error 40144
+                return
+            worker = self.taskrouter.workers[reservation.worker_sid]
+            reservation.instruction = instruction
+            self.voice.dial_worker(
+                reservation,
+                worker,
+                from_=str(instruction.get("from") or customer.from_),
+                status_callback=str(instruction.get("status_callback") or ""),
+                status_events=callback_events(
+                    instruction.get("status_callback_event"), "completed"
+                ),
+                parent_call_sid=customer.sid,
+            )
+            ring_timeout = float(instruction.get("timeout", 60))
+            delay = self.agents.answer_delay(worker.agent_id, self.now())
+        if delay is not None and delay < ring_timeout:
+            self.clock.after(delay, self._agent_answers, reservation_sid)
+        else:
+            self.clock.after(ring_timeout, self.taskrouter.leg_rang_out, reservation_sid)
+
+    def _agent_answers(self, reservation_sid: str) -> None:
+        with self.lock:
+            reservation = self.taskrouter.reservations[reservation_sid]
+            agent_call = self.voice.calls[reservation.agent_call_sid]
+            task = self.taskrouter.tasks[reservation.task_sid]
+            customer = self.voice.calls.get(task.call_sid)
+            if reservation.status != "pending" or agent_call.status not in ACTIVE_CALL:
+                return
+            if customer is None or customer.status not in ACTIVE_CALL:
+                self.voice.end_call(agent_call, "completed")
+                return
+            instruction = reservation.instruction
+            now = self.now()
+            agent_call.status = "in-progress"
+            agent_call.answered_at = now
+            self.voice.progress(agent_call, "answered")
+            self.taskrouter.accept_reservation(reservation_sid)
+            conference = Conference(
+                sid=self.sid("CF"),
+                friendly_name=task.sid,
+                created=now,
+                region=str(instruction.get("region", "us1")),
+                callback=str(instruction.get("conference_status_callback") or ""),
+                events=callback_events(instruction.get("conference_status_callback_event"), ""),
+                record=instruction.get("conference_record") in {"record-from-start", "true", True},
+                recording_channels=2 if instruction.get("recording_channels") == "dual" else 1,
+                recording_callback=str(
+                    instruction.get("conference_recording_status_callback") or ""
+                ),
+                recording_events=callback_events(
+                    instruction.get("conference_recording_status_callback_event"), "completed"
+                ),
+                task_sid=task.sid,
+            )
+            self.conferences[conference.sid] = conference
+            # The caller leaves the queue for the conference.
+            customer.conference_sid = conference.sid
+            customer.task_sid = task.sid
+            joins = [
+                (agent_call, "worker", bool(instruction.get("end_conference_on_exit"))),
+                (
+                    customer,
+                    "customer",
+                    bool(instruction.get("end_conference_on_customer_exit")),
+                ),
+            ]
+            if self.chaos.caller_joins_first():
+                joins.reverse()
+            for call, label, end_on_exit in joins:
+                self.join(conference, call, label, end_on_exit)
+            # TaskRouter writes the conference it made into the task (the softphone's call
+            # control reads it back): `conference.sid`, its participants, `worker_call_sid`.
+            task.attributes = {
+                **task.attributes,
+                "worker_call_sid": agent_call.sid,
+                "conference": {
+                    "sid": conference.sid,
+                    "participants": {"worker": agent_call.sid, "customer": customer.sid},
+                },
+            }
+            truth = self.truth.get(customer.sid)
+            plan = customer.plan
+            if truth is not None:
+                worker = self.taskrouter.workers[reservation.worker_sid]
+                truth.answered_by = worker.agent_id
+                truth.answered_at = now
+                truth.wait_seconds = round(now - (truth.enqueued_at or truth.placed_at), 3)
+                truth.recorded = conference.record
+                for offer in reversed(truth.offers):
+                    if offer.agent_id == worker.agent_id and offer.outcome == "ringing":
+                        offer.outcome = "answered"
+                        break
+            talk = plan.talk_seconds if plan else 60.0
+            customer_ends = plan.hangs_up_first if plan else True
+            agent_id = self.taskrouter.workers[reservation.worker_sid].agent_id
+        self.clock.after(talk, self._hang_up_conversation, conference.sid, customer_ends, 0)
+        self.agents.answered(agent_id, customer.sid, conference.sid, self.now())
+
+    def join(
+        self,
+        conference: Conference,
+        call: Call,
+        label: str,
+        end_on_exit: bool,
+        callback: str = "",
+        events: frozenset[str] = frozenset(),
+    ) -> None:
+        now = self.now()
+        participant = Participant(
+            call.sid, label, end_on_exit, joined=now, callback=callback, events=events
+        )
+        conference.participants[call.sid] = participant
+        if conference.status == "init":
+            conference.status = "in-progress"
+            conference.started = now
+            self._conference_event(conference, "conference-start")
+            if conference.record:
+                conference.recording_sid = self.sid("RE")
+        self._conference_event(conference, "participant-join", call.sid, participant)
+
+    def _conference_event(
+        self,
+        conference: Conference,
+        event: str,
+        call_sid: str = "",
+        participant: Participant | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        short = event.removeprefix("participant-").removeprefix("conference-")
+        # statusCallbackEvent names the pair: `hold` covers hold and unhold, `mute` unmute.
+        short = {"unhold": "hold", "unmute": "mute"}.get(short, short)
+        url, wanted = conference.callback, conference.events
+        if participant is not None and participant.callback:
+            url, wanted = participant.callback, participant.events
+        sequence = conference.sequence
+        conference.sequence += 1
+        if not url or (wanted and short not in wanted and event not in wanted):
+            return
+        form = payloads.conference_callback(
+            account_sid=self.account.account_sid,
+            conference_sid=conference.sid,
+            friendly_name=conference.friendly_name,
+            event=event,
+            sequence_number=sequence,
+            timestamp=self.now(),
+            call_sid=call_sid,
+            participant=(
+                {
+                    "muted": participant.muted,
+                    "hold": participant.hold,
+                    "end_on_exit": participant.end_on_exit,
+                    "label": participant.label,
+                }
+                if participant
+                else None
+            ),
+            extra=extra,
+        )
+        self.delivery.callback(url, form)
+
+    def _hang_up_conversation(
+        self, conference_sid: str, customer_first: bool, generation: int
+    ) -> None:
+        with self.lock:
+            conference = self.conferences[conference_sid]
+            if conference.status != "in-progress" or conference.end_generation != generation:
+                return
+            connected = [p for p in conference.participants.values() if p.status == "connected"]
+            if customer_first:
+                first = next((p for p in connected if p.label == "customer"), None)
+            else:
+                # The agent on the call now: the one TaskRouter dialled, or a colleague who
+                # joined by transfer.
+                first = next(
+                    (p for p in connected if self.voice.calls[p.call_sid].role == "agent"), None
+                )
+            if first is None:
+                return
+            self.leave(conference, self.voice.calls[first.call_sid], "participant-hung-up")
+        if not customer_first:
+            # Alone in the conference after the agent left, the caller hangs up a moment later.
+            self.clock.after(1.5, self._hang_up_conversation, conference_sid, True, generation)
+
+    def leave(self, conference: Conference, call: Call, reason: str) -> None:
+        participant = conference.participants[call.sid]
+        participant.status = "left"
+        participant.left_at = self.now()
+        if participant.label == "worker":
+            truth = self._conference_truth(conference)
+            pending = [t for t in truth.transfers if t.from_left_at is None] if truth else []
+            if pending:
+                pending[-1].from_left_at = self.now()
+        if call.status in ACTIVE_CALL:
+            self.voice.end_call(call, "completed", in_conference=True)
+        self._conference_event(
+            conference,
+            "participant-leave",
+            call.sid,
+            participant,
+            {"ParticipantCallStatus": "completed", "ReasonParticipantLeft": reason},
+        )
+        self.voice.dial_ended(call)
+        remaining = [p for p in conference.participants.values() if p.status == "connected"]
+        if participant.end_on_exit or not remaining:
+            ending = (
+                "participant-with-end-conference-on-exit-left"
+                if participant.end_on_exit
+                else "last-participant-left"
+            )
+            self.end_conference(conference, ending, call.sid)
+
+    def end_conference(
+        self, conference: Conference, reason: str, ending_call_sid: str = ""
+    ) -> None:
+        if conference.status == "completed":
+            return
+        now = self.now()
+        for other in list(conference.participants.values()):
+            if other.status == "connected":
+                other.status = "left"
+                call = self.voice.calls[other.call_sid]
+                if call.status in ACTIVE_CALL:
+                    self.voice.end_call(call, "completed", in_conference=True)
+                self._conference_event(
+                    conference,
+                    "participant-leave",
+                    other.call_sid,
+                    other,
+                    {
+                        "ParticipantCallStatus": "completed",
+                        "ReasonParticipantLeft": "conference_ended_via_api"
+                        if reason == "conference-ended-via-api"
+                        else "participant_updated_via_api",
+                    },
+                )
+                self.voice.dial_ended(call)
+        conference.status = "completed"
+        conference.ended = now
+        extra = {"ReasonConferenceEnded": reason}
+        if ending_call_sid:
+            extra["CallSidEndingConference"] = ending_call_sid
+        self._conference_event(conference, "conference-end", extra=extra)
+        if conference.record and conference.recording_sid and conference.started is not None:
+            self.recorder.conference_recorded(conference)
+        self.taskrouter.conference_ended(conference)
+
+    # ---- <Dial><Conference> and participants added through the REST API ------------------
+
+    def dial(self, call: Call, conference_el: ET.Element) -> None:
+        """<Dial><Conference>: the call joins the named conference, or starts it."""
+        name = (conference_el.text or "").strip()
+        callback = conference_el.get("statusCallback")
+        callback_url = urljoin(call.doc_url, callback) if callback else ""
+        events = callback_events(conference_el.get("statusCallbackEvent"), "")
+        with self.lock:
+            conference = next(
+                (
+                    c
+                    for c in self.conferences.values()
+                    if c.friendly_name == name and c.status != "completed"
+                ),
+                None,
+            )
+            if conference is not None:
+                # Joining a conference that is already on, e.g. a colleague taking a transfer.
+                call.conference_sid = conference.sid
+                self.join(
+                    conference,
+                    call,
+                    conference_el.get("participantLabel") or call.sid,
+                    conference_el.get("endConferenceOnExit") == "true",
+                    callback_url,
+                    events,
+                )
+                self._joined_by_transfer(conference, call)
+                return
+            conference = Conference(
+                sid=self.sid("CF"),
+                friendly_name=name,
+                created=self.now(),
+                region=conference_el.get("region", "us1"),
+                callback=urljoin(call.doc_url, conference_el.get("statusCallback", ""))
+                if conference_el.get("statusCallback")
+                else "",
+                events=callback_events(conference_el.get("statusCallbackEvent"), ""),
+            )
+            self.conferences[conference.sid] = conference
+            call.conference_sid = conference.sid
+            self.join(
+                conference, call, "customer", conference_el.get("endConferenceOnExit") == "true"
+            )
+
+    def add_participant(
+        self,
+        conference_sid: str,
+        *,
+        to: str,
+        from_: str,
+        label: str = "",
+        end_on_exit: bool = False,
+        status_callback: str = "",
+        status_events: str = "completed",
+        timeout: float = 60.0,
+    ) -> Call:
+        with self.lock:
+            if self.conferences[conference_sid].status == "completed":
+                raise KeyError(conference_sid)
+        return self.voice.outbound_call(
+            to=to,
+            from_=from_,
+            status_callback=status_callback,
+            status_events=status_events,
+            timeout=timeout,
+            conference_sid=conference_sid,
+            label=label or to,
+            end_on_exit=end_on_exit,
+        )
+
+    def note_transfer(self, conference: Conference, agent_id: str) -> None:
+        for participant in conference.participants.values():
+            truth = self.truth.get(participant.call_sid)
+            if truth is not None:
+                truth.transferred_to = agent_id
+
+    def participant(self, conference: Conference, ref: str) -> Participant:
+        """A connected or past participant by CallSid or by label (Twilio accepts either)."""
+        if ref in conference.participants:
+            return conference.participants[ref]
+        for participant in conference.participants.values():
+            if participant.label == ref and participant.status == "connected":
+                return participant
+        raise KeyError(ref)
+
+    def update_participant(
+        self,
+        conference: Conference,
+        participant: Participant,
+        hold: bool | None,
+        muted: bool | None,
+    ) -> None:
+        """Hold or mute a participant; a held caller's time on hold goes into the truth."""
+        now = self.now()
+        for value, attr, event in ((hold, "hold", "hold"), (muted, "muted", "mute")):
+            if value is None or value == getattr(participant, attr):
+                continue
+            setattr(participant, attr, value)
+            if attr == "hold":
+                truth = self.truth.get(participant.call_sid)
+                if value:
+                    participant.hold_since = now
+                elif participant.hold_since is not None:
+                    if truth is not None:
+                        truth.hold_seconds += now - participant.hold_since
+                    participant.hold_since = None
+            self._conference_event(
+                conference,
+                f"participant-{event if value else 'un' + event}",
+                participant.call_sid,
+                participant,
+            )
+
+    # ---- transfers -------------------------------------------------------------------------
+
+    def _conference_truth(self, conference: Conference) -> CallTruth | None:
+        for participant in conference.participants.values():
+            if participant.label == "customer":
+                return self.truth.get(participant.call_sid)
+        return None
+
+    def transfer_truth(self, task_sid: str) -> TransferTruth | None:
+        plan = self.transfer_plans.get(task_sid)
+        truth = self.truth.get(plan.call_sid) if plan else None
+        if truth is None:
+            return None
+        return next((t for t in truth.transfers if t.task_sid == task_sid), None)
+
+    def transfer_requested(
+        self,
+        call_sid: str,
+        transfer: TransferTruth,
+        consult_seconds: float,
+        remaining_seconds: float,
+        customer_hangs_up_first: bool = True,
+    ) -> None:
+        """An agent asked the app to transfer `call_sid` and the app created `transfer.task_sid`:
+        the ground truth notes it, and the conversation now ends after the colleague's part."""
+        with self.lock:
+            truth = self.truth.get(call_sid)
+            call = self.voice.calls.get(call_sid)
+            conference = self.conferences.get(call.conference_sid) if call else None
+            task = self.taskrouter.tasks.get(transfer.task_sid)
+            if truth is None or conference is None or task is None:
+                self.stats.count("TransferNotTraced")
+                return
+            truth.transfers.append(transfer)
+            # A cold transfer's agent left inside the request that started it.
+            first = next((p for p in conference.participants.values() if p.label == "worker"), None)
+            if first is not None and first.left_at is not None:
+                transfer.from_left_at = first.left_at
+            for reservation_sid in task.reservations:  # offered before we heard of it
+                worker = self.taskrouter.workers[
+                    self.taskrouter.reservations[reservation_sid].worker_sid
+                ]
+                transfer.offered_to.append(worker.agent_id)
+            conference.transfer_tasks.append(task.sid)
+            conference.end_generation += 1
+            self.transfer_plans[task.sid] = TransferPlan(
+                call_sid,
+                conference.sid,
+                consult_seconds,
+                remaining_seconds,
+                customer_hangs_up_first,
+            )
+
+    def _joined_by_transfer(self, conference: Conference, call: Call) -> None:
+        """A leg placed by a transfer task's `call` instruction is in the customer's conference."""
+        reservation = self.taskrouter.reservations.get(call.reservation_sid)
+        plan = self.transfer_plans.get(reservation.task_sid) if reservation else None
+        transfer = self.transfer_truth(reservation.task_sid) if reservation else None
+        if reservation is None or plan is None or transfer is None:
+            return
+        agent_id = self.taskrouter.workers[reservation.worker_sid].agent_id
+        transfer.answered_by = agent_id
+        transfer.joined_at = self.now()
+        transfer.outcome = "joined"
+        truth = self.truth.get(plan.call_sid)
+        if truth is not None:
+            truth.transferred_to = agent_id
+        conference.end_generation += 1
+        talk = plan.remaining_seconds + (plan.consult_seconds if transfer.mode == "warm" else 0)
+        self.clock.after(
+            talk,
+            self._hang_up_conversation,
+            conference.sid,
+            plan.customer_hangs_up_first,
+            conference.end_generation,
+        )
+        self.clock.after(
+            0, self.agents.transfer_joined, agent_id, plan.call_sid, conference.sid, transfer
+        )
+
+    def transfer_unanswered(self, plan: TransferPlan, transfer: TransferTruth) -> None:
+        """Nobody took the transfer: a warm transfer's agent takes the customer back and
+        finishes the call; after a cold one the caller, alone on hold, gives up."""
+        with self.lock:
+            transfer.outcome = "unanswered"
+            conference = self.conferences[plan.conference_sid]
+            conference.end_generation += 1
+            generation = conference.end_generation
+            agent_still_there = transfer.mode == "warm" and transfer.from_left_at is None
+        if agent_still_there:
+            self.clock.after(
+                plan.remaining_seconds,
+                self._hang_up_conversation,
+                plan.conference_sid,
+                plan.customer_hangs_up_first,
+                generation,
+            )
+        else:
+            self.clock.after(
+                20.0, self._hang_up_conversation, plan.conference_sid, True, generation
+            )
+        self.clock.after(
+            0, self.agents.transfer_unanswered, plan.call_sid, plan.conference_sid, transfer
+        )
+
+    # ---- who is on a recording -------------------------------------------------------------
+
+    def recording_parties(self, recording_sid: str) -> tuple[str, str, str] | None:
+        """Who is on a conference recording: whether the "customer" or the "agent" joined
+        first (channel 1), the caller's call sid, and the answering agent's id. None for a
+        recording that is not of a caller-and-agent conference (a voicemail)."""
+        with self.lock:
+            recording = self.recorder.recordings.get(recording_sid)
+            conference = self.conferences.get(recording.conference_sid) if recording else None
+            joined = list(conference.participants.values()) if conference else []
+            customer = next((p for p in joined if p.label == "customer"), None)
+            agent = next((p for p in joined if p.label == "worker"), None)
+            agent_call = self.voice.calls.get(agent.call_sid) if agent else None
+            worker = self.taskrouter.workers.get(agent_call.worker_sid) if agent_call else None
+            if customer is None or worker is None:
+                return None
+            first = "customer" if joined[0] is customer else "agent"
+            return first, customer.call_sid, worker.agent_id
