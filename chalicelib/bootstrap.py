@@ -11,15 +11,6 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.platform.settings import (
-    Settings,
-    TwilioCredentials,
-    get_settings,
-    load_twilio_credentials,
-)
-from chalicelib.platform.signing_keys import JwksKeys
-from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
-
 if TYPE_CHECKING:
     from twilio.http import HttpClient
 
@@ -31,6 +22,8 @@ if TYPE_CHECKING:
     from chalicelib.escalation.fallback import Fallback
     from chalicelib.escalation.steps import EscalationSteps
     from chalicelib.escalation.timelines import EscalationTimelines
+    from chalicelib.platform.settings import Settings, TwilioCredentials
+    from chalicelib.platform.signing_keys import JwksKeys
     from chalicelib.platform.work_queue import WorkQueue
     from chalicelib.presence.board import BoardCache
     from chalicelib.presence.events import PresenceEvents
@@ -41,6 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.recordings.pipeline import RecordingPipeline
     from chalicelib.recordings.store import RecordingStore
     from chalicelib.recordings.transcriber import Transcriber
+    from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
     from chalicelib.telephony.rest import TwilioGateway
 
 
@@ -57,6 +51,8 @@ class Container:
 
     @cached_property
     def settings(self) -> Settings:
+        from chalicelib.platform.settings import get_settings
+
         return self._settings or get_settings()
 
     @cached_property
@@ -71,7 +67,7 @@ class Container:
     def dynamodb(self) -> Any:
         from botocore.config import Config
 
-        timeout = self.settings.dynamodb_timeout_seconds
+        timeout = self.settings.routing.dynamodb_timeout_seconds
         # Short timeouts and one retry: the caller is waiting inside Twilio's 15 s budget, and a
         # slow table must turn into a degraded route, not a dead call.
         config = Config(
@@ -95,22 +91,32 @@ class Container:
 
     @cached_property
     def customers(self) -> CustomerDirectory:
-        return CustomerDirectory(self.dynamodb.Table(self.settings.customers_table))
+        from chalicelib.routing.store import CustomerDirectory
+
+        return CustomerDirectory(self.dynamodb.Table(self.settings.routing.customers_table))
 
     @cached_property
     def agents(self) -> AgentDirectory:
-        return AgentDirectory(self.dynamodb.Table(self.settings.agents_table))
+        from chalicelib.routing.store import AgentDirectory
+
+        return AgentDirectory(self.dynamodb.Table(self.settings.routing.agents_table))
 
     @cached_property
     def presence_reader(self) -> PresenceReader:
-        return PresenceReader(self.dynamodb.Table(self.settings.presence_table))
+        from chalicelib.routing.store import PresenceReader
+
+        return PresenceReader(self.dynamodb.Table(self.settings.presence.presence_table))
 
     @cached_property
     def signing_keys(self) -> JwksKeys:
+        from chalicelib.platform.signing_keys import JwksKeys
+
         return JwksKeys(self.settings.jwks_url)
 
     @cached_property
     def twilio_credentials(self) -> TwilioCredentials:
+        from chalicelib.platform.settings import load_twilio_credentials
+
         return load_twilio_credentials(self.settings)
 
     @cached_property
@@ -118,10 +124,12 @@ class Container:
         from chalicelib.telephony.rest import TwilioGateway, rebased_http_client
 
         http_client = self._twilio_http_client
-        if http_client is None and self.settings.twilio_api_base_url:
-            http_client = rebased_http_client(self.settings.twilio_api_base_url)
+        if http_client is None and self.settings.telephony.twilio_api_base_url:
+            http_client = rebased_http_client(self.settings.telephony.twilio_api_base_url)
         return TwilioGateway(
-            self.twilio_credentials, self.settings.twilio_workspace_sid, http_client=http_client
+            self.twilio_credentials,
+            self.settings.telephony.twilio_workspace_sid,
+            http_client=http_client,
         )
 
     # --- recordings (issue 6) ---
@@ -129,7 +137,9 @@ class Container:
     def recording_store(self) -> RecordingStore:
         from chalicelib.recordings.store import RecordingStore
 
-        return RecordingStore(self.records_dynamodb.Table(self.settings.recordings_table))
+        return RecordingStore(
+            self.records_dynamodb.Table(self.settings.recordings.recordings_table)
+        )
 
     @cached_property
     def recording_archive(self) -> RecordingArchive:
@@ -140,13 +150,15 @@ class Container:
         s = self.settings
         # SigV4: presigned links to SSE-KMS objects are refused with any other signature.
         client = self.boto_session.client("s3", config=Config(signature_version="s3v4"))
-        return RecordingArchive(client, s.recordings_bucket, s.recordings_kms_key_id)
+        return RecordingArchive(
+            client, s.recordings.recordings_bucket, s.recordings.recordings_kms_key_id
+        )
 
     @cached_property
     def recording_queue(self) -> WorkQueue:
         from chalicelib.platform.work_queue import WorkQueue
 
-        return WorkQueue(self.boto_session.client("sqs"), self.settings.recordings_queue)
+        return WorkQueue(self.boto_session.client("sqs"), self.settings.recordings.recordings_queue)
 
     @cached_property
     def transcriber(self) -> Transcriber:
@@ -154,12 +166,14 @@ class Container:
 
         s = self.settings
         return Transcriber(
-            self.boto_session.client("transcribe"), s.recordings_bucket, s.recordings_kms_key_id
+            self.boto_session.client("transcribe"),
+            s.recordings.recordings_bucket,
+            s.recordings.recordings_kms_key_id,
         )
 
     @cached_property
     def recordings(self) -> RecordingPipeline:
-        from chalicelib.recordings.pipeline import RecordingPipeline, settings_from
+        from chalicelib.recordings.pipeline import RecordingPipeline
 
         return RecordingPipeline(
             self.recording_store,
@@ -169,7 +183,7 @@ class Container:
             self.twilio,
             self.conversation_events,
             self.ledger,
-            settings_from(self.settings),
+            self.settings.recordings,
             lambda: self.clock(),
         )
 
@@ -179,15 +193,17 @@ class Container:
 
         s = self.settings
         return EventStore(
-            self.records_dynamodb.Table(s.conversation_events_table),
-            s.conversation_event_retention_days,
+            self.records_dynamodb.Table(s.conversations.conversation_events_table),
+            s.conversations.conversation_event_retention_days,
         )
 
     @cached_property
     def conversations(self) -> ConversationTable:
         from chalicelib.conversations.store import ConversationTable
 
-        return ConversationTable(self.records_dynamodb.Table(self.settings.conversations_table))
+        return ConversationTable(
+            self.records_dynamodb.Table(self.settings.conversations.conversations_table)
+        )
 
     @cached_property
     def ledger(self) -> ConversationLedger:
@@ -199,8 +215,8 @@ class Container:
             self.conversations,
             self.customers,
             lambda: self.clock(),
-            policy_from(s),
-            rebuild_inline=s.conversation_rebuild_inline,
+            policy_from(s.conversations),
+            rebuild_inline=s.conversations.conversation_rebuild_inline,
         )
 
     @cached_property
@@ -211,9 +227,9 @@ class Container:
         # Cached: the feed's cache lives as long as the Lambda container.
         return KpiFeed(
             self.conversations,
-            s.report_timezone,
-            s.service_level_seconds * 1000,
-            s.kpi_cache_seconds,
+            s.conversations.report_timezone,
+            s.conversations.service_level_seconds * 1000,
+            s.conversations.kpi_cache_seconds,
         )
 
     @cached_property
@@ -224,8 +240,8 @@ class Container:
         return DailyExport(
             self.conversations,
             self.boto_session.client("s3"),
-            s.analytics_bucket,
-            s.report_timezone,
+            s.conversations.analytics_bucket,
+            s.conversations.report_timezone,
         )
 
     @cached_property
@@ -237,7 +253,7 @@ class Container:
             self.conversation_events,
             self.conversations,
             self.ledger,
-            limits_from(self.settings),
+            limits_from(self.settings.conversations),
         )
 
     @cached_property
@@ -249,7 +265,7 @@ class Container:
         # Called from the TaskRouter event webhook: fail fast, the workflow backstop covers us.
         config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2})
         client = self.boto_session.client("stepfunctions", config=config)
-        return EscalationTimelines(client, self.settings.escalation_state_machine_arn)
+        return EscalationTimelines(client, self.settings.escalation.escalation_state_machine_arn)
 
     @cached_property
     def escalation_steps(self) -> EscalationSteps:
@@ -258,7 +274,7 @@ class Container:
 
         s = self.settings
         # No state machine (a stage without one): the workflow's backstop timeouts alone widen.
-        timelines = self.escalation_timelines if s.escalation_state_machine_arn else None
+        timelines = self.escalation_timelines if s.escalation.escalation_state_machine_arn else None
         return EscalationSteps(
             timelines,
             self.twilio,
@@ -273,7 +289,7 @@ class Container:
     def calendar(self) -> BusinessCalendar:
         from chalicelib.escalation.business_hours import load_calendar
 
-        return load_calendar(self.settings.business_hours)
+        return load_calendar(self.settings.escalation.business_hours)
 
     @cached_property
     def fallback(self) -> Fallback:
@@ -285,7 +301,7 @@ class Container:
             self.twilio,
             self.customers,
             self.ledger,
-            load_prompts(s.prompt_language, s.prompts),
+            load_prompts(s.escalation.prompt_language, s.escalation.prompts),
             settings_from(s),
             lambda: self.clock(),
         )
@@ -305,22 +321,22 @@ class Container:
     def presence_store(self) -> PresenceStore:
         from chalicelib.presence.store import PresenceStore
 
-        table = self.dynamodb.Table(self.settings.presence_table)
+        table = self.dynamodb.Table(self.settings.presence.presence_table)
         return PresenceStore(table, clock=lambda: self.clock())
 
     @cached_property
     def presence(self) -> PresenceService:
         from chalicelib.presence.service import PresenceService, timers_from
 
-        timers = timers_from(self.settings)
+        timers = timers_from(self.settings.presence)
         return PresenceService(self.presence_store, self.agents, timers, lambda: self.clock())
 
     @cached_property
     def presence_history(self) -> PresenceHistory:
         from chalicelib.presence.store import PresenceHistory
 
-        table = self.dynamodb.Table(self.settings.presence_history_table)
-        return PresenceHistory(table, self.settings.presence_history_retention_days)
+        table = self.dynamodb.Table(self.settings.presence.presence_history_table)
+        return PresenceHistory(table, self.settings.presence.presence_history_retention_days)
 
     @cached_property
     def presence_board(self) -> BoardCache:
@@ -332,7 +348,7 @@ class Container:
         # The board's Scan is off Twilio's call path: it gets its own, longer read timeout.
         config = Config(read_timeout=SCAN_TIMEOUT_SECONDS, retries={"max_attempts": 2})
         table = self.boto_session.resource("dynamodb", config=config).Table(
-            self.settings.presence_table
+            self.settings.presence.presence_table
         )
         service = self.presence
         return BoardCache(
@@ -340,7 +356,7 @@ class Container:
             settle=service.settle,
             effective=service.effective,
             is_due=timer_due(service.timers),
-            refresh_ms=int(self.settings.presence_board_refresh_seconds * 1000),
+            refresh_ms=int(self.settings.presence.presence_board_refresh_seconds * 1000),
             clock=lambda: self.clock(),
         )
 

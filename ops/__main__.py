@@ -15,7 +15,7 @@ def _tables(stage: str) -> tuple[object, object, str]:
 
     settings = settings_for(stage)
     dynamodb = boto3.session.Session(region_name=settings.aws_region).resource("dynamodb")
-    return dynamodb, settings, settings.default_country  # type: ignore[return-value]
+    return dynamodb, settings, settings.telephony.default_country  # type: ignore[return-value]
 
 
 def cmd_import_agents(args: argparse.Namespace) -> int:
@@ -23,7 +23,7 @@ def cmd_import_agents(args: argparse.Namespace) -> int:
 
     dynamodb, settings, _ = _tables(args.stage)
     try:
-        report = import_agents(Path(args.file), dynamodb.Table(settings.agents_table))  # type: ignore[attr-defined]
+        report = import_agents(Path(args.file), dynamodb.Table(settings.routing.agents_table))  # type: ignore[attr-defined]
     except BadFile as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -38,8 +38,8 @@ def cmd_import_customers(args: argparse.Namespace) -> int:
     try:
         report = import_customers(
             Path(args.file),
-            dynamodb.Table(settings.customers_table),  # type: ignore[attr-defined]
-            dynamodb.Table(settings.agents_table),  # type: ignore[attr-defined]
+            dynamodb.Table(settings.routing.customers_table),  # type: ignore[attr-defined]
+            dynamodb.Table(settings.routing.agents_table),  # type: ignore[attr-defined]
             country,
         )
     except BadFile as exc:
@@ -91,9 +91,9 @@ def cmd_call(args: argparse.Namespace) -> int:
         settings.url(webhooks.INCOMING),
         {
             "CallSid": new_sid("CA"),
-            "AccountSid": settings.twilio_account_sid,
+            "AccountSid": settings.telephony.twilio_account_sid,
             "From": args.number,
-            "To": settings.company_number,
+            "To": settings.telephony.company_number,
             "CallStatus": "ringing",
             "Direction": "inbound",
             "ApiVersion": "2010-04-01",
@@ -159,9 +159,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         import boto3
 
         session = boto3.session.Session(region_name=settings.aws_region)
-        table = session.resource("dynamodb").Table(settings.conversations_table)
+        table = session.resource("dynamodb").Table(settings.conversations.conversations_table)
         records = list(records_from_table(table, period))
-    text, html_text, _ = build(records, period, settings.service_level_seconds * 1000)
+    text, html_text, _ = build(records, period, settings.conversations.service_level_seconds * 1000)
     print(text)
     print(f"\nHTML report: {write_report(html_text, Path(args.out))}")
     return 0
@@ -173,7 +173,9 @@ def cmd_export_conversations(args: argparse.Namespace) -> int:
 
     container = Container(settings=settings_for(args.stage))
     key, rows = container.conversation_export.export_one_day(args.day)
-    print(f"{rows} conversations -> s3://{settings_for(args.stage).analytics_bucket}/{key}")
+    print(
+        f"{rows} conversations -> s3://{settings_for(args.stage).conversations.analytics_bucket}/{key}"
+    )
     return 0
 
 

@@ -14,9 +14,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.platform.settings import Settings
 from ops.chalice_config import stage_environment
-from ops.infra import TEMPLATE
+from ops.infra import SETTING_KEY, TEMPLATE
+from ops.settings import OperatorSettings
 
 
 def stack_name(stage: str) -> str:
@@ -41,10 +41,15 @@ def _setting_value(resource_type: str, physical_id: str) -> str:
 def stack_settings(session: Any, stage: str) -> dict[str, str]:
     """VARIABLE -> value, for every environment variable the template gives the functions from
     one of its resources (Globals in infra/resources.json): tables, buckets, queues, the user
-    pool, the CloudFront distribution."""
+    pool; and for every resource whose `contact-center:setting` metadata names an operator
+    setting the functions do not get (the web site's bucket, the CloudFront distribution)."""
     template = json.loads(TEMPLATE.read_text())
     variables = template.get("Globals", {}).get("Function", {}).get("Environment", {})
     source_of: dict[str, str] = {}
+    for logical, resource in template.get("Resources", {}).items():
+        setting = resource.get("Metadata", {}).get(SETTING_KEY)
+        if setting:
+            source_of[logical] = str(setting).upper()
     for variable, value in variables.get("Variables", {}).items():
         if isinstance(value, dict) and "Ref" in value:
             source_of[value["Ref"]] = variable
@@ -107,14 +112,14 @@ class StageStore:
         )
 
 
-def deployed_settings(session: Any, stage: str) -> Settings:
+def deployed_settings(session: Any, stage: str) -> OperatorSettings:
     """The settings the stage's functions run with, as far as AWS can tell from outside."""
     environment = {
         **stage_environment(stage),
         **stack_settings(session, stage),
         **{k.upper(): v for k, v in StageStore(session, stage).parameters().items()},
-        **{k: v for k, v in os.environ.items() if k.lower() in Settings.model_fields},
+        **{k: v for k, v in os.environ.items() if k.lower() in OperatorSettings.field_names()},
         "SETTINGS_PARAMETER_PATH": parameter_path(stage),
     }
     environment.setdefault("AWS_DEFAULT_REGION", session.region_name or "ap-northeast-1")
-    return Settings.from_environment(environment)
+    return OperatorSettings.from_environment(environment)

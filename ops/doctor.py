@@ -19,12 +19,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from twilio.base.exceptions import TwilioException
 
-from chalicelib.platform.settings import ConfigurationError, Settings
+from chalicelib.platform.settings import ConfigurationError
 from chalicelib.routing.workflow import workflow_definition
 from chalicelib.telephony import webhooks
 from ops.deployed import StageStore, deployed_settings, parameter_path, stack_name
 from ops.infra import SETTING_KEY, template_resources
 from ops.provision import ACTIVITIES, number_configuration
+from ops.settings import OperatorSettings
 
 PROVISION = "run `python -m ops provision --stage {stage}`"
 # Settings provision writes to SSM; their defaults are placeholders that cannot work deployed.
@@ -100,7 +101,7 @@ class Doctor:
         self.twilio_http_client = twilio_http_client
         self.probe = probe
         self.provision = PROVISION.format(stage=stage)
-        self._settings: Settings | None = None
+        self._settings: OperatorSettings | None = None
         self._client: Any | None = None
 
     # --- the checks, in the order a problem in one explains the next ----------------------
@@ -169,7 +170,7 @@ class Doctor:
             setting = resource.get("Metadata", {}).get(SETTING_KEY)
             if not setting:
                 continue
-            name = str(getattr(settings, setting))
+            name = str(settings.flat()[setting])
             kind = resource["Type"]
             try:
                 if kind == "AWS::DynamoDB::Table":
@@ -260,13 +261,13 @@ class Doctor:
     def workspace(self) -> Iterator[tuple[str, str]]:
         settings = self.settings()
         workspace = self._fetch(
-            lambda c: c.taskrouter.v1.workspaces(settings.twilio_workspace_sid).fetch(),
+            lambda c: c.taskrouter.v1.workspaces(settings.telephony.twilio_workspace_sid).fetch(),
             "the TaskRouter workspace",
         )
         if workspace is None:
             yield (
-                f"workspace {settings.twilio_workspace_sid} (twilio_workspace_sid) does not "
-                "exist in this Twilio account",
+                f"workspace {settings.telephony.twilio_workspace_sid} (twilio_workspace_sid) "
+                "does not exist in this Twilio account",
                 self.provision,
             )
             return
@@ -283,10 +284,10 @@ class Doctor:
         self.require_workspace()
         wrong = []
         for spec in ACTIVITIES:
-            sid = str(getattr(settings, spec.setting))
+            sid = str(settings.flat()[spec.setting])
             activity = self._fetch(
                 lambda c, sid=sid: (
-                    c.taskrouter.v1.workspaces(settings.twilio_workspace_sid)
+                    c.taskrouter.v1.workspaces(settings.telephony.twilio_workspace_sid)
                     .activities(sid)
                     .fetch()
                 ),
@@ -304,15 +305,16 @@ class Doctor:
         self.require_workspace()
         workflow = self._fetch(
             lambda c: (
-                c.taskrouter.v1.workspaces(settings.twilio_workspace_sid)
-                .workflows(settings.twilio_workflow_sid)
+                c.taskrouter.v1.workspaces(settings.telephony.twilio_workspace_sid)
+                .workflows(settings.telephony.twilio_workflow_sid)
                 .fetch()
             ),
             "the workflow",
         )
         if workflow is None:
             yield (
-                f"workflow {settings.twilio_workflow_sid} (twilio_workflow_sid) does not exist",
+                f"workflow {settings.telephony.twilio_workflow_sid} (twilio_workflow_sid) "
+                "does not exist",
                 self.provision,
             )
             return
@@ -332,7 +334,7 @@ class Doctor:
     def numbers(self) -> Iterator[tuple[str, str]]:
         settings = self.settings()
         client = self.client()
-        number = settings.company_number
+        number = settings.telephony.company_number
         found = client.api.v2010.account.incoming_phone_numbers.list(phone_number=number)
         if not found:
             yield (
@@ -364,12 +366,15 @@ class Doctor:
     def twiml_app(self) -> Iterator[tuple[str, str]]:
         settings = self.settings()
         app = self._fetch(
-            lambda c: c.api.v2010.account.applications(settings.twilio_twiml_app_sid).fetch(),
+            lambda c: c.api.v2010.account.applications(
+                settings.telephony.twilio_twiml_app_sid
+            ).fetch(),
             "the TwiML App",
         )
         if app is None:
             yield (
-                f"TwiML App {settings.twilio_twiml_app_sid} does not exist: agents cannot dial out",
+                f"TwiML App {settings.telephony.twilio_twiml_app_sid} does not exist: "
+                "agents cannot dial out",
                 self.provision,
             )
         elif app.voice_url != settings.url(webhooks.OUTBOUND):
@@ -420,7 +425,7 @@ class Doctor:
 
     # --- shared -----------------------------------------------------------------------------
 
-    def settings(self) -> Settings:
+    def settings(self) -> OperatorSettings:
         if self._settings is None:
             raise Skip("the stage's settings could not be read")
         return self._settings
@@ -444,7 +449,9 @@ class Doctor:
         settings = self.settings()
         if (
             self._fetch(
-                lambda c: c.taskrouter.v1.workspaces(settings.twilio_workspace_sid).fetch(),
+                lambda c: c.taskrouter.v1.workspaces(
+                    settings.telephony.twilio_workspace_sid
+                ).fetch(),
                 "the TaskRouter workspace",
             )
             is None

@@ -31,7 +31,10 @@ def template_resources(template: Path = TEMPLATE) -> dict[str, dict[str, Any]]:
 
 def _physical_name(resource: dict[str, Any], settings: Settings) -> str | None:
     setting = resource.get("Metadata", {}).get(SETTING_KEY)
-    return str(getattr(settings, setting)) if setting else None
+    # None too for a setting these settings do not carry: the web site's bucket is an
+    # operator setting (ops/settings.py), so the app's own Settings create no site bucket.
+    value = settings.flat().get(setting) if setting else None
+    return None if value is None else str(value)
 
 
 def create_local_resources(session: Any, settings: Settings) -> list[str]:

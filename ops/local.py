@@ -73,15 +73,15 @@ def seed_local_stack() -> str:
 
     create_local_resources(session, settings)
     dynamodb = session.resource("dynamodb")
-    agents_table = dynamodb.Table(settings.agents_table)
+    agents_table = dynamodb.Table(settings.routing.agents_table)
     agents = import_agents(AGENTS_CSV, agents_table)
     customers = import_customers(
         CUSTOMERS_CSV,
-        dynamodb.Table(settings.customers_table),
+        dynamodb.Table(settings.routing.customers_table),
         agents_table,
-        settings.default_country,
+        settings.telephony.default_country,
     )
-    available = seed_demo_presence(dynamodb.Table(settings.presence_table), agents_table)
+    available = seed_demo_presence(dynamodb.Table(settings.presence.presence_table), agents_table)
     pool = seed_staff(session.client("cognito-idp"), [a["agent_id"] for a in demo_agents()])
     # chalice local and `ops dev-token` find the pool through these.
     os.environ["COGNITO_USER_POOL_ID"] = pool.pool_id

@@ -284,14 +284,14 @@ class Provisioner:
 
     def _workflow(self, workspace_sid: str, queue_sid: str, activities: dict[str, str]) -> str:
         definition = workflow_definition(
-            self.settings.model_copy(
-                update={"queue_sid_everyone": queue_sid, "twilio_workspace_sid": workspace_sid}
+            self.settings.with_values(
+                queue_sid_everyone=queue_sid, twilio_workspace_sid=workspace_sid
             )
         )
         name = self.names["workflow"]
         wanted: dict[str, Any] = {
             "assignment_callback_url": self.settings.url(webhooks.TASKROUTER_ASSIGNMENT),
-            "task_reservation_timeout": self.settings.agent_ring_seconds,
+            "task_reservation_timeout": self.settings.routing.agent_ring_seconds,
         }
         configuration = json.dumps(definition, sort_keys=True)
         found = (
@@ -587,7 +587,7 @@ def run_for_stage(
         client,
         store,
         settings,
-        numbers or [settings.company_number],
+        numbers or [settings.telephony.company_number],
         (lambda _: True) if assume_yes else ask,
         agents=agents,
     )

@@ -46,9 +46,9 @@ def run_for_stage(stage: str, agent_id: str, lock_sign_in: bool, unlock_sign_in:
     settings = deployed_settings(session, stage)
     cognito = session.client("cognito-idp")
     if unlock_sign_in:
-        print(unlock(cognito, settings.cognito_user_pool_id, agent_id))
+        print(unlock(cognito, settings.auth.cognito_user_pool_id, agent_id))
         return 0
     print(sign_out(Container(settings=settings, boto_session=session), agent_id))
     if lock_sign_in:
-        print(lock(cognito, settings.cognito_user_pool_id, agent_id))
+        print(lock(cognito, settings.auth.cognito_user_pool_id, agent_id))
     return 0

@@ -173,7 +173,7 @@ def truth_records(stack: Any) -> list[dict[str, Any]]:
 
 def app_records(stack: Any) -> list[dict[str, Any]] | None:
     """Conversation records the app wrote, or None if the app has no conversations table."""
-    table = getattr(stack.settings, "conversations_table", "")
+    table = stack.settings.conversations.conversations_table
     if not table:
         return None
     items = stack.boto_session.resource("dynamodb").Table(table)
@@ -264,7 +264,7 @@ def _plain(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def compare_presence(report: Report, stack: Any) -> None:
-    table = stack.settings.presence_table
+    table = stack.settings.presence.presence_table
     items = stack.boto_session.resource("dynamodb").Table(table).scan().get("Items", [])
     if not items:
         report.add("presence at the end vs truth", None, "no presence records")
@@ -455,7 +455,9 @@ def check_transfer(
         problems.append("the first agent never left the conference")
     if truth.outcome != "answered" or truth.answered_by != owner:
         problems.append(f"truth outcome {truth.outcome} answered by {truth.answered_by}")
-    table = stack.boto_session.resource("dynamodb").Table(stack.settings.conversations_table)
+    table = stack.boto_session.resource("dynamodb").Table(
+        stack.settings.conversations.conversations_table
+    )
     item = table.get_item(Key={"conversation_id": truth.call_sid}).get("Item")
     if item is None:
         problems.append("no conversation record")
@@ -500,7 +502,7 @@ def nobody_to_voicemail(
     """Nobody can answer: the escalation timeline (Step Functions, played on the virtual clock)
     walks the stages and offers the voicemail/callback menu; the caller leaves a message."""
     machines = stack.state_machines
-    if machines is None or not stack.settings.escalation_state_machine_arn:
+    if machines is None or not stack.settings.escalation.escalation_state_machine_arn:
         report.add("scenario: nobody -> voicemail", None, "no escalation state machine configured")
         return
     everyone("Offline")
@@ -707,7 +709,7 @@ def open_tasks(report: Report, stack: Any) -> None:
 
 def presence_item(stack: Any, agent_id: str) -> dict[str, Any]:
     """Our presence record of `agent_id` as stored ({} if none)."""
-    table = stack.boto_session.resource("dynamodb").Table(stack.settings.presence_table)
+    table = stack.boto_session.resource("dynamodb").Table(stack.settings.presence.presence_table)
     item: dict[str, Any] = table.get_item(Key={"agent_id": agent_id}).get("Item") or {}
     return item
 
@@ -858,8 +860,10 @@ def recordings_of_the_day(report: Report, stack: Any) -> dict[str, dict[str, Any
     s = stack.standin
     with s.lock:
         made = list(s.recordings.values())
-    table = stack.boto_session.resource("dynamodb").Table(stack.settings.recordings_table)
-    bucket = stack.settings.recordings_bucket
+    table = stack.boto_session.resource("dynamodb").Table(
+        stack.settings.recordings.recordings_table
+    )
+    bucket = stack.settings.recordings.recordings_bucket
     s3 = stack.boto_session.client("s3")
     problems: Counter[str] = Counter()
     example: dict[str, str] = {}
@@ -924,7 +928,7 @@ def transcripts_of_the_day(report: Report, stack: Any, records: dict[str, dict[s
     with s.lock:
         made = [r.sid for r in s.recordings.values() if r.channels == 2]
     s3 = stack.boto_session.client("s3")
-    bucket = stack.settings.recordings_bucket
+    bucket = stack.settings.recordings.recordings_bucket
     problems: Counter[str] = Counter()
     example: dict[str, str] = {}
     right = 0
@@ -984,7 +988,9 @@ def transfers_of_the_day(report: Report, stack: Any) -> None:
         f"  transfers: {len(requests)} asked for, {len(refused)} refused by the app; "
         f"truth {dict(sorted(outcomes.items()))}"
     )
-    table = stack.boto_session.resource("dynamodb").Table(stack.settings.conversations_table)
+    table = stack.boto_session.resource("dynamodb").Table(
+        stack.settings.conversations.conversations_table
+    )
     missing = []
     for truth, x in transfers:
         if x.outcome != "joined":

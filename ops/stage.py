@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 
-from chalicelib.platform.settings import Settings
 from ops.chalice_config import ROOT as ROOT
 from ops.chalice_config import stage_environment as stage_environment
 from ops.deployed import deployed_settings
+from ops.settings import OperatorSettings
 
 LOCAL_AWS_ENDPOINT = "http://127.0.0.1:5000"
 
@@ -30,12 +30,12 @@ def local_environment() -> dict[str, str]:
     return env
 
 
-def local_defaults() -> Settings:
+def local_defaults() -> OperatorSettings:
     """The local stage's settings as committed, ignoring this shell's environment."""
-    return Settings.from_environment(stage_environment("local"))
+    return OperatorSettings.from_environment(stage_environment("local"))
 
 
-def settings_for(stage: str) -> Settings:
+def settings_for(stage: str) -> OperatorSettings:
     """Settings for `stage`. For `local`, exports the local stack's AWS endpoint and lets the
     environment override any setting (TWILIO_AUTH_TOKEN, PUBLIC_BASE_URL...)."""
     if stage == "local":
@@ -43,8 +43,9 @@ def settings_for(stage: str) -> Settings:
         for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ.setdefault(key, env[key])
         os.environ.setdefault("AWS_DEFAULT_REGION", env["AWS_DEFAULT_REGION"])
-        overrides = {k: v for k, v in os.environ.items() if k.lower() in Settings.model_fields}
-        return Settings.from_environment({**env, **overrides})
+        names = OperatorSettings.field_names()
+        overrides = {k: v for k, v in os.environ.items() if k.lower() in names}
+        return OperatorSettings.from_environment({**env, **overrides})
     if os.environ.get("AWS_ENDPOINT_URL"):
         raise SystemExit(
             f"refusing to act on stage {stage!r} with AWS_ENDPOINT_URL set: unset it first"

@@ -304,8 +304,8 @@ def stage_web_config(settings: Any) -> WebConfig:
     return WebConfig(
         api_base_url=settings.public_base_url,
         cognito_region=settings.aws_region,
-        cognito_user_pool_id=settings.cognito_user_pool_id,
-        cognito_client_id=settings.cognito_client_id,
+        cognito_user_pool_id=settings.auth.cognito_user_pool_id,
+        cognito_client_id=settings.auth.cognito_client_id,
         cognito_endpoint=settings.aws_endpoint_url if settings.is_local else "",
     )
 
@@ -334,11 +334,11 @@ def run_deploy(stage: str) -> int:
     _report(outcome, "deployed")
     from chalicelib.platform.versions import parse_version
 
-    if parse_version(outcome.version) > parse_version(settings.latest_client_version):
+    if parse_version(outcome.version) > parse_version(settings.softphone.latest_client_version):
         print(
             "note: the API still advertises LATEST_CLIENT_VERSION="
-            f"{settings.latest_client_version}; set it to {outcome.version} so open pages offer "
-            "the reload."
+            f"{settings.softphone.latest_client_version}; set it to {outcome.version} so open "
+            "pages offer the reload."
         )
     return 0
 
@@ -359,9 +359,9 @@ def run_rollback(stage: str, to: str = "") -> int:
     _report(outcome, "rolled back to")
     from chalicelib.platform.versions import parse_version
 
-    if parse_version(outcome.version) < parse_version(settings.min_client_version):
+    if parse_version(outcome.version) < parse_version(settings.softphone.min_client_version):
         print(
             f"warning: {outcome.version} is below the API's MIN_CLIENT_VERSION "
-            f"({settings.min_client_version}): pages will be refused until it is lowered."
+            f"({settings.softphone.min_client_version}): pages will be refused until it is lowered."
         )
     return 0

@@ -51,7 +51,6 @@ def make_settings(**overrides: Any) -> Settings:
         "recordings_table": "test-recordings",
         "recordings_queue": "test-recording-copy",
         "recordings_dead_letter_queue": "test-recording-copy-dlq",
-        "web_site_bucket": "test-web-site",
         "twilio_auth_token": AUTH_TOKEN,
         # Always open, so no test depends on the wall clock (escalation tests override it).
         "business_hours": ALWAYS_OPEN,
@@ -60,7 +59,7 @@ def make_settings(**overrides: Any) -> Settings:
         "twilio_workflow_sid": "WW" + "c" * 32,
     }
     values.update(overrides)
-    return Settings(**values)
+    return Settings.from_values(values)
 
 
 @pytest.fixture
@@ -145,8 +144,8 @@ def cognito_pool(aws: Any, container: bootstrap.Container) -> Any:
     from ops.cognito_local import ensure_pool
 
     pool = ensure_pool(aws.client("cognito-idp"))
-    container.settings = container.settings.model_copy(
-        update={"cognito_user_pool_id": pool.pool_id, "cognito_client_id": pool.client_id}
+    container.settings = container.settings.with_values(
+        **{"cognito_user_pool_id": pool.pool_id, "cognito_client_id": pool.client_id}
     )
     return pool
 

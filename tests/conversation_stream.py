@@ -42,7 +42,7 @@ def invoke(records: list[dict[str, Any]]) -> None:
 
 def deliver_stream(container: Container, batch_size: int = 100) -> int:
     """Every stored item's INSERT to the consumer; returns how many records were delivered."""
-    table = container.dynamodb.Table(container.settings.conversation_events_table)
+    table = container.dynamodb.Table(container.settings.conversations.conversation_events_table)
     keys: list[tuple[str, str]] = []
     kwargs: dict[str, Any] = {"ProjectionExpression": "pk, sk"}
     while True:

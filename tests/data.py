@@ -22,7 +22,7 @@ def put_customer(
     owner: str = "owner",
     team: str = "tokyo",
 ) -> None:
-    dynamodb.Table(settings.customers_table).put_item(
+    dynamodb.Table(settings.routing.customers_table).put_item(
         Item={
             "phone": phone,
             "customer_id": customer_id,
@@ -34,7 +34,7 @@ def put_customer(
 
 
 def put_agent(dynamodb: Any, settings: Settings, agent_id: str, team: str = "tokyo") -> None:
-    dynamodb.Table(settings.agents_table).put_item(
+    dynamodb.Table(settings.routing.agents_table).put_item(
         Item={
             "agent_id": agent_id,
             "name": agent_id.title(),
@@ -48,7 +48,7 @@ def put_agent(dynamodb: Any, settings: Settings, agent_id: str, team: str = "tok
 def put_presence(
     dynamodb: Any, settings: Settings, agent_id: str, state: str, team: str = "tokyo"
 ) -> None:
-    dynamodb.Table(settings.presence_table).put_item(
+    dynamodb.Table(settings.presence.presence_table).put_item(
         Item={"agent_id": agent_id, "team": team, "state": state, "version": 1}
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalice import Blueprint, Rate, Response
 from chalice.app import DynamoDBEvent
@@ -22,12 +22,10 @@ from chalicelib.api.auth import require_staff
 from chalicelib.api.web import CORS, json_body, json_response, map_errors
 from chalicelib.platform.errors import InvalidInput, StorageUnavailable
 from chalicelib.platform.observability import count, logger, metrics
-from chalicelib.presence.domain import Presence
-from chalicelib.presence.store import (
-    HistoryEvent,
-    history_from_stream,
-    presence_from_stream,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.presence.domain import Presence
+    from chalicelib.presence.store import HistoryEvent
 
 agents = Blueprint(__name__)
 
@@ -84,7 +82,7 @@ def _view(presence: Presence | None, agent_id: str) -> dict[str, Any]:
         "reason": presence.reason if presence else "",
         "since_ms": presence.since_ms if presence else 0,
         "version": presence.version if presence else 0,
-        "heartbeat_interval_seconds": settings.presence_heartbeat_interval_seconds,
+        "heartbeat_interval_seconds": settings.presence.presence_heartbeat_interval_seconds,
     }
     if presence and presence.wrap_up_until_ms is not None:
         body["wrap_up_until_ms"] = presence.wrap_up_until_ms
@@ -162,6 +160,8 @@ def handle_stream_records(
     records: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]],
     container: bootstrap.Container,
 ) -> None:
+    from chalicelib.presence.store import history_from_stream, presence_from_stream
+
     history: list[HistoryEvent] = []
     moves: list[tuple[Presence | None, Presence]] = []
     for _name, old_image, new_image in records:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalice import ForbiddenError, UnauthorizedError
 from chalice.app import Request
@@ -17,7 +17,9 @@ from chalice.app import Request
 from chalicelib import bootstrap
 from chalicelib.platform.errors import StorageUnavailable
 from chalicelib.platform.observability import count, logger
-from chalicelib.platform.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.platform.settings import Settings
 
 
 class InvalidToken(Exception):
@@ -52,7 +54,7 @@ def verify_id_token(token: str, keys: SigningKeys, settings: Settings) -> Staff:
             token,
             key=key,
             algorithms=["RS256"],
-            audience=settings.cognito_client_id,
+            audience=settings.auth.cognito_client_id,
             issuer=settings.cognito_issuer,
             options={"require": ["exp", "iat", "aud", "iss"]},
         )
@@ -64,7 +66,7 @@ def verify_id_token(token: str, keys: SigningKeys, settings: Settings) -> Staff:
     if not isinstance(agent_id, str) or not agent_id:
         raise InvalidToken("token names no user")
     groups = claims.get("cognito:groups") or []
-    return Staff(agent_id, frozenset(str(g) for g in groups), settings.supervisor_group)
+    return Staff(agent_id, frozenset(str(g) for g in groups), settings.auth.supervisor_group)
 
 
 def bearer_token(request: Request) -> str:

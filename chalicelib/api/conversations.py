@@ -18,17 +18,9 @@ from chalice.app import DynamoDBEvent
 from chalicelib import bootstrap
 from chalicelib.api.auth import require_staff
 from chalicelib.api.web import CORS, FORM, json_response, twilio_form, webhook
-from chalicelib.conversations.events import (
-    CallStatusCallback,
-    ConferenceStatusCallback,
-    conference_event,
-    voice_event,
-)
-from chalicelib.conversations.search import search_from_params
 from chalicelib.platform.errors import NotFound, StorageUnavailable
 from chalicelib.platform.observability import logger, metrics
 from chalicelib.telephony import webhooks
-from chalicelib.telephony.forms import parse_form
 
 conversations = Blueprint(__name__)
 
@@ -58,6 +50,9 @@ def _unavailable(exc: StorageUnavailable, **keys: Any) -> Response:
 @conversations.route(webhooks.VOICE_STATUS, methods=["POST"], content_types=[FORM])
 @webhook
 def voice_status() -> Response:
+    from chalicelib.conversations.events import CallStatusCallback, voice_event
+    from chalicelib.telephony.forms import parse_form
+
     request = conversations.current_request
     form = twilio_form(request)
     callback = parse_form(CallStatusCallback, form)
@@ -71,6 +66,9 @@ def voice_status() -> Response:
 @conversations.route(webhooks.CONFERENCE_STATUS, methods=["POST"], content_types=[FORM])
 @webhook
 def conference_status() -> Response:
+    from chalicelib.conversations.events import ConferenceStatusCallback, conference_event
+    from chalicelib.telephony.forms import parse_form
+
     request = conversations.current_request
     form = twilio_form(request)
     callback = parse_form(ConferenceStatusCallback, form)
@@ -85,13 +83,15 @@ def conference_status() -> Response:
 @conversations.route("/conversations", methods=["GET"], cors=CORS)
 @webhook
 def list_conversations() -> Response:
+    from chalicelib.conversations.search import search_from_params
+
     request = conversations.current_request
     staff = require_staff(request)
     c = bootstrap.container()
     params: dict[str, str] = dict(request.query_params or {})
     if params.get("agent") == "me":  # the softphone's "your recent calls"
         params["agent"] = staff.agent_id
-    query = search_from_params(params, c.settings.report_timezone, c.clock())
+    query = search_from_params(params, c.settings.conversations.report_timezone, c.clock())
     items, cursor = c.conversations.search(query, params.get("cursor"))
     return json_response({"conversations": items, "next_cursor": cursor})
 

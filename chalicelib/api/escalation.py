@@ -15,10 +15,8 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.api.web import FORM, twilio_form, webhook
 from chalicelib.api.web import twiml as twiml_response
-from chalicelib.escalation.fallback import FallbackCall, VoicemailRecorded
 from chalicelib.platform.errors import InvalidInput
 from chalicelib.telephony import webhooks
-from chalicelib.telephony.forms import parse_form
 
 escalation = Blueprint(__name__)
 
@@ -43,6 +41,9 @@ def offer_fallback(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @escalation.route(webhooks.FALLBACK, methods=["POST"], content_types=[FORM])
 @webhook
 def fallback_menu() -> Response:
+    from chalicelib.escalation.fallback import FallbackCall
+    from chalicelib.telephony.forms import parse_form
+
     parse_form(FallbackCall, twilio_form(escalation.current_request))
     return twiml_response(bootstrap.container().fallback.menu())
 
@@ -50,6 +51,9 @@ def fallback_menu() -> Response:
 @escalation.route(webhooks.FALLBACK_CHOICE, methods=["POST"], content_types=[FORM])
 @webhook
 def fallback_choice() -> Response:
+    from chalicelib.escalation.fallback import FallbackCall
+    from chalicelib.telephony.forms import parse_form
+
     call = parse_form(FallbackCall, twilio_form(escalation.current_request))
     return twiml_response(bootstrap.container().fallback.choose(call))
 
@@ -57,6 +61,9 @@ def fallback_choice() -> Response:
 @escalation.route(webhooks.VOICEMAIL, methods=["POST"], content_types=[FORM])
 @webhook
 def voicemail() -> Response:
+    from chalicelib.escalation.fallback import VoicemailRecorded
+    from chalicelib.telephony.forms import parse_form
+
     recorded = parse_form(VoicemailRecorded, twilio_form(escalation.current_request))
     return twiml_response(bootstrap.container().fallback.voicemail_recorded(recorded))
 
@@ -64,6 +71,9 @@ def voicemail() -> Response:
 @escalation.route(webhooks.QUEUE_EXIT, methods=["POST"], content_types=[FORM])
 @webhook
 def queue_exit() -> Response:
+    from chalicelib.escalation.fallback import FallbackCall
+    from chalicelib.telephony.forms import parse_form
+
     call = parse_form(FallbackCall, twilio_form(escalation.current_request))
     return twiml_response(bootstrap.container().fallback.queue_exit(call))
 

@@ -21,9 +21,9 @@ from chalicelib.platform.versions import CLIENT_VERSION_HEADER, UPGRADE_REQUIRED
 def version_policy() -> VersionPolicy:
     settings = bootstrap.container().settings
     return VersionPolicy(
-        server=settings.server_version,
-        min_client=settings.min_client_version,
-        latest_client=settings.latest_client_version,
+        server=settings.softphone.server_version,
+        min_client=settings.softphone.min_client_version,
+        latest_client=settings.softphone.latest_client_version,
     )
 
 

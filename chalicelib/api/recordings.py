@@ -11,7 +11,7 @@ fraction of a cent per thousand recordings, and needs no orchestration. See docs
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, ForbiddenError, Response
 from chalice.app import CloudWatchEvent, SQSEvent
@@ -20,10 +20,11 @@ from chalicelib import bootstrap
 from chalicelib.api.auth import require_staff
 from chalicelib.api.web import CORS, FORM, json_response, twilio_form, webhook
 from chalicelib.platform.observability import count, logger, metrics
-from chalicelib.recordings.domain import TRANSCRIPTION_JOB_PREFIX, CopyJob, RecordingCallback
-from chalicelib.recordings.pipeline import NotAllowed, RecordingPipeline
+from chalicelib.recordings.job_names import TRANSCRIPTION_JOB_PREFIX
 from chalicelib.telephony import webhooks
-from chalicelib.telephony.forms import parse_form
+
+if TYPE_CHECKING:
+    from chalicelib.recordings.pipeline import RecordingPipeline
 
 recordings = Blueprint(__name__)
 
@@ -42,6 +43,9 @@ TRANSCRIBE_FINISHED = {
 @recordings.route(webhooks.RECORDING_STATUS, methods=["POST"], content_types=[FORM])
 @webhook
 def recording_status() -> Response:
+    from chalicelib.recordings.domain import RecordingCallback
+    from chalicelib.telephony.forms import parse_form
+
     request = recordings.current_request
     form = twilio_form(request)
     callback = parse_form(RecordingCallback, form)
@@ -62,6 +66,8 @@ def _flush_metrics() -> None:
 def copy_worker(event: SQSEvent) -> None:
     """Copy one recording per message. Raising returns the message to the queue for a retry;
     after the queue's maxReceiveCount it moves to the dead-letter queue, which alarms."""
+    from chalicelib.recordings.domain import CopyJob
+
     pipeline = bootstrap.container().recordings
     try:
         for message in event:
@@ -98,6 +104,8 @@ def transcription_finished(event: CloudWatchEvent) -> None:
 def _staff_view(
     conversation_id: str, build: Callable[[RecordingPipeline, str, str, bool], dict[str, Any]]
 ) -> Response:
+    from chalicelib.recordings.pipeline import NotAllowed
+
     staff = require_staff(recordings.current_request)
     pipeline = bootstrap.container().recordings
     try:
@@ -112,10 +120,14 @@ def _staff_view(
 @recordings.route("/conversations/{call_sid}/recording", methods=["GET"], cors=CORS)
 @webhook
 def conversation_recording(call_sid: str) -> Response:
+    from chalicelib.recordings.pipeline import RecordingPipeline
+
     return _staff_view(call_sid, RecordingPipeline.playback)
 
 
 @recordings.route("/conversations/{call_sid}/transcript", methods=["GET"], cors=CORS)
 @webhook
 def conversation_transcript(call_sid: str) -> Response:
+    from chalicelib.recordings.pipeline import RecordingPipeline
+
     return _staff_view(call_sid, RecordingPipeline.transcript)

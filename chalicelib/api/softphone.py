@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from chalice import Blueprint, ForbiddenError, Response
@@ -33,33 +33,10 @@ from chalicelib.platform.errors import (
     TelephonyUnavailable,
 )
 from chalicelib.platform.observability import count, logger
-from chalicelib.platform.settings import ConfigurationError
-from chalicelib.softphone import twiml as softphone_twiml
-from chalicelib.softphone.access_tokens import voice_token
-from chalicelib.softphone.calls import (
-    HeldCall,
-    NotPermitted,
-    OutboundRequest,
-    TransferPolicy,
-    TransferTarget,
-    agent_label,
-    calls_held_by,
-    cancel_transfer,
-    complete_transfer,
-    decide_outbound,
-    end_task_of_leg,
-    hang_up,
-    held_call,
-    hold_customer,
-    may_join_transfer,
-    mute_agent,
-    offer_to,
-    resume_customer,
-    start_transfer,
-)
-from chalicelib.softphone.wrap_up import NotYourCall, check_may_note, clean_note, note_fact
 from chalicelib.telephony import webhooks
-from chalicelib.telephony.forms import parse_form
+
+if TYPE_CHECKING:
+    from chalicelib.softphone.calls import HeldCall, TransferTarget
 
 softphone = Blueprint(__name__)
 
@@ -75,6 +52,10 @@ def agent_api(view: V) -> V:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from chalicelib.platform.settings import ConfigurationError
+        from chalicelib.softphone.calls import NotPermitted
+        from chalicelib.softphone.wrap_up import NotYourCall
+
         try:
             return mapped(*args, **kwargs)
         except (NotPermitted, NotYourCall) as exc:
@@ -106,14 +87,16 @@ def client_identity(record: dict[str, Any]) -> str:
 @softphone.route(TOKEN_PATH, methods=["GET"], cors=CORS)
 @agent_api
 def agent_token() -> Response:
+    from chalicelib.softphone.access_tokens import voice_token
+
     staff = require_staff(softphone.current_request)
     c = bootstrap.container()
     identity = client_identity(_agent_record(staff.agent_id))
     token = voice_token(
         c.twilio_credentials,
         identity,
-        c.settings.twilio_twiml_app_sid,
-        c.settings.voice_token_ttl_seconds,
+        c.settings.telephony.twilio_twiml_app_sid,
+        c.settings.softphone.voice_token_ttl_seconds,
         now=int(time.time()),
     )
     count("VoiceTokensIssued")
@@ -125,9 +108,15 @@ def agent_token() -> Response:
 @webhook
 def outbound_call() -> Response:
     """The TwiML App's voice URL: the softphone dials a customer."""
+    from chalicelib.softphone import twiml as softphone_twiml
+    from chalicelib.softphone.calls import OutboundRequest, decide_outbound
+    from chalicelib.telephony.forms import parse_form
+
     form = twilio_form(softphone.current_request)
     settings = bootstrap.container().settings
-    decision = decide_outbound(parse_form(OutboundRequest, form), settings.default_country)
+    decision = decide_outbound(
+        parse_form(OutboundRequest, form), settings.telephony.default_country
+    )
     if decision.refused == "not_an_agent":
         return twiml(softphone_twiml.refuse_non_agent())
     if decision.refused:
@@ -136,8 +125,8 @@ def outbound_call() -> Response:
         softphone_twiml.dial_out(
             softphone_twiml.OutboundDial(
                 number_e164=decision.number_e164,
-                caller_id=settings.company_number,
-                ring_seconds=settings.outbound_ring_seconds,
+                caller_id=settings.telephony.company_number,
+                ring_seconds=settings.softphone.outbound_ring_seconds,
                 leg_status_callback=settings.url(webhooks.VOICE_STATUS),
                 recording_status_callback=settings.url(webhooks.RECORDING_STATUS),
             )
@@ -154,6 +143,8 @@ def _worker_sid(record: dict[str, Any]) -> str:
 
 def _my_call(conference_sid: str) -> HeldCall:
     """The call on `conference_sid`, if the signed-in agent holds it (403 otherwise)."""
+    from chalicelib.softphone.calls import held_call
+
     staff = require_staff(softphone.current_request)
     record = _agent_record(staff.agent_id)
     gateway = bootstrap.container().twilio
@@ -171,6 +162,8 @@ def my_current_call() -> Response:
     requests per ask: on a call, 1 List Reservations + 1 Fetch Task; ringing, 2 Lists + 1
     Fetch; idle, 2 Lists (docs/softphone.md, "Cost").
     """
+    from chalicelib.softphone.calls import calls_held_by, offer_to
+
     staff = require_staff(softphone.current_request)
     worker_sid = _worker_sid(_agent_record(staff.agent_id))
     gateway = bootstrap.container().twilio
@@ -187,14 +180,20 @@ def my_current_call() -> Response:
 @softphone.route("/calls/{conference_sid}/hold", methods=["POST"], cors=CORS)
 @agent_api
 def hold(conference_sid: str) -> Response:
+    from chalicelib.softphone.calls import hold_customer
+
     call = _my_call(conference_sid)
-    hold_customer(bootstrap.container().twilio, call, bootstrap.container().settings.hold_music_url)
+    hold_customer(
+        bootstrap.container().twilio, call, bootstrap.container().settings.softphone.hold_music_url
+    )
     return json_response({"conference_sid": conference_sid, "customer_on_hold": True})
 
 
 @softphone.route("/calls/{conference_sid}/resume", methods=["POST"], cors=CORS)
 @agent_api
 def resume(conference_sid: str) -> Response:
+    from chalicelib.softphone.calls import resume_customer
+
     call = _my_call(conference_sid)
     resume_customer(bootstrap.container().twilio, call)
     return json_response({"conference_sid": conference_sid, "customer_on_hold": False})
@@ -203,6 +202,8 @@ def resume(conference_sid: str) -> Response:
 @softphone.route("/calls/{conference_sid}/mute", methods=["POST"], cors=CORS)
 @agent_api
 def mute(conference_sid: str) -> Response:
+    from chalicelib.softphone.calls import mute_agent
+
     muted = json_body(softphone.current_request).get("muted", True)
     if not isinstance(muted, bool):
         raise InvalidInput("muted must be true or false")
@@ -214,12 +215,16 @@ def mute(conference_sid: str) -> Response:
 @softphone.route("/calls/{conference_sid}/hangup", methods=["POST"], cors=CORS)
 @agent_api
 def hangup(conference_sid: str) -> Response:
+    from chalicelib.softphone.calls import hang_up
+
     call = _my_call(conference_sid)
     hang_up(bootstrap.container().twilio, call)
     return json_response({"conference_sid": conference_sid, "ended": True})
 
 
 def _transfer_target(body: dict[str, Any]) -> TransferTarget:
+    from chalicelib.softphone.calls import TransferTarget
+
     to_agent = str(body.get("to_agent") or "")
     to_team = str(body.get("to_team") or "")
     target = TransferTarget(mode=str(body.get("mode") or ""), to_agent=to_agent, to_team=to_team)
@@ -241,14 +246,20 @@ def _transfer_target(body: dict[str, Any]) -> TransferTarget:
 @agent_api
 def transfer(conference_sid: str) -> Response:
     """Body: {"to_agent": id} or {"to_team": name}, and "mode": "cold" | "warm"."""
+    from chalicelib.softphone.calls import TransferPolicy, start_transfer
+
     target = _transfer_target(json_body(softphone.current_request))
     call = _my_call(conference_sid)
     s = bootstrap.container().settings
     policy = TransferPolicy(
-        workflow_sid=s.twilio_workflow_sid,
-        hold_music_url=s.hold_music_url,
-        agent_timeout_seconds=min(s.transfer_timeout_seconds, s.backstop_owner_seconds),
-        team_timeout_seconds=min(s.transfer_timeout_seconds, s.backstop_team_seconds),
+        workflow_sid=s.telephony.twilio_workflow_sid,
+        hold_music_url=s.softphone.hold_music_url,
+        agent_timeout_seconds=min(
+            s.softphone.transfer_timeout_seconds, s.routing.backstop_owner_seconds
+        ),
+        team_timeout_seconds=min(
+            s.softphone.transfer_timeout_seconds, s.routing.backstop_team_seconds
+        ),
     )
     task_sid = start_transfer(bootstrap.container().twilio, call, target, policy)
     return json_response(
@@ -267,6 +278,8 @@ def transfer(conference_sid: str) -> Response:
 @softphone.route("/calls/{conference_sid}/transfer/complete", methods=["POST"], cors=CORS)
 @agent_api
 def transfer_complete(conference_sid: str) -> Response:
+    from chalicelib.softphone.calls import complete_transfer
+
     call = _my_call(conference_sid)
     complete_transfer(bootstrap.container().twilio, call)
     return json_response({"conference_sid": conference_sid, "agent_left": True})
@@ -277,6 +290,8 @@ def transfer_complete(conference_sid: str) -> Response:
 def transfer_cancel(conference_sid: str) -> Response:
     """Body {"transfer_task_sid"} (from the transfer's answer): call off a warm transfer; the
     customer comes back off hold to the agent, who stays on the call."""
+    from chalicelib.softphone.calls import cancel_transfer
+
     transfer_task_sid = str(json_body(softphone.current_request).get("transfer_task_sid") or "")
     call = _my_call(conference_sid)
     outcome = cancel_transfer(bootstrap.container().twilio, call, transfer_task_sid)
@@ -294,6 +309,9 @@ def transfer_cancel(conference_sid: str) -> Response:
 @webhook
 def transfer_join() -> Response:
     """A colleague answered a transfer: into the customer's conference, labelled as theirs."""
+    from chalicelib.softphone import twiml as softphone_twiml
+    from chalicelib.softphone.calls import agent_label, may_join_transfer
+
     request = softphone.current_request
     twilio_form(request)
     query: Mapping[str, str] = request.query_params or {}
@@ -322,6 +340,9 @@ def task_leg_ended() -> Response:
     colleague's transfer leg left the conference, or a callback's call to the customer ended.
     Their task wraps up, so presence moves them to wrap-up and the task is completed after it
     (TaskRouter ties no conference to such a task: nothing else would end it)."""
+    from chalicelib.softphone import twiml as softphone_twiml
+    from chalicelib.softphone.calls import end_task_of_leg
+
     request = softphone.current_request
     twilio_form(request)
     query: Mapping[str, str] = request.query_params or {}
@@ -337,6 +358,8 @@ def wrap_up_note(call_sid: str) -> Response:
     """Body {"text"}. `call_sid` is the conversation's id: the customer's CallSid for an inbound
     call (`customer_call_sid` of GET /agents/me/call), the softphone's own CallSid for an
     outbound one. The page then sets the agent available through the presence API."""
+    from chalicelib.softphone.wrap_up import check_may_note, clean_note, note_fact
+
     staff = require_staff(softphone.current_request)
     text = clean_note(json_body(softphone.current_request).get("text"))
     c = bootstrap.container()

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
 from chalicelib import bootstrap
 from chalicelib.api.web import FORM, json_response, twilio_form, webhook
-from chalicelib.bootstrap import Container
 from chalicelib.conversations.call_metrics import count_call_outcomes
-from chalicelib.routing.assignment import instruction_for
 from chalicelib.telephony import webhooks
-from chalicelib.telephony.forms import ReservationAssignment, parse_form
-from chalicelib.telephony.taskrouter_events import Subscriber, TaskRouterEvent, dispatch
+
+if TYPE_CHECKING:
+    from chalicelib.bootstrap import Container
+    from chalicelib.telephony.taskrouter_events import Subscriber, TaskRouterEvent
 
 taskrouter = Blueprint(__name__)
 
@@ -43,6 +44,9 @@ def _bound(name: str, pick: Callable[[Container], Subscriber], c: Container) -> 
 @taskrouter.route(webhooks.TASKROUTER_ASSIGNMENT, methods=["POST"], content_types=[FORM])
 @webhook
 def assignment() -> Response:
+    from chalicelib.routing.assignment import instruction_for
+    from chalicelib.telephony.forms import ReservationAssignment, parse_form
+
     form = twilio_form(taskrouter.current_request)
     reservation = parse_form(ReservationAssignment, form)
     return json_response(instruction_for(reservation, bootstrap.container().settings))
@@ -51,6 +55,8 @@ def assignment() -> Response:
 @taskrouter.route(webhooks.TASKROUTER_EVENTS, methods=["POST"], content_types=[FORM])
 @webhook
 def taskrouter_event() -> Response:
+    from chalicelib.telephony.taskrouter_events import TaskRouterEvent, dispatch
+
     form = twilio_form(taskrouter.current_request)
     event = TaskRouterEvent.from_form(form)
     c = bootstrap.container()

@@ -29,8 +29,8 @@ from chalicelib.platform.errors import (
     StorageUnavailable,
     TelephonyUnavailable,
 )
+from chalicelib.platform.local_stage import LOCAL_WEB_ORIGIN
 from chalicelib.platform.observability import bind_twilio_form, count, logger
-from chalicelib.platform.settings import LOCAL_WEB_ORIGIN
 from chalicelib.platform.signatures import Form, InvalidSignature, public_url, verify_twilio_request
 from chalicelib.platform.versions import CLIENT_VERSION_HEADER, RESPONSE_HEADERS
 

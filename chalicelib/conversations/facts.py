@@ -35,7 +35,7 @@ from chalicelib.platform.observability import count, logger
 
 if TYPE_CHECKING:
     from chalicelib.conversations.store import ConversationTable, EventStore
-    from chalicelib.platform.settings import Settings
+    from chalicelib.platform.settings import ConversationSettings
     from chalicelib.routing.plan import Customer
     from chalicelib.telephony.taskrouter_events import TaskRouterEvent
 
@@ -46,7 +46,7 @@ class Customers(Protocol):
     def find_by_phone(self, phone_e164: str) -> Customer | None: ...
 
 
-def policy_from(settings: Settings) -> FoldPolicy:
+def policy_from(settings: ConversationSettings) -> FoldPolicy:
     """The fold's reporting rules, from the stage's settings."""
     return FoldPolicy(
         short_abandon_ms=settings.short_abandon_seconds * 1000,

@@ -22,7 +22,7 @@ from chalicelib.platform.observability import count, logger
 if TYPE_CHECKING:
     from chalicelib.conversations.facts import ConversationLedger
     from chalicelib.conversations.store import ConversationTable, EventStore
-    from chalicelib.platform.settings import Settings
+    from chalicelib.platform.settings import ConversationSettings
 
 
 class PriceSource(Protocol):
@@ -89,7 +89,7 @@ class PriceLimits:
     give_up_hours: int
 
 
-def limits_from(settings: Settings) -> PriceLimits:
+def limits_from(settings: ConversationSettings) -> PriceLimits:
     return PriceLimits(
         batch_size=settings.price_batch_size,
         requests_per_second=settings.price_requests_per_second,

@@ -216,13 +216,3 @@ class FollowUp:
                 recording_seconds=self.recording_seconds,
             )
         return attributes
-
-
-@dataclass(frozen=True)
-class TaskSnapshot:
-    """A TaskRouter task as read: status, attributes, and version for a conditional write."""
-
-    task_sid: str
-    status: str
-    attributes: dict[str, Any]
-    version: str = ""

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from chalicelib.escalation import fallback_twiml
 from chalicelib.escalation.business_hours import BusinessCalendar
-from chalicelib.escalation.domain import CALLBACK, VOICEMAIL, FollowUp, TaskSnapshot
+from chalicelib.escalation.domain import CALLBACK, VOICEMAIL, FollowUp
 from chalicelib.escalation.prompts import Prompts
 from chalicelib.escalation.steps import CallFacts, Clock, record_fact
 from chalicelib.platform.errors import StorageUnavailable
@@ -29,6 +29,7 @@ from chalicelib.routing.plan import Customer, RoutingPlan
 from chalicelib.telephony import webhooks
 from chalicelib.telephony.forms import TwilioForm
 from chalicelib.telephony.phone_numbers import caller_e164, masked
+from chalicelib.telephony.tasks import TaskSnapshot
 
 if TYPE_CHECKING:
     from chalicelib.platform.settings import Settings
@@ -98,12 +99,12 @@ def settings_from(settings: Settings) -> FallbackSettings:
         voicemail_url=settings.url(webhooks.VOICEMAIL),
         recording_status_url=settings.url(webhooks.RECORDING_STATUS),
         task_leg_ended_url=settings.url(webhooks.TASK_LEG_ENDED),
-        default_country=settings.default_country,
-        workflow_sid=settings.twilio_workflow_sid,
-        follow_up_timeout_seconds=settings.followup_task_timeout_seconds,
-        voicemail_max_seconds=settings.voicemail_max_seconds,
-        company_number=settings.company_number,
-        agent_ring_seconds=settings.agent_ring_seconds,
+        default_country=settings.telephony.default_country,
+        workflow_sid=settings.telephony.twilio_workflow_sid,
+        follow_up_timeout_seconds=settings.escalation.followup_task_timeout_seconds,
+        voicemail_max_seconds=settings.escalation.voicemail_max_seconds,
+        company_number=settings.telephony.company_number,
+        agent_ring_seconds=settings.routing.agent_ring_seconds,
     )
 
 

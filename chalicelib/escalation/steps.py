@@ -17,7 +17,6 @@ from chalicelib.escalation.domain import (
     INBOUND_CALL,
     StageTimeouts,
     StepResult,
-    TaskSnapshot,
     ends_timeline,
     enter_fallback,
     enter_stage,
@@ -27,6 +26,7 @@ from chalicelib.escalation.domain import (
 from chalicelib.platform.errors import StorageUnavailable, TaskChanged
 from chalicelib.platform.observability import count, logger
 from chalicelib.routing.plan import Stage, TeamPresence
+from chalicelib.telephony.tasks import TaskSnapshot
 
 if TYPE_CHECKING:
     from chalicelib.platform.settings import Settings
@@ -74,11 +74,11 @@ class CallFacts(Protocol):
 
 def timeouts(settings: Settings) -> StageTimeouts:
     return StageTimeouts(
-        owner=settings.escalation_owner_seconds,
-        team=settings.escalation_team_seconds,
-        everyone=settings.escalation_everyone_seconds,
+        owner=settings.escalation.escalation_owner_seconds,
+        team=settings.escalation.escalation_team_seconds,
+        everyone=settings.escalation.escalation_everyone_seconds,
         # Look again once the agent's ring is over (plus a little for the events to land).
-        ringing=settings.agent_ring_seconds + 2,
+        ringing=settings.routing.agent_ring_seconds + 2,
     )
 
 

@@ -1,20 +1,28 @@
-"""One Settings object for the whole app, read once per cold start.
+"""The app's settings, read once per cold start: one small settings object per area, composed
+by one root.
 
 Everything the Lambda needs to know about its stage comes from environment variables that
 `.chalice/config.json` (or `make run`) sets. Secrets never live there: in a deployed stage the
 Twilio credentials come from Secrets Manager through Powertools' cached parameters; on the local
 stack from `TWILIO_AUTH_TOKEN`, with a documented default so anyone can sign a request.
+
+Each area reads only its own object (`settings.presence`, `settings.recordings`...), so a use
+case names the settings it depends on. The environment variables are the field names in upper
+case, as before the split: the field names stay unique across areas, and `Settings.from_values`
+takes the flat names and hands each to its area.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from chalicelib.platform.local_stage import LOCAL_WEB_ORIGIN
 from chalicelib.platform.versions import parse_version
 
 # Documented in the README: the token the local stack validates signatures with when
@@ -22,7 +30,6 @@ from chalicelib.platform.versions import parse_version
 LOCAL_AUTH_TOKEN = "local-auth-token-not-a-secret"  # noqa: S105 - public by design
 LOCAL_STAGES = frozenset({"local", "test"})
 LOCAL_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
-LOCAL_WEB_ORIGIN = "http://127.0.0.1:8080"
 # Documented API key the local stack signs Voice access tokens with (nothing verifies them there).
 LOCAL_API_KEY_SID = "SK00000000000000000000000000000000"
 LOCAL_API_KEY_SECRET = "local-api-key-secret-not-a-secret"  # noqa: S105 - public by design
@@ -32,24 +39,20 @@ class ConfigurationError(RuntimeError):
     """The stage is missing configuration it cannot run without."""
 
 
-class TwilioCredentials(BaseModel):
+class _Section(BaseModel):
+    # defer_build: validators are built when settings are first read, not at import (cold start).
+    model_config = ConfigDict(defer_build=True)
+
+
+class TwilioCredentials(_Section):
     account_sid: str
     auth_token: str = Field(min_length=1)
     api_key_sid: str = ""
     api_key_secret: str = ""
 
 
-class Settings(BaseModel):
-    stage: str
-    # The URL prefix Twilio calls, used to check signatures. Local stages default to `make run`'s
-    # API; deployed stages must say (https://<api-id>.execute-api.<region>.amazonaws.com/api).
-    public_base_url: str = ""
-    aws_region: str = "ap-northeast-1"
-
-    customers_table: str
-    agents_table: str
-    presence_table: str
-    recordings_bucket: str
+class TelephonySettings(_Section):
+    """The Twilio account and its numbers."""
 
     twilio_account_sid: str = "AC00000000000000000000000000000000"
     twilio_workspace_sid: str = "WS00000000000000000000000000000000"
@@ -60,10 +63,33 @@ class Settings(BaseModel):
     twilio_auth_token: str = ""
     # Local runs point the Twilio adapter at a stand-in; empty means api.twilio.com.
     twilio_api_base_url: str = ""
-
-    conference_region: Literal["us1", "us2", "ie1", "de1", "sg1", "br1", "au1", "jp1"] = "jp1"
+    # The TwiML App the softphone dials out through (its voice URL is /twilio/voice/outbound).
+    twilio_twiml_app_sid: str = "AP00000000000000000000000000000000"
+    # API key that signs Voice access tokens; only honoured on local stages (deployed stages keep
+    # it in the Twilio secret as api_key_sid / api_key_secret). See LOCAL_API_KEY_SID.
+    twilio_api_key_sid: str = ""
+    twilio_api_key_secret: str = ""
     company_number: str = "+81300000000"
+    # How national numbers (03-1234-5678) are read.
     default_country: str = "JP"
+
+
+class AuthSettings(_Section):
+    """Staff sign-in (Cognito)."""
+
+    cognito_user_pool_id: str = ""
+    cognito_client_id: str = ""
+    # Empty: derived from the pool (and AWS_ENDPOINT_URL on the local stack, where moto serves it).
+    cognito_jwks_url: str = ""
+    supervisor_group: str = "supervisors"
+
+
+class RoutingSettings(_Section):
+    """Who hears a call first, and how TaskRouter carries it out."""
+
+    customers_table: str
+    agents_table: str
+    conference_region: Literal["us1", "us2", "ie1", "de1", "sg1", "br1", "au1", "jp1"] = "jp1"
     post_work_activity_sid: str = "WA00000000000000000000000000000000"
     # Seconds an agent's browser rings before TaskRouter gives the reservation up.
     agent_ring_seconds: int = Field(default=20, ge=5, le=120)
@@ -71,23 +97,22 @@ class Settings(BaseModel):
     # caller waiting all day); the call then leaves the queue for the fallback.
     task_timeout_seconds: int = Field(default=1800, ge=60, le=86400)
     # The caller must be in a queue within Twilio's 15 s webhook budget; DynamoDB gets a
-    # fraction of it, after which the call goes to everyone (see routing.degraded_plan).
+    # fraction of it, after which the call goes to everyone (see routing.plan.degraded_plan).
     dynamodb_timeout_seconds: float = Field(default=1.5, gt=0, le=5)
     # TaskRouter workflow backstop timeouts (seconds) per stage: longer than the escalation
     # timeline Step Functions runs, so callers still widen out if it is down.
     backstop_owner_seconds: int = Field(default=60, ge=1)
     backstop_team_seconds: int = Field(default=120, ge=1)
     queue_sid_everyone: str = "WQ00000000000000000000000000000000"
+    # Follow-up (voicemail, callback) routing: owner, then team, then everyone.
+    followup_owner_seconds: int = Field(default=3600, ge=1)
+    followup_team_seconds: int = Field(default=7200, ge=1)
 
-    # Each area adds its settings in its own block below (keeps parallel work mergeable).
-    # --- auth (Cognito) ---
-    cognito_user_pool_id: str = ""
-    cognito_client_id: str = ""
-    # Empty: derived from the pool (and AWS_ENDPOINT_URL on the local stack, where moto serves it).
-    cognito_jwks_url: str = ""
-    aws_endpoint_url: str = ""
-    supervisor_group: str = "supervisors"
-    # --- presence (issue 3) ---
+
+class PresenceSettings(_Section):
+    """Agent presence, its history, its timers and its mirror in TaskRouter."""
+
+    presence_table: str
     # History of every presence change (agent, from, to, reason, at), written from the presence
     # table's stream; read for occupancy metrics.
     presence_history_table: str
@@ -102,24 +127,26 @@ class Settings(BaseModel):
     # The board's snapshot is rebuilt at most once per this interval per Lambda container.
     presence_board_refresh_seconds: float = Field(default=1.0, ge=0.1, le=60)
     # TaskRouter activities mirroring our states (ringing and on_call leave the activity alone:
-    # TaskRouter knows the worker is busy from the reservation). Wrap-up uses
-    # post_work_activity_sid, the activity the conference instruction already sets.
+    # TaskRouter knows the worker is busy from the reservation). Wrap-up uses the routing
+    # settings' post_work_activity_sid, the activity the conference instruction already sets.
     activity_sid_offline: str = "WA00000000000000000000000000000001"
     activity_sid_available: str = "WA00000000000000000000000000000002"
     activity_sid_away: str = "WA00000000000000000000000000000003"
     activity_sid_break: str = "WA00000000000000000000000000000004"
-    # --- escalation (issue 4) ---
+
+
+class EscalationSettings(_Section):
+    """The escalation timeline, business hours and what callers hear in the fallback."""
+
     # The escalation state machine (infra/escalation.asl.json); empty: no timeline is started and
     # callers widen out by the workflow backstop alone.
     escalation_state_machine_arn: str = ""
-    # Seconds in each stage of the timeline (shorter than the backstops above).
+    # Seconds in each stage of the timeline (shorter than the routing backstops).
     escalation_owner_seconds: int = Field(default=20, ge=1, le=3600)
     escalation_team_seconds: int = Field(default=40, ge=1, le=3600)
     escalation_everyone_seconds: int = Field(default=90, ge=1, le=3600)
-    # Follow-up (voicemail, callback) routing: owner, then team, then everyone; they stay
-    # queued this long (TaskRouter's max) so nobody's message is lost overnight.
-    followup_owner_seconds: int = Field(default=3600, ge=1)
-    followup_team_seconds: int = Field(default=7200, ge=1)
+    # Follow-ups (voicemail, callback) stay queued this long (TaskRouter's max) so nobody's
+    # message is lost overnight.
     followup_task_timeout_seconds: int = Field(default=604800, ge=3600, le=2592000)
     voicemail_max_seconds: int = Field(default=120, ge=10, le=3600)
     # Business hours JSON (see chalicelib/escalation/business_hours.py); empty: the bundled default.
@@ -128,8 +155,11 @@ class Settings(BaseModel):
     # prompts JSON.
     prompt_language: str = "ja-JP"
     prompts: str = ""
-    # --- conversations (issue 5) ---
-    # Raw call events (voice, conference, TaskRouter, recordings, app facts) and the records.
+
+
+class ConversationSettings(_Section):
+    """Raw call events, conversation records, KPIs, prices and the daily export."""
+
     conversation_events_table: str
     conversations_table: str
     # Daily Parquet export of conversations (date-partitioned; Athena table in infra/athena).
@@ -154,8 +184,13 @@ class Settings(BaseModel):
     # webhook path. True rebuilds inline on every new event instead: only for `chalice local`
     # (the local stage), which runs no stream consumers. docs/conversations.md, "Cost".
     conversation_rebuild_inline: bool = False
-    # --- recordings (issue 6) ---
-    # Copy state (idempotency), channel map and transcript pointers; see recording_store.
+
+
+class RecordingSettings(_Section):
+    """Where recordings are copied, when Twilio's copy goes, and transcription."""
+
+    recordings_bucket: str
+    # Copy state (idempotency), channel map and transcript pointers; see recordings/store.py.
     recordings_table: str
     # The copy queue and its dead-letter queue (names; deployed stages get CloudFormation's).
     recordings_queue: str = "contact-center-recording-copy"
@@ -171,34 +206,28 @@ class Settings(BaseModel):
     transcription_language: str = "ja-JP"
     # Lifetime of a playback link handed to a browser.
     recording_url_ttl_seconds: int = Field(default=300, ge=30, le=3600)
-    # --- softphone (issue 7) ---
+
+
+class SoftphoneSettings(_Section):
+    """The rep's web client: versions, its origin, tokens and call control."""
+
     # The API's version and the web client versions it serves (chalicelib/platform/versions.py):
-    # pages
-    # older than min_client_version get 426, older than latest_client_version a reload banner.
+    # pages older than min_client_version get 426, older than latest_client_version a reload
+    # banner.
     server_version: str = "1.0.0"
     min_client_version: str = "1.0.0"
     latest_client_version: str = "1.0.0"
     # The origin the softphone pages are served from (CORS), e.g. https://d123.cloudfront.net.
     # chalicelib/api/web.py reads WEB_ORIGIN when routes are declared; see docs/softphone.md.
     web_origin: str = LOCAL_WEB_ORIGIN
-    # The TwiML App the softphone dials out through (its voice URL is /twilio/voice/outbound).
-    twilio_twiml_app_sid: str = "AP00000000000000000000000000000000"
-    # API key that signs Voice access tokens; only honoured on local stages (deployed stages keep
-    # it in the Twilio secret as api_key_sid / api_key_secret). See LOCAL_API_KEY_SID.
-    twilio_api_key_sid: str = ""
-    twilio_api_key_secret: str = ""
     voice_token_ttl_seconds: int = Field(default=3600, ge=300, le=86400)
     # What a held customer hears; empty means Twilio's default hold music.
     hold_music_url: str = ""
     # Seconds a customer's phone rings on a softphone outbound call before we give up.
     outbound_ring_seconds: int = Field(default=30, ge=5, le=600)
-    # The static site: its S3 bucket, and the CloudFront distribution in front (empty: none,
-    # as on the local stack, so `ops web-deploy` skips the invalidation).
     # Seconds a transfer waits for the colleague or team before TaskRouter cancels it (capped
     # by the workflow backstops, so it never widens beyond the named agent or team).
     transfer_timeout_seconds: int = Field(default=45, ge=10, le=600)
-    web_site_bucket: str
-    web_distribution_id: str = ""
 
     @field_validator("server_version", "min_client_version", "latest_client_version")
     @classmethod
@@ -206,11 +235,42 @@ class Settings(BaseModel):
         parse_version(value)  # a bad version must fail the deploy, not every request
         return value
 
-    # --- operations (issue 9) ---
+
+# Each area's settings, by the root's field name.
+AREAS: dict[str, type[_Section]] = {
+    "telephony": TelephonySettings,
+    "auth": AuthSettings,
+    "routing": RoutingSettings,
+    "presence": PresenceSettings,
+    "escalation": EscalationSettings,
+    "conversations": ConversationSettings,
+    "recordings": RecordingSettings,
+    "softphone": SoftphoneSettings,
+}
+
+
+class Settings(_Section):
+    """The stage, and each area's settings."""
+
+    stage: str
+    # The URL prefix Twilio calls, used to check signatures. Local stages default to `make run`'s
+    # API; deployed stages must say (https://<api-id>.execute-api.<region>.amazonaws.com/api).
+    public_base_url: str = ""
+    aws_region: str = "ap-northeast-1"
+    aws_endpoint_url: str = ""
     # Deployed stages: the SSM Parameter Store path (/contact-center/<stage>) holding the settings
     # that are only known after the stack exists: the public URL and the Twilio sids that
     # `python -m ops provision` writes. Read once per cold start; environment variables win.
     settings_parameter_path: str = ""
+
+    telephony: TelephonySettings
+    auth: AuthSettings
+    routing: RoutingSettings
+    presence: PresenceSettings
+    escalation: EscalationSettings
+    conversations: ConversationSettings
+    recordings: RecordingSettings
+    softphone: SoftphoneSettings
 
     @model_validator(mode="after")
     def _stage_is_complete(self) -> Settings:
@@ -218,7 +278,7 @@ class Settings(BaseModel):
             if self.stage not in LOCAL_STAGES:
                 raise ValueError(f"stage {self.stage!r} needs PUBLIC_BASE_URL")
             self.public_base_url = LOCAL_PUBLIC_BASE_URL
-        if self.stage not in LOCAL_STAGES and not self.twilio_secret_name:
+        if self.stage not in LOCAL_STAGES and not self.telephony.twilio_secret_name:
             raise ValueError(
                 f"stage {self.stage!r} needs TWILIO_SECRET_NAME: deployed stages read Twilio "
                 "credentials from Secrets Manager, never from config.json"
@@ -231,15 +291,16 @@ class Settings(BaseModel):
 
     @property
     def cognito_issuer(self) -> str:
-        return f"https://cognito-idp.{self.aws_region}.amazonaws.com/{self.cognito_user_pool_id}"
+        pool = self.auth.cognito_user_pool_id
+        return f"https://cognito-idp.{self.aws_region}.amazonaws.com/{pool}"
 
     @property
     def jwks_url(self) -> str:
-        if self.cognito_jwks_url:
-            return self.cognito_jwks_url
+        if self.auth.cognito_jwks_url:
+            return self.auth.cognito_jwks_url
         if self.aws_endpoint_url:
             base = self.aws_endpoint_url.rstrip("/")
-            return f"{base}/{self.cognito_user_pool_id}/.well-known/jwks.json"
+            return f"{base}/{self.auth.cognito_user_pool_id}/.well-known/jwks.json"
         return f"{self.cognito_issuer}/.well-known/jwks.json"
 
     def url(self, path: str) -> str:
@@ -247,13 +308,44 @@ class Settings(BaseModel):
         return self.public_base_url.rstrip("/") + path
 
     @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
+    def field_names(cls) -> frozenset[str]:
+        """Every setting's flat name (its environment variable in lower case)."""
+        root = {name for name in cls.model_fields if name not in AREAS}
+        return frozenset(root.union(*(area.model_fields for area in AREAS.values())))
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> Settings:
+        """Settings from flat names (`presence_table`, `stage`...), each handed to its area."""
+        unknown = set(values) - cls.field_names()
+        if unknown:
+            raise ValueError(f"unknown settings: {sorted(unknown)}")
+        nested: dict[str, Any] = {
+            name: value for name, value in values.items() if name in cls.model_fields
+        }
+        for area, model in AREAS.items():
+            nested[area] = {k: v for k, v in values.items() if k in model.model_fields}
+        return cls.model_validate(nested)
+
+    def flat(self) -> dict[str, Any]:
+        """The inverse of `from_values`: every setting under its flat name."""
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        for area in AREAS:
+            values.pop(area)
+            values.update(getattr(self, area).model_dump())
+        return values
+
+    def with_values(self, **changes: Any) -> Settings:
+        """A copy with some settings changed (flat names), validated like the original."""
+        return type(self).from_values({**self.flat(), **changes})
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
-        fields = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        fields = {name: env[name.upper()] for name in cls.field_names() if name.upper() in env}
         if "aws_region" not in fields and "AWS_DEFAULT_REGION" in env:
             fields["aws_region"] = env["AWS_DEFAULT_REGION"]
         try:
-            return cls.model_validate(fields)
+            return cls.from_values(fields)
         except ValidationError as exc:
             raise ConfigurationError(f"incomplete configuration: {exc}") from exc
 
@@ -280,22 +372,23 @@ def with_stage_parameters(environ: dict[str, str]) -> dict[str, str]:
 
 def load_twilio_credentials(settings: Settings) -> TwilioCredentials:
     """Twilio credentials for this stage: environment locally, Secrets Manager when deployed."""
+    telephony = settings.telephony
     if settings.is_local:
         return TwilioCredentials(
-            account_sid=settings.twilio_account_sid,
-            auth_token=settings.twilio_auth_token or LOCAL_AUTH_TOKEN,
-            api_key_sid=settings.twilio_api_key_sid or LOCAL_API_KEY_SID,
-            api_key_secret=settings.twilio_api_key_secret or LOCAL_API_KEY_SECRET,
+            account_sid=telephony.twilio_account_sid,
+            auth_token=telephony.twilio_auth_token or LOCAL_AUTH_TOKEN,
+            api_key_sid=telephony.twilio_api_key_sid or LOCAL_API_KEY_SID,
+            api_key_secret=telephony.twilio_api_key_secret or LOCAL_API_KEY_SECRET,
         )
     # Imported here: the parameters utility pulls in boto3 clients we do not want at cold start
     # for routes that never need a secret.
     from aws_lambda_powertools.utilities import parameters
 
-    raw = parameters.get_secret(settings.twilio_secret_name, max_age=300)
+    raw = parameters.get_secret(telephony.twilio_secret_name, max_age=300)
     data = json.loads(raw if isinstance(raw, str) else raw.decode())
     try:
         return TwilioCredentials(**data)
     except ValidationError as exc:
         raise ConfigurationError(
-            f"secret {settings.twilio_secret_name} is not valid Twilio credentials"
+            f"secret {telephony.twilio_secret_name} is not valid Twilio credentials"
         ) from exc

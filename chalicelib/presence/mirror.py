@@ -60,11 +60,11 @@ class Workers(Protocol):
 
 def activity_map(settings: Settings) -> dict[AgentState, str]:
     return {
-        AgentState.OFFLINE: settings.activity_sid_offline,
-        AgentState.AVAILABLE: settings.activity_sid_available,
-        AgentState.AWAY: settings.activity_sid_away,
-        AgentState.BREAK: settings.activity_sid_break,
-        AgentState.WRAP_UP: settings.post_work_activity_sid,
+        AgentState.OFFLINE: settings.presence.activity_sid_offline,
+        AgentState.AVAILABLE: settings.presence.activity_sid_available,
+        AgentState.AWAY: settings.presence.activity_sid_away,
+        AgentState.BREAK: settings.presence.activity_sid_break,
+        AgentState.WRAP_UP: settings.routing.post_work_activity_sid,
     }
 
 

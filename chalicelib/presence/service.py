@@ -13,7 +13,7 @@ from typing import Protocol
 
 from chalicelib.platform.errors import Conflict, InvalidInput, NotFound
 from chalicelib.platform.observability import count, logger
-from chalicelib.platform.settings import Settings
+from chalicelib.platform.settings import PresenceSettings
 from chalicelib.presence.domain import (
     MANUAL_CHOICES,
     AgentState,
@@ -38,7 +38,7 @@ class Directory(Protocol):
     def get(self, agent_id: str) -> dict[str, object] | None: ...
 
 
-def timers_from(settings: Settings) -> Timers:
+def timers_from(settings: PresenceSettings) -> Timers:
     return Timers(
         heartbeat_timeout_ms=settings.presence_heartbeat_timeout_seconds * 1000,
         wrap_up_ms=settings.presence_wrap_up_seconds * 1000,

@@ -34,12 +34,12 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from chalicelib.platform.errors import ContactCenterError
+from chalicelib.recordings.job_names import TRANSCRIPTION_JOB_PREFIX
 from chalicelib.telephony.forms import TwilioForm
 
 RECORDINGS_PREFIX = "recordings/"
 TRANSCRIPTS_PREFIX = "transcripts/"
 TRANSCRIBE_OUTPUT_PREFIX = "transcribe-output/"
-TRANSCRIPTION_JOB_PREFIX = "cc-"
 # Languages written without spaces between words: Transcribe's tokens are joined directly.
 UNSPACED_LANGUAGES = ("ja", "zh", "th")
 

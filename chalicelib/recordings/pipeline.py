@@ -49,7 +49,7 @@ from chalicelib.recordings.domain import (
 
 if TYPE_CHECKING:
     from chalicelib.conversations.events import Event
-    from chalicelib.platform.settings import Settings
+    from chalicelib.platform.settings import RecordingSettings
     from chalicelib.recordings.archive import RecordingArchive
     from chalicelib.recordings.store import RecordingStore
     from chalicelib.recordings.transcriber import Transcriber
@@ -89,27 +89,6 @@ class CallFacts(Protocol):
     """The conversation record, current as of every stored event (conversations/facts.py)."""
 
     def current_record(self, conversation_id: str) -> dict[str, Any] | None: ...
-
-
-@dataclass(frozen=True)
-class RecordingSettings:
-    """What the recording use cases read of the stage's settings."""
-
-    copy_delay_seconds: int
-    twilio_copy: str  # keep | delete
-    transcription_enabled: bool
-    transcription_language: str
-    url_ttl_seconds: int
-
-
-def settings_from(settings: Settings) -> RecordingSettings:
-    return RecordingSettings(
-        copy_delay_seconds=settings.recording_copy_delay_seconds,
-        twilio_copy=settings.recording_twilio_copy,
-        transcription_enabled=settings.transcription_enabled,
-        transcription_language=settings.transcription_language,
-        url_ttl_seconds=settings.recording_url_ttl_seconds,
-    )
 
 
 @dataclass(frozen=True)
@@ -209,7 +188,7 @@ class RecordingPipeline:
             logger.info("recording already copied, callback ignored", **log)
             return "duplicate"
         job = callback.copy_job(received_at=now, context=context)
-        self._queue.send(job.to_json(), delay_seconds=self._settings.copy_delay_seconds)
+        self._queue.send(job.to_json(), delay_seconds=self._settings.recording_copy_delay_seconds)
         count("RecordingCopyQueued")
         logger.info("recording copy queued", channels=job.channels, **log)
         return "queued"
@@ -337,7 +316,7 @@ class RecordingPipeline:
         sid = str(record["recording_sid"])
         if record.get("twilio_copy") in ("deleted", "already-gone"):
             return str(record["twilio_copy"])
-        if self._settings.twilio_copy != "delete":
+        if self._settings.recording_twilio_copy != "delete":
             return "kept"
         stored = self._archive.stored(str(record["key"]))
         expected = StoredObject(str(record["key"]), int(record["size"]), str(record["sha256"]))
@@ -465,7 +444,7 @@ class RecordingPipeline:
 
     def playback(self, conversation_id: str, agent_id: str, is_supervisor: bool) -> dict[str, Any]:
         records = self._authorised_records(conversation_id, agent_id, is_supervisor)
-        ttl = self._settings.url_ttl_seconds
+        ttl = self._settings.recording_url_ttl_seconds
         logger.info(
             "recording playback granted", agent_id=agent_id, conversation_id=conversation_id
         )

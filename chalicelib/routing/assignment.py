@@ -59,17 +59,17 @@ def instruction_for(assignment: ReservationAssignment, settings: Settings) -> di
             # The colleague's leg names the customer's call, as an agent leg does: its
             # status (and price) joins the conversation instead of waiting for ever.
             leg_status_callback=_with_context(settings.url(webhooks.VOICE_STATUS), assignment),
-            caller_id=settings.company_number,
-            ring_seconds=settings.agent_ring_seconds,
+            caller_id=settings.telephony.company_number,
+            ring_seconds=settings.routing.agent_ring_seconds,
         )
     # TaskRouter adds the call's own `from` to the attributes of an enqueued call; ours is `caller`.
     caller = str(task.get("caller") or task.get("from") or "")
     instruction = conference_instruction(
-        caller=caller or settings.company_number,
+        caller=caller or settings.telephony.company_number,
         agent_contact_uri=agent_contact_uri(assignment.worker_attributes),
-        region=settings.conference_region,
-        post_work_activity_sid=settings.post_work_activity_sid,
-        ring_seconds=settings.agent_ring_seconds,
+        region=settings.routing.conference_region,
+        post_work_activity_sid=settings.routing.post_work_activity_sid,
+        ring_seconds=settings.routing.agent_ring_seconds,
         callbacks=ConferenceCallbacks(
             agent_call_status=_with_context(settings.url(webhooks.VOICE_STATUS), assignment),
             conference_status=_with_context(settings.url(webhooks.CONFERENCE_STATUS), assignment),
@@ -84,7 +84,7 @@ def instruction_for(assignment: ReservationAssignment, settings: Settings) -> di
         agent_id=assignment.worker_attributes.get("agent_id"),
         call_sid=task.get("call_sid"),
         stage=task.get("stage"),
-        region=settings.conference_region,
+        region=settings.routing.conference_region,
     )
     return instruction
 
@@ -120,7 +120,7 @@ def follow_up_instruction(
         "accept": True,
         "to": agent_contact_uri(assignment.worker_attributes),
         # The agent's softphone shows who is about to be called.
-        "from": number or settings.company_number,
+        "from": number or settings.telephony.company_number,
         "url": settings.url(webhooks.CALLBACK_CONNECT.format(task_sid=assignment.task_sid)),
         "status_callback_url": settings.url(webhooks.VOICE_STATUS),
     }

@@ -32,9 +32,9 @@ def _target(queue_sid: str, expression: str | None, timeout: int | None) -> dict
 
 
 def workflow_definition(settings: Settings) -> dict[str, Any]:
-    queue = settings.queue_sid_everyone
-    owner = _target(queue, OWNER_TARGET, settings.backstop_owner_seconds)
-    team = _target(queue, TEAM_TARGET, settings.backstop_team_seconds)
+    queue = settings.routing.queue_sid_everyone
+    owner = _target(queue, OWNER_TARGET, settings.routing.backstop_owner_seconds)
+    team = _target(queue, TEAM_TARGET, settings.routing.backstop_team_seconds)
     everyone = _target(queue, None, None)
     return {
         "task_routing": {
@@ -79,13 +79,17 @@ def follow_up_filters(settings: Settings) -> list[dict[str, Any]]:
     queued (followup_task_timeout_seconds) until someone takes them. One filter per kind of
     customer so an unknown caller's voicemail does not wait for an owner it does not have.
     """
-    queue = settings.queue_sid_everyone
+    queue = settings.routing.queue_sid_everyone
     owner = {
         "queue": queue,
         "expression": OWNER_TARGET,
-        "timeout": settings.followup_owner_seconds,
+        "timeout": settings.routing.followup_owner_seconds,
     }
-    team = {"queue": queue, "expression": TEAM_TARGET, "timeout": settings.followup_team_seconds}
+    team = {
+        "queue": queue,
+        "expression": TEAM_TARGET,
+        "timeout": settings.routing.followup_team_seconds,
+    }
     everyone = {"queue": queue}
     return [
         {
@@ -114,7 +118,7 @@ def transfer_filters(settings: Settings) -> list[dict[str, Any]]:
     filter (everyone). The transfer task's own timeout (`TRANSFER_TIMEOUT_SECONDS`) ends the
     wait instead: TaskRouter cancels it, and the agent still has the customer.
     """
-    queue = settings.queue_sid_everyone
+    queue = settings.routing.queue_sid_everyone
     return [
         {
             "filter_friendly_name": "transfer_to_agent",

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from twilio.http import HttpClient
     from twilio.rest import Client
 
-    from chalicelib.escalation.domain import TaskSnapshot
     from chalicelib.platform.settings import TwilioCredentials
+    from chalicelib.telephony.tasks import TaskSnapshot
 
 
 def rebased_http_client(base_url: str, timeout: float = 5.0) -> HttpClient:
@@ -192,7 +192,7 @@ class TwilioGateway:
         TaskRouter no longer has (deleted ~15 min after it ended) comes back as `deleted`."""
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
-        from chalicelib.escalation.domain import TaskSnapshot
+        from chalicelib.telephony.tasks import TaskSnapshot
 
         try:
             response = self._workspace().tasks(task_sid).fetch_with_http_info()

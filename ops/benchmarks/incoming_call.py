@@ -161,11 +161,15 @@ def main(argv: list[str]) -> int:
         session = boto3.session.Session(region_name=settings.aws_region)
         create_local_resources(session, settings)
         dynamodb = session.resource("dynamodb")
-        agents = dynamodb.Table(settings.agents_table)
+        agents = dynamodb.Table(settings.routing.agents_table)
         import_agents(AGENTS_CSV, agents)
-        import_customers(CUSTOMERS_CSV, dynamodb.Table(settings.customers_table), agents, "JP")
-        seed_demo_presence(dynamodb.Table(settings.presence_table), agents)
-        phones = [i["phone"] for i in dynamodb.Table(settings.customers_table).scan()["Items"]]
+        import_customers(
+            CUSTOMERS_CSV, dynamodb.Table(settings.routing.customers_table), agents, "JP"
+        )
+        seed_demo_presence(dynamodb.Table(settings.presence.presence_table), agents)
+        phones = [
+            i["phone"] for i in dynamodb.Table(settings.routing.customers_table).scan()["Items"]
+        ]
 
         twilio_http = RecordingHttpClient()
         container = bootstrap.Container(
@@ -199,9 +203,9 @@ def main(argv: list[str]) -> int:
                     )
                     form = {
                         "CallSid": f"CA{n:032x}",
-                        "AccountSid": settings.twilio_account_sid,
+                        "AccountSid": settings.telephony.twilio_account_sid,
                         "From": caller,
-                        "To": settings.company_number,
+                        "To": settings.telephony.company_number,
                         "CallStatus": "ringing",
                         "Direction": "inbound",
                     }
@@ -218,8 +222,8 @@ def main(argv: list[str]) -> int:
                     stages[attributes["stage"]] = stages.get(attributes["stage"], 0) + 1
 
                     reservation = {
-                        "AccountSid": settings.twilio_account_sid,
-                        "WorkspaceSid": settings.twilio_workspace_sid,
+                        "AccountSid": settings.telephony.twilio_account_sid,
+                        "WorkspaceSid": settings.telephony.twilio_workspace_sid,
                         "TaskSid": f"WT{n:032x}",
                         "ReservationSid": f"WR{n:032x}",
                         "WorkerSid": f"WK{n:032x}",

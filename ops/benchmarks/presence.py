@@ -118,7 +118,7 @@ class Bench:
         from chalicelib.bootstrap import Container
 
         c: Container = self.container
-        agents_table = c.dynamodb.Table(c.settings.agents_table)
+        agents_table = c.dynamodb.Table(c.settings.routing.agents_table)
         ids = [f"agent{n:04d}" for n in range(self.args.agents)]
         with agents_table.batch_writer() as batch:
             for n, agent_id in enumerate(ids):
@@ -219,7 +219,7 @@ class Bench:
                 settle=service.settle,
                 effective=service.effective,
                 is_due=timer_due(service.timers),
-                refresh_ms=int(c.settings.presence_board_refresh_seconds * 1000),
+                refresh_ms=int(c.settings.presence.presence_board_refresh_seconds * 1000),
                 clock=c.clock,
             )
             for _ in range(self.args.containers)

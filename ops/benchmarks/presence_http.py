@@ -173,7 +173,7 @@ class HttpBench:
         settings = settings_for("local")
         dynamodb = self.session.resource("dynamodb", endpoint_url=self.stack.moto_url)
         ids = [f"bench{n:04d}" for n in range(self.args.agents)]
-        with dynamodb.Table(settings.agents_table).batch_writer() as batch:
+        with dynamodb.Table(settings.routing.agents_table).batch_writer() as batch:
             for n, agent_id in enumerate(ids):
                 batch.put_item(
                     Item={
@@ -306,7 +306,7 @@ class HttpBench:
             "dynamodb",
             endpoint_url=self.stack.moto_url,
             config=Config(user_agent_extra=PROBE_AGENT),
-        ).Table(settings_for("local").presence_table)
+        ).Table(settings_for("local").presence.presence_table)
         while not self.stop.wait(self.args.probe_seconds):
             started = time.perf_counter()
             kwargs: dict[str, Any] = {}

@@ -25,11 +25,11 @@ def get_token(client: Any, token: str) -> Any:
 def test_agent_gets_a_voice_token_for_their_own_client_identity(
     client: Any, container: Any, resources: Any, staff_token: Any
 ) -> None:
-    container.settings = container.settings.model_copy(
-        update={"twilio_twiml_app_sid": APP_SID, "voice_token_ttl_seconds": 1800}
+    container.settings = container.settings.with_values(
+        **{"twilio_twiml_app_sid": APP_SID, "voice_token_ttl_seconds": 1800}
     )
     put_agent(resources, container.settings, "sato")
-    resources.Table(container.settings.agents_table).update_item(
+    resources.Table(container.settings.routing.agents_table).update_item(
         Key={"agent_id": "sato"},
         UpdateExpression="SET client_identity = :i",
         ExpressionAttributeValues={":i": "sato_desk"},
@@ -42,7 +42,7 @@ def test_agent_gets_a_voice_token_for_their_own_client_identity(
     assert body["identity"] == "sato_desk"
     claims = jwt.decode(body["token"], LOCAL_API_KEY_SECRET, algorithms=["HS256"])
     assert claims["iss"] == LOCAL_API_KEY_SID
-    assert claims["sub"] == container.settings.twilio_account_sid
+    assert claims["sub"] == container.settings.telephony.twilio_account_sid
     assert claims["grants"]["identity"] == "sato_desk"
     assert claims["grants"]["voice"] == {
         "incoming": {"allow": True},

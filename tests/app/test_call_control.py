@@ -132,10 +132,10 @@ def taskrouter(twilio_http: Any) -> FakeTaskRouter:
 
 @pytest.fixture
 def agents(resources: Any, container: Any) -> None:
-    container.settings = make_settings(hold_music_url=HOLD_MUSIC).model_copy(
-        update={
-            "cognito_user_pool_id": container.settings.cognito_user_pool_id,
-            "cognito_client_id": container.settings.cognito_client_id,
+    container.settings = make_settings(hold_music_url=HOLD_MUSIC).with_values(
+        **{
+            "cognito_user_pool_id": container.settings.auth.cognito_user_pool_id,
+            "cognito_client_id": container.settings.auth.cognito_client_id,
         }
     )
     for agent_id, team in (("sato", "tokyo"), ("tanaka", "tokyo"), ("suzuki", "osaka")):

@@ -40,7 +40,7 @@ def post(twilio: TwilioPoster, container: Container, s: script.CallScript) -> No
 
 
 def stored_events(resources: Any, container: Container, pk: str) -> list[dict[str, Any]]:
-    table = resources.Table(container.settings.conversation_events_table)
+    table = resources.Table(container.settings.conversations.conversation_events_table)
     return table.query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": pk})[
         "Items"
     ]

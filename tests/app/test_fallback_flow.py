@@ -117,7 +117,7 @@ def test_voicemail_becomes_a_low_priority_task_for_the_owner(
     assert task.attributes["owner_agent_id"] == "sato"
     assert task.attributes["recording_sid"] == recording
     assert task.priority < 10, "below live callers"
-    assert task.timeout == settings.followup_task_timeout_seconds
+    assert task.timeout == settings.escalation.followup_task_timeout_seconds
     assert task.channel == "voice"
     assert [(f[0], f[1]) for f in facts] == [(CALL, "voicemail_left")]
 
@@ -174,7 +174,7 @@ def test_callback_request_becomes_a_task_and_rings_the_customer_when_accepted(
     root = xml(twilio.post(f"/twilio/voice/callback/{task.sid}/connect", agent_leg))
     dial = root.find("Dial")
     assert dial is not None
-    assert dial.get("callerId") == settings.company_number
+    assert dial.get("callerId") == settings.telephony.company_number
     # When the call with the customer ends, the callback task must end too (nothing else does).
     assert dial.get("action") == f"{PUBLIC_BASE_URL}/twilio/voice/task-leg/ended?task={task.sid}"
     number = dial.find("Number")

@@ -33,9 +33,9 @@ WAV = two_channel_wav()
 @pytest.fixture
 def queue(container: bootstrap.Container, aws: Any) -> Any:
     sqs = aws.client("sqs")
-    url = sqs.get_queue_url(QueueName=container.settings.recordings_queue)["QueueUrl"]
-    container.settings = container.settings.model_copy(
-        update={"recording_copy_delay_seconds": 0, "recording_twilio_copy": "delete"}
+    url = sqs.get_queue_url(QueueName=container.settings.recordings.recordings_queue)["QueueUrl"]
+    container.settings = container.settings.with_values(
+        **{"recording_copy_delay_seconds": 0, "recording_twilio_copy": "delete"}
     )
 
     def messages() -> list[str]:
@@ -169,7 +169,7 @@ def test_whole_flow_copy_transcript_and_playback(
     assert settings["ChannelIdentification"] is True
     assert job["TranscriptionJob"]["LanguageCode"] == "ja-JP"
     aws.client("s3").put_object(
-        Bucket=container.settings.recordings_bucket,
+        Bucket=container.settings.recordings.recordings_bucket,
         Key=raw_key,
         Body=json.dumps(transcribe_output(job_name), ensure_ascii=False).encode(),
     )
@@ -199,7 +199,8 @@ def test_whole_flow_copy_transcript_and_playback(
     url = urlsplit(recording["url"])
     assert url.path.endswith(f"/{RECORDING_SID}.wav")
     assert (
-        int(parse_qs(url.query)["X-Amz-Expires"][0]) == container.settings.recording_url_ttl_seconds
+        int(parse_qs(url.query)["X-Amz-Expires"][0])
+        == container.settings.recordings.recording_url_ttl_seconds
     )
     assert (recording["customer_channel"], recording["agent_channel"]) == (2, 1)
 
@@ -279,7 +280,7 @@ def test_a_failed_transcription_is_recorded_with_its_reason_and_writes_no_turns(
     assert "transcript_key" not in record
     _, turns_key = transcript_keys(record["key"])
     listed = aws.client("s3").list_objects_v2(
-        Bucket=container.settings.recordings_bucket, Prefix=turns_key
+        Bucket=container.settings.recordings.recordings_bucket, Prefix=turns_key
     )
     assert listed.get("KeyCount", 0) == 0
     # The recording itself is untouched: still copied and playable.

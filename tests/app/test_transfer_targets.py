@@ -75,7 +75,7 @@ def test_the_directory_knows_a_team_with_members_on_any_page(
     for n in range(30):
         put_agent(resources, container.settings, f"agent{n:02d}", team="tokyo")
     put_agent(resources, container.settings, "zz-last", team="sapporo")
-    table = resources.Table(container.settings.agents_table)
+    table = resources.Table(container.settings.routing.agents_table)
 
     class SmallPages:
         """The real table, read 7 items per Scan page, as a big directory would be."""

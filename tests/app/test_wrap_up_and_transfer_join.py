@@ -30,7 +30,7 @@ def post_note(client: Any, token: str, text: Any, call_sid: str = CALL) -> Any:
 
 @pytest.fixture
 def conversation(resources: Any, container: Any) -> None:
-    resources.Table(container.settings.conversations_table).put_item(
+    resources.Table(container.settings.conversations.conversations_table).put_item(
         Item={
             "conversation_id": CALL,
             "answered_by": "sato",

@@ -36,7 +36,9 @@ def test_a_day_exports_to_a_date_partition_duckdb_can_query(
     key, rows = container.conversation_export.export_one_day(DAY)
     assert key == f"conversations/day={DAY}/conversations.parquet"
     assert rows == 3
-    body = aws.client("s3").get_object(Bucket=container.settings.analytics_bucket, Key=key)
+    body = aws.client("s3").get_object(
+        Bucket=container.settings.conversations.analytics_bucket, Key=key
+    )
     local = tmp_path / f"conversations/day={DAY}/conversations.parquet"
     local.parent.mkdir(parents=True)
     local.write_bytes(body["Body"].read())

@@ -29,7 +29,9 @@ not a number,C3,Broken,sato,tokyo
 
 @pytest.fixture
 def tables(resources: Any, settings: Any) -> tuple[Any, Any]:
-    return resources.Table(settings.agents_table), resources.Table(settings.customers_table)
+    return resources.Table(settings.routing.agents_table), resources.Table(
+        settings.routing.customers_table
+    )
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

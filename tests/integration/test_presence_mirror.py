@@ -42,7 +42,7 @@ def test_a_change_sets_the_workers_activity(
     assert (request.method, request.url) == ("POST", f"{WORKERS_URL}/{sid('WK', 1)}")
     # Break means no calls: an offer still pending is rejected, not left ringing.
     assert request.data == {
-        "ActivitySid": container.settings.activity_sid_break,
+        "ActivitySid": container.settings.presence.activity_sid_break,
         "RejectPendingReservations": "true",
     }
 
@@ -57,8 +57,8 @@ def test_available_and_wrap_up_never_reject_a_pending_offer(
         ]
     )
     assert [r.data for r in twilio_http.requests] == [
-        {"ActivitySid": container.settings.activity_sid_available},
-        {"ActivitySid": container.settings.post_work_activity_sid},
+        {"ActivitySid": container.settings.presence.activity_sid_available},
+        {"ActivitySid": container.settings.routing.post_work_activity_sid},
     ]
 
 
@@ -68,7 +68,7 @@ def test_away_chosen_while_ringing_rejects_the_offer(
     mirror(container).mirror([(agent(S.RINGING), agent(S.AWAY, version=2))])
     [request] = twilio_http.requests
     assert request.data == {
-        "ActivitySid": container.settings.activity_sid_away,
+        "ActivitySid": container.settings.presence.activity_sid_away,
         "RejectPendingReservations": "true",
     }
 
@@ -86,7 +86,7 @@ def test_only_each_agents_last_state_in_a_batch_is_sent(
         (
             f"{WORKERS_URL}/{sid('WK', 1)}",
             {
-                "ActivitySid": container.settings.activity_sid_away,
+                "ActivitySid": container.settings.presence.activity_sid_away,
                 "RejectPendingReservations": "true",
             },
         )
@@ -99,7 +99,7 @@ def test_wrap_up_uses_the_post_work_activity(
 ) -> None:
     mirror(container).mirror([(agent(S.ON_CALL), agent(S.WRAP_UP, version=2))])
     assert twilio_http.requests[0].data == {
-        "ActivitySid": container.settings.post_work_activity_sid
+        "ActivitySid": container.settings.routing.post_work_activity_sid
     }
 
 
@@ -133,9 +133,11 @@ def test_reconciliation_fixes_drifted_workers_and_counts_them(
             200,
             workers_page(
                 {
-                    sid("WK", 1): settings.activity_sid_available,  # right
-                    sid("WK", 2): settings.activity_sid_available,  # should be break
-                    sid("WK", 3): settings.activity_sid_offline,  # on a call: not ours to set
+                    sid("WK", 1): settings.presence.activity_sid_available,  # right
+                    sid("WK", 2): settings.presence.activity_sid_available,  # should be break
+                    sid(
+                        "WK", 3
+                    ): settings.presence.activity_sid_offline,  # on a call: not ours to set
                 }
             ),
         ),
@@ -155,7 +157,10 @@ def test_reconciliation_fixes_drifted_workers_and_counts_them(
     assert [(r.url, r.data) for r in twilio_http.calls("POST")] == [
         (
             f"{WORKERS_URL}/{sid('WK', 2)}",
-            {"ActivitySid": settings.activity_sid_break, "RejectPendingReservations": "true"},
+            {
+                "ActivitySid": settings.presence.activity_sid_break,
+                "RejectPendingReservations": "true",
+            },
         )
     ]
 
@@ -165,7 +170,9 @@ def test_reconciliation_leaves_fresh_changes_to_the_stream(
 ) -> None:
     settings = container.settings
     twilio_http.respond(
-        "GET", r"/Workers", (200, workers_page({sid("WK", 1): settings.activity_sid_available}))
+        "GET",
+        r"/Workers",
+        (200, workers_page({sid("WK", 1): settings.presence.activity_sid_available})),
     )
     now = 1_764_000_000_000
     drift = mirror(container).reconcile(lambda: [(agent(S.BREAK, 1), now - 2_000)], now)
@@ -192,7 +199,10 @@ def test_the_stream_handler_writes_history_and_mirrors(
     history = container.presence_history.for_agent("agent1")
     assert [(h["from"], h["to"]) for h in history] == [("available", "break")]
     assert [r.data for r in twilio_http.calls("POST")] == [
-        {"ActivitySid": container.settings.activity_sid_break, "RejectPendingReservations": "true"}
+        {
+            "ActivitySid": container.settings.presence.activity_sid_break,
+            "RejectPendingReservations": "true",
+        }
     ]
 
 
@@ -227,7 +237,7 @@ def test_leaving_wrap_up_completes_its_task_then_sets_the_activity(
         (
             "POST",
             f"{WORKERS_URL}/{sid('WK', 1)}",
-            {"ActivitySid": container.settings.activity_sid_available},
+            {"ActivitySid": container.settings.presence.activity_sid_available},
         ),
     ]
 

@@ -60,7 +60,7 @@ def stream_records(store: RecordingStore) -> list[tuple[str, Any, Any]]:
 
 def recording_store(container: Container) -> RecordingStore:
     store = RecordingStore(
-        container.dynamodb.Table(container.settings.presence_table), container.clock
+        container.dynamodb.Table(container.settings.presence.presence_table), container.clock
     )
     container.presence_store = store
     return store
@@ -181,7 +181,7 @@ def test_wrap_up_ends_by_itself(container: Container, resources: Any) -> None:
     service.sign_in("sato")
     service.apply_external("sato", Event.ACCEPTED, clock.now + 1, "WT1")
     service.apply_external("sato", Event.CALL_ENDED, clock.now + 2, "WT1")
-    clock.now += 2 + container.settings.presence_wrap_up_seconds * 1000
+    clock.now += 2 + container.settings.presence.presence_wrap_up_seconds * 1000
     service.heartbeat("sato")
     after = container.presence_store.get("sato")
     assert after is not None

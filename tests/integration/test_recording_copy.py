@@ -49,8 +49,8 @@ def job_for(form: dict[str, str], context: dict[str, str] | None = None) -> Copy
 
 @pytest.fixture
 def delete_mode(container: bootstrap.Container) -> bootstrap.Container:
-    container.settings = container.settings.model_copy(
-        update={"recording_twilio_copy": "delete", "recording_copy_delay_seconds": 0}
+    container.settings = container.settings.with_values(
+        **{"recording_twilio_copy": "delete", "recording_copy_delay_seconds": 0}
     )
     return container
 
@@ -94,7 +94,7 @@ def join_conference(container: bootstrap.Container, first: str, second: str) -> 
 def test_dual_channel_recording_is_copied_verified_then_deleted_at_twilio(
     delete_mode: bootstrap.Container, twilio_http: RecordingHttpClient, s3: Any
 ) -> None:
-    bucket = delete_mode.settings.recordings_bucket
+    bucket = delete_mode.settings.recordings.recordings_bucket
     serve_media(twilio_http)
     seen_at_delete = delete_checks_s3_first(s3, bucket, twilio_http)
     join_conference(delete_mode, first=AGENT_CALL, second=CUSTOMER_CALL)
@@ -149,7 +149,7 @@ def test_customer_first_in_the_conference_is_channel_one_in_metadata(
     result = container.recordings.copy_recording(
         job_for(conference_recording_form(), {"conversation": CUSTOMER_CALL})
     )
-    head = s3.head_object(Bucket=container.settings.recordings_bucket, Key=result.key)
+    head = s3.head_object(Bucket=container.settings.recordings.recordings_bucket, Key=result.key)
     assert (head["Metadata"]["customer-channel"], head["Metadata"]["agent-channel"]) == ("1", "2")
 
 
@@ -166,7 +166,7 @@ def test_redelivered_job_copies_and_deletes_nothing_twice(
     delete_mode: bootstrap.Container, twilio_http: RecordingHttpClient, s3: Any
 ) -> None:
     serve_media(twilio_http)
-    delete_checks_s3_first(s3, delete_mode.settings.recordings_bucket, twilio_http)
+    delete_checks_s3_first(s3, delete_mode.settings.recordings.recordings_bucket, twilio_http)
     job = job_for(conference_recording_form())
     first = delete_mode.recordings.copy_recording(job)
     again = delete_mode.recordings.copy_recording(job)
@@ -174,7 +174,7 @@ def test_redelivered_job_copies_and_deletes_nothing_twice(
     assert again.transcription == "already-started"
     assert len(twilio_http.calls("GET", ".wav")) == 1
     assert len(twilio_http.calls("DELETE")) == 1
-    assert len(s3_versions(s3, delete_mode.settings.recordings_bucket)) == 1
+    assert len(s3_versions(s3, delete_mode.settings.recordings.recordings_bucket)) == 1
 
 
 def test_s3_put_failing_leaves_twilio_copy_and_retries_cleanly(
@@ -184,7 +184,7 @@ def test_s3_put_failing_leaves_twilio_copy_and_retries_cleanly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     serve_media(twilio_http)
-    delete_checks_s3_first(s3, delete_mode.settings.recordings_bucket, twilio_http)
+    delete_checks_s3_first(s3, delete_mode.settings.recordings.recordings_bucket, twilio_http)
     failing = {"on": True}
 
     def refuse_put(**_kwargs: Any) -> None:
@@ -198,7 +198,7 @@ def test_s3_put_failing_leaves_twilio_copy_and_retries_cleanly(
     with pytest.raises(StorageUnavailable, match="put s3://"):
         delete_mode.recordings.copy_recording(job)
     assert twilio_http.calls("DELETE") == []
-    assert s3_versions(s3, delete_mode.settings.recordings_bucket) == []
+    assert s3_versions(s3, delete_mode.settings.recordings.recordings_bucket) == []
     assert (delete_mode.recording_store.get(RECORDING_SID) or {}).get("status") != "copied"
 
     failing["on"] = False  # the retry (SQS redelivery) succeeds
@@ -213,7 +213,7 @@ def test_twilio_media_fetch_failing_stores_nothing_and_deletes_nothing(
     with pytest.raises(TelephonyUnavailable, match="HTTP 503"):
         delete_mode.recordings.copy_recording(job_for(conference_recording_form()))
     assert twilio_http.calls("DELETE") == []
-    assert s3_versions(s3, delete_mode.settings.recordings_bucket) == []
+    assert s3_versions(s3, delete_mode.settings.recordings.recordings_bucket) == []
 
 
 def test_truncated_media_is_not_stored(
@@ -223,7 +223,7 @@ def test_truncated_media_is_not_stored(
     with pytest.raises(CorruptMedia, match="truncated"):
         delete_mode.recordings.copy_recording(job_for(conference_recording_form()))
     assert twilio_http.calls("DELETE") == []
-    assert s3_versions(s3, delete_mode.settings.recordings_bucket) == []
+    assert s3_versions(s3, delete_mode.settings.recordings.recordings_bucket) == []
 
 
 def test_recording_unknown_at_twilio_is_an_error_with_nothing_deleted(
@@ -233,7 +233,7 @@ def test_recording_unknown_at_twilio_is_an_error_with_nothing_deleted(
     with pytest.raises(RecordingNotFound):
         delete_mode.recordings.copy_recording(job_for(conference_recording_form()))
     assert twilio_http.calls("DELETE") == []
-    assert s3_versions(s3, delete_mode.settings.recordings_bucket) == []
+    assert s3_versions(s3, delete_mode.settings.recordings.recordings_bucket) == []
 
 
 class MismatchedArchive(RecordingArchive):
@@ -249,7 +249,7 @@ def test_checksum_mismatch_in_s3_keeps_twilio_copy(
 ) -> None:
     serve_media(twilio_http)
     delete_mode.recording_archive = MismatchedArchive(
-        aws.client("s3"), delete_mode.settings.recordings_bucket
+        aws.client("s3"), delete_mode.settings.recordings.recordings_bucket
     )
     with pytest.raises(CopyNotVerified, match="SHA-256"):
         delete_mode.recordings.copy_recording(job_for(conference_recording_form()))
@@ -267,7 +267,7 @@ def test_voicemail_takes_the_same_path_as_a_mono_recording(
     assert result.key == f"recordings/2025/02/05/{CUSTOMER_CALL}/{VOICEMAIL_SID}.wav"
     media = twilio_http.calls("GET", ".wav")[0]
     assert media.params == {}  # a mono recording cannot be asked for two channels (16113)
-    head = s3.head_object(Bucket=delete_mode.settings.recordings_bucket, Key=result.key)
+    head = s3.head_object(Bucket=delete_mode.settings.recordings.recordings_bucket, Key=result.key)
     assert head["Metadata"]["channel-mapping"] == "single-party"
     assert head["Metadata"]["customer-channel"] == "1"
     assert result.twilio_copy == "deleted"

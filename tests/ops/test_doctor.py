@@ -138,7 +138,7 @@ def test_no_stack_says_deploy_and_skips_what_depends_on_it(
 def test_a_deleted_table_is_named(
     healthy: Any, examine: Callable[[Any], dict[str, Finding]]
 ) -> None:
-    table = deployed_settings(healthy, STAGE).customers_table
+    table = deployed_settings(healthy, STAGE).routing.customers_table
     healthy.client("dynamodb").delete_table(TableName=table)
     finding = examine(healthy)["tables, buckets and queues"]
     assert finding.problem == f"missing: table {table} (CUSTOMERS_TABLE)"
@@ -148,7 +148,7 @@ def test_a_deleted_table_is_named(
 def test_a_table_without_point_in_time_recovery(
     healthy: Any, examine: Callable[[Any], dict[str, Finding]]
 ) -> None:
-    table = deployed_settings(healthy, STAGE).agents_table
+    table = deployed_settings(healthy, STAGE).routing.agents_table
     healthy.client("dynamodb").update_continuous_backups(
         TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False}
     )
@@ -293,9 +293,9 @@ def test_operator_tools_see_a_deployed_stage_as_its_functions_do(healthy: Any) -
             StackName=f"contact-center-{STAGE}"
         )["StackResourceSummaries"]
     }
-    assert settings.customers_table == tables["CustomersTable"]
-    assert settings.recordings_bucket == tables["RecordingsBucket"]
+    assert settings.routing.customers_table == tables["CustomersTable"]
+    assert settings.recordings.recordings_bucket == tables["RecordingsBucket"]
     assert settings.public_base_url == BASE
     stored = StageStore(healthy, STAGE).parameters()
-    assert settings.twilio_workflow_sid == stored["twilio_workflow_sid"]
-    assert settings.twilio_secret_name == SECRET
+    assert settings.telephony.twilio_workflow_sid == stored["twilio_workflow_sid"]
+    assert settings.telephony.twilio_secret_name == SECRET

@@ -108,8 +108,8 @@ def test_first_run_creates_everything_with_these_rest_calls(
     }
     assert posted[5] == {"FriendlyName": "everyone", "TargetWorkers": "1==1"}
     assert posted[6]["AssignmentCallbackUrl"] == f"{BASE}/twilio/taskrouter/assignment"
-    assert posted[6]["TaskReservationTimeout"] == stage_settings.agent_ring_seconds
-    expected = workflow_definition(stage_settings.model_copy(update={"queue_sid_everyone": queue}))
+    assert posted[6]["TaskReservationTimeout"] == stage_settings.routing.agent_ring_seconds
+    expected = workflow_definition(stage_settings.with_values(**{"queue_sid_everyone": queue}))
     assert json.loads(posted[6]["Configuration"]) == expected
     assert posted[7] == {
         "VoiceUrl": f"{BASE}/twilio/voice/incoming",

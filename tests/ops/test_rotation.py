@@ -17,7 +17,9 @@ def test_a_signed_in_agent_goes_offline_through_the_presence_rules(
     assert sign_out(container, "sato") == (
         "sato is now offline (TaskRouter follows within seconds)"
     )
-    item = resources.Table(container.settings.presence_table).get_item(Key={"agent_id": "sato"})
+    item = resources.Table(container.settings.presence.presence_table).get_item(
+        Key={"agent_id": "sato"}
+    )
     assert item["Item"]["state"] == "offline"
     assert sign_out(container, "sato") == "sato was already offline"
 

@@ -112,7 +112,7 @@ def test_the_deployed_template_binds_the_copy_worker_to_the_stages_recordings_qu
 
     settings = local_settings()
     bound = deployed_queues(settings)
-    assert bound == {"copy_worker": settings.recordings_queue}
+    assert bound == {"copy_worker": settings.recordings.recordings_queue}
     declared = {s.name for s in app.event_sources if hasattr(s, "queue")}
     assert declared == set(bound)
 

@@ -67,3 +67,35 @@ def test_deployed_stage_reads_credentials_from_secrets_manager() -> None:
             {**BASE, "STAGE": "prod", "TWILIO_SECRET_NAME": "cc/prod/twilio"}
         )
         assert load_twilio_credentials(settings).auth_token == "from-secret"
+
+
+def test_the_lambda_starts_without_the_operator_only_settings() -> None:
+    env = {k: v for k, v in BASE.items() if k != "WEB_SITE_BUCKET"}
+    assert Settings.from_environment(env).routing.customers_table == "c"
+
+
+def test_each_setting_lands_in_its_area_under_its_environment_name() -> None:
+    settings = Settings.from_environment(
+        {**BASE, "PRESENCE_WRAP_UP_SECONDS": "12", "RECORDING_TWILIO_COPY": "delete"}
+    )
+    assert settings.presence.presence_wrap_up_seconds == 12
+    assert settings.recordings.recording_twilio_copy == "delete"
+    assert settings.flat()["presence_wrap_up_seconds"] == 12
+
+
+def test_a_changed_copy_is_validated_like_the_original() -> None:
+    settings = Settings.from_environment(BASE)
+    assert settings.with_values(agent_ring_seconds=30).routing.agent_ring_seconds == 30
+    assert settings.routing.agent_ring_seconds == 20
+    with pytest.raises(ValueError, match="agent_ring_seconds"):
+        settings.with_values(agent_ring_seconds=1)
+    with pytest.raises(ValueError, match="unknown settings"):
+        settings.with_values(agent_ring_secs=30)
+
+
+def test_no_setting_name_belongs_to_two_areas() -> None:
+    from chalicelib.platform.settings import AREAS
+
+    names = [name for area in AREAS.values() for name in area.model_fields]
+    root = [name for name in Settings.model_fields if name not in AREAS]
+    assert len(names) + len(root) == len(set(names) | set(root))

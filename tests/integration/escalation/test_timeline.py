@@ -257,8 +257,8 @@ def test_step_functions_down_the_call_still_widens_by_the_backstop(
     filters = workflow_definition(container.settings)["task_routing"]["filters"]
     [owner_filter] = [f for f in filters if f["filter_friendly_name"] == "owner"]
     backstop = [t.get("timeout") for t in owner_filter["targets"]]
-    assert backstop[0] > container.settings.escalation_owner_seconds
-    assert backstop[1] > container.settings.escalation_team_seconds
+    assert backstop[0] > container.settings.escalation.escalation_owner_seconds
+    assert backstop[1] > container.settings.escalation.escalation_team_seconds
 
 
 def test_a_failing_step_fails_the_execution_not_the_call(
