@@ -15,6 +15,7 @@ from chalice import ForbiddenError, UnauthorizedError
 from chalice.app import Request
 
 from chalicelib import bootstrap
+from chalicelib.api.web import ServiceUnavailable
 from chalicelib.platform.errors import StorageUnavailable
 from chalicelib.platform.observability import count, logger
 
@@ -79,7 +80,8 @@ def bearer_token(request: Request) -> str:
 
 
 def require_staff(request: Request) -> Staff:
-    """The signed-in staff member, or a 401 that tells the client to sign in again."""
+    """The signed-in staff member; a 401 that tells the client to sign in again when the token
+    is bad, a 503 (try again) when the pool's keys cannot be read to judge it."""
     container = bootstrap.container()
     try:
         return verify_id_token(bearer_token(request), container.signing_keys, container.settings)
@@ -88,8 +90,11 @@ def require_staff(request: Request) -> Staff:
         logger.info("request not authenticated", reason=str(exc))
         raise UnauthorizedError("sign in again: " + str(exc)) from exc
     except StorageUnavailable as exc:
+        # The keys could not be read, so nothing is known about the token: 503 tells the page to
+        # retry, where a 401 would tell it to sign the agent out (and hang up their call).
+        count("AuthKeysUnavailable")
         logger.error("cannot verify tokens", reason=str(exc))
-        raise UnauthorizedError("cannot verify the sign-in right now, try again") from exc
+        raise ServiceUnavailable("cannot verify the sign-in right now, try again") from exc
 
 
 def require_supervisor(request: Request) -> Staff:

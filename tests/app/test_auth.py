@@ -121,3 +121,31 @@ def test_expired_token_is_refused(container: Any, cognito_pool: Any) -> None:
     assert verify_id_token(fresh, StaticKeys(private.public_key()), settings) == Staff(
         "sato", frozenset()
     )
+
+
+def test_keys_that_cannot_be_read_answer_503_not_401(
+    probe_client: Any, staff_token: Any, container: Any
+) -> None:
+    """A good token the API cannot judge (the pool's JWKS is unreachable) is a dependency
+    failure: 503 tells the page to retry, 401 would sign the agent out."""
+    from chalicelib.platform.signing_keys import JwksKeys
+
+    token = staff_token("sato")
+    container.signing_keys = JwksKeys("http://127.0.0.1:9/.well-known/jwks.json", timeout=1.0)
+    response = get(probe_client, "/whoami", token)
+    assert response.status_code == 503
+    assert response.json_body["Code"] == "ServiceUnavailable"
+    # While the keys stay out of reach the answer stays 503 (and costs no new fetch).
+    assert get(probe_client, "/whoami", token).status_code == 503
+
+
+def test_first_token_after_a_cold_start_is_accepted(
+    probe_client: Any, staff_token: Any, container: Any
+) -> None:
+    """A fresh container's monotonic clock starts near zero; its first token is still checked
+    against freshly fetched keys (it was refused for a minute when "never" was 0.0)."""
+    from chalicelib.platform.signing_keys import JwksKeys
+
+    token = staff_token("sato")
+    container.signing_keys = JwksKeys(container.settings.jwks_url, clock=lambda: 0.5)
+    assert get(probe_client, "/whoami", token).status_code == 200

@@ -26,6 +26,19 @@ def test_vendored_sdk_is_the_version_pinned_in_package_lock() -> None:
     assert f'"{pinned}"' in bundle or f"'{pinned}'" in bundle
 
 
+def test_vendored_cognito_library_is_the_version_pinned_in_package_lock() -> None:
+    """web/shared/cognito.js signs in with AWS's own SRP client, loaded from web/vendor."""
+    name = "amazon-cognito-identity-js"
+    lock = json.loads((WEB / "package-lock.json").read_text())
+    pinned = lock["packages"][f"node_modules/{name}"]["version"]
+    declared = json.loads((WEB / "package.json").read_text())["dependencies"][name]
+    manifest = json.loads((WEB / "vendor" / "manifest.json").read_text())
+    assert declared == pinned == manifest[name]["version"]
+    bundle = (WEB / "vendor" / manifest[name]["file"]).read_text()
+    assert "AmazonCognitoIdentity" in bundle
+    assert "amazon-cognito-identity.min.js" in (WEB / "shared" / "cognito.js").read_text()
+
+
 def _members(pattern: str, source: str) -> set[str]:
     return set(re.findall(pattern, source))
 

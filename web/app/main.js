@@ -994,9 +994,15 @@ async function startWorking() {
   presence = new Presence(api, {
     onState: showAgentState,
     onHeartbeat: (ok, error) => {
+      if (ok && banners.has("auth")) setBanner("auth", "");
       if (ok || !error) return;
-      if (error.kind === "unauthorized") expireSession();
+      if (error.kind === "unauthorized") sessionLost();
       else if (error.kind === "network") setConnected(false);
+      else if (error.kind === "unavailable") {
+        // 503: the server cannot check sign-ins (or reach its store) for a moment. Transient:
+        // the heartbeat retries; nothing is signed out or hung up.
+        setBanner("auth", "The server is briefly unavailable. Retrying…", { tone: "info" });
+      }
       // The server has no session for us (it ended it, or opening it failed): open it again,
       // or the phone looks ready while no call is ever offered.
       else if (error.status === 409) startPresence();
@@ -1036,7 +1042,7 @@ async function startPresence() {
     setBanner("state", "");
   } catch (error) {
     if (error.kind === "unauthorized") {
-      expireSession();
+      sessionLost();
     } else if (error.kind === "network") {
       setConnected(false);
       setTimeout(() => session.signedIn && startPresence(), 5000);
@@ -1048,6 +1054,24 @@ async function startPresence() {
       setBanner("state", `Could not sign you in to the phone system: ${error.message}`, { tone: "error" });
     }
   }
+}
+
+/**
+ * The API refused the token even after renewing it and retrying (api.js). A live call is never
+ * dropped for it: the Device stays up until the call and its wrap-up are over, and the heartbeat
+ * keeps trying meanwhile. If Cognito could not be reached to renew it (the session is still
+ * held), it is a connection problem, not an expiry: keep going.
+ */
+function sessionLost() {
+  if (session.signedIn) {
+    setBanner("auth", "Could not renew your sign-in. Retrying…", { tone: "info" });
+    return;
+  }
+  if (!idle()) {
+    setBanner("auth", "Your sign-in has expired. Finish this call, then sign in again.", { tone: "error" });
+    return;
+  }
+  expireSession();
 }
 
 function expireSession() {

@@ -47,8 +47,11 @@ export class Presence {
       this.report(body);
       this.schedule(this.intervalMs);
     } catch (error) {
+      // Every failure but "refused" (this page is too old) is tried again: an "unauthorized"
+      // one too, so a rep on a call keeps their line until the page decides to sign them out
+      // (it stops the heartbeat by setting `running` to false).
       this.onHeartbeat(false, error);
-      if (error.kind !== "refused" && error.kind !== "unauthorized") this.schedule(RETRY_MS);
+      if (error.kind !== "refused") this.schedule(RETRY_MS);
     }
   }
 

@@ -35,7 +35,7 @@ async function token() {
   return id;
 }
 
-async function poll() {
+async function poll(retried = false) {
   const headers = {};
   const id = await token();
   if (session && !id) return askSignIn();
@@ -43,9 +43,13 @@ async function poll() {
   const url = `${API}/presence${view.version ? `?since=${encodeURIComponent(view.version)}` : ""}`;
   const response = await fetch(url, { headers, cache: "no-store" });
   if (response.status === 401) {
-    if (session && (await session.refresh())) return;
+    // Renew the token and try once more before anything else; sign-in is asked for only when
+    // the session is really over (Cognito refused the refresh token), never for a blip.
+    if (session && !retried && (await session.refresh())) return poll(true);
+    if (session && session.signedIn) throw new Error("sign-in could not be renewed, retrying");
     return askSignIn();
   }
+  // 503: the server cannot check sign-ins (or read presence) for a moment: the loop retries.
   if (response.status === 304) return markOk();
   if (!response.ok) throw new Error(`presence feed answered ${response.status}`);
   const feed = await response.json();

@@ -20,7 +20,7 @@ function setStatus(text, kind = "") {
   $("status").className = `status ${kind}`;
 }
 
-async function load() {
+async function load(retried = false) {
   const headers = {};
   if (session) {
     const id = await session.idToken();
@@ -29,9 +29,12 @@ async function load() {
   }
   const response = await fetch(`${API}/kpis/today`, { headers, cache: "no-store" });
   if (response.status === 401) {
-    if (session && (await session.refresh())) return load();
+    // Renew the token and try once more; sign-in is asked for only when the session is over.
+    if (session && !retried && (await session.refresh())) return load(true);
+    if (session && session.signedIn) throw new Error("sign-in could not be renewed, retrying");
     return askSignIn();
   }
+  // 503: the server cannot check sign-ins (or read the KPIs) for a moment: the loop retries.
   if (!response.ok) throw new Error(`KPI feed answered ${response.status}`);
   render(await response.json());
   failures = 0;

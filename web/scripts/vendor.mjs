@@ -1,19 +1,29 @@
-// Copies the Twilio Voice SDK's browser bundle from node_modules into web/vendor/ and records its
-// version in vendor/manifest.json (a test checks it matches package-lock.json). Run by
-// `make web-vendor` after `npm ci`; the result is committed so `make run` needs no npm.
+// Copies the browser bundles the pages load from node_modules into web/vendor/ and records
+// their versions in vendor/manifest.json (tests check they match package-lock.json):
+// - the Twilio Voice SDK (the softphone's Device);
+// - amazon-cognito-identity-js, AWS's client for Cognito's SRP sign-in (web/shared/cognito.js).
+// Run by `make web-vendor` after `npm ci`; the result is committed so `make run` needs no npm.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const web = join(dirname(fileURLToPath(import.meta.url)), "..");
-const sdk = join(web, "node_modules", "@twilio", "voice-sdk");
-const { version } = JSON.parse(readFileSync(join(sdk, "package.json"), "utf8"));
 const vendor = join(web, "vendor");
+const BUNDLES = [
+  { name: "@twilio/voice-sdk", from: "dist/twilio.min.js", file: "twilio.min.js" },
+  {
+    name: "amazon-cognito-identity-js",
+    from: "dist/amazon-cognito-identity.min.js",
+    file: "amazon-cognito-identity.min.js",
+  },
+];
 mkdirSync(vendor, { recursive: true });
-const file = "twilio.min.js";
-copyFileSync(join(sdk, "dist", "twilio.min.js"), join(vendor, file));
-writeFileSync(
-  join(vendor, "manifest.json"),
-  JSON.stringify({ "@twilio/voice-sdk": { version, file } }, null, 2) + "\n",
-);
-console.log(`vendored @twilio/voice-sdk ${version} as web/vendor/${file}`);
+const manifest = {};
+for (const { name, from, file } of BUNDLES) {
+  const pkg = join(web, "node_modules", ...name.split("/"));
+  const { version } = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8"));
+  copyFileSync(join(pkg, ...from.split("/")), join(vendor, file));
+  manifest[name] = { version, file };
+  console.log(`vendored ${name} ${version} as web/vendor/${file}`);
+}
+writeFileSync(join(vendor, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");

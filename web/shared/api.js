@@ -3,7 +3,9 @@
 // Every request carries the signed-in user's Cognito ID token (`Authorization: Bearer`) and the
 // page's version (`X-Client-Version`); every response's version headers are reported to the page
 // (see chalicelib/platform/versions.py). Failures become an ApiError whose `kind` says what the page should
-// tell the agent: "network" (no answer), "unauthorized" (sign in again), "refused" (this page is
+// tell the agent: "network" (no answer), "unauthorized" (the token was refused even after a
+// refresh and one retry), "unavailable" (503: a dependency of the server is briefly down, e.g. it
+// cannot read the sign-in keys; transient, never a reason to sign out), "refused" (this page is
 // too old: 426), "http" (any other error status, with the server's message).
 
 export const CLIENT_VERSION_HEADER = "X-Client-Version";
@@ -83,6 +85,8 @@ export class ApiClient {
 
   async request(method, path, body, { keepalive = false, retryOn401 = true } = {}) {
     const response = await this.send(method, path, body, keepalive);
+    // A 401 first renews the ID token (Cognito's REFRESH_TOKEN_AUTH) and retries once: only a
+    // token refused twice reaches the page as "unauthorized".
     if (response.status === 401 && retryOn401 && (await this.onUnauthorized())) {
       return this.request(method, path, body, { keepalive, retryOn401: false });
     }
@@ -147,6 +151,12 @@ export class ApiClient {
       );
       this.onRefused(error);
       throw error;
+    }
+    if (response.status === 503) {
+      throw new ApiError("unavailable", messageOf(body, "The server is briefly unavailable. Retrying."), {
+        status: 503,
+        body,
+      });
     }
     if (response.status === 401) {
       throw new ApiError("unauthorized", "Your sign-in has expired. Sign in again.", {

@@ -1,10 +1,19 @@
-// Staff sign-in against the Cognito user pool, straight from the browser (no SDK needed):
-// USER_PASSWORD_AUTH to sign in, REFRESH_TOKEN_AUTH to renew the ID token before it expires.
+// Staff sign-in against the Cognito user pool, straight from the browser.
+//
+// Signing in is USER_SRP_AUTH (the password never leaves the page), computed by AWS's own
+// client library, amazon-cognito-identity-js (vendored as web/vendor/amazon-cognito-identity.min.js,
+// loaded on first sign-in). Renewing the ID token is REFRESH_TOKEN_AUTH, one plain InitiateAuth.
+// These two, and only these, are the flows the deployed app client allows (infra/resources.json,
+// UserPoolClient.ExplicitAuthFlows; tests/unit/test_signin_flows.py keeps them in step):
 // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_InitiateAuth.html
+// https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-authentication-flow-methods.html
 //
 // The tokens live in sessionStorage: they survive the reload the page does to update itself,
 // and die with the tab. The ID token is what the API checks (`Authorization: Bearer`).
 
+export const SIGN_IN_FLOW = "USER_SRP_AUTH";
+export const REFRESH_FLOW = "REFRESH_TOKEN_AUTH";
+const LIBRARY_URL = new URL("../vendor/amazon-cognito-identity.min.js", import.meta.url);
 const STORAGE_KEY = "cc.session";
 // Renew when less than this much of the ID token's life is left (Cognito issues 1 h tokens).
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;
@@ -36,6 +45,75 @@ const FRIENDLY = {
   UserNotConfirmedException: "Your account is not activated yet. Ask your supervisor.",
   TooManyRequestsException: "Too many attempts. Wait a minute and try again.",
 };
+
+let library = null;
+
+/** AmazonCognitoIdentity, loaded once as the classic script its UMD bundle is. */
+function loadLibrary() {
+  if (!library) {
+    library = new Promise((resolve, reject) => {
+      if (globalThis.AmazonCognitoIdentity) return resolve(globalThis.AmazonCognitoIdentity);
+      const script = document.createElement("script");
+      script.src = LIBRARY_URL.href;
+      script.onload = () => resolve(globalThis.AmazonCognitoIdentity);
+      script.onerror = () => {
+        library = null;
+        reject(new SignInError("The sign-in could not be loaded. Check your connection.", "network"));
+      };
+      document.head.appendChild(script);
+    });
+  }
+  return library;
+}
+
+// The library caches tokens in localStorage unless given a Storage; this page keeps its own
+// session (sessionStorage, above), so the library's copy is kept nowhere.
+const NO_STORAGE = {
+  getItem: () => null,
+  setItem: () => {},
+  removeItem: () => {},
+  clear: () => {},
+};
+
+function signInFailure(error) {
+  const code = (error && error.code) || "";
+  if (!code || code === "NetworkError") {
+    return new SignInError("The sign-in service could not be reached. Check your connection.", "network");
+  }
+  return new SignInError(FRIENDLY[code] || error.message || "Sign-in failed.", code);
+}
+
+async function srpSignIn(cognito, username, password) {
+  const lib = await loadLibrary();
+  const pool = new lib.CognitoUserPool({
+    UserPoolId: cognito.userPoolId,
+    ClientId: cognito.clientId,
+    endpoint: cognitoEndpoint(cognito),
+    Storage: NO_STORAGE,
+  });
+  const user = new lib.CognitoUser({ Username: username, Pool: pool, Storage: NO_STORAGE });
+  user.setAuthenticationFlowType(SIGN_IN_FLOW);
+  const details = new lib.AuthenticationDetails({ Username: username, Password: password });
+  return new Promise((resolve, reject) => {
+    // NEW_PASSWORD_REQUIRED and MFA are set up by supervisors in the console, not here.
+    const attention = (name) => () =>
+      reject(new SignInError(`Your account needs attention (${name}). Ask your supervisor.`, name));
+    user.authenticateUser(details, {
+      onSuccess: (result) =>
+        resolve({
+          IdToken: result.getIdToken().getJwtToken(),
+          RefreshToken: result.getRefreshToken().getToken(),
+        }),
+      onFailure: (error) => reject(signInFailure(error)),
+      newPasswordRequired: attention("NEW_PASSWORD_REQUIRED"),
+      mfaRequired: attention("SMS_MFA"),
+      totpRequired: attention("SOFTWARE_TOKEN_MFA"),
+      mfaSetup: attention("MFA_SETUP"),
+      selectMFAType: attention("SELECT_MFA_TYPE"),
+      customChallenge: attention("CUSTOM_CHALLENGE"),
+    });
+  });
+}
 
 async function initiateAuth(cognito, authFlow, parameters, fetchImpl) {
   let response;
@@ -119,13 +197,7 @@ export class CognitoSession {
   }
 
   async signIn(username, password) {
-    const result = await initiateAuth(
-      this.cognito,
-      "USER_PASSWORD_AUTH",
-      { USERNAME: username, PASSWORD: password },
-      this.fetchImpl,
-    );
-    this.adopt(result, null);
+    this.adopt(await srpSignIn(this.cognito, username, password), null);
   }
 
   signOut() {
@@ -140,7 +212,7 @@ export class CognitoSession {
       const { refreshToken } = this.state;
       this.pending = initiateAuth(
         this.cognito,
-        "REFRESH_TOKEN_AUTH",
+        REFRESH_FLOW,
         { REFRESH_TOKEN: refreshToken },
         this.fetchImpl,
       )
@@ -149,8 +221,9 @@ export class CognitoSession {
           return true;
         })
         .catch((error) => {
-          // A network failure keeps the session (the token may still be good); a refusal ends it.
-          if (error.code !== "network") this.signOut();
+          // Only Cognito refusing the refresh token (expired, revoked, user disabled) ends the
+          // session; a network failure, throttling or a Cognito error keeps it for a retry.
+          if (error.code === "NotAuthorizedException") this.signOut();
           return false;
         })
         .finally(() => {

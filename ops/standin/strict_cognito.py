@@ -1,0 +1,184 @@
+"""moto's Cognito made as strict as Cognito on the two points the sign-in relies on.
+
+moto 5.2 answers USER_SRP_AUTH with a random SALT and SRP_B and accepts any
+PASSWORD_CLAIM_SIGNATURE, so a wrong password signs in; and it ignores the app client's
+ExplicitAuthFlows, so a page using a flow the deployed client refuses works locally and fails in
+the cloud (issue 16). `install()` patches moto's backend so that:
+
+- InitiateAuth refuses a flow the client does not allow. ExplicitAuthFlows, and the default
+  when none is given (SRP, refresh, custom):
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html
+  The reference names no error for it; Cognito answers InvalidParameterException "<FLOW> flow
+  not enabled for this client" (as users report it), which the page shows as a failed sign-in
+  whatever the code.
+- USER_SRP_AUTH runs the real SRP-6a exchange Cognito uses: the challenge carries a salt, the
+  server's B computed from the user's password verifier, and a SECRET_BLOCK; RespondToAuthChallenge
+  (PASSWORD_VERIFIER) checks PASSWORD_CLAIM_SIGNATURE and answers NotAuthorizedException when it
+  does not match. https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-authentication-flow-methods.html#amazon-cognito-user-pools-authentication-flow-methods-srp
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_RespondToAuthChallenge.html
+
+The group, hashes and key derivation are the client library's own (pycognito's aws_srp, the same
+arithmetic as amazon-cognito-identity-js, which the pages use): this module only plays the
+server's half, so a client that computes differently from Cognito fails here too.
+ops/moto_server.py (the local stack's moto server: `make run`, the browser tests) and the
+tests' in-process moto (tests/conftest.py, cognito_pool) install it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import threading
+from typing import Any
+
+# Cognito's flow names and the ExplicitAuthFlows value that allows each.
+FLOW_PERMISSION = {
+    "USER_SRP_AUTH": "ALLOW_USER_SRP_AUTH",
+    "USER_PASSWORD_AUTH": "ALLOW_USER_PASSWORD_AUTH",
+    "REFRESH_TOKEN_AUTH": "ALLOW_REFRESH_TOKEN_AUTH",
+    "REFRESH_TOKEN": "ALLOW_REFRESH_TOKEN_AUTH",
+    "CUSTOM_AUTH": "ALLOW_CUSTOM_AUTH",
+    "ADMIN_USER_PASSWORD_AUTH": "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ADMIN_NO_SRP_AUTH": "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+}
+# CreateUserPoolClient: "If you don't specify a value for ExplicitAuthFlows, your user client
+# supports ALLOW_REFRESH_TOKEN_AUTH, ALLOW_USER_SRP_AUTH, and ALLOW_CUSTOM_AUTH."
+DEFAULT_FLOWS = ("ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH")
+
+_installed = False
+_lock = threading.Lock()
+
+
+def allowed_flows(client: Any) -> tuple[str, ...]:
+    flows = client.extended_config.get("ExplicitAuthFlows")
+    return tuple(flows) if flows else DEFAULT_FLOWS
+
+
+def _check_flow(client: Any, auth_flow: str) -> None:
+    from moto.cognitoidp.exceptions import InvalidParameterException
+
+    needed = FLOW_PERMISSION.get(auth_flow)
+    if needed is not None and needed not in allowed_flows(client):
+        raise InvalidParameterException(f"{auth_flow} flow not enabled for this client")
+
+
+def _client(backend: Any, client_id: str) -> tuple[Any, Any] | None:
+    for pool in backend.user_pools.values():
+        if client_id in pool.clients:
+            return pool, pool.clients[client_id]
+    return None
+
+
+class _Exchange:
+    """The server's half of one SRP exchange, kept until the client answers."""
+
+    def __init__(self, pool_id: str, user_id: str, password: str, big_a: int) -> None:
+        from pycognito.aws_srp import G_HEX, N_HEX, hash_sha256, hex_hash, hex_to_long, pad_hex
+
+        self.n = hex_to_long(N_HEX)
+        self.g = hex_to_long(G_HEX)
+        k = hex_to_long(hex_hash("00" + N_HEX + "0" + G_HEX))
+        self.pool_name = pool_id.split("_", 1)[1]
+        self.user_id = user_id
+        # The page's library reads SALT as a number (a leading zero nibble would vanish) and
+        # pycognito as text: a salt whose hex starts with 1-7 reads the same to both.
+        self.salt = bytes([0x10 + os.urandom(1)[0] % 0x70]).hex() + os.urandom(15).hex()
+        x = hex_to_long(
+            hex_hash(
+                pad_hex(self.salt) + hash_sha256(f"{self.pool_name}{user_id}:{password}".encode())
+            )
+        )
+        self.v = pow(self.g, x, self.n)
+        # 256 random bits: ample for a stand-in, and a quarter of the cost of a 1024-bit b
+        # (each 3072-bit modular power costs tens of milliseconds in Python).
+        self.small_b = int.from_bytes(os.urandom(32), "big")
+        self.big_b = (k * self.v + pow(self.g, self.small_b, self.n)) % self.n
+        self.big_a = big_a
+        self.secret_block = base64.standard_b64encode(os.urandom(64)).decode()
+
+    def expected_signature(self, timestamp: str) -> bytes:
+        from pycognito.aws_srp import calculate_u, compute_hkdf, long_to_hex, pad_hex
+
+        u = calculate_u(self.big_a, self.big_b)
+        s = pow(self.big_a * pow(self.v, u, self.n), self.small_b, self.n)
+        key = compute_hkdf(
+            bytearray.fromhex(pad_hex(s)), bytearray.fromhex(pad_hex(long_to_hex(u)))
+        )
+        message = (
+            self.pool_name.encode()
+            + self.user_id.encode()
+            + base64.standard_b64decode(self.secret_block)
+            + timestamp.encode()
+        )
+        return base64.standard_b64encode(hmac.new(key, message, hashlib.sha256).digest())
+
+
+def install() -> None:
+    """Patch moto's Cognito backend class (once per process)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _installed = True
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.models import CognitoIdpBackend
+    from pycognito.aws_srp import N_HEX, long_to_hex
+
+    exchanges: dict[str, _Exchange] = {}
+    initiate_auth = CognitoIdpBackend.initiate_auth
+    respond = CognitoIdpBackend.respond_to_auth_challenge
+
+    def strict_initiate_auth(
+        self: Any, client_id: str, auth_flow: str, auth_parameters: dict[str, str]
+    ) -> dict[str, Any]:
+        found = _client(self, client_id)
+        if found is not None:
+            _check_flow(found[1], auth_flow)
+        result: dict[str, Any] = initiate_auth(self, client_id, auth_flow, auth_parameters)
+        if auth_flow != "USER_SRP_AUTH" or found is None:
+            return result
+        pool = found[0]
+        user = self.admin_get_user(pool.id, auth_parameters["USERNAME"])
+        big_a = int(auth_parameters["SRP_A"], 16)
+        if big_a % int(N_HEX, 16) == 0:
+            raise NotAuthorizedError("Invalid SRP_A.")
+        # Cognito's USER_ID_FOR_SRP is the user name of a pool without aliases (ours).
+        exchange = _Exchange(pool.id, user.username, user.password or "", big_a)
+        # moto finds the session of a PASSWORD_VERIFIER answer by its secret block.
+        self.sessions[exchange.secret_block] = self.sessions.pop(result["Session"])
+        exchanges[exchange.secret_block] = exchange
+        result["Session"] = exchange.secret_block
+        result["ChallengeParameters"].update(
+            SALT=exchange.salt,
+            SRP_B=long_to_hex(exchange.big_b),
+            SECRET_BLOCK=exchange.secret_block,
+            USER_ID_FOR_SRP=exchange.user_id,
+        )
+        return result
+
+    def strict_respond(
+        self: Any,
+        session: str,
+        client_id: str,
+        challenge_name: str,
+        challenge_responses: dict[str, str],
+    ) -> dict[str, Any]:
+        if challenge_name == "PASSWORD_VERIFIER":
+            block = challenge_responses.get("PASSWORD_CLAIM_SECRET_BLOCK", "")
+            exchange = exchanges.pop(block, None)
+            signature = challenge_responses.get("PASSWORD_CLAIM_SIGNATURE", "").encode()
+            timestamp = challenge_responses.get("TIMESTAMP", "")
+            if exchange is None or not hmac.compare_digest(
+                exchange.expected_signature(timestamp), signature
+            ):
+                self.sessions.pop(block, None)
+                raise NotAuthorizedError("Incorrect username or password.")
+        result: dict[str, Any] = respond(
+            self, session, client_id, challenge_name, challenge_responses
+        )
+        return result
+
+    CognitoIdpBackend.initiate_auth = strict_initiate_auth  # type: ignore[method-assign]
+    CognitoIdpBackend.respond_to_auth_challenge = strict_respond  # type: ignore[method-assign]
