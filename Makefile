@@ -4,13 +4,22 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck bench clean web-vendor
+.PHONY: setup openapi run test lint typecheck bench clean web-vendor
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+# Twilio's OpenAPI description (npm @twilio/cli-core, pinned in tests/openapi/package.json):
+# tests/openapi checks every request we send and every stand-in reply against it.
+OPENAPI := tests/openapi/node_modules/.package-lock.json
+$(OPENAPI): tests/openapi/package.json tests/openapi/package-lock.json
+	cd tests/openapi && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(OPENAPI)
+
+openapi: $(OPENAPI)
 
 setup: $(STAMP)
 
@@ -23,16 +32,17 @@ lint: setup
 typecheck: setup
 	$(PY) -m mypy chalicelib app.py
 
-test: setup lint typecheck
+test: setup lint typecheck openapi
 	$(PY) -m pytest
 
 bench: setup
 	$(PY) -m ops bench incoming-call
 
 # Re-vendor the Twilio Voice SDK after changing its version in web/package.json (the result,
-# web/vendor/twilio.min.js, is committed: `make run` and `make test` need no npm).
+# web/vendor/twilio.min.js, is committed: `make run` needs no npm; `make test` needs it only for
+# tests/openapi).
 web-vendor:
 	cd web && npm install --package-lock-only --no-audit --no-fund && npm ci --no-audit --no-fund && node scripts/vendor.mjs
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache tests/openapi/node_modules

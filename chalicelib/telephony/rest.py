@@ -185,12 +185,14 @@ class TwilioGateway:
             if exc.status == 404:
                 return False
             raise TelephonyUnavailable(f"delete recording {recording_sid} failed: {exc}") from exc
+        except _unreachable() as exc:
+            raise TelephonyUnavailable(f"delete recording {recording_sid} failed: {exc}") from exc
 
     # --- escalation (issue 4) ---
     def fetch_task(self, task_sid: str) -> TaskSnapshot:
         """The task's status, attributes and version (ETag) for a conditional update; a task
         TaskRouter no longer has (deleted ~15 min after it ended) comes back as `deleted`."""
-        from twilio.base.exceptions import TwilioException, TwilioRestException
+        from twilio.base.exceptions import TwilioRestException
 
         from chalicelib.telephony.tasks import TaskSnapshot
 
@@ -200,7 +202,7 @@ class TwilioGateway:
             if exc.status == 404:
                 return TaskSnapshot(task_sid=task_sid, status="deleted", attributes={})
             raise TelephonyUnavailable(f"fetch task {task_sid} failed: {exc}") from exc
-        except TwilioException as exc:
+        except _unreachable() as exc:
             raise TelephonyUnavailable(f"fetch task {task_sid} failed: {exc}") from exc
         task = response.data
         etag = {k.lower(): v for k, v in (response.headers or {}).items()}.get("etag", "")
@@ -217,7 +219,7 @@ class TwilioGateway:
         """Write the attributes only if the task is still at `version` (If-Match); raise
         TaskChanged if it moved on meanwhile (e.g. accepted).
         https://www.twilio.com/docs/taskrouter/api/task#task-version"""
-        from twilio.base.exceptions import TwilioException, TwilioRestException
+        from twilio.base.exceptions import TwilioRestException
 
         from chalicelib.platform.errors import TaskChanged
 
@@ -230,7 +232,7 @@ class TwilioGateway:
             if exc.status == 412:
                 raise TaskChanged(f"task {task_sid} changed since version {version}") from exc
             raise TelephonyUnavailable(f"update task {task_sid} failed: {exc}") from exc
-        except TwilioException as exc:
+        except _unreachable() as exc:
             raise TelephonyUnavailable(f"update task {task_sid} failed: {exc}") from exc
 
     def create_task(
@@ -402,12 +404,21 @@ class TwilioGateway:
 
     @staticmethod
     def _call(operation: Any, what: str) -> Any:
-        from twilio.base.exceptions import TwilioException
-
         try:
             return operation()
-        except TwilioException as exc:
+        except _unreachable() as exc:
             raise TelephonyUnavailable(f"{what} failed: {exc}") from exc
+
+
+def _unreachable() -> tuple[type[Exception], ...]:
+    """What Twilio being unreachable or refusing raises: twilio's own errors, and the requests
+    library's (a refused connection, a timeout, a reset) that twilio's HTTP client lets through
+    unwrapped. Both become TelephonyUnavailable, which the escalation state machine retries
+    (infra/escalation.asl.json) and the API answers with a 503."""
+    from requests.exceptions import RequestException
+    from twilio.base.exceptions import TwilioException
+
+    return (TwilioException, RequestException)
 
 
 def _is_time(value: Any) -> bool:

@@ -2,6 +2,10 @@
 
 Every request the app makes through twilio's own `Client` lands here, is recorded, and gets a
 canned response (200 and `{}` unless a route says otherwise). Tests assert the exact calls.
+
+Every request any instance records is also kept for the whole test session (SESSION_REQUESTS):
+tests/openapi/test_twilio_openapi.py checks each against Twilio's OpenAPI description once
+every other test has run.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ class RecordedRequest:
     def host(self) -> str:
         return self.url.split("/")[2]
 
+
+# Every request recorded in this test session, by any RecordingHttpClient, in order.
+SESSION_REQUESTS: list[RecordedRequest] = []
 
 # A responder returns (status, body) or (status, body, response headers).
 Responder = Callable[[RecordedRequest], tuple[Any, ...]]
@@ -76,6 +83,7 @@ class RecordingHttpClient(HttpClient):
             method.upper(), uri, dict(params or {}), dict(data or {}), dict(headers or {})
         )
         self.requests.append(recorded)
+        SESSION_REQUESTS.append(recorded)
         for route_method, pattern, responder in self.routes:
             if route_method == recorded.method and pattern.search(uri):
                 status, body, *extra = responder(recorded)
