@@ -1,6 +1,8 @@
 """`make run`: moto's server standing in for AWS, demo data, `chalice local`, the web pages.
 
-Every child process binds to 127.0.0.1 and is stopped when this one is (Ctrl-C).
+moto's server is ours (ops/moto_server.py): it runs the escalation state machine, its Lambda
+steps included, so every waiting call has its timeline as on AWS. Every child process binds to
+127.0.0.1 and is stopped when this one is (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ LOG_DIR = ROOT / "var"
 # Open around the clock unless BUSINESS_HOURS says otherwise: `make run` on a Saturday night
 # should route a demo call to an agent, not play the closed message.
 ALWAYS_OPEN = around_the_clock()
+# What seeding the stack finds out and chalice local needs.
+SEEDED = ("COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "ESCALATION_STATE_MACHINE_ARN")
 
 
 def wait_for_http(url: str, timeout: float = 30.0) -> None:
@@ -64,6 +68,7 @@ def seed_local_stack() -> str:
 
     from ops.cognito_local import DEMO_PASSWORD, DEMO_SUPERVISOR, seed_staff
     from ops.demo import AGENTS_CSV, CUSTOMERS_CSV, demo_agents
+    from ops.escalation import create_local_state_machine
     from ops.imports import import_agents, import_customers
     from ops.presence_seed import seed_demo_presence
 
@@ -86,6 +91,9 @@ def seed_local_stack() -> str:
     # chalice local and `ops dev-token` find the pool through these.
     os.environ["COGNITO_USER_POOL_ID"] = pool.pool_id
     os.environ["COGNITO_CLIENT_ID"] = pool.client_id
+    # chalice local starts one execution per waiting call on it (EscalationSteps).
+    machine = create_local_state_machine(session, settings)
+    os.environ["ESCALATION_STATE_MACHINE_ARN"] = machine
     return "\n".join(
         [
             agents.summary("agents"),
@@ -93,6 +101,7 @@ def seed_local_stack() -> str:
             f"presence: {available} demo agents signed in and available",
             f"staff: user pool {pool.pool_id}; demo agents and '{DEMO_SUPERVISOR}' sign in "
             f"with password {DEMO_PASSWORD}",
+            f"escalation: state machine {machine}, one execution per waiting call",
         ]
     )
 
@@ -150,10 +159,14 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
 
     try:
         LOG_DIR.mkdir(exist_ok=True)
-        start([_bin("moto_server"), "-H", "127.0.0.1", "-p", str(ports.moto)], LOG_DIR / "moto.log")
+        # moto's server with the escalation steps: they run with chalice local's environment.
+        start(
+            [sys.executable, "-m", "ops.moto_server", "--host=127.0.0.1", f"--port={ports.moto}"],
+            LOG_DIR / "moto.log",
+        )
         wait_for_http(f"{moto_url}/moto-api/")
         print(seed_local_stack(), flush=True)
-        env.update({k: os.environ[k] for k in ("COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID")})
+        env.update({k: os.environ[k] for k in SEEDED})
         if WEB_DIR.is_dir():
             # This stack's own file, served as /config.js: a second stack (the browser tests,
             # on other ports) never rewrites the config of a page a developer has open.
@@ -213,9 +226,9 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
         print(
             "\nThe contact center is running locally:\n"
             f"  API (chalice local)   {api_url}\n"
-            f"  AWS (moto server)     {moto_url}\n"
+            f"  AWS (moto server)     {moto_url} (runs the escalation timeline, steps too)\n"
             f"{web_line}"
-            f"  moto's log            {LOG_DIR / 'moto.log'}\n"
+            f"  moto's log            {LOG_DIR / 'moto.log'} (with the escalation steps' logs)\n"
             + (
                 f"  Twilio stand-in       http://127.0.0.1:{ports.standin} (a gentle day of "
                 "calls; --no-sim to stop it)\n"
