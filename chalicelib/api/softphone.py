@@ -10,7 +10,6 @@ import functools
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlencode
 
 from chalice import Blueprint, ForbiddenError, Response
 
@@ -33,6 +32,7 @@ from chalicelib.platform.errors import (
     TelephonyUnavailable,
 )
 from chalicelib.platform.observability import count, logger
+from chalicelib.platform.signatures import callback_url
 from chalicelib.telephony import webhooks
 
 if TYPE_CHECKING:
@@ -328,7 +328,7 @@ def transfer_join() -> Response:
             name,
             agent_label(agent_id),
             c.settings.url(webhooks.CONFERENCE_STATUS),
-            f"{left}?{urlencode({'task': task_sid})}" if task_sid else left,
+            callback_url(left, {"task": task_sid}),
         )
     )
 

@@ -4,12 +4,21 @@ The signature covers the URL Twilio called and every posted parameter, so it is 
 the configured public base URL plus the route's path (the URL seen inside API Gateway or
 `chalice local` is not the one Twilio signed) and against the raw form, not a model of it.
 https://www.twilio.com/docs/usage/webhooks/webhooks-security
+
+A callback URL's query is part of what Twilio signs ("the webhook URL set in Twilio", exactly as
+given, query included), but API Gateway's REST API hands the function the parsed query
+parameters, and "the order of the request parameters is not preserved"
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html,
+`queryStringParameters` / `multiValueQueryStringParameters`). The raw query string is gone, so
+the query's form is fixed by convention instead: `callback_url` writes it in one canonical form
+(pairs sorted, percent-encoded) and `public_url` writes the parameters it was handed back in
+that same form, whatever order they arrive in. Every callback URL with a query is built here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from urllib.parse import parse_qsl, urlencode
+from collections.abc import Iterable, Mapping, Sequence
+from urllib.parse import parse_qsl, quote, urlencode
 
 
 class InvalidSignature(Exception):
@@ -39,10 +48,34 @@ class Form(dict[str, str]):
             raise InvalidSignature("unparseable form body") from exc
 
 
+def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
+    """A query string in the one form our callback URLs take: pairs sorted by name (then value),
+    each percent-encoded. `quote`, not urlencode's default `quote_plus`: a space is `%20`, never
+    `+`, so there is no doubt how it decodes."""
+    return urlencode(sorted(pairs), quote_via=quote)
+
+
+def callback_url(url: str, query: Mapping[str, str]) -> str:
+    """`url` with `query`, in the form Twilio will request (and sign) and `public_url` rebuilds.
+
+    Parameters without a value are left out: none of our callbacks needs a blank one."""
+    pairs = [(name, value) for name, value in query.items() if value]
+    return f"{url}?{canonical_query(pairs)}" if pairs else url
+
+
 def public_url(base_url: str, path: str, query: Mapping[str, str] | None = None) -> str:
+    """The URL Twilio signed: our public base URL, the route's path and the query as parsed by
+    API Gateway (in any order), written back in `callback_url`'s canonical form."""
     url = base_url.rstrip("/") + path
     if query:
-        url += "?" + urlencode(list(query.items()))
+        # Chalice's `request.query_params` is a MultiDict: every value of a repeated name counts.
+        getlist = getattr(query, "getlist", None)
+        pairs = [
+            (name, value)
+            for name in query
+            for value in (getlist(name) if getlist else [query[name]])
+        ]
+        url += "?" + canonical_query(pairs)
     return url
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlencode
 
 from pydantic import Field
 
 from chalicelib.platform.errors import InvalidInput, TelephonyUnavailable
 from chalicelib.platform.observability import count, logger
+from chalicelib.platform.signatures import callback_url
 from chalicelib.telephony.forms import TwilioForm
 from chalicelib.telephony.phone_numbers import InvalidPhoneNumber, masked, to_e164
 
@@ -510,13 +510,14 @@ def transfer_instruction(
     if not name:
         raise InvalidInput("transfer task names no conference")
     # The task rides along: the join checks it was not called off, and the leg's end wraps it.
-    query = urlencode({"conference": name, "agent_id": worker_agent_id, "task": task_sid})
     return {
         "instruction": "call",
         "accept": True,
         "to": worker_contact_uri,
         "from": str(task_attributes.get("caller") or caller_id),
-        "url": f"{join_url}?{query}",
+        "url": callback_url(
+            join_url, {"conference": name, "agent_id": worker_agent_id, "task": task_sid}
+        ),
         "status_callback_url": leg_status_callback,
         "timeout": ring_seconds,
     }

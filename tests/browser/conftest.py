@@ -22,9 +22,14 @@ from typing import Any
 
 import pytest
 
+from chalicelib.platform.settings import LOCAL_AUTH_TOKEN
+from chalicelib.platform.signatures import callback_url
+from chalicelib.telephony import webhooks
 from ops.local_process import free_ports, local_stack_process
 from ops.web_config import local_web_config
+from ops.webhooks import post_signed
 from tests.browser.twilio_rest import TwilioRestServer
+from tests.conversation_script import CallScript
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -292,3 +297,15 @@ def softphone(browser: Any, stack: Stack) -> Iterator[Softphone]:
     yield phone
     context.close()
     assert not phone.page_errors, phone.page_errors
+
+
+CALLBACK_PATHS = {"voice": webhooks.VOICE_STATUS, "taskrouter": webhooks.TASKROUTER_EVENTS}
+
+
+def play_callbacks(stack: Stack, script: CallScript) -> None:
+    """Post a scripted call's callbacks to the stack as Twilio would: to the URL the app gave
+    Twilio (its query in the app's canonical order, chalicelib/platform/signatures.py), signed."""
+    for kind, form, query in script.callbacks:
+        url = callback_url(stack.api_url + CALLBACK_PATHS[kind], query)
+        status, body = post_signed(url, form, LOCAL_AUTH_TOKEN)
+        assert status in (200, 204), body

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import time
-import urllib.parse
 from typing import Any
 
 from playwright.sync_api import expect
 
-from chalicelib.platform.settings import LOCAL_AUTH_TOKEN
-from ops.webhooks import post_signed
-from tests.browser.conftest import Stack, save_screenshot, sign_in_on_page, staff_page
+from tests.browser.conftest import (
+    Stack,
+    play_callbacks,
+    save_screenshot,
+    sign_in_on_page,
+    staff_page,
+)
 from tests.conversation_script import CallScript
-
-PATHS = {"voice": "/twilio/voice/status", "taskrouter": "/twilio/taskrouter/events"}
-
-
-def play(stack: Stack, script: CallScript) -> None:
-    for kind, form, query in script.callbacks:
-        url = stack.api_url + PATHS[kind]
-        if query:
-            url += "?" + urllib.parse.urlencode(query)
-        status, body = post_signed(url, form, LOCAL_AUTH_TOKEN)
-        assert status in (200, 204), body
 
 
 def test_dashboard_shows_todays_offered_answered_and_missed_offers(
@@ -37,8 +29,8 @@ def test_dashboard_shows_todays_offered_answered_and_missed_offers(
     abandoned = CallScript(n=7002, t0=now_ms - 200_000)
     abandoned.leg("ringing", 0).task("task.created", 1)
     abandoned.leg("completed", 30, duration=30).task("task.canceled", 30)
-    play(stack, answered)
-    play(stack, abandoned)
+    play_callbacks(stack, answered)
+    play_callbacks(stack, abandoned)
 
     with staff_page(browser, stack, "/dashboard/") as page:
         expect(page.locator("#sign-in")).to_be_visible()

@@ -4,17 +4,13 @@ time, read through `GET /conversations?agent=me` from the records the stack buil
 from __future__ import annotations
 
 import time
-import urllib.parse
 
 from playwright.sync_api import expect
 
-from chalicelib.platform.settings import LOCAL_AUTH_TOKEN
-from ops.webhooks import post_signed
-from tests.browser.conftest import Softphone, Stack
+from tests.browser.conftest import Softphone, Stack, play_callbacks
 from tests.conversation_script import CallScript
 
 DAY_MS = 86_400_000
-PATHS = {"voice": "/twilio/voice/status", "taskrouter": "/twilio/taskrouter/events"}
 
 
 def answered_call(n: int, agent_id: str, started_ms: int) -> CallScript:
@@ -23,15 +19,6 @@ def answered_call(n: int, agent_id: str, started_ms: int) -> CallScript:
     s.offer(agent_id, 1, 6, "accepted")
     s.leg("completed", 90, duration=90)
     return s
-
-
-def play(stack: Stack, script: CallScript) -> None:
-    for kind, form, query in script.callbacks:
-        url = stack.api_url + PATHS[kind]
-        if query:
-            url += "?" + urllib.parse.urlencode(query)
-        status, body = post_signed(url, form, LOCAL_AUTH_TOKEN)
-        assert status in (200, 204), body
 
 
 def test_recent_calls_are_the_agents_own_last_seven_days_with_more_on_request(
@@ -45,7 +32,7 @@ def test_recent_calls_are_the_agents_own_last_seven_days_with_more_on_request(
     ]
     last_week = answered_call(7120, agent, now_ms - 8 * DAY_MS)
     for script in [*this_week, last_week]:
-        play(stack, script)
+        play_callbacks(stack, script)
     page = softphone.page
     softphone.open()
     softphone.sign_in(agent)
