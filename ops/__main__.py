@@ -68,10 +68,14 @@ def cmd_seed_local(args: argparse.Namespace) -> int:
 def cmd_workflow(args: argparse.Namespace) -> int:
     from chalicelib.platform.settings import Settings
     from chalicelib.routing.workflow import workflow_json
+    from ops.provision import DEMO_AGENTS, directory_teams, read_agents
     from ops.stage import ROOT, local_defaults
 
-    # The committed file is generated from the committed local settings, never this shell's.
-    text = workflow_json(local_defaults() if args.stage == "local" else Settings.from_environment())
+    # The committed file is generated from the committed local settings, never this shell's,
+    # with the demo directory's teams on placeholder queue sids (provision puts the real ones).
+    teams = directory_teams(read_agents(DEMO_AGENTS))
+    settings = local_defaults() if args.stage == "local" else Settings.from_environment()
+    text = workflow_json(settings, teams)
     if args.write:
         (ROOT / "infra" / "taskrouter-workflow.json").write_text(text)
     else:

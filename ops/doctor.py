@@ -20,11 +20,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 from twilio.base.exceptions import TwilioException
 
 from chalicelib.platform.settings import ConfigurationError
-from chalicelib.routing.workflow import workflow_definition
+from chalicelib.routing.workflow import (
+    EVERYONE_TARGET_WORKERS,
+    TeamQueues,
+    team_queue_name,
+    team_target_workers,
+    workflow_definition,
+)
 from chalicelib.telephony import webhooks
 from ops.deployed import StageStore, deployed_settings, parameter_path, stack_name
 from ops.infra import SETTING_KEY, template_resources
-from ops.provision import ACTIVITIES, number_configuration
+from ops.provision import ACTIVITIES, number_configuration, table_teams
 from ops.settings import OperatorSettings
 
 PROVISION = "run `python -m ops provision --stage {stage}`"
@@ -117,6 +123,7 @@ class Doctor:
             (f"stage settings in SSM {parameter_path(self.stage)}", self.stage_parameters),
             ("TaskRouter workspace", self.workspace),
             ("TaskRouter activities", self.activities),
+            ("TaskRouter queues", self.queues),
             ("TaskRouter workflow", self.workflow),
             ("phone numbers", self.numbers),
             ("TwiML App for outbound calls", self.twiml_app),
@@ -300,6 +307,59 @@ class Doctor:
         if wrong:
             yield ("activities wrong: " + ", ".join(wrong), self.provision)
 
+    def _queues_by_name(self) -> dict[str, Any]:
+        settings = self.settings()
+        workspace = self.client().taskrouter.v1.workspaces(settings.telephony.twilio_workspace_sid)
+        return {queue.friendly_name: queue for queue in workspace.task_queues.list()}
+
+    def _provisioned_teams(self) -> TeamQueues:
+        """The team queues provision made: the workflow was generated for exactly these."""
+        prefix = team_queue_name("")
+        return TeamQueues.of(
+            {
+                name.removeprefix(prefix): str(queue.sid)
+                for name, queue in self._queues_by_name().items()
+                if name.startswith(prefix)
+            }
+        )
+
+    def queues(self) -> Iterator[tuple[str, str]]:
+        """The everyone queue, and a queue of exactly its workers for each team of the agents
+        directory: a team stage's skip_if counts its queue's workers (worker-presence)."""
+        settings = self.settings()
+        self.require_workspace()
+        by_sid = {str(q.sid): q for q in self._queues_by_name().values()}
+        everyone = by_sid.get(settings.routing.queue_sid_everyone)
+        if everyone is None or everyone.target_workers != EVERYONE_TARGET_WORKERS:
+            yield (
+                f"queue {settings.routing.queue_sid_everyone} (queue_sid_everyone) is missing or "
+                f"does not hold every worker ({EVERYONE_TARGET_WORKERS})",
+                self.provision,
+            )
+            return
+        by_name = self._queues_by_name()
+        teams = table_teams(self.session.resource("dynamodb").Table(settings.routing.agents_table))
+        missing = [team for team in teams if team_queue_name(team) not in by_name]
+        if missing:
+            yield (
+                f"team(s) {', '.join(missing)} of the agents directory have no TaskQueue: their "
+                "callers skip from the owner straight to everyone (a team added since the last "
+                "provision)",
+                self.provision,
+            )
+            return
+        wrong = [
+            team
+            for team in teams
+            if by_name[team_queue_name(team)].target_workers != team_target_workers(team)
+        ]
+        if wrong:
+            yield (
+                f"the queue of team(s) {', '.join(wrong)} does not select exactly the team's "
+                "workers: its skip_if would count other people",
+                self.provision,
+            )
+
     def workflow(self) -> Iterator[tuple[str, str]]:
         settings = self.settings()
         self.require_workspace()
@@ -318,7 +378,8 @@ class Doctor:
                 self.provision,
             )
             return
-        if json.loads(workflow.configuration or "{}") != workflow_definition(settings):
+        expected = workflow_definition(settings, self._provisioned_teams())
+        if json.loads(workflow.configuration or "{}") != expected:
             yield (
                 "the workflow's routing differs from the app's (edited in the console, or the "
                 "app changed since the last provision): callers may ring the wrong agents",

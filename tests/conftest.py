@@ -16,15 +16,21 @@ from chalicelib import bootstrap
 from chalicelib.escalation.business_hours import around_the_clock
 from chalicelib.platform.settings import Settings
 from ops.infra import create_local_resources
+from ops.standin import iam
 from tests.fakes.twilio_http import RecordingHttpClient
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_BASE_URL = "https://cc.example.test/api"
 FORM = "application/x-www-form-urlencoded"
 ALWAYS_OPEN = around_the_clock()
+# The AWS calls the app's functions make across the run, judged by tests/infra/test_iam.py.
+IAM_CALLS = iam.Recorder()
+iam.record_into(IAM_CALLS)
 
-# Never let a developer's shell (e.g. one that ran `make run`) point tests at a real endpoint.
-for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+# Never let a developer's shell (e.g. one that ran `make run`) point tests at a real endpoint,
+# nor name a deployed stage (docs/deploy.md exports STAGE=dev): the app would refuse to import
+# without that stage's WEB_ORIGIN (chalicelib/api/web.py).
+for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "STAGE"):
     os.environ.pop(_name, None)
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
@@ -90,7 +96,11 @@ def twilio_http() -> RecordingHttpClient:
 def container(
     settings: Settings, aws: Any, resources: Any, twilio_http: RecordingHttpClient
 ) -> Iterator[bootstrap.Container]:
+    from app import app
+
     built = bootstrap.Container(settings=settings, boto_session=aws, twilio_http_client=twilio_http)
+    # Every AWS call the app's functions make, for tests/infra/test_iam.py (before any client).
+    iam.watch(app, aws, lambda: built.settings)
     bootstrap.use(built)
     yield built
     bootstrap.use(None)
@@ -140,8 +150,12 @@ def twilio(client: Any) -> TwilioPoster:
 
 @pytest.fixture
 def cognito_pool(aws: Any, container: bootstrap.Container) -> Any:
-    """moto's Cognito pool for staff, wired into the container's settings."""
+    """moto's Cognito pool for staff, wired into the container's settings; moto's sign-in made as
+    strict as Cognito's (ExplicitAuthFlows enforced, SRP passwords checked)."""
     from ops.cognito_local import ensure_pool
+    from ops.standin.strict_cognito import install
+
+    install()
 
     pool = ensure_pool(aws.client("cognito-idp"))
     container.settings = container.settings.with_values(
@@ -171,3 +185,12 @@ def _app_logs_at_info() -> None:
     from chalicelib.platform.observability import logger
 
     logger.setLevel("INFO")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `after_suite` (the IAM check of every recorded call) run last."""
+    items.sort(key=lambda item: item.get_closest_marker("after_suite") is not None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "after_suite: runs after every other test of the run")

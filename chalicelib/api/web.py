@@ -8,11 +8,12 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from chalice import (
     BadRequestError,
+    ChaliceViewError,
     ConflictError,
     CORSConfig,
     ForbiddenError,
@@ -29,7 +30,7 @@ from chalicelib.platform.errors import (
     StorageUnavailable,
     TelephonyUnavailable,
 )
-from chalicelib.platform.local_stage import LOCAL_WEB_ORIGIN
+from chalicelib.platform.local_stage import LOCAL_STAGES, LOCAL_WEB_ORIGIN
 from chalicelib.platform.observability import bind_twilio_form, count, logger
 from chalicelib.platform.signatures import Form, InvalidSignature, public_url, verify_twilio_request
 from chalicelib.platform.versions import CLIENT_VERSION_HEADER, RESPONSE_HEADERS
@@ -63,6 +64,17 @@ def twilio_form(request: Request) -> Form:
     )
     bind_twilio_form(form)
     return form
+
+
+class ServiceUnavailable(ChaliceViewError):
+    """A dependency the request needs cannot be reached right now: 503, "try again".
+
+    Answered, for instance, when the user pool's signing keys cannot be fetched: the caller's
+    token may be good, so a 401 ("sign in again") would be wrong. Chalice answers a
+    ChaliceViewError with its STATUS_CODE and `{"Code": <class name>, "Message": ...}`, the same
+    body the agent API's other 503s carry (Code "ServiceUnavailable")."""
+
+    STATUS_CODE = 503
 
 
 def map_errors(view: V) -> V:
@@ -122,14 +134,38 @@ def json_response(
     )
 
 
-def web_origin() -> str:
+class MissingWebOrigin(RuntimeError):
+    """A deployed stage names no WEB_ORIGIN (or a malformed one): its pages would be refused."""
+
+
+def web_origin(environ: Mapping[str, str] = os.environ) -> str:
     """The origin of the softphone pages, for CORS.
 
     Read from the environment, not Settings: CORS is fixed when routes are declared (import
     time), and API Gateway bakes it into the preflight answer when `chalice package` runs, which
-    applies the stage's `environment_variables` (WEB_ORIGIN) before importing the app.
+    applies the stage's `environment_variables` (WEB_ORIGIN) before importing the app. Only a
+    local stage (or none named) falls back to `make run`'s pages: a deployed stage without
+    WEB_ORIGIN would bake http://127.0.0.1:8080 into its template and every page on CloudFront
+    would be blocked, so packaging (and starting) such a stage fails here instead.
     """
-    return os.environ.get("WEB_ORIGIN") or LOCAL_WEB_ORIGIN
+    origin = environ.get("WEB_ORIGIN", "")
+    stage = environ.get("STAGE", "")
+    if not origin:
+        if not stage or stage in LOCAL_STAGES:
+            return LOCAL_WEB_ORIGIN
+        raise MissingWebOrigin(
+            f"stage {stage!r} has no WEB_ORIGIN: set the softphone site's origin "
+            '(e.g. "WEB_ORIGIN": "https://dxxxx.cloudfront.net") in the environment_variables of '
+            f"stage {stage!r} in .chalice/config.json (docs/deploy.md). Without it CORS would "
+            f"allow only {LOCAL_WEB_ORIGIN} and the deployed pages could not call the API."
+        )
+    # A browser sends its Origin as scheme://host[:port]; anything more never matches it.
+    scheme, _, host = origin.partition("://")
+    if scheme not in ("http", "https") or not host or "/" in host:
+        raise MissingWebOrigin(
+            f"WEB_ORIGIN {origin!r} is not an origin: scheme://host[:port], no path or slash"
+        )
+    return origin
 
 
 # Every route the web pages call uses this one CORS config (`@bp.route(..., cors=CORS)`): the

@@ -35,6 +35,21 @@ ENDING_EVENTS = frozenset(
     {"reservation.accepted", "task.canceled", "task.completed", "task.wrapup", "task.deleted"}
 )
 STARTING_EVENT = "task.created"
+# Events of a task that is still waiting, arriving after task.created: each starts the timeline
+# if it never started (Step Functions was down, or the task.created callback was lost: TaskRouter
+# documents no retry of event callbacks, https://www.twilio.com/docs/taskrouter/api/event/
+# reference). The execution is named after the task, so a running or finished timeline is never
+# started twice. Not task.updated: our own steps write it.
+WAITING_EVENTS = frozenset(
+    {
+        "task-queue.entered",
+        "workflow.target-matched",
+        "workflow.skipped",
+        "workflow.timeout",
+        "reservation.rejected",
+        "reservation.timeout",
+    }
+)
 
 # Follow-ups sit below live callers (twiml.LIVE_CALL_PRIORITY): a callback promised to a
 # customer before a voicemail, both after anyone waiting on the line.
@@ -90,9 +105,21 @@ def is_waiting(status: str) -> bool:
     return status in WAITING_STATUSES
 
 
-def starts_timeline(event_type: str, attributes: Mapping[str, Any]) -> bool:
-    """A live caller's task was created: its timeline starts (follow-up tasks have none)."""
-    return event_type == STARTING_EVENT and attributes.get("type", INBOUND_CALL) == INBOUND_CALL
+def starts_timeline(
+    event_type: str, attributes: Mapping[str, Any], assignment_status: str = ""
+) -> bool:
+    """A live caller's task was created, or is still waiting: its timeline starts unless it
+    already has one (follow-up tasks have none)."""
+    if attributes.get("type", INBOUND_CALL) != INBOUND_CALL:
+        return False
+    if event_type == STARTING_EVENT:
+        return True
+    return event_type in WAITING_EVENTS and assignment_status in WAITING_STATUSES
+
+
+def recovers_timeline(event_type: str) -> bool:
+    """Whether a start on this event is a safety net (the timeline normally already runs)."""
+    return event_type in WAITING_EVENTS
 
 
 def ends_timeline(event_type: str) -> bool:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlencode
 
 from pydantic import Field
 
@@ -25,6 +24,7 @@ from chalicelib.escalation.prompts import Prompts
 from chalicelib.escalation.steps import CallFacts, Clock, record_fact
 from chalicelib.platform.errors import StorageUnavailable
 from chalicelib.platform.observability import count, logger
+from chalicelib.platform.signatures import callback_url
 from chalicelib.routing.plan import Customer, RoutingPlan
 from chalicelib.telephony import webhooks
 from chalicelib.telephony.forms import TwilioForm
@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 # Enqueue `action` results after which there is no caller left to help.
 # https://www.twilio.com/docs/voice/twiml/enqueue#attributes-action-parameters
 CALL_OVER_RESULTS = frozenset({"bridged", "bridging-in-process", "hangup"})
+# Our own fallback step took the call out of the queue by REST (Calls update with Url): Twilio
+# requests the action "right away" with this result, as the call goes to that Url.
+REDIRECTED = "redirected"
 
 
 class FallbackCall(TwilioForm):
@@ -158,9 +161,18 @@ class Fallback:
         return self.menu(preface="outside_hours")
 
     def queue_exit(self, call: FallbackCall) -> str:
-        """Enqueue's action: the call left the queue. A caller still on the line gets the menu."""
+        """Enqueue's action: the call left the queue. A caller still on the line gets the menu.
+
+        After our own redirect (the fallback step) the call follows the redirect's Url, the
+        menu; which of the two answers Twilio plays is not documented, so this one is the same
+        menu: the caller hears it once either way. Not an unexpected exit, so not counted as one.
+        """
         if call.queue_result in CALL_OVER_RESULTS:
             return fallback_twiml.hang_up()
+        if call.queue_result == REDIRECTED:
+            count("QueueExitRedirected")
+            logger.info("call redirected out of the queue", call_sid=call.call_sid)
+            return self.menu()
         count("QueueExitToFallback")
         logger.warning(
             "caller left the queue unanswered", call_sid=call.call_sid, result=call.queue_result
@@ -277,7 +289,7 @@ class Fallback:
             logger.error("callback task has no number", task_sid=task_sid)
             return fallback_twiml.hang_up()
         logger.info("callback dialing customer", task_sid=task_sid, caller=masked(number))
-        ended = f"{s.task_leg_ended_url}?{urlencode({'task': task_sid})}"
+        ended = callback_url(s.task_leg_ended_url, {"task": task_sid})
         return fallback_twiml.dial_customer(
             number, s.company_number, s.recording_status_url, s.agent_ring_seconds * 2, ended
         )

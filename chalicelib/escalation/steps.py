@@ -20,6 +20,7 @@ from chalicelib.escalation.domain import (
     ends_timeline,
     enter_fallback,
     enter_stage,
+    recovers_timeline,
     starts_timeline,
     timeline_input,
 )
@@ -132,7 +133,7 @@ class EscalationSteps:
         is_call = attributes.get("type", INBOUND_CALL) == INBOUND_CALL
         if not event.task_sid or not is_call:
             return
-        starting = starts_timeline(event.event_type, attributes)
+        starting = starts_timeline(event.event_type, attributes, event.task_assignment_status)
         if not starting and not ends_timeline(event.event_type):
             return
         if self._timelines is None:
@@ -145,7 +146,16 @@ class EscalationSteps:
                 started = self._timelines.start(
                     event.task_sid, timeline_input(event.task_sid, attributes)
                 )
-                count("EscalationTimelineStarted" if started else "EscalationTimelineDuplicate")
+                if recovers_timeline(event.event_type):
+                    # Usually already running: refused, or (same input, still open) answered as
+                    # a success by Step Functions without a second execution ("Executions with
+                    # the same name and input are considered idempotent", StartExecution). So
+                    # this counts starts that were not refused, not necessarily recoveries.
+                    count(
+                        "EscalationTimelineSafetyStart" if started else "EscalationTimelineRunning"
+                    )
+                else:
+                    count("EscalationTimelineStarted" if started else "EscalationTimelineDuplicate")
                 logger.info(
                     "escalation timeline started"
                     if started

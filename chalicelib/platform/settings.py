@@ -22,17 +22,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from chalicelib.platform.local_stage import LOCAL_WEB_ORIGIN
+from chalicelib.platform.local_stage import LOCAL_STAGES, LOCAL_WEB_ORIGIN, running_in_lambda
 from chalicelib.platform.versions import parse_version
 
 # Documented in the README: the token the local stack validates signatures with when
-# TWILIO_AUTH_TOKEN is unset. It only ever works on the `local` and `test` stages.
+# TWILIO_AUTH_TOKEN is unset. It only ever works on the `local` and `test` stages (LOCAL_STAGES),
+# which refuse to run inside Lambda (`Settings.from_environment`).
 LOCAL_AUTH_TOKEN = "local-auth-token-not-a-secret"  # noqa: S105 - public by design
-LOCAL_STAGES = frozenset({"local", "test"})
 LOCAL_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 # Documented API key the local stack signs Voice access tokens with (nothing verifies them there).
 LOCAL_API_KEY_SID = "SK00000000000000000000000000000000"
 LOCAL_API_KEY_SECRET = "local-api-key-secret-not-a-secret"  # noqa: S105 - public by design
+# The longest Timeout TaskRouter accepts for a Task (14 days).
+TASK_TIMEOUT_MAX = 1_209_600
 
 
 class ConfigurationError(RuntimeError):
@@ -145,9 +147,10 @@ class EscalationSettings(_Section):
     escalation_owner_seconds: int = Field(default=20, ge=1, le=3600)
     escalation_team_seconds: int = Field(default=40, ge=1, le=3600)
     escalation_everyone_seconds: int = Field(default=90, ge=1, le=3600)
-    # Follow-ups (voicemail, callback) stay queued this long (TaskRouter's max) so nobody's
-    # message is lost overnight.
-    followup_task_timeout_seconds: int = Field(default=604800, ge=3600, le=2592000)
+    # Follow-ups (voicemail, callback) stay queued this long so nobody's message is lost
+    # overnight. A Task's Timeout "can be up to a maximum of 2 weeks (1,209,600 seconds)"
+    # (https://www.twilio.com/docs/taskrouter/api/task, Create a Task: Timeout).
+    followup_task_timeout_seconds: int = Field(default=604800, ge=3600, le=TASK_TIMEOUT_MAX)
     voicemail_max_seconds: int = Field(default=120, ge=10, le=3600)
     # Business hours JSON (see chalicelib/escalation/business_hours.py); empty: the bundled default.
     business_hours: str = ""
@@ -342,6 +345,14 @@ class Settings(_Section):
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
         fields = {name: env[name.upper()] for name in cls.field_names() if name.upper() in env}
+        if fields.get("stage") in LOCAL_STAGES and running_in_lambda(env):
+            # A stack deployed with Stage=test would otherwise accept webhooks signed with the
+            # published LOCAL_AUTH_TOKEN: "local" must mean "not in the cloud", not only a name.
+            raise ConfigurationError(
+                f"stage {fields['stage']!r} is a local stage and refuses to run inside Lambda "
+                "(AWS_LAMBDA_FUNCTION_NAME / AWS_EXECUTION_ENV are set): deploy a stage of "
+                ".chalice/config.json such as dev or prod"
+            )
         if "aws_region" not in fields and "AWS_DEFAULT_REGION" in env:
             fields["aws_region"] = env["AWS_DEFAULT_REGION"]
         try:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from chalicelib.platform.errors import InvalidInput
 from chalicelib.platform.observability import count, logger
 from chalicelib.platform.settings import Settings
+from chalicelib.platform.signatures import callback_url
 from chalicelib.routing.twiml import ConferenceCallbacks, conference_instruction
 from chalicelib.softphone.calls import TRANSFER_TASK_TYPE, transfer_instruction
 from chalicelib.telephony import webhooks
@@ -31,7 +31,8 @@ def _with_context(url: str, assignment: ReservationAssignment) -> str:
     The agent's leg is a new call TaskRouter places (no ParentCallSid) and a conference
     recording carries no CallSid: without these parameters their callbacks could not be tied to
     the customer's call until a later TaskRouter event names them. Twilio signs the full URL,
-    query included, and twilio_form verifies it that way.
+    query included, and API Gateway does not keep the query's order: `callback_url` writes it
+    in the canonical form twilio_form rebuilds (chalicelib/platform/signatures.py).
     """
     context = {
         "conversation": str(assignment.task_attributes.get("call_sid") or ""),
@@ -39,7 +40,7 @@ def _with_context(url: str, assignment: ReservationAssignment) -> str:
         "reservation": assignment.reservation_sid,
         "agent": str(assignment.worker_attributes.get("agent_id") or ""),
     }
-    return url + "?" + urlencode({k: v for k, v in context.items() if v})
+    return callback_url(url, context)
 
 
 def instruction_for(assignment: ReservationAssignment, settings: Settings) -> dict[str, Any]:

@@ -69,8 +69,12 @@ def conference_instruction(
         "beep": False,
         "conference_record": "record-from-start",
         "recording_channels": "dual",
+        # The instruction has no recording-events parameter (the Reservation update's
+        # parameters in Twilio's OpenAPI description; `ConferenceRecordingStatusCallbackEvent`
+        # belongs to the Participants API). Twilio then calls back with the default event alone:
+        # `completed`, once the recording can be downloaded; an `absent` or `failed` recording
+        # sends nothing (https://www.twilio.com/docs/voice/twiml/recording, "Default value").
         "conference_recording_status_callback": callbacks.recording_status,
-        "conference_recording_status_callback_event": "completed,failed",
         "conference_status_callback": callbacks.conference_status,
         "conference_status_callback_event": "start,end,join,leave,mute,hold",
         "status_callback": callbacks.agent_call_status,

@@ -1,15 +1,19 @@
 """TaskRouter's expression language, as far as our workflow and queues use it.
 
 Filters (`stage == 'owner'`: bare names are task attributes), target expressions
-(`task.owner_agent_id == worker.agent_id`), `skip_if` (`workers.available == 0`) and queue
-expressions (`1==1`, `team IN ['a','b']`). Missing attributes compare false, as in TaskRouter.
+(`task.owner_agent_id == worker.agent_id`), `skip_if` (`workers.available == 0`, `1==1`) and
+queue expressions (`1==1`, `team == "a"`). Missing attributes compare false, as in TaskRouter.
 https://www.twilio.com/docs/taskrouter/expression-syntax
+
+skip_if's `workers.available`, `workers.unavailable` and `workers.<ActivitySid>` are counts of
+the workers of the target's TaskQueue (https://www.twilio.com/docs/taskrouter/worker-presence):
+the caller (ops/standin/taskrouter.py) counts them per queue and passes them in `workers`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -223,14 +227,20 @@ def evaluate(
     worker: dict[str, Any] | None = None,
     workers_available: int | None = None,
     bare: str = "task",
+    workers: Mapping[str, int] | None = None,
 ) -> bool:
-    """Evaluate `text`; bare names read the task (filters) or the worker (queue expressions)."""
+    """Evaluate `text`; bare names read the task (filters) or the worker (queue expressions).
+
+    `workers` holds the queue's counts for skip_if (`available`, `unavailable`, an activity
+    sid); `workers_available` alone is the older way to give `workers.available`."""
 
     def resolve(name: str) -> Any:
         if name.startswith("task."):
             return lookup(task, name[5:])
         if name.startswith("worker."):
             return lookup(worker or {}, name[7:])
+        if name.startswith("workers.") and workers is not None:
+            return workers.get(name[8:], 0)
         if name == "workers.available":
             return workers_available
         return lookup(task if bare == "task" else (worker or {}), name)

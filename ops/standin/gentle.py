@@ -66,7 +66,13 @@ def start_gentle_day(
     population = Population(agent_profiles(floor, seed, 8 * 3600.0), seed)
     routes = app_routes(app)
     standin = Standin(
-        account_for(settings), transport, clock, population, GroundTruth(), routes, seed=seed
+        account_for(settings, teams=[agent["team"] for agent in demo_agents()]),
+        transport,
+        clock,
+        population,
+        GroundTruth(),
+        routes,
+        seed=seed,
     )
     population.standin = standin
     # Recordings are copied into the moto server's memory for as long as `make run` lasts: at

@@ -13,7 +13,7 @@ import csv
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -61,16 +61,21 @@ def activities_for(settings: Settings) -> tuple[Activity, ...]:
     )
 
 
-def account_for(settings: Settings, reservation_timeout: int = 120) -> TwilioAccount:
-    from chalicelib.routing.workflow import workflow_definition
+def account_for(
+    settings: Settings, reservation_timeout: int = 120, teams: Iterable[str] = ()
+) -> TwilioAccount:
+    """Twilio as `python -m ops provision` leaves it for `teams` (the agents directory's): the
+    everyone queue, one queue per team, and the workflow generated for them."""
+    from chalicelib.routing.workflow import TeamQueues, queue_expressions, workflow_definition
 
+    team_queues = TeamQueues.placeholders(sorted(set(teams)))
     return TwilioAccount(
         account_sid=settings.telephony.twilio_account_sid,
         auth_token=load_twilio_credentials(settings).auth_token,
         workspace_sid=settings.telephony.twilio_workspace_sid,
         workflow_sid=settings.telephony.twilio_workflow_sid,
-        workflow=workflow_definition(settings),
-        queues={settings.routing.queue_sid_everyone: "1==1"},
+        workflow=workflow_definition(settings, team_queues),
+        queues=queue_expressions(settings, team_queues),
         company_number=settings.telephony.company_number,
         activities=activities_for(settings),
         reservation_timeout=reservation_timeout,
@@ -326,6 +331,10 @@ def in_process_stack(
         # Faults are for the day, not its setup; the app's clients are made after this.
         if boto_hooks is not None:
             boto_hooks(session)
+        # Each function's AWS calls, for the IAM check (ops/standin/iam.py), when one records.
+        from ops.standin import iam
+
+        iam.watch(app, session, lambda: settings)
 
         if settings.escalation.escalation_state_machine_arn:
             machines.create_state_machine(
@@ -341,7 +350,7 @@ def in_process_stack(
             app, settings.public_base_url, load_twilio_credentials(settings).auth_token
         )
         standin = Standin(
-            account_for(settings),
+            account_for(settings, teams=[agent["team"] for agent in agents]),
             transport,
             clock,
             population,

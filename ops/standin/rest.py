@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib.platform.settings import TASK_TIMEOUT_MAX
 from chalicelib.telephony import webhooks
 from ops.standin import payloads
 from ops.standin.conferences import Conference, Participant
@@ -59,6 +60,17 @@ def _flag(value: str | None) -> bool | None:
     return None if value is None else value.lower() == "true"
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request the stand-in answered, and its reply."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    form: dict[str, str]
+    reply: RestReply
+
+
 Handler = Callable[["Rest", re.Match[str], Mapping[str, str], Mapping[str, str]], RestReply]
 
 
@@ -66,6 +78,9 @@ class Rest:
     def __init__(self, standin: Standin, media_seconds: float | None = None) -> None:
         self.s = standin
         self.requests: list[tuple[str, str]] = []
+        # Set to a list to keep every request with its reply (tests/openapi checks them against
+        # Twilio's OpenAPI description); None on long runs, where it would only grow.
+        self.exchanges: list[Exchange] | None = None
         # At most this much audio per recording (None: the whole recording). A day's worth of
         # full-length stereo WAVs (~5 MB per 3-minute call) does not fit in moto's S3 in memory;
         # the copy pipeline is the same whatever the length.
@@ -83,6 +98,20 @@ class Rest:
     # ---- entry point -----------------------------------------------------------------------
 
     def handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        form: Mapping[str, str],
+        authorization: str | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> RestReply:
+        reply = self._handle(method, path, query, form, authorization, headers)
+        if self.exchanges is not None:
+            self.exchanges.append(Exchange(method, path, dict(query), dict(form), reply))
+        return reply
+
+    def _handle(
         self,
         method: str,
         path: str,
@@ -189,6 +218,7 @@ class Rest:
         }
 
     def call_json(self, call: Call) -> dict[str, Any]:
+        price, price_unit = self.s.voice.price(call)
         return {
             "account_sid": self.s.account.account_sid,
             "sid": call.sid,
@@ -203,6 +233,9 @@ class Rest:
             if call.ended_at and call.answered_at
             else None,
             "date_created": payloads.rfc2822(call.created),
+            # null until Twilio has rated the ended call (ops/standin/voice.py Voice.price).
+            "price": price,
+            "price_unit": price_unit,
             "uri": f"/2010-04-01/Accounts/{self.s.account.account_sid}/Calls/{call.sid}.json",
         }
 
@@ -250,21 +283,35 @@ class Rest:
 
     @staticmethod
     def page(key: str, items: list[dict[str, Any]], url: str) -> RestReply:
+        """One page of a list, as each API pages: TaskRouter with `meta`, the 2010-04-01 API
+        with `uri`, `start`, `end` and `next_page_uri` beside the items (its List responses in
+        Twilio's OpenAPI description)."""
+        if url.startswith("https://taskrouter.twilio.com/"):
+            return _json(
+                {
+                    key: items,
+                    "meta": {
+                        "key": key,
+                        "page": 0,
+                        "page_size": len(items),
+                        "first_page_url": url,
+                        "next_page_url": None,
+                        "previous_page_url": None,
+                        "url": url,
+                    },
+                }
+            )
         return _json(
             {
                 key: items,
-                "meta": {
-                    "key": key,
-                    "page": 0,
-                    "page_size": len(items),
-                    "first_page_url": url,
-                    "next_page_url": None,
-                    "previous_page_url": None,
-                    "url": url,
-                },
-                # The 2010-04-01 API pages without `meta`; twilio's client reads either.
-                "end": max(0, len(items) - 1),
+                "page": 0,
+                "page_size": len(items),
                 "start": 0,
+                "end": max(0, len(items) - 1),
+                "uri": url,
+                "first_page_uri": url,
+                "next_page_uri": None,
+                "previous_page_uri": None,
             }
         )
 
@@ -274,8 +321,11 @@ class Rest:
         self._workspace(m)
         with self.s.lock:
             statuses = set(q.get("AssignmentStatus", "").split(",")) - {""}
+            # A Task's attributes are "only displayed in FETCH action that returns a single
+            # resource. Otherwise, it will be null" (the Task schema in Twilio's OpenAPI
+            # description; https://www.twilio.com/docs/taskrouter/api/task#task-properties).
             items = [
-                self.task_json(t)
+                {**self.task_json(t), "attributes": None}
                 for t in self.s.tasks.values()
                 if not statuses or t.status in statuses
             ]
@@ -291,10 +341,14 @@ class Rest:
             attributes = json.loads(f.get("Attributes", "{}"))
         except json.JSONDecodeError as exc:
             raise RestError(400, 20001, "Attributes is not JSON") from exc
+        timeout = int(f.get("Timeout", "86400"))
+        if not 1 <= timeout <= TASK_TIMEOUT_MAX:
+            # "Can be up to a maximum of 2 weeks (1,209,600 seconds)" (taskrouter/api/task).
+            raise RestError(400, 20001, f"Timeout must be between 1 and {TASK_TIMEOUT_MAX}")
         task = self.s.taskrouter.create_task(
             attributes,
             priority=int(f.get("Priority", "0")),
-            timeout=int(f.get("Timeout", "86400")),
+            timeout=timeout,
             channel=f.get("TaskChannel", "default"),
         )
         with self.s.lock:
@@ -551,7 +605,7 @@ class Rest:
                 for c in self.s.calls.values()
                 if not q.get("Status") or c.status == q["Status"]
             ]
-        return self.page("calls", items, "/Calls.json")
+        return self.page("calls", items, f"{self._ac_uri}/Calls.json")
 
     def call_fetch(self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]) -> RestReply:
         self._account(m)
@@ -604,7 +658,7 @@ class Rest:
                 if (not q.get("FriendlyName") or c.friendly_name == q["FriendlyName"])
                 and (not q.get("Status") or c.status == q["Status"])
             ]
-        return self.page("conferences", items, "/Conferences.json")
+        return self.page("conferences", items, f"{self._ac_uri}/Conferences.json")
 
     def conference_fetch(
         self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
@@ -634,7 +688,9 @@ class Rest:
                 for sid, p in conference.participants.items()
                 if p.status == "connected"
             ]
-        return self.page("participants", items, "/Participants.json")
+        return self.page(
+            "participants", items, f"{self._ac_uri}/Conferences/{m.group('cf')}/Participants.json"
+        )
 
     def _participant(self, m: re.Match[str]) -> tuple[Conference, Participant]:
         """The participant named in the path by CallSid or by its label (percent-encoded).

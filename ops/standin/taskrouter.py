@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.telephony import webhooks
 from ops.standin import payloads
-from ops.standin.expressions import evaluate
+from ops.standin.expressions import evaluate, lookup
 from ops.standin.shared import Activity, Part, Shared
 from ops.standin.truth import Offer
 from ops.standin.voice import ACTIVE_CALL
@@ -97,6 +97,10 @@ class TaskRouter(Part):
     # Bound by ops/standin/engine.py once every part exists (they call one another).
     voice: Voice
     conferencing: Conferencing
+    # Whether an event callback answered 5xx is delivered again. TaskRouter asks for a 204
+    # within 15 s and documents no retry (https://www.twilio.com/docs/taskrouter/api/event/
+    # reference), so the rehearsal plays both: True (retried) and False (the event is lost).
+    event_retries: bool = True
 
     def __init__(self, shared: Shared, delivery: Delivery) -> None:
         super().__init__(shared)
@@ -173,7 +177,7 @@ class TaskRouter(Part):
         self._emit("taskrouter_event", form=form)
         url = self.delivery.app_url(webhooks.TASKROUTER_EVENTS)
         if url:
-            self.delivery.callback(url, form, retry_5xx=True)
+            self.delivery.callback(url, form, retry_5xx=self.event_retries)
 
     # ---- workers ---------------------------------------------------------------------------
 
@@ -298,28 +302,80 @@ class TaskRouter(Part):
         else:
             self.cancel_task(task.sid, "no workflow target")
 
-    def workers_available(self, task: Task, target: dict[str, Any]) -> int:
-        """`workers.available` in skip_if: workers of the target with an available activity.
-        assumption: counted by activity (not by free capacity)."""
-        return sum(
-            1
-            for w in self.workers.values()
-            if self.activities[w.activity_sid].available and self._matches(task, target, w)
-        )
+    def queue_counts(self, target: dict[str, Any]) -> dict[str, int]:
+        """skip_if's `workers.*`: "the number of workers in queue" that are available,
+        unavailable, or in one activity, scoped to "the Workers in the TaskQueue associated
+        with the currently processing routing step", not to those the target's expression or
+        known worker selects (https://www.twilio.com/docs/taskrouter/worker-presence)."""
+        counts: dict[str, int] = {"available": 0, "unavailable": 0}
+        for worker in self.workers.values():
+            if not self._in_queue(target["queue"], worker):
+                continue
+            activity = self.activities[worker.activity_sid]
+            counts["available" if activity.available else "unavailable"] += 1
+            counts[activity.sid] = counts.get(activity.sid, 0) + 1
+        return counts
+
+    def _in_queue(self, queue_sid: str, worker: Worker) -> bool:
+        """A TaskQueue's members: the workers its target workers expression selects."""
+        queue_expression = self.account.queues.get(queue_sid)
+        if queue_expression is None:
+            return False  # a queue Twilio does not have (the workflow would be refused)
+        return evaluate(queue_expression, {}, worker.attributes, bare="worker")
 
     def _matches(self, task: Task, target: dict[str, Any], worker: Worker) -> bool:
-        queue_expression = self.account.queues.get(target["queue"], "1==1")
-        if not evaluate(queue_expression, task.attributes, worker.attributes, bare="worker"):
+        if not self._in_queue(target["queue"], worker):
             return False
+        known = self._known_worker(task, target)
+        if known is not None:
+            # Known Agent Routing: the one worker named by the task attribute; the target's
+            # expression does not apply (workflow-configuration/known-agent-routing).
+            return known == (worker.sid if "known_worker_sid" in target else worker.name)
         expression = target.get("expression")
         return not expression or evaluate(expression, task.attributes, worker.attributes)
+
+    @staticmethod
+    def _known_worker(task: Task, target: dict[str, Any]) -> str | None:
+        """The worker a known-worker target names (`task.<attribute>`), "" if the task has none."""
+        for key in ("known_worker_sid", "known_worker_friendly_name"):
+            if key in target:
+                path = str(target[key]).removeprefix("task.")
+                value = lookup(task.attributes, path)
+                return str(value) if value not in (None, "") else ""
+        return None
+
+    def _reservable_now(self, task: Task, target: dict[str, Any]) -> bool:
+        """Whether a reservation would be created at once for the task on this target."""
+        return any(
+            w.reservation_sid is None
+            and w.task_sid is None
+            and w.sid not in task.excluded
+            and self.activities[w.activity_sid].available
+            and self._matches(task, target, w)
+            for w in self.workers.values()
+        )
+
+    def _skips(self, task: Task, target: dict[str, Any]) -> bool:
+        """skip_if "will only be evaluated if a Task cannot be assigned to a Worker
+        immediately" and skips only when it is true (worker-presence)."""
+        skip_if = target.get("skip_if")
+        if not skip_if or self._reservable_now(task, target):
+            return False
+        return evaluate(skip_if, task.attributes, workers=self.queue_counts(target))
+
+    def _target_deadline(self, task: Task, index: int) -> float | None:
+        """When target `index` times out: "the queue timeout will be based on the current age
+        of the Task", the sum of the timeouts of the filter's targets up to this one, not a
+        timer started as the task enters it (https://www.twilio.com/docs/taskrouter/task-evaluation)."""
+        if "timeout" not in task.targets[index]:
+            return None
+        total = sum(float(t.get("timeout", 0)) for t in task.targets[: index + 1])
+        return task.created + total
 
     def _enter_target(self, task: Task, index: int) -> None:
         while index < len(task.targets):
             target = task.targets[index]
-            skip_if = target.get("skip_if")
-            available = self.workers_available(task, target) if skip_if else 0
-            if skip_if and evaluate(skip_if, task.attributes, workers_available=available):
+            if self._skips(task, target):
                 self.event(
                     "workflow.skipped",
                     "task",
@@ -357,9 +413,14 @@ class TaskRouter(Part):
         if previous_queue != task.queue_sid:
             task.queue_entered = self.now()
             self.event("task-queue.entered", "task", task.sid, "Task entered queue", task=task)
-        if "timeout" in target:
+        deadline = self._target_deadline(task, index)
+        if deadline is not None:
             self.clock.after(
-                float(target["timeout"]), self._target_timeout, task.sid, task.generation, index
+                max(0.0, deadline - self.now()),
+                self._target_timeout,
+                task.sid,
+                task.generation,
+                index,
             )
 
     def _target_timeout(self, task_sid: str, generation: int, index: int) -> None:

@@ -33,6 +33,17 @@ if TYPE_CHECKING:
 
 ACTIVE_CALL = {"queued", "ringing", "in-progress"}
 
+# What a call leg costs, on the Call resource: `price` is null while the call is live and "May
+# not be immediately available" after it completes; then it is the charge, negative (Twilio's
+# sign for what the account pays), in `price_unit` (ISO 4217, capitalised for calls).
+# https://www.twilio.com/docs/voice/api/call-resource#call-properties and the Call schema in
+# Twilio's OpenAPI description (twilio_api_v2010.json: price, price_unit, both nullable).
+# assumption: rated RATING_DELAY_SECONDS after the end (Twilio gives no figure), per started
+# minute of the connected time at PRICE_PER_MINUTE; a leg that never connected costs 0.
+RATING_DELAY_SECONDS = 120.0
+PRICE_PER_MINUTE = 0.013
+PRICE_UNIT = "USD"
+
 # The fallback menu's key for a callback (chalicelib/escalation/prompts.json), which callers hear.
 CALLBACK_KEY = "2"
 
@@ -95,6 +106,20 @@ class Voice(Part):
         self.taskrouter = taskrouter
         self.recorder = recorder
         self.calls: dict[str, Call] = {}
+        # Seconds after a call ends before Twilio has priced it (see RATING_DELAY_SECONDS).
+        self.rating_delay = RATING_DELAY_SECONDS
+        # A call redirected by REST out of <Enqueue> has its Enqueue action requested at once
+        # (voice/twiml/enqueue); whose TwiML the call then follows Twilio does not document.
+        # "url": the REST Url's (the action's answer is ignored); "action": the action's.
+        self.redirect_from_queue_follows: str = "url"
+
+    def price(self, call: Call) -> tuple[str | None, str]:
+        """The leg's `price` and `price_unit` as the Call resource shows them now."""
+        if call.ended_at is None or self.now() < call.ended_at + self.rating_delay:
+            return None, PRICE_UNIT
+        connected = call.ended_at - call.answered_at if call.answered_at is not None else 0.0
+        minutes = -(-int(connected) // 60) if connected > 0 else 0
+        return f"{-minutes * PRICE_PER_MINUTE:.5f}", PRICE_UNIT
 
     # ---- a leg's requests and status callbacks ---------------------------------------------
 
@@ -494,12 +519,29 @@ class Voice(Part):
             if not (url or twiml) or call.status not in ACTIVE_CALL:
                 return call
             # Redirected out of the queue: the task is canceled, the new TwiML takes over.
+            dequeued: dict[str, str] | None = None
+            action = call.enqueue_action
             if call.task_sid and not call.conference_sid:
                 task_sid, call.task_sid = call.task_sid, ""
                 self.taskrouter.cancel_task(task_sid, "redirected")
+                # "In the case where a call is dequeued due to a REST API request or the <Leave>
+                # verb, the action URL is requested right away" with its QueueResult
+                # (https://www.twilio.com/docs/voice/twiml/enqueue#attributes-action).
+                dequeued = {
+                    **self.call_form(call),
+                    "QueueResult": "redirected",
+                    "QueueSid": "QU" + task_sid[2:],
+                    "QueueTime": str(int(self.now() - (call.enqueued_at or self.now()))),
+                }
             call.verbs = []
             call.generation += 1
             form = self.call_form(call)
+        if dequeued is not None and action:
+            self.stats.count("EnqueueActionOnRedirect")
+            if self.redirect_from_queue_follows == "action":
+                self.clock.after(0, self._fetch, call, action, dequeued)
+                return call
+            self.clock.after(0, self.delivery.request, action, dequeued)
         if twiml:
             self.clock.after(0, self._run_inline_twiml, call_sid, twiml)
         else:

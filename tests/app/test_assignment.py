@@ -54,9 +54,10 @@ def test_reservation_gets_a_jp1_dual_channel_conference(
     assert instruction["recording_channels"] == "dual"
     assert instruction["end_conference_on_customer_exit"] is True
     assert instruction["post_work_activity_sid"].startswith("WA")
-    # Each callback names the conversation, task, reservation and agent it reports on.
+    # Each callback names the conversation, task, reservation and agent it reports on, its
+    # query sorted by name (the form the signature check rebuilds: test_callback_signatures.py).
     context = (
-        f"?conversation={sid('CA', 1)}&task={sid('WT', 1)}&reservation={sid('WR', 1)}&agent=sato"
+        f"?agent=sato&conversation={sid('CA', 1)}&reservation={sid('WR', 1)}&task={sid('WT', 1)}"
     )
     assert instruction["conference_recording_status_callback"] == (
         PUBLIC_BASE_URL + "/twilio/recordings/status" + context

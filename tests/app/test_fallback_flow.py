@@ -242,7 +242,14 @@ def test_an_accepted_voicemail_task_goes_to_wrapping_so_it_never_holds_the_agent
 
 @pytest.mark.parametrize(
     ("result", "menu"),
-    [("bridged", False), ("hangup", False), ("leave", True), ("system-error", True)],
+    [
+        ("bridged", False),
+        ("hangup", False),
+        ("leave", True),
+        ("system-error", True),
+        # Our fallback step redirected it by REST (voice/twiml/enqueue): the same menu.
+        ("redirected", True),
+    ],
 )
 def test_leaving_the_queue_unanswered_goes_to_the_menu(
     twilio: TwilioPoster, result: str, menu: bool

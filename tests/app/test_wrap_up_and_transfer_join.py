@@ -135,7 +135,8 @@ def join_form() -> dict[str, str]:
 
 
 def test_colleague_answering_joins_the_conference_with_their_label(twilio: TwilioPoster) -> None:
-    path = "/twilio/voice/transfer/join?conference=" + sid("WT", 1) + "&agent_id=suzuki"
+    # The join URL as the app builds it: its query sorted (test_callback_signatures.py).
+    path = "/twilio/voice/transfer/join?agent_id=suzuki&conference=" + sid("WT", 1)
     response = twilio.post(path, join_form())
     assert response.status_code == 200
     conference = ET.fromstring(response.body).find("Dial/Conference")
@@ -149,14 +150,14 @@ def test_colleague_answering_joins_the_conference_with_their_label(twilio: Twili
 def test_join_url_cannot_be_pointed_at_another_conference(twilio: TwilioPoster) -> None:
     from tests.conftest import sign
 
-    signed = "/twilio/voice/transfer/join?conference=" + sid("WT", 1) + "&agent_id=suzuki"
-    forged = "/twilio/voice/transfer/join?conference=" + sid("WT", 2) + "&agent_id=suzuki"
+    signed = "/twilio/voice/transfer/join?agent_id=suzuki&conference=" + sid("WT", 1)
+    forged = "/twilio/voice/transfer/join?agent_id=suzuki&conference=" + sid("WT", 2)
     response = twilio.post(forged, join_form(), signature=sign(signed, join_form()))
     assert response.status_code == 403
 
 
 TRANSFER_TASK = sid("WT", 7)
-JOIN = f"/twilio/voice/transfer/join?conference={sid('WT', 1)}&agent_id=suzuki&task={TRANSFER_TASK}"
+JOIN = f"/twilio/voice/transfer/join?agent_id=suzuki&conference={sid('WT', 1)}&task={TRANSFER_TASK}"
 LEFT = f"/twilio/voice/task-leg/ended?task={TRANSFER_TASK}"
 
 

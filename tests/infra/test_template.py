@@ -26,29 +26,58 @@ REGION = "ap-northeast-1"
 FUNCTION = "AWS::Serverless::Function"
 
 
+# The softphone site's origin, as an operator writes it into a deployed stage's config.
+SITE = "https://softphone.example.test"
+
+
+def chalice_package(
+    out: Path, stage: str, web_origin: str | None
+) -> subprocess.CompletedProcess[str]:
+    """`chalice package --stage <stage> --merge-template infra/resources.json` of this repository,
+    with `.chalice/config.json` as the operator completes it (docs/deploy.md): the stage's
+    `WEB_ORIGIN` in its `environment_variables`, or left unset (`None`). A temporary project
+    directory holds that config; the code and the deployment cache are the repository's own."""
+    project = out / "project"
+    (project / ".chalice").mkdir(parents=True)
+    for name in ("app.py", "chalicelib", "requirements.txt"):
+        (project / name).symlink_to(ROOT / name)
+    (ROOT / ".chalice" / "deployments").mkdir(exist_ok=True)
+    (project / ".chalice" / "deployments").symlink_to(ROOT / ".chalice" / "deployments")
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    if web_origin is not None:
+        config["stages"][stage]["environment_variables"]["WEB_ORIGIN"] = web_origin
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+    env = {name: value for name, value in os.environ.items() if name != "WEB_ORIGIN"}
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "chalice"),
+            "--project-dir",
+            str(project),
+            "package",
+            "--stage",
+            stage,
+            "--merge-template",
+            str(RESOURCES),
+            str(out / "template"),
+        ],
+        cwd=ROOT,
+        env={**env, "AWS_DEFAULT_REGION": REGION},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def template_of(out: Path, done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert done.returncode == 0, f"chalice package failed:\n{done.stderr[-3000:]}"
+    template: dict[str, Any] = json.loads((out / "template" / "sam.json").read_text())
+    return template
+
+
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("package")
-    env = {**os.environ, "AWS_DEFAULT_REGION": REGION}
-    done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "chalice"),
-            "package",
-            "--stage",
-            "dev",
-            "--merge-template",
-            str(RESOURCES),
-            str(out),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, f"chalice package failed:\n{done.stderr[-3000:]}"
-    template: dict[str, Any] = json.loads((out / "sam.json").read_text())
-    return template
+    return template_of(out, chalice_package(out, "dev", SITE))
 
 
 def lint(template: dict[str, Any]) -> list[str]:
@@ -240,3 +269,31 @@ def test_the_state_machine_arn_reaches_only_the_api_handler(packaged: dict[str, 
     )
     variables = packaged["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert variables["ESCALATION_STATE_MACHINE_ARN"] == {"Ref": "EscalationStateMachine"}
+
+
+def test_packaging_a_deployed_stage_without_web_origin_fails(tmp_path: Path) -> None:
+    done = chalice_package(tmp_path, "prod", web_origin=None)
+    assert done.returncode != 0
+    assert "MissingWebOrigin" in done.stderr
+    assert "stage 'prod' has no WEB_ORIGIN" in done.stderr
+    assert not (tmp_path / "template" / "sam.json").exists()
+
+
+def test_a_packaged_stage_allows_its_site_and_never_the_local_pages(tmp_path: Path) -> None:
+    """The origin reaches both places CORS is answered: API Gateway's preflight (baked into the
+    OPTIONS mock integrations) and every function's environment (Chalice adds the header to
+    each response)."""
+    template = template_of(tmp_path, chalice_package(tmp_path, "prod", SITE))
+    assert "127.0.0.1" not in json.dumps(template)
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    preflights = [
+        methods["options"]["x-amazon-apigateway-integration"]["responses"]["default"][
+            "responseParameters"
+        ]["method.response.header.Access-Control-Allow-Origin"]
+        for methods in paths.values()
+        if "options" in methods
+    ]
+    assert preflights, "no route answers a CORS preflight"
+    assert set(preflights) == {f"'{SITE}'"}
+    for name, function in resources_of(template, FUNCTION).items():
+        assert function["Properties"]["Environment"]["Variables"]["WEB_ORIGIN"] == SITE, name

@@ -221,6 +221,38 @@ def test_a_workflow_edited_in_the_console(
     assert finding.fix == "run `python -m ops provision --stage dev`"
 
 
+def test_a_team_added_to_the_directory_since_provision_is_named_until_provisioned_again(
+    healthy: Any,
+    twilio: FakeTwilioConfig,
+    http: RecordingHttpClient,
+    examine: Callable[[Any], dict[str, Finding]],
+) -> None:
+    """A team stage skips by its own TaskQueue (twilio.com/docs/taskrouter/worker-presence):
+    a team without one goes from the owner straight to everyone, and the doctor says so."""
+    settings = deployed_settings(healthy, STAGE)
+    agents = healthy.resource("dynamodb").Table(settings.routing.agents_table)
+    agents.put_item(Item={"agent_id": "sato", "name": "Sato", "team": "support"})
+    finding = examine(healthy)["TaskRouter queues"]
+    assert finding.problem.startswith("team(s) support of the agents directory have no TaskQueue")
+    assert finding.fix == "run `python -m ops provision --stage dev`"
+    # Provision again (it reads the teams from the agents table): queue, filters, all well.
+    client = Client(ACCOUNT, "t" * 32, http_client=http)
+    store = StageStore(healthy, STAGE)
+    code = provision(
+        client, store, settings, [NUMBER], lambda _: True, lambda _: None, teams=["support"]
+    )
+    assert code == 0
+    assert problems(examine(healthy)) == {}
+    # A team queue edited to hold other workers would make its skip_if count them.
+    queue = next(
+        q for q in twilio.collection("/TaskQueues") if q["friendly_name"] == "team support"
+    )
+    queue["target_workers"] = "1==1"
+    assert "does not select exactly the team's workers" in (
+        examine(healthy)["TaskRouter queues"].problem
+    )
+
+
 def test_an_activity_deleted(
     healthy: Any, twilio: FakeTwilioConfig, examine: Callable[[Any], dict[str, Finding]]
 ) -> None:

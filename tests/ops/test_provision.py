@@ -257,9 +257,59 @@ def test_workers_are_created_once_per_agent_and_their_sids_written_for_import(
     provision(client, store, stage_settings, [NUMBER], lambda _: True, lambda _: None, moved)
     workspace = twilio.collection("/Workspaces")[0]["sid"]
     sato = workers["sato"]["sid"]
-    assert twilio.writes()[writes:] == [("POST", f"/v1/Workspaces/{workspace}/Workers/{sato}")]
+    workflow = twilio.collection("/Workflows")[0]["sid"]
+    # A new team: its queue, the workflow regenerated with its filters, then the worker.
+    assert twilio.writes()[writes:] == [
+        ("POST", f"/v1/Workspaces/{workspace}/TaskQueues"),
+        ("POST", f"/v1/Workspaces/{workspace}/Workflows/{workflow}"),
+        ("POST", f"/v1/Workspaces/{workspace}/Workers/{sato}"),
+    ]
     assert json.loads(workers["sato"]["attributes"]) == {
         "agent_id": "sato",
         "team": "nagoya",
         "skill": "ja",
     }
+
+
+def test_each_team_gets_a_queue_of_exactly_its_workers_and_the_workflow_skips_by_it(
+    client: Client, store: StageStore, stage_settings: Settings, twilio: FakeTwilioConfig
+) -> None:
+    """skip_if counts the workers of the target's queue (twilio.com/docs/taskrouter/
+    worker-presence): provision makes each team's queue, and the workflow targets it."""
+    from chalicelib.routing.workflow import TeamQueues, queue_expressions, skip_problems
+
+    said: list[str] = []
+    teams = ["support", "tokyo-sales"]
+    code = provision(
+        client, store, stage_settings, [NUMBER], lambda _: True, said.append, teams=teams
+    )
+    assert code == 0, said
+    queues = {q["friendly_name"]: q for q in twilio.collection("/TaskQueues")}
+    assert {name: q["target_workers"] for name, q in queues.items()} == {
+        "everyone": "1==1",
+        "team support": 'team == "support"',
+        "team tokyo-sales": 'team == "tokyo-sales"',
+    }
+    team_queues = TeamQueues.of({t: queues[f"team {t}"]["sid"] for t in teams})
+    settings = stage_settings.with_values(queue_sid_everyone=queues["everyone"]["sid"])
+    configuration = json.loads(twilio.collection("/Workflows")[0]["configuration"])
+    assert configuration == workflow_definition(settings, team_queues)
+    assert skip_problems(configuration, queue_expressions(settings, team_queues)) == []
+    # Nothing to do the second time.
+    writes = len(twilio.writes())
+    assert (
+        provision(client, store, stage_settings, [NUMBER], lambda _: True, said.append, teams=teams)
+        == 0
+    )
+    assert len(twilio.writes()) == writes
+
+
+def test_a_team_name_an_expression_cannot_hold_is_refused_before_any_write(
+    client: Client, store: StageStore, stage_settings: Settings, twilio: FakeTwilioConfig
+) -> None:
+    said: list[str] = []
+    code = provision(
+        client, store, stage_settings, [NUMBER], lambda _: True, said.append, teams=["o'brien"]
+    )
+    assert code == 2 and "o'brien" in said[0]
+    assert twilio.writes() == []

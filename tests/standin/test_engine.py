@@ -29,25 +29,24 @@ from ops.standin.truth import GroundTruth
 BASE = "https://app.example.test/api"
 AC, WS, WW, WQ = "AC" + "1" * 32, "WS" + "2" * 32, "WW" + "3" * 32, "WQ" + "4" * 32
 TOKEN = "standin-test-token"
+WQA = "WQ" + "a" * 32  # team a's own queue (`team == "a"`), as `ops provision` makes it
+# The app's workflow shape (chalicelib/routing/workflow.py): the owner by Known Agent Routing,
+# skipped unless offered at once; then the team's own queue, skipped when nobody in it is
+# available (workers.available counts the target's queue: taskrouter/worker-presence).
 WORKFLOW = {
     "task_routing": {
         "filters": [
             {
-                "filter_friendly_name": "owner",
-                "expression": "stage == 'owner'",
+                "filter_friendly_name": "owner a",
+                "expression": "stage == 'owner' AND team == 'a'",
                 "targets": [
                     {
                         "queue": WQ,
-                        "expression": "task.owner_agent_id == worker.agent_id",
-                        "skip_if": "workers.available == 0",
+                        "known_worker_friendly_name": "task.owner_agent_id",
+                        "skip_if": "1==1",
                         "timeout": 30,
                     },
-                    {
-                        "queue": WQ,
-                        "expression": "task.team == worker.team",
-                        "skip_if": "workers.available == 0",
-                        "timeout": 60,
-                    },
+                    {"queue": WQA, "skip_if": "workers.available == 0", "timeout": 60},
                     {"queue": WQ},
                 ],
             }
@@ -55,6 +54,7 @@ WORKFLOW = {
         "default_filter": {"queue": WQ},
     }
 }
+QUEUES = {WQ: "1==1", WQA: 'team == "a"'}
 ROUTES = frozenset(
     {
         "/twilio/voice/incoming",
@@ -136,7 +136,7 @@ def build(
         WS,
         WW,
         json.loads(json.dumps(WORKFLOW)),
-        {WQ: "1==1"},
+        dict(QUEUES),
         "+81300000000",
         activities,
     )

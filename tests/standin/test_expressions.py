@@ -38,3 +38,12 @@ def test_boolean_operators_lists_and_has() -> None:
 def test_unparseable_expression_is_an_error() -> None:
     with pytest.raises(ExpressionError):
         evaluate("stage == ", {})
+
+
+def test_skip_if_reads_the_queues_counts_by_availability_and_activity() -> None:
+    """worker-presence documents workers.available, workers.unavailable and workers.WAxx."""
+    counts = {"available": 0, "unavailable": 3, "WA" + "1" * 32: 2}
+    assert evaluate("workers.available == 0", {}, workers=counts)
+    assert evaluate("workers.unavailable > 2", {}, workers=counts)
+    assert evaluate(f"workers.WA{'1' * 32} < 3", {}, workers=counts)
+    assert not evaluate(f"workers.WA{'2' * 32} > 0", {}, workers=counts), "no one in it: 0"

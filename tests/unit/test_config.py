@@ -99,3 +99,44 @@ def test_no_setting_name_belongs_to_two_areas() -> None:
     names = [name for area in AREAS.values() for name in area.model_fields]
     root = [name for name in Settings.model_fields if name not in AREAS]
     assert len(names) + len(root) == len(set(names) | set(root))
+
+
+# The Lambda runtime sets these (reserved) variables in every function
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime);
+# chalice then appends its own name to AWS_EXECUTION_ENV when the app is created.
+IN_LAMBDA = [
+    {
+        "AWS_LAMBDA_FUNCTION_NAME": "contact-center-dev",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+    },
+    {"AWS_EXECUTION_ENV": "AWS_Lambda_python3.11 aws-chalice/1.31.2"},
+    {"AWS_LAMBDA_FUNCTION_NAME": "contact-center-dev-escalation_enter_stage"},
+]
+
+
+@pytest.mark.parametrize("stage", ["local", "test"])
+@pytest.mark.parametrize("lambda_env", IN_LAMBDA)
+def test_a_local_stage_refuses_to_run_inside_lambda(stage: str, lambda_env: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError, match="refuses to run inside Lambda"):
+        Settings.from_environment({**BASE, "STAGE": stage, **lambda_env})
+
+
+def test_chalices_own_execution_env_outside_lambda_is_not_lambda() -> None:
+    from chalice import Chalice
+
+    env: dict[str, str] = {}
+    Chalice("anywhere", env=env)  # what `chalice local`, the tests and the stand-in all do
+    assert env["AWS_EXECUTION_ENV"].startswith("AWS_Lambda ")
+    settings = Settings.from_environment({**BASE, **env})
+    assert load_twilio_credentials(settings).auth_token == LOCAL_AUTH_TOKEN
+
+
+def test_a_deployed_stage_runs_inside_lambda() -> None:
+    env = {
+        **BASE,
+        **IN_LAMBDA[0],
+        "STAGE": "prod",
+        "PUBLIC_BASE_URL": "https://abc.execute-api.ap-northeast-1.amazonaws.com/api",
+        "TWILIO_SECRET_NAME": "contact-center/prod/twilio",
+    }
+    assert not Settings.from_environment(env).is_local

@@ -110,7 +110,19 @@ def test_only_live_call_tasks_start_a_timeline() -> None:
     assert starts_timeline("task.created", {"type": "inbound_call"})
     assert starts_timeline("task.created", {})
     assert not starts_timeline("task.created", {"type": "voicemail"})
-    assert not starts_timeline("task.updated", {"type": "inbound_call"})
+    assert not starts_timeline("task.updated", {"type": "inbound_call"}, "pending")
+
+
+def test_a_later_event_of_a_waiting_task_starts_a_timeline_that_never_started() -> None:
+    """TaskRouter documents no retry of event callbacks (taskrouter/api/event/reference): a
+    lost task.created must not leave a caller without a timeline."""
+    call = {"type": "inbound_call"}
+    for kind in ("workflow.timeout", "reservation.timeout", "task-queue.entered"):
+        assert starts_timeline(kind, call, "pending")
+        assert starts_timeline(kind, call, "reserved")
+        assert not starts_timeline(kind, call, "canceled"), "nobody waits any more"
+        assert not starts_timeline(kind, {"type": "voicemail"}, "pending")
+    assert not starts_timeline("reservation.accepted", call, "assigned")
     assert ends_timeline("reservation.accepted") and ends_timeline("task.canceled")
     assert not ends_timeline("reservation.rejected")
 

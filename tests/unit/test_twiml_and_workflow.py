@@ -2,14 +2,11 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 from chalicelib.routing.plan import Customer, Stage, plan_route
 from chalicelib.routing.twiml import ConferenceCallbacks, conference_instruction, enqueue_call
-from chalicelib.routing.workflow import workflow_definition, workflow_json
+from chalicelib.routing.workflow import workflow_definition
 from tests.conftest import make_settings
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_enqueue_twiml_carries_the_plan_as_task_attributes() -> None:
@@ -45,20 +42,6 @@ def test_conference_instruction_is_regional_dual_channel_and_ends_with_the_custo
     assert instruction["post_work_activity_sid"] == "WA1"
 
 
-def test_workflow_has_one_filter_per_stage_widening_to_everyone() -> None:
-    settings = make_settings(backstop_owner_seconds=30, backstop_team_seconds=90)
-    filters = workflow_definition(settings)["task_routing"]["filters"]
-    names = [f["filter_friendly_name"] for f in filters]
-    filters = filters[names.index("owner") :]
-    assert [f["filter_friendly_name"] for f in filters][:3] == ["owner", "team", "everyone"]
-    owner_targets = filters[0]["targets"]
-    assert owner_targets[0]["expression"] == "task.owner_agent_id == worker.agent_id"
-    assert owner_targets[0]["skip_if"] == "workers.available == 0"
-    assert owner_targets[0]["timeout"] == 30
-    assert "expression" not in owner_targets[-1], "the last target must be everyone"
-    assert filters[1]["targets"][0]["timeout"] == 90
-
-
 def test_transfers_are_routed_before_the_stage_filters_and_never_widen() -> None:
     filters = workflow_definition(make_settings())["task_routing"]["filters"]
     names = [f["filter_friendly_name"] for f in filters]
@@ -72,12 +55,3 @@ def test_transfers_are_routed_before_the_stage_filters_and_never_widen() -> None
     # A skipped or timed-out last target sends the task on to the default filter (everyone).
     for target in (agent, team):
         assert "skip_if" not in target and "timeout" not in target
-
-
-def test_workflow_in_infra_is_the_generated_one() -> None:
-    from ops.stage import local_defaults
-
-    committed = (ROOT / "infra" / "taskrouter-workflow.json").read_text()
-    assert committed == workflow_json(local_defaults()), (
-        "regenerate with `python -m ops workflow --write`"
-    )

@@ -232,6 +232,35 @@ def test_duplicate_task_created_starts_one_timeline(
     assert len(executions(aws, state_machine_arn)) == 1
 
 
+def test_a_lost_task_created_is_recovered_by_the_next_event_of_the_waiting_task(
+    twilio: TwilioPoster,
+    taskrouter: FakeTaskRouter,
+    team_online: None,
+    aws: Any,
+    state_machine_arn: str,
+    steps: StepInvocations,
+) -> None:
+    """TaskRouter documents no retry of event callbacks (taskrouter/api/event/reference): if
+    task.created never arrives, the task's next event while it waits starts its timeline, once."""
+    taskrouter.add(TASK, attributes("owner"))
+    waiting = {**event("workflow.timeout", 1), "TaskAssignmentStatus": "pending"}
+    assert twilio.post(EVENTS, waiting).status_code == 200
+    assert len(executions(aws, state_machine_arn)) == 1
+    again = {**event("reservation.timeout", 2), "TaskAssignmentStatus": "pending"}
+    assert twilio.post(EVENTS, again).status_code == 200
+    assert len(executions(aws, state_machine_arn)) == 1
+    # An event of a task nobody waits on any more starts nothing.
+    taskrouter.add(sid("WT", 9), attributes("owner"))
+    over = {
+        **event("reservation.timeout", 3),
+        "TaskSid": sid("WT", 9),
+        "ResourceSid": sid("WT", 9),
+        "TaskAssignmentStatus": "canceled",
+    }
+    assert twilio.post(EVENTS, over).status_code == 200
+    assert len(executions(aws, state_machine_arn)) == 1
+
+
 def test_step_functions_down_the_call_still_widens_by_the_backstop(
     twilio: TwilioPoster,
     taskrouter: FakeTaskRouter,
@@ -252,13 +281,19 @@ def test_step_functions_down_the_call_still_widens_by_the_backstop(
     assert any(
         getattr(r, "task_sid", None) == TASK for r in caplog.records if r.levelname == "ERROR"
     )
-    from chalicelib.routing.workflow import workflow_definition
+    from chalicelib.routing.workflow import TeamQueues, workflow_definition
 
-    filters = workflow_definition(container.settings)["task_routing"]["filters"]
-    [owner_filter] = [f for f in filters if f["filter_friendly_name"] == "owner"]
+    teams = TeamQueues.of({"tokyo": "WQ" + "c" * 32})
+    filters = workflow_definition(container.settings, teams)["task_routing"]["filters"]
+    [owner_filter] = [f for f in filters if f["filter_friendly_name"] == "owner tokyo"]
     backstop = [t.get("timeout") for t in owner_filter["targets"]]
-    assert backstop[0] > container.settings.escalation.escalation_owner_seconds
-    assert backstop[1] > container.settings.escalation.escalation_team_seconds
+    escalation = container.settings.escalation
+    assert backstop[0] > escalation.escalation_owner_seconds
+    # Target timeouts count from the task's age (taskrouter/task-evaluation): the team's turn
+    # ends when the task is as old as both backstops together.
+    assert backstop[0] + backstop[1] > escalation.escalation_owner_seconds + (
+        escalation.escalation_team_seconds
+    )
 
 
 def test_a_failing_step_fails_the_execution_not_the_call(
