@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from twilio.http import HttpClient
 
+    from chalicelib.conversations.backfill import TaskRouterEventBackfill
     from chalicelib.conversations.facts import ConversationLedger
     from chalicelib.conversations.jobs import DailyExport, KpiFeed
     from chalicelib.conversations.pricing import PriceReconciler
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.presence.store import PresenceHistory, PresenceStore
     from chalicelib.recordings.archive import RecordingArchive
     from chalicelib.recordings.pipeline import RecordingPipeline
+    from chalicelib.recordings.reconcile import RecordingReconciler
     from chalicelib.recordings.store import RecordingStore
     from chalicelib.recordings.transcriber import Transcriber
     from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
@@ -188,6 +190,24 @@ class Container:
         )
 
     @cached_property
+    def recording_reconciler(self) -> RecordingReconciler:
+        from chalicelib.recordings.reconcile import RecentCalls, RecordingReconciler
+
+        s = self.settings
+        return RecordingReconciler(
+            RecentCalls(
+                self.records_dynamodb.Table(s.conversations.conversations_table),
+                s.conversations.report_timezone,
+            ),
+            self.recording_store,
+            self.conversation_events,
+            self.ledger,
+            self.recordings,
+            self.twilio,
+            s.recordings,
+        )
+
+    @cached_property
     def conversation_events(self) -> EventStore:
         from chalicelib.conversations.store import EventStore
 
@@ -254,6 +274,14 @@ class Container:
             self.conversations,
             self.ledger,
             limits_from(self.settings.conversations),
+        )
+
+    @cached_property
+    def taskrouter_event_backfill(self) -> TaskRouterEventBackfill:
+        from chalicelib.conversations.backfill import TaskRouterEventBackfill
+
+        return TaskRouterEventBackfill(
+            self.twilio, self.ledger, self.conversation_events, lambda: self.clock()
         )
 
     @cached_property

@@ -151,6 +151,17 @@ def reconcile_conversation_prices(event: Any) -> None:
     c.price_reconciler.reconcile_prices(c.clock())
 
 
+@conversations.schedule(Rate(5, unit=Rate.MINUTES))
+def backfill_taskrouter_events(event: Any) -> None:
+    """Store the TaskRouter events of the last window the events webhook may have lost.
+
+    TaskRouter documents no retry of an event callback answered 5xx
+    (https://www.twilio.com/docs/taskrouter/api/event/reference); its Events resource keeps
+    them (https://www.twilio.com/docs/taskrouter/api/event). chalicelib/conversations/backfill.py
+    """
+    bootstrap.container().taskrouter_event_backfill.run()
+
+
 # 16:30 UTC = 01:30 in Tokyo: the previous local day is complete (calls run past midnight).
 @conversations.schedule(Cron(30, 16, "*", "*", "?", "*"))
 def export_conversations(event: Any) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalice import Blueprint, ForbiddenError, Response
+from chalice import Blueprint, ForbiddenError, Rate, Response
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import bootstrap
@@ -97,6 +97,18 @@ def transcription_finished(event: CloudWatchEvent) -> None:
             str(detail.get("TranscriptionJobName", "")),
             str(detail.get("TranscriptionJobStatus", "")),
         )
+    finally:
+        _flush_metrics()
+
+
+@recordings.schedule(Rate(10, unit=Rate.MINUTES))
+def reconcile_recordings(event: Any) -> None:
+    """Ask Twilio for the recordings of conferences that ended without a recording callback:
+    copy the completed ones, record the absent/failed ones lost and the rest missing
+    (chalicelib/recordings/reconcile.py)."""
+    try:
+        c = bootstrap.container()
+        c.recording_reconciler.reconcile(c.clock())
     finally:
         _flush_metrics()
 

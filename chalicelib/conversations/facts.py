@@ -108,14 +108,18 @@ class ConversationLedger:
     def store_taskrouter_event(self, event: TaskRouterEvent) -> None:
         """EVENT_SUBSCRIBERS entry: keep every TaskRouter event, raw, before Twilio forgets the
         task."""
+        self.keep_taskrouter_event(event)
+
+    def keep_taskrouter_event(self, event: TaskRouterEvent) -> bool:
+        """Store a TaskRouter event once, idempotent on its sid (the events webhook and the
+        backfill job, chalicelib/conversations/backfill.py, both store it). True if new."""
         stored = taskrouter_event(event.raw)
         if stored.conversation_id:
-            self.store_event(stored)
-        else:
-            # Worker activity and other events about no call: kept raw, no conversation to
-            # rebuild.
-            resource = event.resource_sid or event.worker_sid or event.task_sid or "workspace"
-            self._events.put_unattached(stored, resource, self._now_s())
+            return self.store_event(stored)
+        # Worker activity and other events about no call: kept raw, no conversation to
+        # rebuild.
+        resource = event.resource_sid or event.worker_sid or event.task_sid or "workspace"
+        return self._events.put_unattached(stored, resource, self._now_s())
 
     def store_event(self, event: Event) -> bool:
         """Store one event once (and the links it proves). True if new.

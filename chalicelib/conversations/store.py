@@ -7,6 +7,7 @@ Event store (one table, `conversation_events_table`), items by partition key `pk
   TaskRouter dialled, a conference recording), filed under the sid that will link it.
 - `L#<sid>` / `link`: that sid belongs to conversation `conversation_id`.
 - `X#<resource sid>` / `<event key>`: TaskRouter events about no call (worker activity), kept raw.
+- `W#<job>` / `watermark`: how far a reconciliation job has read (`until_ms`), no expiry.
 Every item expires (`expires_at`, TTL) after the retention period.
 
 Conversation records (`conversations_table`): one item per conversation, `conversation_id`,
@@ -37,13 +38,15 @@ LINK_SORT_KEY = "link"
 PENDING_PREFIX = "P#"
 LINK_PREFIX = "L#"
 OTHER_PREFIX = "X#"
+WATERMARK_PREFIX = "W#"
+WATERMARK_SORT_KEY = "watermark"
 
 
 def conversation_of_partition(keys: Mapping[str, Any] | None) -> str:
     """The conversation an event item's stream keys (DynamoDB JSON) belong to; "" for a link,
     pending or unattached item (prefixed partitions)."""
     pk = str(((keys or {}).get("pk") or {}).get("S") or "")
-    if pk.startswith((PENDING_PREFIX, LINK_PREFIX, OTHER_PREFIX)):
+    if pk.startswith((PENDING_PREFIX, LINK_PREFIX, OTHER_PREFIX, WATERMARK_PREFIX)):
         return ""
     return pk
 
@@ -131,6 +134,24 @@ class EventStore:
         if len(self._known_links) > KNOWN_LINKS_KEPT:
             self._known_links.popitem(last=False)
         return new
+
+    def watermark(self, job: str) -> int | None:
+        """Epoch ms up to which the job `job` has read its source; None if it never ran."""
+        try:
+            item = self._table.get_item(
+                Key={"pk": WATERMARK_PREFIX + job, "sk": WATERMARK_SORT_KEY}, ConsistentRead=True
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable(f"watermark read failed: {exc}") from exc
+        return int(item["until_ms"]) if item else None
+
+    def set_watermark(self, job: str, until_ms: int) -> None:
+        try:
+            self._table.put_item(
+                Item={"pk": WATERMARK_PREFIX + job, "sk": WATERMARK_SORT_KEY, "until_ms": until_ms}
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable(f"watermark write failed: {exc}") from exc
 
     def resolve(self, sids: Iterable[str]) -> str | None:
         """The conversation any of these sids is linked to, read strongly consistent."""

@@ -209,6 +209,10 @@ class RecordingSettings(_Section):
     transcription_language: str = "ja-JP"
     # Lifetime of a playback link handed to a browser.
     recording_url_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    # Minutes after a call ended before the reconciliation asks Twilio for a conference's
+    # recordings that never called back (only `completed` can be subscribed to; a failed or
+    # absent one is silent) and records them copied, lost or missing (recordings/reconcile.py).
+    recording_reconcile_after_minutes: int = Field(default=30, ge=5, le=720)
 
 
 class SoftphoneSettings(_Section):

@@ -5,6 +5,8 @@ Item key `pk` = `recording#RE...`: status (`received` -> `copied`), conversation
 size, sha256, channel map, agent ids, what happened to Twilio's copy, transcription status and
 keys. `conversation-index` (conversation_id, recording_sid) lists a conversation's recordings;
 it is sparse: only copied recordings have a conversation_id.
+`reconciled#<conversation id>`: the reconciliation settled that conversation's conferences
+(recordings/reconcile.py); never has a conversation_id, so never listed as a recording.
 """
 
 from __future__ import annotations
@@ -80,6 +82,31 @@ class RecordingStore:
             **_set_expression(
                 {"recording_sid": recording_sid}
                 | {k: v for k, v in fields.items() if v is not None}
+            ),
+        )
+
+    def reconciled(self, conversation_id: str) -> dict[str, Any] | None:
+        """What the reconciliation settled for a conversation (recordings/reconcile.py)."""
+        try:
+            item = self._table.get_item(Key={"pk": f"reconciled#{conversation_id}"}).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable(f"reconciliation lookup failed: {exc}") from exc
+        return dict(item) if item else None
+
+    def mark_reconciled(
+        self, conversation_id: str, outcomes: dict[str, str], at: datetime
+    ) -> dict[str, Any]:
+        """Note that every conference of the conversation is settled: conference sid ->
+        `copied`, `lost`, `heard` (its callback came) or `missing`. No run asks again."""
+        return self._update(
+            {"pk": f"reconciled#{conversation_id}"},
+            f"mark {conversation_id} reconciled",
+            **_set_expression(
+                {
+                    "reconciled_conversation": conversation_id,
+                    "conferences": outcomes,
+                    "reconciled_at": at.isoformat(),
+                }
             ),
         )
 

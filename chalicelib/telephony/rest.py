@@ -135,6 +135,24 @@ class TwilioGateway:
             for t in tasks
         ]
 
+    def taskrouter_events(self, start_ms: int, end_ms: int) -> list[dict[str, str]]:
+        """TaskRouter's events from `start_ms` to `end_ms`, each as its EventCallbackUrl form.
+
+        GET /v1/Workspaces/{WorkspaceSid}/Events with StartDate and EndDate (ISO 8601, whole
+        seconds: the window is widened to them), pages of 1000 followed by `next_page_url`
+        (never the `Page` parameter, which the resource does not support). TaskRouter keeps
+        events for 30 days. https://www.twilio.com/docs/taskrouter/api/event
+        """
+        from datetime import UTC, datetime
+
+        start = datetime.fromtimestamp(start_ms // 1000, UTC)
+        end = datetime.fromtimestamp(-(-end_ms // 1000), UTC)
+        events = self._call(
+            lambda: self._workspace().events.list(start_date=start, end_date=end, page_size=1000),
+            "list taskrouter events",
+        )
+        return [event_callback_form(event) for event in events]
+
     def worker_activities(self) -> dict[str, str]:
         """Every worker of the workspace -> its current activity sid (pages of 1000)."""
         workers = self._call(lambda: self._workspace().workers.list(page_size=1000), "list workers")
@@ -366,6 +384,42 @@ class TwilioGateway:
         price = call.price
         return (None if price in (None, "") else str(price)), str(call.price_unit or "")
 
+    def conference_recordings(self, conference_sid: str) -> list[dict[str, str]]:
+        """The recordings Twilio made of a conference, each as the fields of its status
+        callback (RecordingSid, RecordingStatus, ErrorCode, RecordingDuration, ...).
+
+        GET /2010-04-01/Accounts/{AccountSid}/Conferences/{ConferenceSid}/Recordings.json;
+        statuses in-progress, paused, stopped, processing, completed, absent.
+        https://www.twilio.com/docs/voice/api/conference-recording-resource
+        """
+        from email.utils import format_datetime
+
+        recordings = self._call(
+            lambda: self.client.conferences(conference_sid).recordings.list(page_size=50),
+            f"list recordings of conference {conference_sid}",
+        )
+        forms = []
+        for r in recordings:
+            started = r.start_time if _is_time(r.start_time) else None
+            form = {
+                "AccountSid": str(r.account_sid or self._credentials.account_sid),
+                "ConferenceSid": str(r.conference_sid or conference_sid),
+                "RecordingSid": str(r.sid),
+                "RecordingStatus": str(r.status or ""),
+                "ErrorCode": str(r.error_code if r.error_code is not None else 0),
+                "RecordingDuration": str(r.duration or 0),
+                "RecordingChannels": str(r.channels or 1),
+                "RecordingSource": str(r.source or ""),
+                "RecordingUrl": (
+                    f"https://api.twilio.com/2010-04-01/Accounts/{self._credentials.account_sid}"
+                    f"/Recordings/{r.sid}"
+                ),
+            }
+            if started is not None:
+                form["RecordingStartTime"] = format_datetime(started, usegmt=True)
+            forms.append(form)
+        return forms
+
     def wrap_task(self, task_sid: str, reason: str) -> bool:
         """Move an assigned task to wrapping; False if it was no longer assigned (400) or is
         deleted (404): nothing to do, do not retry."""
@@ -425,3 +479,76 @@ def _is_time(value: Any) -> bool:
     from datetime import datetime
 
     return isinstance(value, datetime)
+
+
+# The callback's fields that the Event resource carries at its top level; every other field
+# of the callback is in the resource's `event_data`, under its snake_case name.
+_EVENT_TOP_LEVEL = {
+    "Sid": "sid",
+    "EventType": "event_type",
+    "AccountSid": "account_sid",
+    "WorkspaceSid": "workspace_sid",
+    "EventDescription": "description",
+    "ResourceType": "resource_type",
+    "ResourceSid": "resource_sid",
+}
+
+
+def _camel(name: str) -> str:
+    """`worker_time_in_previous_activity_ms` -> `WorkerTimeInPreviousActivityMs`."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
+def event_callback_form(resource: Any) -> dict[str, str]:
+    """An Event resource (twilio's EventInstance, or its JSON) as the EventCallbackUrl form.
+
+    The Event resource (https://www.twilio.com/docs/taskrouter/api/event) has the callback's
+    common fields at its top level in snake_case (`sid`, `event_type`, `resource_sid`...),
+    the time as `event_date` (ISO 8601) and `event_date_ms`, and the event's own fields in
+    `event_data`, documented only as "Data about the event. For more information, see Event
+    types" (the Event types are the callback's fields,
+    https://www.twilio.com/docs/taskrouter/api/event/reference). Twilio's own example in its
+    OpenAPI description (twilio_taskrouter_v1.json, ListEvent) shows them as the callback's
+    names in snake_case with string values (`worker_activity_name`, `worker_attributes` as a
+    JSON string, `worker_time_in_previous_activity_ms`), and that is the mapping here: each
+    `event_data` key back to its CamelCase form name, JSON kept as JSON text.
+
+    Not carried by the resource: `Timestamp` and `TimestampMs` are the event's time, which is
+    `event_date_ms` (taken for both); `WorkspaceName` is in `event_data` in Twilio's example.
+    Attributes of tasks older than 30 days are redacted (the ListEvent `StartDate`
+    description), so only a recent window can be read back into a conversation.
+    """
+    data = _field(resource, "event_data") or {}
+    form = {_camel(str(key)): _form_value(value) for key, value in dict(data).items()}
+    for form_name, resource_name in _EVENT_TOP_LEVEL.items():
+        value = _field(resource, resource_name)
+        if value not in (None, ""):
+            form[form_name] = _form_value(value)
+    form["ResourceType"] = form.get("ResourceType", "").lower()
+    at_ms = _field(resource, "event_date_ms")
+    if at_ms in (None, ""):
+        date = _field(resource, "event_date")
+        if isinstance(date, str):
+            from datetime import datetime
+
+            date = datetime.fromisoformat(date.replace("Z", "+00:00"))
+        at_ms = int(date.timestamp() * 1000) if _is_time(date) else 0
+    form["TimestampMs"] = str(int(at_ms))
+    form["Timestamp"] = str(int(at_ms) // 1000)
+    return form
+
+
+def _field(resource: Any, name: str) -> Any:
+    if isinstance(resource, dict):
+        return resource.get(name)
+    return getattr(resource, name, None)

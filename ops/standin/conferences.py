@@ -60,6 +60,11 @@ class Conference:
     recording_callback: str = ""
     recording_events: frozenset[str] = frozenset({"completed"})
     recording_sid: str = ""
+    # Chaos knob, set by a test on a live conference: what goes wrong with its recording (see
+    # Recorder.conference_recorded): "" nothing, "absent" (silent: Twilio keeps an `absent`
+    # recording, error 16102), "failed" (no recording resource at all), "unannounced"
+    # (completed, but its callback never arrives). None of them calls back on `completed`.
+    recording_fault: str = ""
     started: float | None = None
     ended: float | None = None
     task_sid: str = ""

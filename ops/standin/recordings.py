@@ -1,7 +1,8 @@
 """Recordings as Twilio keeps them: a conference's recording when the conference ends, a
 `<Record>` verb's voicemail, their status callbacks, and the URL their media is fetched from.
 
-The REST API (ops/standin/rest.py) serves, lists and deletes them from here.
+The REST API (ops/standin/rest.py) serves, lists and deletes them from here, and lists a
+conference's recordings (`for_conference`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Recording:
     call_sid: str = ""
     conference_sid: str = ""
     deleted: bool = False
+    # Why an `absent` recording is absent (Twilio's error dictionary), None otherwise.
+    error_code: int | None = None
 
 
 class Recorder(Part):
@@ -44,31 +47,56 @@ class Recorder(Part):
         )
 
     def conference_recorded(self, conference: Conference) -> None:
-        """The conference ended: its recording is made, and reported a little later."""
+        """The conference ended: its recording is made, and reported a little later.
+
+        The recording status callback is sent only for the events subscribed to
+        (`completed` unless told otherwise): an `absent` or `failed` recording calls back only
+        a subscriber of that event
+        (https://support.twilio.com/hc/en-us/articles/360014251313).
+        `conference.recording_fault` (a chaos knob) makes it go wrong: "absent" keeps an
+        `absent` recording (error 16102, "Recording was detected as silent and not stored":
+        https://www.twilio.com/docs/api/errors/16102); "failed" keeps no recording resource
+        (the conference recording's statuses have no `failed`:
+        https://www.twilio.com/docs/voice/api/conference-recording-resource); "unannounced"
+        keeps a completed recording whose callback is lost.
+        """
         started = conference.started or self.now()
         duration = max(0, int((conference.ended or self.now()) - started))
+        fault = conference.recording_fault
+        status = {"absent": "absent", "failed": "failed"}.get(fault, "completed")
         recording = Recording(
             sid=conference.recording_sid,
             created=started,
             start=started,
-            duration=duration,
+            duration=duration if status == "completed" else 0,
             channels=conference.recording_channels,
             source="StartConferenceRecordingAPI",
+            status=status,
             conference_sid=conference.sid,
+            error_code=16102 if status == "absent" else None,
         )
-        self.recordings[recording.sid] = recording
-        if conference.recording_callback and "completed" in conference.recording_events:
+        if fault:
+            self.stats.count(f"RecordingFault:{fault}")
+        if status != "failed":
+            self.recordings[recording.sid] = recording
+        if (
+            conference.recording_callback
+            and status in conference.recording_events
+            and fault != "unannounced"
+        ):
             form = payloads.recording_callback(
                 account_sid=self.account.account_sid,
                 recording_sid=recording.sid,
                 recording_url=self.recording_url(recording.sid),
-                status="completed",
-                duration=duration,
+                status=status,
+                duration=recording.duration,
                 channels=recording.channels,
                 start_time=recording.start,
                 source=recording.source,
                 conference_sid=conference.sid,
             )
+            if recording.error_code is not None:
+                form["ErrorCode"] = str(recording.error_code)
             # Twilio needs a few seconds to process a recording before it reports it.
             self.clock.after(3.0, self.delivery.callback, conference.recording_callback, form)
 
@@ -102,4 +130,15 @@ class Recorder(Part):
                 source="RecordVerb",
                 call_sid=recording.call_sid,
             ),
+        )
+
+    def for_conference(self, conference_sid: str) -> list[Recording]:
+        """The conference's recordings Twilio still has (not deleted), oldest first."""
+        return sorted(
+            (
+                r
+                for r in self.recordings.values()
+                if r.conference_sid == conference_sid and not r.deleted
+            ),
+            key=lambda r: r.created,
         )

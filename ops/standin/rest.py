@@ -11,13 +11,14 @@ parses them; errors are Twilio's error document (`code`, `message`, `status`).
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 from chalicelib.platform.settings import TASK_TIMEOUT_MAX
 from chalicelib.telephony import webhooks
@@ -281,6 +282,33 @@ class Rest:
             "uri": f"{self._ac_uri}/Recordings/{recording.sid}.json",
         }
 
+    def conference_recording_json(self, recording: Recording) -> dict[str, Any]:
+        """A Conference Recording resource: the fields Twilio's OpenAPI description names for
+        it (no `media_url`, unlike a Recording).
+        https://www.twilio.com/docs/voice/api/conference-recording-resource"""
+        return {
+            "account_sid": self.s.account.account_sid,
+            "api_version": "2010-04-01",
+            "call_sid": recording.call_sid or None,
+            "conference_sid": recording.conference_sid,
+            "date_created": payloads.rfc2822(recording.created),
+            "date_updated": payloads.rfc2822(recording.created + recording.duration),
+            "start_time": payloads.rfc2822(recording.start),
+            "duration": str(recording.duration),
+            "sid": recording.sid,
+            "price": None,
+            "price_unit": "USD",
+            "status": recording.status,
+            "channels": recording.channels,
+            "source": recording.source,
+            "error_code": recording.error_code,
+            "encryption_details": None,
+            "uri": (
+                f"{self._ac_uri}/Conferences/{recording.conference_sid}"
+                f"/Recordings/{recording.sid}.json"
+            ),
+        }
+
     @staticmethod
     def page(key: str, items: list[dict[str, Any]], url: str) -> RestReply:
         """One page of a list, as each API pages: TaskRouter with `meta`, the 2010-04-01 API
@@ -330,6 +358,129 @@ class Rest:
                 if not statuses or t.status in statuses
             ]
         return self.page("tasks", items, self._ws_url("Tasks"))
+
+    # Callback fields the Event resource carries at its top level (snake_case); the others go
+    # in `event_data`. https://www.twilio.com/docs/taskrouter/api/event
+    _EVENT_TOP_LEVEL: ClassVar[dict[str, str]] = {
+        "Sid": "sid",
+        "EventType": "event_type",
+        "AccountSid": "account_sid",
+        "WorkspaceSid": "workspace_sid",
+        "EventDescription": "description",
+        "ResourceType": "resource_type",
+        "ResourceSid": "resource_sid",
+    }
+    _EVENT_RESOURCES: ClassVar[dict[str, str]] = {
+        "task": "Tasks",
+        "worker": "Workers",
+        "workflow": "Workflows",
+    }
+    _EVENT_FILTERS: ClassVar[dict[str, str]] = {
+        "EventType": "EventType",
+        "TaskSid": "TaskSid",
+        "WorkerSid": "WorkerSid",
+        "ReservationSid": "ReservationSid",
+        "TaskQueueSid": "TaskQueueSid",
+        "WorkflowSid": "WorkflowSid",
+        "TaskChannel": "TaskChannelUniqueName",
+        "Sid": "Sid",
+    }
+
+    def event_json(self, form: Mapping[str, str]) -> dict[str, Any]:
+        """A logged event as the Event resource: the callback's common fields at the top level,
+        the event's own fields in `event_data` under their snake_case names with the callback's
+        string values, `workspace_name`/`workspace_sid` among them (Twilio's ListEvent example
+        in twilio_taskrouter_v1.json)."""
+        at_ms = int(form["TimestampMs"])
+        top = {name: form.get(field) for field, name in self._EVENT_TOP_LEVEL.items()}
+        data = {
+            _snake(k): v
+            for k, v in form.items()
+            if k not in self._EVENT_TOP_LEVEL and k not in ("Timestamp", "TimestampMs")
+        }
+        data["workspace_sid"] = form["WorkspaceSid"]
+        resource_type = form.get("ResourceType", "")
+        collection = self._EVENT_RESOURCES.get(resource_type)
+        if resource_type == "reservation":
+            task_sid = form.get("TaskSid")
+            resource_url = self._ws_url(f"Tasks/{task_sid}/Reservations/{top['resource_sid']}")
+        elif collection:
+            resource_url = self._ws_url(f"{collection}/{top['resource_sid']}")
+        else:
+            resource_url = self._ws_url("")[:-1]
+        return {
+            **top,
+            "actor_sid": self.s.account.workspace_sid,
+            "actor_type": "workspace",
+            "actor_url": self._ws_url("")[:-1],
+            "event_data": data,
+            "event_date": _iso(at_ms // 1000),
+            "event_date_ms": at_ms,
+            "resource_url": resource_url,
+            "source": "twilio",
+            "source_ip_address": "127.0.0.1",
+            "url": self._ws_url(f"Events/{form['Sid']}"),
+        }
+
+    def events_list(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        """ListEvent: events on or after StartDate (else the last `Minutes`, default 15) and
+        on or before EndDate (else now), filtered by the sids given; pages of PageSize (at most
+        1000) linked by `next_page_url` with a PageToken (the resource does not support `Page`).
+        https://www.twilio.com/docs/taskrouter/api/event"""
+        self._workspace(m)
+        now_ms = int(self.s.now() * 1000)
+        try:
+            start_ms = (
+                _parse_iso_ms(q["StartDate"])
+                if "StartDate" in q
+                else now_ms - int(q.get("Minutes", "15")) * 60_000
+            )
+            end_ms = _parse_iso_ms(q["EndDate"]) if "EndDate" in q else now_ms
+            size = min(int(q.get("PageSize", "50")), 1000)
+            offset = int(q.get("PageToken", "PT0").removeprefix("PT"))
+        except ValueError as exc:
+            raise RestError(400, 20001, f"invalid parameter: {exc}") from exc
+        if size < 1:
+            raise RestError(400, 20001, "PageSize must be at least 1")
+        filters = {field: q[param] for param, field in self._EVENT_FILTERS.items() if q.get(param)}
+        with self.s.lock:
+            # The log is in time order (the virtual clock only moves on): bisect the window.
+            # Twilio's dates are whole seconds, so EndDate covers its whole second.
+            taskrouter = self.s.taskrouter
+            first = bisect.bisect_left(taskrouter.event_times_ms, start_ms)
+            last = bisect.bisect_right(taskrouter.event_times_ms, end_ms + 999)
+            matched = [
+                e
+                for e in taskrouter.event_log[first:last]
+                if all(e.get(k) == v for k, v in filters.items())
+            ]
+        page = [self.event_json(e) for e in matched[offset : offset + size]]
+        base = {k: v for k, v in q.items() if k not in ("PageToken", "Page")}
+        url = self._ws_url("Events") + "?" + urllib.parse.urlencode(base)
+        more = offset + size < len(matched)
+        next_url = (
+            self._ws_url("Events")
+            + "?"
+            + urllib.parse.urlencode({**base, "PageToken": f"PT{offset + size}"})
+            if more
+            else None
+        )
+        return _json(
+            {
+                "events": page,
+                "meta": {
+                    "key": "events",
+                    "page": offset // size,
+                    "page_size": size,
+                    "first_page_url": url,
+                    "next_page_url": next_url,
+                    "previous_page_url": None,
+                    "url": url,
+                },
+            }
+        )
 
     def task_create(
         self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
@@ -692,6 +843,20 @@ class Rest:
             "participants", items, f"{self._ac_uri}/Conferences/{m.group('cf')}/Participants.json"
         )
 
+    def conference_recordings_list(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        """GET .../Conferences/{ConferenceSid}/Recordings.json: the conference's recordings
+        (a conference Twilio does not know is a 404, an empty list one with no recording).
+        https://www.twilio.com/docs/voice/api/conference-recording-resource#read-multiple-conferencerecording-resources"""
+        self._account(m)
+        cf = m.group("cf")
+        with self.s.lock:
+            if cf not in self.s.conferences:
+                raise KeyError(cf)
+            items = [self.conference_recording_json(r) for r in self.s.recorder.for_conference(cf)]
+        return self.page("recordings", items, f"{self._ac_uri}/Conferences/{cf}/Recordings.json")
+
     def _participant(self, m: re.Match[str]) -> tuple[Conference, Participant]:
         """The participant named in the path by CallSid or by its label (percent-encoded).
         https://www.twilio.com/docs/voice/api/conference-participant-resource"""
@@ -824,6 +989,7 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
         rf"{_WS}/Tasks/(?P<wt>WT{_SID})/Reservations/(?P<wr>WR{_SID})",
         Rest.reservation_update,
     ),
+    _r("GET", rf"{_WS}/Events", Rest.events_list),
     _r("GET", rf"{_WS}/Workers", Rest.workers_list),
     _r("GET", rf"{_WS}/Workers/(?P<wk>WK{_SID})", Rest.worker_fetch),
     _r("POST", rf"{_WS}/Workers/(?P<wk>WK{_SID})", Rest.worker_update),
@@ -851,6 +1017,11 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
     _r("GET", rf"{_AC}/Conferences/(?P<cf>CF{_SID})\.json", Rest.conference_fetch),
     _r("POST", rf"{_AC}/Conferences/(?P<cf>CF{_SID})\.json", Rest.conference_update),
     _r("GET", rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants\.json", Rest.participants_list),
+    _r(
+        "GET",
+        rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Recordings\.json",
+        Rest.conference_recordings_list,
+    ),
     _r("POST", rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants\.json", Rest.participant_create),
     _r(
         "GET",
@@ -872,3 +1043,24 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
     _r("DELETE", rf"{_AC}/Recordings/(?P<re>RE{_SID})", Rest.recording_delete),
     _r("GET", rf"{_AC}/Recordings/(?P<re>RE{_SID})(?:\.wav|\.mp3)?", Rest.recording_media),
 )
+
+
+def _snake(name: str) -> str:
+    """`WorkerTimeInPreviousActivityMs` -> `worker_time_in_previous_activity_ms`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _iso(epoch_s: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_iso_ms(text: str) -> int:
+    """An ISO 8601 date-time (`Z` or an offset; a date alone is midnight UTC) -> epoch ms."""
+    from datetime import UTC, datetime
+
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)

@@ -109,6 +109,10 @@ class TaskRouter(Part):
         self.workers: dict[str, Worker] = {}
         self.tasks: dict[str, Task] = {}
         self.reservations: dict[str, Reservation] = {}
+        # Every event as its callback form, in order: the Events resource reads them back
+        # (ops/standin/rest.py; TaskRouter keeps events 30 days, taskrouter/api/event).
+        self.event_log: list[dict[str, str]] = []
+        self.event_times_ms: list[int] = []  # each logged event's TimestampMs, nondecreasing
 
     def activity_by_name(self, name: str) -> Activity:
         for activity in self.activities.values():
@@ -174,6 +178,8 @@ class TaskRouter(Part):
             description=description,
             data=data,
         )
+        self.event_log.append(form)
+        self.event_times_ms.append(int(form["TimestampMs"]))
         self._emit("taskrouter_event", form=form)
         url = self.delivery.app_url(webhooks.TASKROUTER_EVENTS)
         if url:

@@ -49,6 +49,12 @@ def http() -> RecordingHttpClient:
     fake.respond("GET", r"/Tasks$", _page("tasks", []))
     fake.respond("GET", r"/Workers$", _page("workers", []))
     fake.respond("GET", r"/Reservations$", _page("reservations", []))
+    fake.respond("GET", r"/Events$", _page("events", []))
+    fake.respond(
+        "GET",
+        r"/Conferences/CF[0-9a-f]{32}/Recordings\.json$",
+        (200, {"recordings": [], "next_page_uri": None}),
+    )
     fake.respond("GET", r"\.wav$", (200, "RIFF"))
     fake.respond("DELETE", r"/Recordings/", (204, ""))
     fake.respond("DELETE", r"/Participants/", (204, ""))
@@ -100,8 +106,14 @@ def drive_every_method(gateway: TwilioGateway) -> set[str]:
         "task_worker_names": lambda: gateway.task_worker_names(task),
         "cancel_task": lambda: gateway.cancel_task(task, "caller hung up"),
         "fetch_call_price": lambda: gateway.fetch_call_price(call),
+        # The recording reconciliation (chalicelib/recordings/reconcile.py).
+        "conference_recordings": lambda: gateway.conference_recordings(conference),
         "wrap_task": lambda: gateway.wrap_task(task, "call ended"),
         "finish_task": lambda: gateway.finish_task(task, "wrap-up over"),
+        # The backfill job's window (chalicelib/conversations/backfill.py), epoch ms.
+        "taskrouter_events": lambda: gateway.taskrouter_events(
+            1_780_000_000_500, 1_780_000_900_500
+        ),
     }
     for run in calls.values():
         run()
