@@ -46,6 +46,8 @@ FACTS = frozenset(
         "callback_requested",
         "wrap_up_note",
         "customer_identified",
+        # The recordings reconciliation found no recording of an answered conference at Twilio.
+        "recording_missing",
     }
 )
 # Query parameters we add to the callback URLs we hand Twilio (assignment.py), naming the

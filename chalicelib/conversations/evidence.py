@@ -44,6 +44,10 @@ TRANSFER_TASK_TYPE = "transfer"
 QUEUED_TASK_TYPES = frozenset({"voicemail", "callback"})
 
 
+# https://www.twilio.com/docs/voice/api/recording#recordingstatuscallback
+LOST_RECORDING_STATUSES = frozenset({"absent", "failed"})
+
+
 @dataclass(slots=True)
 class Leg:
     """One call leg as its status callbacks tell it."""
@@ -109,6 +113,8 @@ class Evidence:
     queue: Queue = field(default_factory=Queue)
     conference: Conference = field(default_factory=Conference)
     recordings: list[dict[str, Any]] = field(default_factory=list)
+    # Recordings Twilio reports absent or failed: they will never be copied.
+    lost_recordings: list[dict[str, Any]] = field(default_factory=list)
     voicemail_url: str = ""
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     prices: dict[str, str] = field(default_factory=dict)
@@ -282,9 +288,17 @@ def _read_conference(evidence: Evidence, e: Event) -> None:
 
 
 def _read_recording(evidence: Evidence, e: Event) -> None:
-    """A finished recording of the conversation, or the voicemail the caller left."""
+    """A finished recording of the conversation, or the voicemail the caller left; or one Twilio
+    reports absent or failed (only the recordings reconciliation hears of those: the conference
+    instruction cannot subscribe to their callbacks)."""
     form = e.form
-    if form.get("RecordingStatus", "completed") != "completed":
+    status = form.get("RecordingStatus", "completed")
+    if status in LOST_RECORDING_STATUSES:
+        evidence.lost_recordings.append(
+            {"sid": form.get("RecordingSid", ""), "status": status, "kind": e.source}
+        )
+        return
+    if status != "completed":
         return
     url = form.get("RecordingUrl", "")
     evidence.recordings.append(

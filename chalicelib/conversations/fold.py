@@ -456,6 +456,7 @@ def _record(
         "offers": [_offer_fields(o) for o in answer.live_offers],
         "missed_offers": sum(1 for o in answer.live_offers if o.outcome in MISSED),
         "recordings": sorted(evidence.recordings, key=lambda r: r["sid"]),
+        "recordings_lost": _recordings_lost(evidence),
         "voicemail_url": evidence.voicemail_url
         or str(facts.get("voicemail_left", {}).get("recording_url", "")),
         "outside_hours": "outside_hours" in facts,
@@ -470,3 +471,15 @@ def _record(
         "cost_pending": "1" if ended_ms and unpriced else None,
         "timeline": _timeline(evidence, call, answer, durations.hung_up_by),
     }
+
+
+def _recordings_lost(evidence: Evidence) -> list[dict[str, Any]]:
+    """Recordings of the call that will never reach S3: absent or failed at Twilio, or none made
+    at all (the recordings reconciliation's `recording_missing` fact, moot once one is copied)."""
+    lost = [
+        {"sid": r["sid"], "status": r["status"]}
+        for r in sorted(evidence.lost_recordings, key=lambda r: r["sid"])
+    ]
+    if "recording_missing" in evidence.facts and not evidence.recordings:
+        lost.append({"sid": "", "status": "missing"})
+    return lost

@@ -69,6 +69,10 @@ class CallbackLedger(Protocol):
         self, source: str, form: Mapping[str, str], query: Mapping[str, str] | None = None
     ) -> bool: ...
 
+    def record_call_fact(
+        self, call_sid: str, fact: str, occurred_ms: int, data: dict[str, Any]
+    ) -> None: ...
+
 
 class RecentCalls:
     """The conversation records of calls that started in a time range, through the
@@ -208,6 +212,11 @@ class RecordingReconciler:
             if not recordings:
                 outcomes[conference_sid] = "missing"
                 report.missing.append(conference_sid)
+                # On the conversation record too (`recordings_lost`), so reports show it; the
+                # fact's key is its time, and the conversation is settled below, once.
+                self._ledger.record_call_fact(
+                    conversation_id, "recording_missing", now_ms, {"conference_sid": conference_sid}
+                )
                 count("RecordingMissing")
                 logger.error(
                     "conference has no recording at twilio; none will come",

@@ -136,6 +136,9 @@ def test_an_absent_recording_is_recorded_lost(day: Day) -> None:
     settled = store.reconciled(day.calls["absent"])
     assert settled is not None
     assert settled["conferences"] == {day.conferences["absent"]: "lost"}
+    # The conversation record says so, for reports and supervisors.
+    record = day.stack.container.ledger.current_record(day.calls["absent"])
+    assert record is not None and record["recordings_lost"] == [{"sid": sid, "status": "absent"}]
 
 
 def test_a_conference_with_no_recording_at_all_is_recorded_missing(day: Day) -> None:
@@ -145,6 +148,8 @@ def test_a_conference_with_no_recording_at_all_is_recorded_missing(day: Day) -> 
     settled = store.reconciled(day.calls["failed"])
     assert settled is not None
     assert settled["conferences"] == {day.conferences["failed"]: "missing"}
+    record = day.stack.container.ledger.current_record(day.calls["failed"])
+    assert record is not None and record["recordings_lost"] == [{"sid": "", "status": "missing"}]
 
 
 def test_the_announced_recording_is_left_to_its_callback(day: Day) -> None:

@@ -165,3 +165,27 @@ def test_any_order_with_any_duplicates_gives_the_identical_record(
     events = s.events()
     expected = fold(s.call_sid, events, POLICY)
     assert fold(s.call_sid, as_twilio_delivers(events, seed, duplicates), POLICY) == expected
+
+
+def test_a_recording_twilio_reports_absent_is_on_the_record_as_lost() -> None:
+    s = script.answered_by_owner()
+    kind, form, query = next(c for c in s.callbacks if c[0] == "recording")
+    s.callbacks.remove((kind, form, query))
+    s.callbacks.append((kind, {**form, "RecordingStatus": "absent", "ErrorCode": "16102"}, query))
+    r = record_of(s)
+    assert r["recordings"] == []
+    assert r["recordings_lost"] == [{"sid": form["RecordingSid"], "status": "absent"}]
+
+
+def test_a_conference_with_no_recording_at_all_is_on_the_record_as_missing() -> None:
+    s = script.answered_by_owner()
+    s.callbacks = [c for c in s.callbacks if c[0] != "recording"]
+    assert record_of(s)["recordings_lost"] == []
+    s.fact("recording_missing", 4000, conference_sid=s.conference_sid)
+    assert record_of(s)["recordings_lost"] == [{"sid": "", "status": "missing"}]
+
+
+def test_a_copied_recording_is_never_reported_lost() -> None:
+    s = script.answered_by_owner().fact("recording_missing", 4000)
+    r = record_of(s)
+    assert r["recordings"] and r["recordings_lost"] == []
