@@ -20,12 +20,11 @@ from typing import Any
 import pytest
 
 from chalicelib.conversations.pricing import RateLimiter
-from ops.simulate import directory
 from ops.standin.engine import CallerPlan
-from ops.standin.harness import Stack, day_start, in_process_stack
-from ops.standin.population import AgentProfile, Population
+from ops.standin.harness import Stack
 from ops.standin.rest import Exchange
 from tests.openapi import twilio_spec
+from tests.standin.floor import available_floor
 
 # What chalicelib/telephony/rest.py reads from each reply, by operation (list replies: of each
 # item). Deletes and updates are read for their status alone.
@@ -74,18 +73,8 @@ def exchange_problems(exchange: Exchange) -> list[str]:
 
 @pytest.fixture(scope="module")
 def rehearsal() -> Iterator[Rehearsal]:
-    agents, customers = directory(6, seed=11)
-    profiles = [
-        AgentProfile(a["agent_id"], a["team"], a["worker_sid"], miss_rate=0.0, away_after_miss=0.0)
-        for a in agents
-    ]
-    population = Population(profiles, 11)
-    with in_process_stack(agents, customers, population, seed=11, start=day_start()) as stack:
-        stack.rest.exchanges = []
+    with available_floor(6, seed=11) as (stack, _agents, customers):
         s = stack.standin
-        for agent in agents:
-            population._set(agent["agent_id"], "Available")
-        s.clock.run(until=s.now() + 10)
         owned = [c for c in customers if c["owner_agent_id"]][:2]
         sids = []
         for customer in owned:

@@ -22,10 +22,9 @@ from typing import Any
 
 import pytest
 
-from ops.simulate import directory
 from ops.standin.engine import CallerPlan
-from ops.standin.harness import Stack, day_start, in_process_stack
-from ops.standin.population import AgentProfile, Population
+from ops.standin.harness import Stack
+from tests.standin.floor import available_floor
 
 FAULTS = ("absent", "failed", "unannounced", "")
 WAIT_MINUTES = 30  # RecordingSettings.recording_reconcile_after_minutes' default
@@ -57,18 +56,8 @@ def media_fetches(stack: Stack) -> int:
 
 @pytest.fixture(scope="module")
 def day() -> Iterator[Day]:
-    agents, customers = directory(8, seed=5)
-    profiles = [
-        AgentProfile(a["agent_id"], a["team"], a["worker_sid"], miss_rate=0.0, away_after_miss=0.0)
-        for a in agents
-    ]
-    population = Population(profiles, 5)
-    with in_process_stack(agents, customers, population, seed=5, start=day_start()) as stack:
-        stack.rest.exchanges = []
+    with available_floor(8, seed=5) as (stack, _agents, customers):
         s = stack.standin
-        for agent in agents:
-            population._set(agent["agent_id"], "Available")
-        s.clock.run(until=s.now() + 10)
         owned = [c for c in customers if c["owner_agent_id"]][: len(FAULTS)]
         calls: dict[str, str] = {}
         for fault, customer in zip(FAULTS, owned, strict=True):
