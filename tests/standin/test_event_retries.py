@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from ops.simulate import directory
-from ops.standin.engine import CallerPlan
 from ops.standin.harness import in_process_stack
 from ops.standin.population import AgentProfile, Population
 from ops.standin.taskrouter import TaskRouter
 from ops.standin.transport import Reply, Transport
+from tests.standin.floor import call_from_an_owned_customer
 
 
 class FailingTaskCreated:
@@ -59,21 +59,7 @@ def test_a_failed_task_created_still_gives_the_caller_one_timeline_and_the_fallb
         standin = stack.standin
         failing = FailingTaskCreated(standin.transport)
         standin.transport = failing
-        customer = next(c for c in customers if c["owner_agent_id"])
-        sid = standin.place_call(
-            CallerPlan(
-                caller=customer["phone"],
-                patience=900.0,
-                talk_seconds=30.0,
-                customer_id=customer["customer_id"],
-                owner_agent_id=customer["owner_agent_id"],
-                team=customer["team"],
-            )
-        )
-        truth = stack.truth.get(sid)
-        assert truth is not None
-        while truth.ended_at is None and standin.now() < truth.placed_at + 1200:
-            standin.clock.run(until=standin.now() + 10)
+        sid, truth = call_from_an_owned_customer(stack, customers)
         [task] = [t for t in standin.tasks.values() if t.call_sid == sid]
         assert failing.failed == [task.sid], "the task.created callback failed once"
         lost = standin.stats.counters["CallbacksLost:/twilio/taskrouter/events"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from ops.simulate import directory
-from ops.standin.engine import CallerPlan
 from ops.standin.harness import in_process_stack
 from ops.standin.population import AgentProfile, Population
+from tests.standin.floor import call_from_an_owned_customer
 
 
 @pytest.mark.parametrize("follows", ["url", "action"])
@@ -28,21 +28,7 @@ def test_a_caller_nobody_answers_is_redirected_to_the_menu_once_whichever_twiml_
     with in_process_stack(agents, customers, population, seed=5) as stack:
         standin = stack.standin
         standin.voice.redirect_from_queue_follows = follows
-        customer = next(c for c in customers if c["owner_agent_id"])
-        sid = standin.place_call(
-            CallerPlan(
-                caller=customer["phone"],
-                patience=900.0,
-                talk_seconds=30.0,
-                customer_id=customer["customer_id"],
-                owner_agent_id=customer["owner_agent_id"],
-                team=customer["team"],
-            )
-        )
-        truth = stack.truth.get(sid)
-        assert truth is not None
-        while truth.ended_at is None and standin.now() < truth.placed_at + 1200:
-            standin.clock.run(until=standin.now() + 10)
+        _sid, truth = call_from_an_owned_customer(stack, customers)
         assert standin.stats.counters["EnqueueActionOnRedirect"] == 1
         assert truth.outcome == "voicemail", truth
         counters = stack.app_counters
