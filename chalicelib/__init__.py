@@ -1,1 +1,2 @@
-"""The contact center's Lambda code: domain modules, adapters and wiring (see STYLE.md)."""
+"""The contact center's Lambda code, one package per area (README, "Layout"): api/ and bootstrap.py
+wire the areas; platform/ and telephony/ are shared by all of them."""
