@@ -1,6 +1,6 @@
 """dynalite: a second DynamoDB engine, for the presence benchmark and the store tests.
 
-dynalite (npm `dynalite`, pinned in ops/dynalite/package.json) implements DynamoDB's API on
+dynalite (npm `dynalite`, pinned in ops/dynalite-npm/package.json) implements DynamoDB's API on
 LevelDB, in memory here. It validates requests the way DynamoDB does where moto is lenient, and
 scans a 1000-item table an order of magnitude faster than moto's server; it has no Streams,
 TTL or transactions, so it serves single tables beside moto, never instead of it. boto3 sends
@@ -28,13 +28,13 @@ from queue import Empty, Queue
 
 from ops.local_process import free_port
 
-FOLDER = Path(__file__).resolve().parent / "dynalite"
+FOLDER = Path(__file__).resolve().parent / "dynalite-npm"
 # What `npm ci` leaves behind; older than the lock file means the pin moved.
 INSTALLED = FOLDER / "node_modules" / ".package-lock.json"
 
 
 def install() -> None:
-    """`npm ci` in ops/dynalite unless the pinned version is already there (`make` does the same)."""
+    """`npm ci` in ops/dynalite-npm unless the pinned version is there (`make test` does too)."""
     lock = FOLDER / "package-lock.json"
     if INSTALLED.exists() and INSTALLED.stat().st_mtime >= lock.stat().st_mtime:
         return

@@ -76,7 +76,9 @@ def seed_local_stack() -> str:
     session = boto3.session.Session(region_name=settings.aws_region)
     from ops.infra import create_local_resources
 
-    create_local_resources(session, settings)
+    # DYNAMODB_ENGINE=dynalite (with AWS_ENDPOINT_URL_DYNAMODB): the tables live on dynalite,
+    # every other service on moto (the presence benchmark, ops/benchmarks/presence_http.py).
+    create_local_resources(session, settings, os.environ.get("DYNAMODB_ENGINE", "moto"))
     dynamodb = session.resource("dynamodb")
     agents_table = dynamodb.Table(settings.routing.agents_table)
     agents = import_agents(AGENTS_CSV, agents_table)

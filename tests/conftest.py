@@ -89,8 +89,8 @@ def dynamodb_engine(request: pytest.FixtureRequest) -> str:
 
 
 # `pytestmark = ENGINES` runs a module's DynamoDB tests on moto and on dynalite (see
-# pytest_generate_tests). Tests that need Streams, TTL or transactions (dynalite has none) stay
-# on moto: mark them `@pytest.mark.moto_only`.
+# pytest_generate_tests). Modules whose tests need Streams, TTL or transactions (dynalite has
+# none) do not use it and stay on moto.
 ENGINES = pytest.mark.both_engines
 
 
@@ -108,8 +108,6 @@ def aws(
     """A moto-backed boto3 session (in-process); DynamoDB on dynalite when the engine says so
     (boto3's per-service endpoint variable; moto lets requests to 127.0.0.1 through)."""
     if dynamodb_engine == "dynalite":
-        if request.node.get_closest_marker("moto_only"):
-            pytest.skip("needs Streams, TTL or transactions: moto only")
         url = request.getfixturevalue("dynalite_url")
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
     with mock_aws():
@@ -237,6 +235,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "after_suite: runs after every other test of the run")
     config.addinivalue_line("markers", "both_engines: DynamoDB tests run on moto and dynalite")
-    config.addinivalue_line(
-        "markers", "moto_only: needs Streams, TTL or transactions, which dynalite does not serve"
-    )
