@@ -56,6 +56,10 @@ class Dynalite:
         self._lines: Queue[str] = Queue()
         threading.Thread(target=self._drain, daemon=True).start()
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def _drain(self) -> None:
         for line in self._process.stdout or ():
             self._lines.put(line)

@@ -304,7 +304,7 @@ class HttpBench:
         def run(worker: int) -> None:
             rng = random.Random(self.args.seed * 1000 + worker + int(rate) * 7)
             interval = threads / rate
-            next_at = started + rng.random() * interval
+            next_at = started  # each thread a Poisson process from the start
             while True:
                 next_at += rng.expovariate(1 / interval)
                 pause = min(next_at, deadline) - time.monotonic()
