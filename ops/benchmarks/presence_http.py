@@ -166,6 +166,54 @@ class DynamoDBCounter:
         return recorded_operations(self._stack.recording)
 
 
+def _descendants_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) so far of this process and every process below it, by role:
+    which of them a saturated run spends the machine's cores on (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    names: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks
+        names[pid] = _role(command)
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in mine and pid not in mine:
+                mine.add(pid)
+                grew = True
+    roles: dict[str, float] = {}
+    for pid in mine:
+        role = "this benchmark (agents, boards)" if pid == os.getpid() else names[pid]
+        roles[role] = roles.get(role, 0.0) + cpu[pid]
+    return roles
+
+
+def _role(command: str) -> str:
+    for marker, role in (
+        ("chalice local", "chalice local"),
+        ("ops.moto_server", "moto server"),
+        ("serve.mjs", "dynalite"),
+        ("serve-web", "web server"),
+        ("ops local", "ops local (parent)"),
+    ):
+        if marker in command:
+            return role
+    return command[:40] or "?"
+
+
 @dataclass
 class Agent:
     agent_id: str
@@ -424,8 +472,13 @@ class HttpBench:
         self.counter.start()
         rate = args.agents / args.change_every
         load_before = os.getloadavg()
+        cpu_before = _descendants_cpu()
         started = time.monotonic()
         changes, elapsed = self.changers(rate, args.seconds)
+        cpu = {
+            role: seconds - cpu_before.get(role, 0.0)
+            for role, seconds in _descendants_cpu().items()
+        }
         time.sleep(args.poll_seconds + 2)  # let the boards catch the last changes
         operations = self.counter.stop()
         load_after = os.getloadavg()
@@ -459,11 +512,10 @@ class HttpBench:
             + ("" if step.held else "  <- misses the goal")
             for step in steps
         ]
-        best = (
-            f"{max(step.reached for step in held):.1f} changes/s"
-            if held
-            else "none of the rates tried"
-        )
+        if held:
+            best = f"{max(step.reached for step in held):.1f} changes/s"
+        else:
+            best = "none of the rates tried" if steps else "not measured (no --ramp)"
         return [
             f"presence over HTTP: {args.agents} bench agents (+ the demo floor) in {args.teams} "
             f"teams, {args.boards} boards polling every {args.poll_seconds:g} s after each "
@@ -490,8 +542,20 @@ class HttpBench:
             f"p99 {p(commit, 99)} s)",
             f"  all DynamoDB operations at {self.engine} during the steady run: "
             f"{dict(operations.most_common())}",
+            f"  CPU during the steady run ({elapsed:.0f} s, {os.cpu_count()} cores = "
+            f"{elapsed * (os.cpu_count() or 1):.0f} core-seconds): "
+            + ", ".join(
+                f"{role} {seconds:.1f} s ({seconds / elapsed:.0%} of a core)"
+                for role, seconds in sorted(cpu.items(), key=lambda kv: -kv[1])
+                if seconds >= 0.05
+            ),
             f"highest sustained change rate with change -> board p99 < {GOAL_P99_SECONDS:g} s: "
-            f"{best} ({args.step_seconds:g} s per rate, {args.boards} boards polling)",
+            f"{best}"
+            + (
+                f" ({args.step_seconds:g} s per rate, {args.boards} boards polling)"
+                if steps
+                else ""
+            ),
             *ramp_lines,
         ]
 
