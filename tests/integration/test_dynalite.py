@@ -22,4 +22,3 @@ def test_a_table_name_dynamodb_refuses_is_refused(aws: Any) -> None:
             BillingMode="PAY_PER_REQUEST",
         )
     assert refused.value.response["Error"]["Code"] == "ValidationException"
-
