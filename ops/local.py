@@ -51,10 +51,6 @@ def wait_for_http(url: str, timeout: float = 30.0) -> None:
             time.sleep(0.2)
 
 
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
 def _owned_customer_phone() -> str:
     from ops.demo import CUSTOMERS_CSV
 
@@ -184,7 +180,9 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
             )
         start(
             [
-                _bin("chalice"),
+                sys.executable,
+                "-m",
+                "ops.chalice_local",  # chalice local with a listen backlog for many boards
                 "local",
                 "--host",
                 "127.0.0.1",

@@ -203,7 +203,7 @@ def _descendants_cpu() -> dict[str, float]:
 
 def _role(command: str) -> str:
     for marker, role in (
-        ("chalice local", "chalice local"),
+        ("ops.chalice_local", "chalice local"),
         ("ops.moto_server", "moto server"),
         ("serve.mjs", "dynalite"),
         ("serve-web", "web server"),
