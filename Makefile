@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup openapi run test lint typecheck bench clean web-vendor
+.PHONY: setup openapi dynalite run test lint typecheck bench bench-presence clean web-vendor
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ $(OPENAPI): tests/openapi/package.json tests/openapi/package-lock.json
 
 openapi: $(OPENAPI)
 
+# dynalite (npm, pinned in ops/dynalite-npm/package.json): the second DynamoDB engine the store
+# tests run on beside moto, and the one `python -m ops bench presence --http` serves tables from.
+DYNALITE := ops/dynalite-npm/node_modules/.package-lock.json
+$(DYNALITE): ops/dynalite-npm/package.json ops/dynalite-npm/package-lock.json
+	cd ops/dynalite-npm && npm ci --no-audit --no-fund --loglevel=error
+	touch $(DYNALITE)
+
+dynalite: $(DYNALITE)
+
 setup: $(STAMP)
 
 run: setup
@@ -32,11 +41,15 @@ lint: setup
 typecheck: setup
 	$(PY) -m mypy chalicelib app.py
 
-test: setup lint typecheck openapi
+test: setup lint typecheck openapi dynalite
 	$(PY) -m pytest
 
 bench: setup
 	$(PY) -m ops bench incoming-call
+
+# Presence over HTTP at 1000 agents and 200 boards, DynamoDB on dynalite (docs/presence.md).
+bench-presence: setup dynalite
+	$(PY) -m ops bench presence --http --dynamodb=dynalite
 
 # Re-vendor the Twilio Voice SDK after changing its version in web/package.json (the result,
 # web/vendor/twilio.min.js, is committed: `make run` needs no npm; `make test` needs it only for
@@ -45,4 +58,4 @@ web-vendor:
 	cd web && npm install --package-lock-only --no-audit --no-fund && npm ci --no-audit --no-fund && node scripts/vendor.mjs
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache tests/openapi/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache tests/openapi/node_modules ops/dynalite-npm/node_modules

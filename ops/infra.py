@@ -37,8 +37,14 @@ def _physical_name(resource: dict[str, Any], settings: Settings) -> str | None:
     return None if value is None else str(value)
 
 
-def create_local_resources(session: Any, settings: Settings) -> list[str]:
-    """Create every table and bucket of the template that is missing; return what was created."""
+def create_local_resources(
+    session: Any, settings: Settings, dynamodb_engine: str = "moto"
+) -> list[str]:
+    """Create every table and bucket of the template that is missing; return what was created.
+
+    `dynamodb_engine="dynalite"`: the tables are on dynalite (ops/dynalite.py), which has no
+    UpdateTimeToLive; the tables are created without TTL (nothing local expires items anyway).
+    """
     dynamodb = session.client("dynamodb", region_name=settings.aws_region)
     s3 = session.client("s3", region_name=settings.aws_region)
     existing_tables = set(dynamodb.list_tables().get("TableNames", []))
@@ -55,7 +61,7 @@ def create_local_resources(session: Any, settings: Settings) -> list[str]:
                 spec["StreamSpecification"] = {"StreamEnabled": True, **spec["StreamSpecification"]}
             dynamodb.create_table(TableName=name, **spec)
             ttl = props.get("TimeToLiveSpecification")
-            if ttl:
+            if ttl and dynamodb_engine != "dynalite":
                 dynamodb.update_time_to_live(
                     TableName=name,
                     TimeToLiveSpecification={

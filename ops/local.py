@@ -51,10 +51,6 @@ def wait_for_http(url: str, timeout: float = 30.0) -> None:
             time.sleep(0.2)
 
 
-def _bin(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
 def _owned_customer_phone() -> str:
     from ops.demo import CUSTOMERS_CSV
 
@@ -76,7 +72,9 @@ def seed_local_stack() -> str:
     session = boto3.session.Session(region_name=settings.aws_region)
     from ops.infra import create_local_resources
 
-    create_local_resources(session, settings)
+    # DYNAMODB_ENGINE=dynalite (with AWS_ENDPOINT_URL_DYNAMODB): the tables live on dynalite,
+    # every other service on moto (the presence benchmark, ops/benchmarks/presence_http.py).
+    create_local_resources(session, settings, os.environ.get("DYNAMODB_ENGINE", "moto"))
     dynamodb = session.resource("dynamodb")
     agents_table = dynamodb.Table(settings.routing.agents_table)
     agents = import_agents(AGENTS_CSV, agents_table)
@@ -182,7 +180,9 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
             )
         start(
             [
-                _bin("chalice"),
+                sys.executable,
+                "-m",
+                "ops.chalice_local",  # chalice local with a listen backlog for many boards
                 "local",
                 "--host",
                 "127.0.0.1",

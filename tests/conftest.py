@@ -73,17 +73,57 @@ def settings() -> Settings:
     return make_settings()
 
 
+@pytest.fixture(scope="session")
+def dynalite_url() -> Iterator[str]:
+    """One dynalite server for the session (ops/dynalite.py); each test empties it first."""
+    from ops.dynalite import dynalite_server
+
+    with dynalite_server() as server:
+        yield server.url
+
+
 @pytest.fixture
-def aws() -> Iterator[Any]:
-    """A moto-backed boto3 session (in-process)."""
+def dynamodb_engine(request: pytest.FixtureRequest) -> str:
+    """Which engine serves DynamoDB: moto unless a module parametrizes it (`ENGINES` below)."""
+    return str(getattr(request, "param", "moto"))
+
+
+# `pytestmark = ENGINES` runs a module's DynamoDB tests on moto and on dynalite (see
+# pytest_generate_tests). Modules whose tests need Streams, TTL or transactions (dynalite has
+# none) do not use it and stay on moto.
+ENGINES = pytest.mark.both_engines
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "dynamodb_engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_engines"
+    ):
+        metafunc.parametrize("dynamodb_engine", ["moto", "dynalite"], indirect=True)
+
+
+@pytest.fixture
+def aws(
+    dynamodb_engine: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """A moto-backed boto3 session (in-process); DynamoDB on dynalite when the engine says so
+    (boto3's per-service endpoint variable; moto lets requests to 127.0.0.1 through)."""
+    if dynamodb_engine == "dynalite":
+        url = request.getfixturevalue("dynalite_url")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
     with mock_aws():
-        yield boto3.session.Session(region_name="ap-northeast-1")
+        session = boto3.session.Session(region_name="ap-northeast-1")
+        if dynamodb_engine == "dynalite":
+            client = session.client("dynamodb")
+            assert client.meta.endpoint_url == url  # not moto's in-process DynamoDB
+            for name in client.list_tables()["TableNames"]:
+                client.delete_table(TableName=name)
+        yield session
 
 
 @pytest.fixture
-def resources(aws: Any, settings: Settings) -> Any:
-    """The tables and bucket of infra/resources.json, created on moto."""
-    create_local_resources(aws, settings)
+def resources(aws: Any, settings: Settings, dynamodb_engine: str) -> Any:
+    """The tables and bucket of infra/resources.json, created on moto (or dynalite)."""
+    create_local_resources(aws, settings, dynamodb_engine)
     return aws.resource("dynamodb")
 
 
@@ -194,3 +234,4 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "after_suite: runs after every other test of the run")
+    config.addinivalue_line("markers", "both_engines: DynamoDB tests run on moto and dynalite")

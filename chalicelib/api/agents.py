@@ -130,11 +130,15 @@ def board() -> Response:
     require_staff(agents.current_request)
     query = agents.current_request.query_params
     since = query.get("since") if query else None
-    feed = bootstrap.container().presence_board.snapshot().feed(since)
-    if feed is None:
+    reply = bootstrap.container().presence_board.snapshot().reply(since)
+    if reply is None:
         headers: dict[str, str | list[str]] = dict(CORS.get_access_control_headers())
         return Response(body="", status_code=304, headers=headers)
-    return json_response(feed, headers={"Cache-Control": "no-store"})
+    return Response(
+        body=reply,
+        status_code=200,
+        headers={"Content-Type": "application/json", "Cache-Control": "no-store"},
+    )
 
 
 @agents.on_dynamodb_record(

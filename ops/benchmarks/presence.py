@@ -46,6 +46,19 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--threads", type=int, default=8, help="--http: agents' client threads")
     parser.add_argument("--probe-seconds", type=float, default=3.0, help="--http: Scan probe")
+    parser.add_argument(
+        "--dynamodb",
+        choices=("dynalite", "moto"),
+        default="dynalite",
+        help="--http: the engine serving DynamoDB (every other service stays on moto)",
+    )
+    parser.add_argument(
+        "--ramp",
+        type=lambda text: [float(r) for r in text.split(",") if r],
+        default=[33.0, 50.0, 67.0, 100.0, 133.0, 167.0, 200.0],
+        help="--http: change rates (per s) tried after the steady run, until one misses p99 < 3 s",
+    )
+    parser.add_argument("--step-seconds", type=float, default=20.0, help="--http: per ramp rate")
     args = parser.parse_args(argv)
     if args.http:
         from ops.benchmarks.presence_http import main_http

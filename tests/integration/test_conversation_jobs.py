@@ -11,8 +11,11 @@ import duckdb
 from chalicelib.bootstrap import Container
 from chalicelib.conversations.pricing import RateLimiter
 from tests import conversation_script as script
+from tests.conftest import ENGINES
 from tests.conversation_stream import deliver_stream
 from tests.fakes.twilio_http import RecordedRequest, RecordingHttpClient
+
+pytestmark = ENGINES
 
 DAY = "2025-11-25"
 

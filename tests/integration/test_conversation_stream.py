@@ -15,7 +15,10 @@ from chalicelib.conversations.events import Event
 from chalicelib.conversations.fold import fold
 from ops.benchmarks.common import AwsRequestCounter
 from tests import conversation_script as script
+from tests.conftest import ENGINES
 from tests.conversation_stream import deliver_stream, invoke, stream_record
+
+pytestmark = ENGINES
 
 
 def stored(container: Container, s: script.CallScript) -> list[Event]:

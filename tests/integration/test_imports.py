@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 
 from ops.imports import BadFile, import_agents, import_customers
+from tests.conftest import ENGINES
+
+pytestmark = ENGINES
 
 AGENTS = """agent_id,name,team,worker_sid
 sato,Sato Haruto,tokyo,WK00000000000000000000000000000001

@@ -10,9 +10,12 @@ import pytest
 from chalicelib.bootstrap import Container
 from chalicelib.presence.domain import AgentState, Presence
 from chalicelib.presence.mirror import PresenceMirror, activity_map
+from tests.conftest import ENGINES
 from tests.data import put_agent, sid
 from tests.fakes.twilio_http import RecordingHttpClient
 from tests.integration.test_presence_store import image
+
+pytestmark = ENGINES
 
 S = AgentState
 WORKSPACE = "WS" + "b" * 32

@@ -12,7 +12,10 @@ from chalicelib.api.agents import handle_stream_records
 from chalicelib.bootstrap import Container
 from chalicelib.presence.domain import AgentState, Event, transition
 from chalicelib.presence.store import PresenceStore, VersionConflict, item_from_presence
+from tests.conftest import ENGINES
 from tests.data import put_agent
+
+pytestmark = ENGINES
 
 S = AgentState
 

@@ -24,6 +24,7 @@ from chalicelib.recordings.domain import (
 )
 from chalicelib.telephony.forms import parse_form
 from chalicelib.telephony.rest import RecordingNotFound
+from tests.conftest import ENGINES
 from tests.data import ACCOUNT_SID
 from tests.fakes.twilio_http import RecordedRequest, RecordingHttpClient
 from tests.recording_data import (
@@ -36,6 +37,8 @@ from tests.recording_data import (
     two_channel_wav,
     voicemail_recording_form,
 )
+
+pytestmark = ENGINES
 
 MEDIA = rf"/Accounts/{ACCOUNT_SID}/Recordings/{RECORDING_SID}\.wav$"
 RECORDING = rf"/Accounts/{ACCOUNT_SID}/Recordings/{RECORDING_SID}\.json$"

@@ -113,3 +113,43 @@ def test_viewers_waiting_for_a_failed_build_fail_with_it_instead_of_retrying_in_
     with pytest.raises(StorageUnavailable):
         board.snapshot()
     assert store.scans == 2
+
+
+def _snapshot(version: int, built_ms: int) -> Any:
+    from chalicelib.presence.board import Snapshot
+
+    rows = {
+        f"a{n}": [f"a{n}", f"A {n}", "tokyo", "available", "manual", 0, version] for n in range(3)
+    }
+    return Snapshot(
+        rows=rows,
+        changed_ms={agent: built_ms for agent in rows},
+        built_ms=built_ms,
+        version_sum=3 * version,
+    )
+
+
+def test_a_reply_is_the_feed_as_json_built_once_per_snapshot_and_cursor() -> None:
+    import json
+
+    older, snapshot = _snapshot(1, 1_000_000), _snapshot(2, 1_001_000)
+    for since in (None, older.cursor, snapshot.cursor, "not-a-cursor"):
+        text = snapshot.reply(since)
+        feed = snapshot.feed(since)
+        assert (json.loads(text) if text is not None else None) == feed
+        assert snapshot.reply(since) is text  # the same text, not rebuilt
+    assert snapshot.reply(snapshot.cursor) is None  # nothing changed: 304
+    assert json.loads(snapshot.reply(older.cursor) or "")["full"] is False
+
+
+def test_cursors_beyond_the_cache_are_still_answered_right() -> None:
+    import json
+
+    from chalicelib.presence.board import MAX_CACHED_REPLIES
+
+    snapshot = _snapshot(2, 1_001_000)
+    cursors = [f"{n}.3.1000000" for n in range(100, 100 + MAX_CACHED_REPLIES + 5)]
+    for cursor in cursors:
+        text = snapshot.reply(cursor)
+        assert text is not None
+        assert json.loads(text) == snapshot.feed(cursor)
