@@ -214,6 +214,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return run_for_stage(args.stage)
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from ops.deploy import run_for_stage
+
+    return run_for_stage(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -306,6 +312,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--unlock", action="store_true", help="give their sign-in back")
     sub = command("doctor", cmd_doctor, "Check a deployed stage end to end, in plain words.")
     sub.add_argument("--stage", required=True, help="a deployed stage: dev, prod")
+    sub = command(
+        "deploy",
+        cmd_deploy,
+        "Deploy a stage in one command, in order, resuming where a failed run stopped "
+        "(docs/deploy.md).",
+    )
+    from ops.deploy import add_arguments as deploy_arguments
+
+    deploy_arguments(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

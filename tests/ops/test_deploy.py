@@ -1,0 +1,353 @@
+"""`python -m ops deploy`: a stage from nothing to doctor's verdict, idempotent and resumable.
+
+AWS is moto (CloudFormation as far as it takes the packaged template: tests/fakes/
+cloudformation.py; Cognito made strict by ops/standin/strict_cognito.py; SSM, Secrets Manager,
+S3, DynamoDB), Twilio the stateful fake behind twilio's HTTP client (tests/fakes/twilio_config.py).
+The template is the real `chalice package --merge-template` output, built once for the module.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ops.chalice_config import CHALICE_CONFIG
+from ops.deploy import Deployment, Options, StepFailed, run
+from ops.standin.iam import packaged_template
+from tests.fakes.cloudformation import StageSession
+from tests.fakes.twilio_config import FakeTwilioConfig
+from tests.fakes.twilio_http import RecordingHttpClient
+
+STAGE = "dev"
+ACCOUNT = "AC" + "a" * 32
+TOKEN = "t" * 32
+NUMBER = "+81312345678"
+SITE = "https://softphone.example.test"
+AGENTS = """agent_id,name,team,email
+sato,Sato Haruto,tokyo-sales,sato@example.test
+suzuki,Suzuki Yui,tokyo-sales,suzuki@example.test
+tanaka,Tanaka Ren,osaka-support,tanaka@example.test
+"""
+SUPERVISORS = "agent_id,email\nsuzuki,\nkato,kato@example.test\n"
+
+
+@pytest.fixture(scope="module")
+def sam_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return packaged_template(tmp_path_factory.mktemp("sam"), STAGE)
+
+
+class ChaliceOutput:
+    """The packager at its process boundary: writes what `chalice package` wrote for this
+    repository (the module's real package), with a small zip standing for the code."""
+
+    def __init__(self, template: dict[str, Any]) -> None:
+        self.template = template
+        self.code = "release 1"
+        self.runs = 0
+        self.fail = False
+
+    def available(self) -> str | None:
+        return None
+
+    def package(self, stage: str, out_dir: Path) -> None:
+        if self.fail:
+            self.fail = False
+            raise StepFailed("chalice package failed: injected")
+        self.runs += 1
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "sam.json").write_text(json.dumps(self.template))
+        with zipfile.ZipFile(out_dir / "deployment.zip", "w") as archive:
+            archive.writestr("app.py", self.code)
+
+
+@pytest.fixture
+def twilio_http() -> RecordingHttpClient:
+    return RecordingHttpClient()
+
+
+@pytest.fixture
+def twilio(twilio_http: RecordingHttpClient) -> FakeTwilioConfig:
+    fake = FakeTwilioConfig(twilio_http, ACCOUNT)
+    fake.add_number(NUMBER)
+    return fake
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    config = json.loads(CHALICE_CONFIG.read_text())
+    config["stages"][STAGE]["environment_variables"].update(WEB_ORIGIN=SITE, COMPANY_NUMBER=NUMBER)
+    found = {
+        "config": tmp_path / "config.json",
+        "agents": tmp_path / "agents.csv",
+        "supervisors": tmp_path / "supervisors.csv",
+        "inputs": tmp_path / "inputs",
+        "build": tmp_path / "build",
+    }
+    found["config"].write_text(json.dumps(config))
+    found["agents"].write_text(AGENTS)
+    found["supervisors"].write_text(SUPERVISORS)
+    found["inputs"].mkdir()
+    (found["inputs"] / "app.py").write_text("release 1")
+    return found
+
+
+@pytest.fixture
+def stage(
+    aws: Any,
+    twilio: FakeTwilioConfig,
+    twilio_http: RecordingHttpClient,
+    sam_template: dict[str, Any],
+    files: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Deployment:
+    from ops.standin.strict_cognito import install
+
+    install()
+    # The stage's environment as `chalice package` bakes it (deployed_settings reads the
+    # committed config; the environment wins).
+    monkeypatch.setenv("WEB_ORIGIN", SITE)
+    monkeypatch.setenv("COMPANY_NUMBER", NUMBER)
+    said: list[str] = []
+    deployment = Deployment(
+        StageSession(aws),
+        Options(
+            stage=STAGE,
+            agents=files["agents"],
+            supervisors=files["supervisors"],
+            build_dir=files["build"],
+            inputs_root=files["inputs"],
+        ),
+        say=said.append,
+        packager=ChaliceOutput(sam_template),
+        twilio_http_client=twilio_http,
+        probe=lambda url: 403,
+        environ={"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN},
+        poll_seconds=0,
+        config_file=files["config"],
+    )
+    deployment.said = said  # type: ignore[attr-defined]
+    return deployment
+
+
+def deploy(deployment: Deployment, files: dict[str, Path], plan: bool = False) -> list[str]:
+    said: list[str] = deployment.said  # type: ignore[attr-defined]
+    said.clear()
+    deployment.forget_settings()
+    code = run(deployment, plan_only=plan)
+    return [f"exit {code}", *said]
+
+
+def state(deployment: Deployment) -> dict[str, Any]:
+    """What a deploy leaves behind, to compare a resumed deploy with a clean one."""
+    session = deployment.session
+    settings = deployment.settings()
+    cognito = session.client("cognito-idp")
+    pool = settings.auth.cognito_user_pool_id
+    users = {u["Username"]: u["Enabled"] for u in cognito.list_users(UserPoolId=pool)["Users"]}
+    groups = {
+        group: sorted(
+            u["Username"]
+            for u in cognito.list_users_in_group(UserPoolId=pool, GroupName=group)["Users"]
+        )
+        for group in ("agents", "supervisors")
+    }
+    agents = session.resource("dynamodb").Table(settings.routing.agents_table).scan()["Items"]
+    return {
+        "users": users,
+        "groups": groups,
+        "agents": sorted(a["agent_id"] for a in agents),
+        "parameters": sorted(deployment_parameters(deployment)),
+        "secret": sorted(
+            json.loads(
+                session.client("secretsmanager").get_secret_value(
+                    SecretId=f"contact-center/{STAGE}/twilio"
+                )["SecretString"]
+            )
+        ),
+    }
+
+
+def deployment_parameters(deployment: Deployment) -> dict[str, str]:
+    from ops.deployed import StageStore
+
+    return StageStore(deployment.session, STAGE).parameters()
+
+
+def test_a_new_stage_is_deployed_in_one_run_and_ends_with_the_doctors_verdict(
+    stage: Deployment, files: dict[str, Path]
+) -> None:
+    out = deploy(stage, files)
+    text = "\n".join(out)
+    assert out[0] == "exit 0", text
+    assert "[2/7] deploy the stack" in text and "create stack contact-center-dev" in text
+    assert "everything checks out" in text
+    found = state(stage)
+    # Supervisors (suzuki from the agents file, kato from the supervisors file) in both groups.
+    assert found["groups"] == {
+        "agents": ["kato", "sato", "suzuki", "tanaka"],
+        "supervisors": ["kato", "suzuki"],
+    }
+    assert found["agents"] == ["sato", "suzuki", "tanaka"]
+    assert "staff accounts: 4 created, 0 updated, 0 disabled" in text
+    assert TOKEN not in text
+
+
+def test_a_second_run_on_a_healthy_stage_changes_nothing(
+    stage: Deployment, files: dict[str, Path], twilio_http: RecordingHttpClient
+) -> None:
+    assert deploy(stage, files)[0] == "exit 0"
+    cloudformation = stage.session.cloudformation
+    calls = list(cloudformation.calls)
+    writes = [r for r in twilio_http.requests if r.method != "GET"]
+    out = deploy(stage, files)
+    assert out[0] == "exit 0", out
+    assert sum(line == "    nothing to do" for line in out) == 7, out
+    assert cloudformation.calls == calls
+    assert [r for r in twilio_http.requests if r.method != "GET"] == writes
+    assert stage.packager.runs == 1  # type: ignore[attr-defined]
+
+
+def test_plan_on_a_new_stage_lists_the_work_and_touches_nothing(
+    stage: Deployment, files: dict[str, Path]
+) -> None:
+    out = deploy(stage, files, plan=True)
+    text = "\n".join(out)
+    assert out[0] == "exit 0", text
+    assert "create stack contact-center-dev" in text
+    assert "after the steps above: runs once the stack is deployed" in text
+    assert stage.stack_status() is None
+    assert not (files["build"] / "packaged.json").exists()
+
+
+def test_plan_after_a_code_change_names_the_package_and_the_stack_only(
+    stage: Deployment, files: dict[str, Path]
+) -> None:
+    assert deploy(stage, files)[0] == "exit 0"
+    (files["inputs"] / "app.py").write_text("release 2")
+    out = deploy(stage, files, plan=True)
+    text = "\n".join(out)
+    assert "chalice package --stage dev" in text
+    assert "update stack contact-center-dev with the new package" in text
+    assert text.count("nothing to do") == 5, text  # secret, provision, directory, pages, staff
+
+
+def test_missing_prerequisites_are_all_named_before_anything_is_touched(
+    stage: Deployment, files: dict[str, Path]
+) -> None:
+    config = json.loads(files["config"].read_text())
+    del config["stages"][STAGE]["environment_variables"]["WEB_ORIGIN"]
+    files["config"].write_text(json.dumps(config))
+    stage.environ = {}
+    files["agents"].write_text(AGENTS + "ito,Ito Mei,tokyo-sales,\n")
+    out = deploy(stage, files)
+    text = "\n".join(out)
+    assert out[0] == "exit 2"
+    assert "3 thing(s) missing" in text, text
+    assert (
+        "WEB_ORIGIN" in text and "TWILIO_ACCOUNT_SID" in text and "ito has no valid email" in text
+    )
+    assert "nothing was changed" in text
+    assert stage.stack_status() is None
+
+
+def test_a_failed_stack_names_the_resource_and_its_reason_and_a_rerun_resumes(
+    stage: Deployment, files: dict[str, Path]
+) -> None:
+    cloudformation = stage.session.cloudformation
+    cloudformation.fail_next = ("AgentsTable", "Resource handler returned message: quota")
+    out = deploy(stage, files)
+    text = "\n".join(out)
+    assert out[0] == "exit 1"
+    assert "AgentsTable: Resource handler returned message: quota" in text
+    assert "ROLLBACK_COMPLETE" in text and "resumes here" in text
+    again = deploy(stage, files)
+    assert again[0] == "exit 0", again
+    assert any("delete contact-center-dev, left by a first create" in line for line in again)
+    assert cloudformation.calls == ["CreateStack", "DeleteStack", "CreateStack"]
+
+
+# Each step's fault, at its client boundary: the run stops at that step; the next run resumes
+# and leaves the stage exactly as a run that never failed.
+FAULTS: dict[str, Callable[[Deployment], None]] = {
+    "package": lambda d: setattr(d.packager, "fail", True),
+    "package upload": lambda d: d.session.fail_once("s3", "put_object"),
+    "secret": lambda d: d.session.fail_once("secretsmanager", "put_secret_value"),
+    "provision (after Twilio, storing the sids)": lambda d: d.session.fail_once(
+        "ssm", "put_parameter", after=2
+    ),
+    "pages (half uploaded)": lambda d: d.session.fail_once("s3", "put_object", after=4),
+    "staff (a user created, not yet in its group)": lambda d: d.session.fail_once(
+        "cognito-idp", "admin_add_user_to_group", after=2
+    ),
+}
+STOPPED_AT = {
+    "package": 1,
+    "package upload": 1,
+    "secret": 3,
+    "provision (after Twilio, storing the sids)": 4,
+    "pages (half uploaded)": 6,
+    "staff (a user created, not yet in its group)": 7,
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_a_failure_at_each_step_is_resumed_by_running_again(
+    stage: Deployment, files: dict[str, Path], fault: str
+) -> None:
+    FAULTS[fault](stage)
+    out = deploy(stage, files)
+    text = "\n".join(out)
+    assert out[0] == "exit 1", text
+    assert f"stopped at step {STOPPED_AT[fault]} " in text, text
+    again = deploy(stage, files)
+    assert again[0] == "exit 0", "\n".join(again)
+    assert "everything checks out" in "\n".join(again)
+    found = state(stage)
+    assert found["groups"] == {
+        "agents": ["kato", "sato", "suzuki", "tanaka"],
+        "supervisors": ["kato", "suzuki"],
+    }
+    assert found["agents"] == ["sato", "suzuki", "tanaka"]
+    assert all(found["users"].values())
+    assert deploy(stage, files).count("    nothing to do") == 7
+
+
+def test_a_rep_who_left_is_disabled_and_a_new_one_created_on_the_next_deploy(
+    stage: Deployment, files: dict[str, Path]
+) -> None:
+    assert deploy(stage, files)[0] == "exit 0"
+    files["agents"].write_text(
+        AGENTS.replace("tanaka,Tanaka Ren,osaka-support,tanaka@example.test\n", "")
+        + "ito,Ito Mei,osaka-support,ito@example.test\n"
+    )
+    out = deploy(stage, files)
+    text = "\n".join(out)
+    assert out[0] == "exit 0", text
+    assert "- disable tanaka: no longer in the staff files" in text
+    assert "+ create ito: agents; invitation e-mailed to ito@example.test" in text
+    assert "staff accounts: 1 created, 0 updated, 1 disabled" in text
+    assert state(stage)["users"]["tanaka"] is False
+
+
+def test_the_packaged_zip_is_uploaded_once_under_its_hash(
+    stage: Deployment, files: dict[str, Path]
+) -> None:
+    assert deploy(stage, files)[0] == "exit 0"
+    template = json.loads((files["build"] / "packaged.json").read_text())
+    uris = {
+        r["Properties"]["CodeUri"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    assert len(uris) == 1
+    (uri,) = uris
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    body = stage.session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert zipfile.ZipFile(__import__("io").BytesIO(body)).read("app.py") == b"release 1"
+    shutil.rmtree(files["build"])
