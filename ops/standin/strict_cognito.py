@@ -117,6 +117,7 @@ class _Exchange:
 
 def install() -> None:
     """Patch moto's Cognito backend class (once per process)."""
+    install_staff()
     global _installed
     with _lock:
         if _installed:
@@ -182,3 +183,87 @@ def install() -> None:
 
     CognitoIdpBackend.initiate_auth = strict_initiate_auth  # type: ignore[method-assign]
     CognitoIdpBackend.respond_to_auth_challenge = strict_respond  # type: ignore[method-assign]
+
+
+# --- staff accounts (ops/staff.py) ---------------------------------------------------------------
+# moto 5.2 creates a user from AdminCreateUser whatever the delivery, sends nothing and sets no
+# password when none is given, and finds users by exact case. Cognito:
+# - with no MessageAction makes a temporary password itself and sends the invitation message
+#   (EMAIL in DesiredDeliveryMediums: to the user's email attribute). "To send a message
+#   inviting the user to sign up, you must specify the user's email address or phone number":
+#   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUser.html
+#   so an invitation asked for by e-mail with no e-mail is refused (InvalidParameterException);
+# - in a pool with UsernameConfiguration CaseSensitive false "treats any variation in case as
+#   the same user": https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cognito-userpool-usernameconfiguration.html
+# The invitations "delivered" are kept in INVITATIONS (pool id, username, e-mail, temporary
+# password) so a test can sign in with one, and check it was never printed.
+
+INVITATIONS: list[tuple[str, str, str, str]] = []
+_staff_installed = False
+
+
+def _temporary_password(policy: dict[str, Any]) -> str:
+    """A password the pool's policy accepts (Cognito's are random; so is this)."""
+    import secrets
+    import string
+
+    length = max(int(policy.get("MinimumLength", 8)), 12)
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(length))
+        if (
+            any(c.islower() for c in password)
+            and any(c.isupper() for c in password)
+            and any(c.isdigit() for c in password)
+        ):
+            return password
+
+
+def install_staff() -> None:
+    """Patch moto's AdminCreateUser and user lookup (once per process)."""
+    global _staff_installed
+    with _lock:
+        if _staff_installed:
+            return
+        _staff_installed = True
+    from moto.cognitoidp.exceptions import InvalidParameterException
+    from moto.cognitoidp.models import CognitoIdpUserPool
+    from moto.cognitoidp.responses import CognitoIdpResponse
+
+    get_user = CognitoIdpUserPool._get_user
+    create = CognitoIdpResponse.admin_create_user
+
+    def case_insensitive_get_user(self: Any, username: str) -> Any:
+        found = get_user(self, username)
+        configuration = self.extended_config.get("UsernameConfiguration") or {}
+        if found is None and configuration.get("CaseSensitive") is False:
+            for name, user in self.users.items():
+                if name.lower() == username.lower():
+                    return user
+        return found
+
+    def strict_admin_create_user(self: Any) -> Any:
+        attributes = {a["Name"]: a.get("Value", "") for a in self._get_param("UserAttributes", [])}
+        mediums = self._get_param("DesiredDeliveryMediums") or ["SMS"]
+        action = self._get_param("MessageAction")
+        if action != "SUPPRESS":
+            if "EMAIL" in mediums and not attributes.get("email"):
+                raise InvalidParameterException(
+                    "User has no email: the invitation cannot be delivered by EMAIL"
+                )
+            if "SMS" in mediums and "EMAIL" not in mediums and not attributes.get("phone_number"):
+                raise InvalidParameterException(
+                    "User has no phone_number: the invitation cannot be delivered by SMS"
+                )
+        answer = create(self)
+        if action is None and not self._get_param("TemporaryPassword"):
+            pool_id = self._get_param("UserPoolId")
+            pool = self.backend.describe_user_pool(pool_id)
+            user = self.backend.admin_get_user(pool_id, self._get_param("Username"))
+            policy = (pool.extended_config.get("Policies") or {}).get("PasswordPolicy", {})
+            user.password = _temporary_password(policy)
+            INVITATIONS.append((pool_id, user.username, attributes.get("email", ""), user.password))
+        return answer
+
+    CognitoIdpUserPool._get_user = case_insensitive_get_user  # type: ignore[method-assign]
+    CognitoIdpResponse.admin_create_user = strict_admin_create_user  # type: ignore[method-assign]
