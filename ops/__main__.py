@@ -220,6 +220,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return run_for_stage(args)
 
 
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from ops.rollback import run_for_stage
+
+    return run_for_stage(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -321,6 +327,14 @@ def main(argv: list[str] | None = None) -> int:
     from ops.deploy import add_arguments as deploy_arguments
 
     deploy_arguments(sub)
+    sub = command(
+        "rollback",
+        cmd_rollback,
+        "Take a stage's functions and pages back to the previous release (docs/deploy.md).",
+    )
+    from ops.rollback import add_arguments as rollback_arguments
+
+    rollback_arguments(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

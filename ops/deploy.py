@@ -364,9 +364,18 @@ class Stack:
 
     title = "deploy the stack"
 
-    def __init__(self, template: dict[str, Any] | None = None) -> None:
-        # A given template (a rollback's); else the packaged one of the build directory.
+    def __init__(
+        self, template: dict[str, Any] | None = None, parameters: dict[str, str] | None = None
+    ) -> None:
+        # A given template and parameters (a rollback's); else the build directory's package
+        # and the command's options.
         self.template = template
+        self.parameters = parameters
+
+    def _parameters(self, deployment: Deployment) -> dict[str, str]:
+        return (
+            self.parameters if self.parameters is not None else stack_parameters(deployment.options)
+        )
 
     def _template(self, deployment: Deployment) -> dict[str, Any]:
         if self.template is not None:
@@ -403,7 +412,7 @@ class Stack:
         if self.template is None and not built(deployment.options):
             return [f"update stack {name} with the new package"]
         template, parameters = self._deployed(deployment)
-        wanted = stack_parameters(deployment.options)
+        wanted = self._parameters(deployment)
         changed = [k for k, v in wanted.items() if parameters.get(k, "") != v]
         if template != self._template(deployment):
             return [f"update stack {name}: the template changed"]
@@ -432,7 +441,7 @@ class Stack:
             "TemplateBody": json.dumps(self._template(deployment)),
             "Parameters": [
                 {"ParameterKey": k, "ParameterValue": v}
-                for k, v in stack_parameters(deployment.options).items()
+                for k, v in self._parameters(deployment).items()
             ],
             "Capabilities": CAPABILITIES,
         }
@@ -447,6 +456,12 @@ class Stack:
                 raise
         self.wait(deployment, since)
         deployment.forget_settings()
+        if self.template is None:
+            from ops.rollback import StackReleases
+
+            # What `ops rollback` goes back to (a rollback records itself there).
+            release = StackReleases(deployment).record(self._template(deployment))
+            deployment.say(f"    functions release {release}")
 
     def wait(self, deployment: Deployment, since: str | None, deleting: bool = False) -> None:
         """Until the stack settles: every new event printed as it comes, and on failure the

@@ -351,3 +351,71 @@ def test_the_packaged_zip_is_uploaded_once_under_its_hash(
     body = stage.session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     assert zipfile.ZipFile(__import__("io").BytesIO(body)).read("app.py") == b"release 1"
     shutil.rmtree(files["build"])
+
+
+def deployed_code_uri(deployment: Deployment) -> str:
+    template = json.loads(
+        deployment.client("cloudformation").get_template(
+            StackName=f"contact-center-{STAGE}", TemplateStage="Original"
+        )["TemplateBody"]
+    )
+    (uri,) = {
+        r["Properties"]["CodeUri"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    return str(uri)
+
+
+def test_rollback_takes_the_functions_and_the_pages_back_to_the_previous_release(
+    stage: Deployment, files: dict[str, Path]
+) -> None:
+    from dataclasses import replace
+
+    from ops.rollback import StackReleases, rollback
+    from ops.web_deploy import SiteBucket, stage_web_config
+    from ops.web_deploy import deploy as web_deploy
+
+    said: list[str] = stage.said  # type: ignore[attr-defined]
+    assert deploy(stage, files)[0] == "exit 0"
+    first_code = deployed_code_uri(stage)
+    settings = stage.settings()
+    site = SiteBucket(stage.client("s3"), settings.web_site_bucket)
+    first_pages = site.history().live
+    # A code change, deployed; and a newer release of the pages.
+    (files["inputs"] / "app.py").write_text("release 2")
+    stage.packager.code = "release 2"  # type: ignore[attr-defined]
+    out = deploy(stage, files)
+    assert out[0] == "exit 0", out
+    assert deployed_code_uri(stage) != first_code
+    web_deploy(
+        stage.client("s3"),
+        settings.web_site_bucket,
+        replace(stage_web_config(settings), client_version="9.9.9"),
+    )
+    assert site.history().live != first_pages
+
+    said.clear()
+    assert rollback(stage) == 0, said
+    assert deployed_code_uri(stage) == first_code
+    assert site.history().live == first_pages
+    history = StackReleases(stage).history()
+    assert history.live == history.releases[0]["release"]
+    assert history.log[-1]["action"] == "rollback"
+    # The build directory still holds release 2: the next deploy rolls forward.
+    out = deploy(stage, files, plan=True)
+    assert any("update stack contact-center-dev: the template changed" in line for line in out)
+
+
+def test_rollback_without_an_earlier_release_says_so_and_changes_nothing(
+    stage: Deployment, files: dict[str, Path]
+) -> None:
+    from ops.rollback import rollback
+
+    assert deploy(stage, files)[0] == "exit 0"
+    calls = list(stage.session.cloudformation.calls)
+    said: list[str] = stage.said  # type: ignore[attr-defined]
+    said.clear()
+    assert rollback(stage) == 2
+    assert said == ["rollback: there is no earlier release of the functions to roll back to"]
+    assert stage.session.cloudformation.calls == calls

@@ -1,0 +1,187 @@
+"""`python -m ops rollback --stage S [--to RELEASE]`: the functions and the pages, one release back.
+
+The functions go back by their packaged template, not by Lambda versions and aliases. Chalice's
+package makes unversioned AWS::Serverless::Function resources that API Gateway, the streams,
+the queue and the state machine call by their plain ARNs; moving them to aliases would mean an
+AutoPublishAlias on every function and every caller re-pointed through the merge template
+(https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html#sam-function-autopublishalias),
+and an alias would still not bring back a changed role, environment or schedule. A packaged
+template does: `ops deploy` keeps every template it deployed in the artifacts bucket (its code
+zip is there too, under its own hash, and is never overwritten), and rolling back is an
+UpdateStack with the previous template and the parameters the stack has now
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStack.html).
+CloudFormation replaces the functions' code and configuration together and, if that update
+fails, rolls itself back to the release that was live.
+
+Whatever else the newer template changed goes back too: a table or queue it added is deleted
+unless its DeletionPolicy is Retain. The pages go back with ops/web_deploy.py's rollback.
+
+releases/history.json of the stage, in the artifacts bucket:
+    {"live": "<release>", "releases": [{"release", "template", "deployed_at"}], "log": [...]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ops.deploy import Deployment, Stack, StepFailed
+from ops.deployed import stack_name
+
+
+def release_of(template: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass
+class StackHistory:
+    releases: list[dict[str, Any]] = field(default_factory=list)
+    live: str = ""
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+    def previous(self) -> str:
+        ids = [r["release"] for r in self.releases]
+        if self.live not in ids or ids.index(self.live) == 0:
+            raise StepFailed("there is no earlier release of the functions to roll back to")
+        return str(ids[ids.index(self.live) - 1])
+
+    def find(self, release: str) -> dict[str, Any]:
+        for entry in self.releases:
+            if entry["release"] == release:
+                return entry
+        known = ", ".join(r["release"] for r in self.releases) or "none"
+        raise StepFailed(f"no release {release} of the functions (known: {known})")
+
+
+class StackReleases:
+    """The stack's deployed templates, in the artifacts bucket under `<stage>/releases/`."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.s3 = deployment.client("s3")
+        self.bucket = deployment.artifacts_bucket()
+        self.prefix = f"{deployment.stage}/releases/"
+
+    def history(self) -> StackHistory:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=self.prefix + "history.json")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+                return StackHistory()
+            raise
+        data = json.loads(body["Body"].read())
+        return StackHistory(data.get("releases", []), data.get("live", ""), data.get("log", []))
+
+    def save(self, history: StackHistory) -> None:
+        body = {"live": history.live, "releases": history.releases, "log": history.log[-200:]}
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=self.prefix + "history.json",
+            Body=json.dumps(body, indent=1).encode(),
+        )
+
+    def template(self, release: str) -> dict[str, Any]:
+        entry = self.history().find(release)
+        body = self.s3.get_object(Bucket=self.bucket, Key=entry["template"])["Body"].read()
+        template: dict[str, Any] = json.loads(body)
+        return template
+
+    def record(self, template: dict[str, Any], action: str = "deploy") -> str:
+        """The template now live: kept (once) and moved to the end of the history."""
+        release = release_of(template)
+        key = f"{self.prefix}{release}.json"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(template).encode())
+        history = self.history()
+        at = int(time.time())
+        if action == "deploy":
+            history.releases = [r for r in history.releases if r["release"] != release]
+            history.releases.append({"release": release, "template": key, "deployed_at": at})
+        history.log.append({"action": action, "release": release, "from": history.live, "at": at})
+        history.live = release
+        self.save(history)
+        return release
+
+
+def deployed_parameters(deployment: Deployment) -> dict[str, str]:
+    stack = deployment.client("cloudformation").describe_stacks(
+        StackName=stack_name(deployment.stage)
+    )["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+
+
+def rollback(deployment: Deployment, to: str = "", pages: bool = True) -> int:
+    """0: the functions (and pages) are on the earlier release; 1: the stack refused, 2: no
+    earlier release. The output says which."""
+    from ops.web_deploy import DeployError
+    from ops.web_deploy import rollback as web_rollback
+
+    say = deployment.say
+    releases = StackReleases(deployment)
+    try:
+        history = releases.history()
+        target = to or history.previous()
+        template = releases.template(target)
+    except StepFailed as exc:
+        say(f"rollback: {exc}")
+        return 2
+    say(f"[1/2] functions: release {history.live or '-'} -> {target}")
+    stack = Stack(template=template, parameters=deployed_parameters(deployment))
+    try:
+        if stack.plan(deployment):
+            stack.apply(deployment)
+        else:
+            say("    the stack already runs that release")
+    except (StepFailed, ClientError) as exc:
+        say(f"    FAILED: {exc}")
+        return 1
+    releases.record(template, action="rollback")
+    say("    done")
+    if not pages:
+        return 0
+    say("[2/2] pages")
+    settings = deployment.settings()
+    distribution = settings.web_distribution_id
+    try:
+        outcome = web_rollback(
+            deployment.client("s3"),
+            settings.web_site_bucket,
+            cloudfront=deployment.client("cloudfront") if distribution else None,
+            distribution=distribution,
+        )
+    except DeployError as exc:
+        say(f"    not rolled back: {exc}")
+        return 0
+    say(f"    live: {outcome.release} (was {outcome.previous})")
+    return 0
+
+
+def run_for_stage(args: Any) -> int:
+    import os
+    from pathlib import Path
+
+    import boto3
+
+    from ops.deploy import Options
+
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        print(f"refusing to roll back stage {args.stage!r} with AWS_ENDPOINT_URL set: unset it")
+        return 2
+    options = Options(stage=args.stage, agents=Path("-"), artifacts_bucket=args.artifacts_bucket)
+    deployment = Deployment(boto3.session.Session(), options)
+    return rollback(deployment, to=args.to, pages=not args.functions_only)
+
+
+def add_arguments(sub: Any) -> None:
+    sub.add_argument("--stage", required=True, help="the stage to roll back: dev, prod")
+    sub.add_argument("--to", default="", help="a release id of the functions (default: previous)")
+    sub.add_argument("--functions-only", action="store_true", help="leave the pages as they are")
+    sub.add_argument(
+        "--artifacts-bucket",
+        default="",
+        help="where ops deploy keeps the releases (default: contact-center-artifacts-"
+        "<account>-<region>)",
+    )
