@@ -120,6 +120,7 @@ class MotoStacks:
         )
         self.originals[name] = (request["TemplateBody"], _parameters(request))
         self.extra[name] = self._make_what_moto_skips(template, _parameters(request))
+        self.extra[name] += self._roles_moto_lost(name, template)
         return answer
 
     def update_stack(self, **request: Any) -> dict[str, Any]:
@@ -257,6 +258,33 @@ class MotoStacks:
             }
             for logical, kind, physical in made
         ]
+
+    def _roles_moto_lost(self, name: str, template: dict[str, Any]) -> list[dict[str, Any]]:
+        """Roles dropped from moto's template because a policy names a function or the state
+        machine: created with their trust policy, listed as the stack's. Their inline policies
+        are not (what they name does not exist here); tests/infra/test_iam.py judges those."""
+        kept = for_moto(template)["Resources"]
+        iam = self.session.client("iam")
+        made = []
+        for logical, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::IAM::Role" or logical in kept:
+                continue
+            role = f"{name}-{logical}-{uuid.uuid4().hex[:8]}"
+            iam.create_role(
+                RoleName=role,
+                AssumeRolePolicyDocument=json.dumps(
+                    resource["Properties"]["AssumeRolePolicyDocument"]
+                ),
+            )
+            made.append(
+                {
+                    "LogicalResourceId": logical,
+                    "ResourceType": "AWS::IAM::Role",
+                    "PhysicalResourceId": role,
+                    "ResourceStatus": "CREATE_COMPLETE",
+                }
+            )
+        return made
 
 
 class _Pages2:

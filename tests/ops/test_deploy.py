@@ -3,7 +3,7 @@
 AWS is moto (CloudFormation as far as it takes the packaged template: tests/fakes/
 cloudformation.py; Cognito made strict by ops/standin/strict_cognito.py; SSM, Secrets Manager,
 S3, DynamoDB), Twilio the stateful fake behind twilio's HTTP client (tests/fakes/twilio_config.py).
-The template is the real `chalice package --merge-template` output, built once for the module.
+The template is the real `chalice package --merge-template` output, built once per session.
 """
 
 from __future__ import annotations
@@ -17,130 +17,9 @@ from typing import Any
 
 import pytest
 
-from ops.chalice_config import CHALICE_CONFIG
-from ops.deploy import Deployment, Options, StepFailed, run
-from ops.standin.iam import packaged_template
-from tests.fakes.cloudformation import StageSession
-from tests.fakes.twilio_config import FakeTwilioConfig
+from ops.deploy import Deployment
 from tests.fakes.twilio_http import RecordingHttpClient
-
-STAGE = "dev"
-ACCOUNT = "AC" + "a" * 32
-TOKEN = "t" * 32
-NUMBER = "+81312345678"
-SITE = "https://softphone.example.test"
-AGENTS = """agent_id,name,team,email
-sato,Sato Haruto,tokyo-sales,sato@example.test
-suzuki,Suzuki Yui,tokyo-sales,suzuki@example.test
-tanaka,Tanaka Ren,osaka-support,tanaka@example.test
-"""
-SUPERVISORS = "agent_id,email\nsuzuki,\nkato,kato@example.test\n"
-
-
-@pytest.fixture(scope="module")
-def sam_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return packaged_template(tmp_path_factory.mktemp("sam"), STAGE)
-
-
-class ChaliceOutput:
-    """The packager at its process boundary: writes what `chalice package` wrote for this
-    repository (the module's real package), with a small zip standing for the code."""
-
-    def __init__(self, template: dict[str, Any]) -> None:
-        self.template = template
-        self.code = "release 1"
-        self.runs = 0
-        self.fail = False
-
-    def available(self) -> str | None:
-        return None
-
-    def package(self, stage: str, out_dir: Path) -> None:
-        if self.fail:
-            self.fail = False
-            raise StepFailed("chalice package failed: injected")
-        self.runs += 1
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "sam.json").write_text(json.dumps(self.template))
-        with zipfile.ZipFile(out_dir / "deployment.zip", "w") as archive:
-            archive.writestr("app.py", self.code)
-
-
-@pytest.fixture
-def twilio_http() -> RecordingHttpClient:
-    return RecordingHttpClient()
-
-
-@pytest.fixture
-def twilio(twilio_http: RecordingHttpClient) -> FakeTwilioConfig:
-    fake = FakeTwilioConfig(twilio_http, ACCOUNT)
-    fake.add_number(NUMBER)
-    return fake
-
-
-@pytest.fixture
-def files(tmp_path: Path) -> dict[str, Path]:
-    config = json.loads(CHALICE_CONFIG.read_text())
-    config["stages"][STAGE]["environment_variables"].update(WEB_ORIGIN=SITE, COMPANY_NUMBER=NUMBER)
-    found = {
-        "config": tmp_path / "config.json",
-        "agents": tmp_path / "agents.csv",
-        "supervisors": tmp_path / "supervisors.csv",
-        "inputs": tmp_path / "inputs",
-        "build": tmp_path / "build",
-    }
-    found["config"].write_text(json.dumps(config))
-    found["agents"].write_text(AGENTS)
-    found["supervisors"].write_text(SUPERVISORS)
-    found["inputs"].mkdir()
-    (found["inputs"] / "app.py").write_text("release 1")
-    return found
-
-
-@pytest.fixture
-def stage(
-    aws: Any,
-    twilio: FakeTwilioConfig,
-    twilio_http: RecordingHttpClient,
-    sam_template: dict[str, Any],
-    files: dict[str, Path],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Deployment:
-    from ops.standin.strict_cognito import install
-
-    install()
-    # The stage's environment as `chalice package` bakes it (deployed_settings reads the
-    # committed config; the environment wins).
-    monkeypatch.setenv("WEB_ORIGIN", SITE)
-    monkeypatch.setenv("COMPANY_NUMBER", NUMBER)
-    said: list[str] = []
-    deployment = Deployment(
-        StageSession(aws),
-        Options(
-            stage=STAGE,
-            agents=files["agents"],
-            supervisors=files["supervisors"],
-            build_dir=files["build"],
-            inputs_root=files["inputs"],
-        ),
-        say=said.append,
-        packager=ChaliceOutput(sam_template),
-        twilio_http_client=twilio_http,
-        probe=lambda url: 403,
-        environ={"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN},
-        poll_seconds=0,
-        config_file=files["config"],
-    )
-    deployment.said = said  # type: ignore[attr-defined]
-    return deployment
-
-
-def deploy(deployment: Deployment, files: dict[str, Path], plan: bool = False) -> list[str]:
-    said: list[str] = deployment.said  # type: ignore[attr-defined]
-    said.clear()
-    deployment.forget_settings()
-    code = run(deployment, plan_only=plan)
-    return [f"exit {code}", *said]
+from tests.ops.conftest import AGENTS, STAGE, TOKEN, deploy
 
 
 def state(deployment: Deployment) -> dict[str, Any]:
@@ -185,7 +64,7 @@ def test_a_new_stage_is_deployed_in_one_run_and_ends_with_the_doctors_verdict(
     out = deploy(stage, files)
     text = "\n".join(out)
     assert out[0] == "exit 0", text
-    assert "[2/7] deploy the stack" in text and "create stack contact-center-dev" in text
+    assert "[2/8] deploy the stack" in text and "create stack contact-center-dev" in text
     assert "everything checks out" in text
     found = state(stage)
     # Supervisors (suzuki from the agents file, kato from the supervisors file) in both groups.
@@ -207,7 +86,7 @@ def test_a_second_run_on_a_healthy_stage_changes_nothing(
     writes = [r for r in twilio_http.requests if r.method != "GET"]
     out = deploy(stage, files)
     assert out[0] == "exit 0", out
-    assert sum(line == "    nothing to do" for line in out) == 7, out
+    assert sum(line == "    nothing to do" for line in out) == 8, out
     assert cloudformation.calls == calls
     assert [r for r in twilio_http.requests if r.method != "GET"] == writes
     assert stage.packager.runs == 1  # type: ignore[attr-defined]
@@ -234,7 +113,8 @@ def test_plan_after_a_code_change_names_the_package_and_the_stack_only(
     text = "\n".join(out)
     assert "chalice package --stage dev" in text
     assert "update stack contact-center-dev with the new package" in text
-    assert text.count("nothing to do") == 5, text  # secret, provision, directory, pages, staff
+    # secret, provision, directory, pages, staff, chalice deploy's roles and settings
+    assert text.count("nothing to do") == 6, text
 
 
 def test_missing_prerequisites_are_all_named_before_anything_is_touched(
@@ -315,7 +195,7 @@ def test_a_failure_at_each_step_is_resumed_by_running_again(
     }
     assert found["agents"] == ["sato", "suzuki", "tanaka"]
     assert all(found["users"].values())
-    assert deploy(stage, files).count("    nothing to do") == 7
+    assert deploy(stage, files).count("    nothing to do") == 8
 
 
 def test_a_rep_who_left_is_disabled_and_a_new_one_created_on_the_next_deploy(
