@@ -177,7 +177,7 @@ class Deployment:
     def _stored_secret(self) -> dict[str, Any]:
         try:
             return StageStore(self.session, self.stage).secret()
-        except (ClientError, ValueError):
+        except (ClientError, BotoCoreError, ValueError):
             return {}
 
     def twilio(self) -> Any:

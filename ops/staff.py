@@ -85,7 +85,14 @@ def read_staff(agents_file: Path, supervisors_file: Path | None = None) -> Staff
     found = StaffFile()
     emails: dict[str, str] = {}
     order: list[str] = []
-    for line, row in enumerate(_rows(agents_file), start=2):
+    rows = _rows(agents_file)
+    if rows and "email" not in rows[0]:
+        found.problems.append(
+            f"{agents_file.name} has no email column: add one (agent_id,name,team,email); "
+            "Cognito sends each rep's invitation there"
+        )
+        return found
+    for line, row in enumerate(rows, start=2):
         username = row.get("agent_id", "").lower()
         if not username:
             continue

@@ -178,3 +178,12 @@ def test_the_stand_in_treats_usernames_in_any_case_as_one_user(
             UserPoolId=pool.pool_id, Username="Sato", MessageAction="SUPPRESS"
         )
     assert cognito.admin_get_user(UserPoolId=pool.pool_id, Username="SATO")["Username"] == "sato"
+
+
+def test_an_agents_file_without_emails_is_named_once(tmp_path: Path) -> None:
+    staff = read_staff(*write(tmp_path, "agent_id,name,team\nsato,Sato Haruto,tokyo-sales\n"))
+    assert staff.problems == [
+        "agents.csv has no email column: add one (agent_id,name,team,email); Cognito sends "
+        "each rep's invitation there"
+    ]
+    assert staff.members == []
