@@ -11,6 +11,7 @@ from chalicelib.api.agents import agents
 from chalicelib.api.conversations import conversations
 from chalicelib.api.escalation import escalation
 from chalicelib.api.handshake import client_version_handshake
+from chalicelib.api.limits import request_limits
 from chalicelib.api.recordings import recordings
 from chalicelib.api.softphone import softphone
 from chalicelib.api.taskrouter import taskrouter
@@ -48,3 +49,7 @@ def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
 
 # After `observe`, so refused requests are still logged and counted.
 app.register_middleware(client_version_handshake, "http")
+
+# Registered last, so it wraps the view most closely: refused requests are still logged and
+# counted by `observe` and carry the handshake's version headers, and no view parses them.
+app.register_middleware(request_limits, "http")

@@ -30,6 +30,7 @@ from chalicelib.platform.errors import (
     StorageUnavailable,
     TelephonyUnavailable,
 )
+from chalicelib.platform.limits import MAX_WEBHOOK_BODY_BYTES
 from chalicelib.platform.local_stage import LOCAL_STAGES, LOCAL_WEB_ORIGIN
 from chalicelib.platform.observability import bind_twilio_form, count, logger
 from chalicelib.platform.signatures import Form, InvalidSignature, public_url, verify_twilio_request
@@ -52,6 +53,13 @@ def route_path(request: Request) -> str:
 
 def twilio_form(request: Request) -> Form:
     """The posted form, once Twilio's signature over it and the public URL checks out."""
+    headers: Mapping[str, str] = request.headers or {}
+    # Before the body is even looked at (app.py's `request_limits` refuses these too; this is
+    # the same check where the form is read, for any caller that bypasses the middleware).
+    if not headers.get(SIGNATURE_HEADER):
+        raise InvalidSignature("missing X-Twilio-Signature")
+    if len(request.raw_body or b"") > MAX_WEBHOOK_BODY_BYTES:
+        raise InvalidInput(f"form is over {MAX_WEBHOOK_BODY_BYTES} bytes")
     settings = bootstrap.container().settings
     form = Form.parse(request.raw_body or b"")
     url = public_url(settings.public_base_url, route_path(request), request.query_params)

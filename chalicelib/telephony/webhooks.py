@@ -30,3 +30,9 @@ RECORDING_STATUS = "/twilio/recordings/status"
 # TaskRouter.
 TASKROUTER_ASSIGNMENT = "/twilio/taskrouter/assignment"
 TASKROUTER_EVENTS = "/twilio/taskrouter/events"
+
+
+def is_twilio_path(path: str) -> bool:
+    """Whether a route is one of these webhooks: they all live under the first segment of
+    INCOMING's path (the request limits of chalicelib/platform/limits.py key on it)."""
+    return path.startswith(INCOMING[: INCOMING.index("/", 1) + 1])

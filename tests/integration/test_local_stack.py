@@ -223,3 +223,38 @@ def test_a_waiting_call_has_one_escalation_execution_named_after_its_task(
     # when the step redirected the call to the menu.
     assert task.attributes["stage"] == "fallback"
     assert task.status == "canceled"
+
+
+def test_an_unsigned_five_megabyte_post_is_refused_and_the_stack_keeps_answering(
+    local_stack: LocalStack,
+) -> None:
+    """Issue 20: refused on its missing signature before the body is parsed (the timing is
+    printed by `python -m ops bench hostile-input`, not asserted)."""
+    import urllib.error
+    import urllib.request
+
+    from chalicelib.telephony import webhooks
+
+    base = local_stack.running.api_url
+    request = urllib.request.Request(  # noqa: S310 - the local stack's http URL
+        base + webhooks.INCOMING,
+        data=b"CallSid=" + b"A" * (5 * 1024 * 1024),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)  # noqa: S310 - as above
+    assert refused.value.code == 403
+    assert b"missing X-Twilio-Signature" in refused.value.read()
+    status, _ = post_signed(
+        base + webhooks.INCOMING,
+        {
+            "CallSid": new_sid("CA"),
+            "AccountSid": "AC" + "0" * 32,
+            "From": "+81312345678",
+            "To": "+81300000000",
+            "CallStatus": "ringing",
+        },
+        LOCAL_AUTH_TOKEN,
+    )
+    assert status == 200
