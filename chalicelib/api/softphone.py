@@ -107,31 +107,88 @@ def agent_token() -> Response:
 @softphone.route(webhooks.OUTBOUND, methods=["POST"], content_types=[FORM])
 @webhook
 def outbound_call() -> Response:
-    """The TwiML App's voice URL: the softphone dials a customer."""
+    """The TwiML App's voice URL: the softphone dials a customer, through a conference."""
     from chalicelib.softphone import twiml as softphone_twiml
     from chalicelib.softphone.calls import OutboundRequest, decide_outbound
+    from chalicelib.softphone.outbound import CustomerDial, outbound_caller_id, rep_label
     from chalicelib.telephony.forms import parse_form
 
     form = twilio_form(softphone.current_request)
-    settings = bootstrap.container().settings
-    decision = decide_outbound(
-        parse_form(OutboundRequest, form), settings.telephony.default_country
-    )
+    c = bootstrap.container()
+    settings = c.settings
+    request = parse_form(OutboundRequest, form)
+    decision = decide_outbound(request, settings.telephony.default_country)
     if decision.refused == "not_an_agent":
         return twiml(softphone_twiml.refuse_non_agent())
     if decision.refused:
         return twiml(softphone_twiml.refuse_invalid_number())
+    # Every report of the call names the conversation (the rep's leg) and the rep.
+    context = {"conversation": request.call_sid, "agent": decision.agent_id}
+    placed = c.outbound_calls.place(
+        decision.agent_id,
+        request.call_sid,
+        CustomerDial(
+            number_e164=decision.number_e164,
+            caller_id=outbound_caller_id(settings.telephony.company_number),
+            ring_seconds=settings.softphone.outbound_ring_seconds,
+            region=settings.routing.conference_region,
+            leg_status_callback=callback_url(
+                settings.url(webhooks.VOICE_STATUS), {**context, "dialled_by": decision.agent_id}
+            ),
+            conference_status_callback=callback_url(
+                settings.url(webhooks.CONFERENCE_STATUS), context
+            ),
+            recording_status_callback=callback_url(
+                settings.url(webhooks.RECORDING_STATUS), {"conversation": request.call_sid}
+            ),
+        ),
+    )
+    if placed.failed:
+        return twiml(softphone_twiml.dial_failed())
     return twiml(
-        softphone_twiml.dial_out(
-            softphone_twiml.OutboundDial(
-                number_e164=decision.number_e164,
-                caller_id=settings.telephony.company_number,
-                ring_seconds=settings.softphone.outbound_ring_seconds,
-                leg_status_callback=settings.url(webhooks.VOICE_STATUS),
-                recording_status_callback=settings.url(webhooks.RECORDING_STATUS),
+        softphone_twiml.rep_into_conference(
+            softphone_twiml.RepConference(
+                conference=placed.conference,
+                agent_label=rep_label(decision.agent_id),
+                region=settings.routing.conference_region,
+                conference_status_callback=callback_url(
+                    settings.url(webhooks.CONFERENCE_STATUS), context
+                ),
+                recording_status_callback=callback_url(
+                    settings.url(webhooks.RECORDING_STATUS), {"conversation": request.call_sid}
+                ),
+                left_url=callback_url(
+                    settings.url(webhooks.OUTBOUND_LEFT), {"customer": placed.customer_call_sid}
+                ),
             )
         )
     )
+
+
+@softphone.route(webhooks.OUTBOUND_LEFT, methods=["POST"], content_types=[FORM])
+@webhook
+def outbound_left() -> Response:
+    """The rep's leg left their outbound conference (its <Dial action>): a customer phone still
+    ringing is stopped, so the rep is freed now rather than when it rings out."""
+    from chalicelib.softphone import twiml as softphone_twiml
+
+    request = softphone.current_request
+    twilio_form(request)
+    query: Mapping[str, str] = request.query_params or {}
+    bootstrap.container().outbound_calls.rep_left(query.get("customer") or "")
+    return twiml(softphone_twiml.hang_up())
+
+
+@softphone.route(webhooks.OUTBOUND_NOT_CONNECTED, methods=["POST"], content_types=[FORM])
+@webhook
+def outbound_not_connected() -> Response:
+    """Where the rep's leg is redirected when the customer's phone never connected."""
+    from chalicelib.softphone import twiml as softphone_twiml
+
+    request = softphone.current_request
+    twilio_form(request)
+    query: Mapping[str, str] = request.query_params or {}
+    return twiml(softphone_twiml.not_connected(query.get("status") or ""))
 
 
 def _worker_sid(record: dict[str, Any]) -> str:

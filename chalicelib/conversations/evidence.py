@@ -168,6 +168,16 @@ def _read_leg(evidence: Evidence, e: Event) -> None:
     leg.to = form.get("To", leg.to)
     leg.direction = form.get("Direction", leg.direction)
     leg.parent = form.get("ParentCallSid", leg.parent)
+    if (
+        not leg.parent
+        and e.conversation_id
+        and e.conversation_id != sid
+        and form.get("Direction") == "outbound-api"
+        and not form.get("To", "").startswith("client:")
+    ):
+        # A customer an outbound call rang through the Participants API: no parent leg, but
+        # its callback URL names the conversation (chalicelib.softphone.outbound).
+        leg.parent = e.conversation_id
     leg.agent = e.context.get("agent", leg.agent)
     t = e.occurred_ms
     if not leg.first_ms:

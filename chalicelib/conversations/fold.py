@@ -303,10 +303,15 @@ def _hung_up_by(conversation_id: str, evidence: Evidence, call: _Call, answer: _
     if not call.ended_ms:
         return ""
     conference = evidence.conference
+    customer_leg = conversation_id
+    if call.outbound:
+        # The conversation is the rep's leg; the customer is the number they dialled.
+        child = next((x for x in evidence.legs.values() if x.parent == conversation_id), None)
+        customer_leg = child.sid if child else ""
     if conference.first_leave is not None:
-        return "customer" if conference.first_leave[1] == conversation_id else "agent"
+        return "customer" if conference.first_leave[1] == customer_leg else "agent"
     if conference.ender:
-        return "customer" if conference.ender == conversation_id else "agent"
+        return "customer" if conference.ender == customer_leg else "agent"
     if call.outbound and call.leg:
         # The first dialled leg by Twilio's clock (legs are gathered in that order).
         child = next((x for x in evidence.legs.values() if x.parent == conversation_id), None)

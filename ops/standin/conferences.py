@@ -295,6 +295,41 @@ class Conferencing(Part):
             # Alone in the conference after the agent left, the caller hangs up a moment later.
             self.clock.after(1.5, self._hang_up_conversation, conference_sid, True, generation)
 
+    def hang_up_conversation(
+        self, conference_sid: str, customer_first: bool, generation: int
+    ) -> None:
+        """Whoever hangs up first leaves; the conference ends as its participants say."""
+        self._hang_up_conversation(conference_sid, customer_first, generation)
+
+    def redirected_out(self, call: Call) -> None:
+        """A participant's call was given new TwiML: it leaves the conference, still live."""
+        conference = self.conferences.get(call.conference_sid)
+        participant = conference.participants.get(call.sid) if conference else None
+        call.conference_sid = ""
+        if conference is None or participant is None or participant.status != "connected":
+            return
+        participant.status = "left"
+        participant.left_at = self.now()
+        self._conference_event(
+            conference,
+            "participant-leave",
+            call.sid,
+            participant,
+            {
+                "ParticipantCallStatus": "in-progress",
+                "ReasonParticipantLeft": "participant_updated_via_api",
+            },
+        )
+        remaining = [p for p in conference.participants.values() if p.status == "connected"]
+        if participant.end_on_exit or not remaining:
+            self.end_conference(
+                conference,
+                "participant-with-end-conference-on-exit-left"
+                if participant.end_on_exit
+                else "last-participant-left",
+                call.sid,
+            )
+
     def leave(self, conference: Conference, call: Call, reason: str) -> None:
         participant = conference.participants[call.sid]
         participant.status = "left"
@@ -375,6 +410,20 @@ class Conferencing(Part):
                 ),
                 None,
             )
+            if conference is not None and conference.status == "init":
+                # Created by the Participants API and nobody has joined yet: this leg is the
+                # first participant, whose conference settings count ("Only the value set by
+                # the first participant to join the conference is used", CreateParticipant's
+                # ConferenceStatusCallback in Twilio's OpenAPI description).
+                self._settings_from_twiml(conference, call, conference_el)
+                call.conference_sid = conference.sid
+                self.join(
+                    conference,
+                    call,
+                    conference_el.get("participantLabel") or call.sid,
+                    conference_el.get("endConferenceOnExit") == "true",
+                )
+                return
             if conference is not None:
                 # Joining a conference that is already on, e.g. a colleague taking a transfer.
                 call.conference_sid = conference.sid
@@ -398,11 +447,58 @@ class Conferencing(Part):
                 else "",
                 events=callback_events(conference_el.get("statusCallbackEvent"), ""),
             )
+            self._settings_from_twiml(conference, call, conference_el)
             self.conferences[conference.sid] = conference
             call.conference_sid = conference.sid
             self.join(
-                conference, call, "customer", conference_el.get("endConferenceOnExit") == "true"
+                conference,
+                call,
+                conference_el.get("participantLabel") or "customer",
+                conference_el.get("endConferenceOnExit") == "true",
             )
+
+    @staticmethod
+    def _settings_from_twiml(conference: Conference, call: Call, el: ET.Element) -> None:
+        """The conference settings a <Conference> noun carries (region, status callback,
+        recording). https://www.twilio.com/docs/voice/twiml/conference"""
+        conference.region = el.get("region") or conference.region
+        if el.get("statusCallback"):
+            conference.callback = urljoin(call.doc_url, el.get("statusCallback", ""))
+            conference.events = callback_events(el.get("statusCallbackEvent"), "")
+        if el.get("record"):
+            conference.record = el.get("record") == "record-from-start"
+        if el.get("recordingStatusCallback"):
+            conference.recording_callback = urljoin(
+                call.doc_url, el.get("recordingStatusCallback", "")
+            )
+            conference.recording_events = callback_events(
+                el.get("recordingStatusCallbackEvent"), "completed"
+            )
+
+    def by_name(self, name: str, settings: dict[str, str]) -> Conference:
+        """The live conference named `name`, created (not yet started) if there is none: the
+        Participants API takes a friendly name in place of the sid (error 16003 "Could not
+        recognize conference sid or friendly name", https://www.twilio.com/docs/api/errors/16003).
+        `settings` are the request's conference-level parameters.
+        assumption: a conference created this way takes them, and the first participant to
+        join (`_settings_from_twiml`) overrides them."""
+        with self.lock:
+            for conference in self.conferences.values():
+                if conference.friendly_name == name and conference.status != "completed":
+                    return conference
+            conference = Conference(
+                sid=self.sid("CF"),
+                friendly_name=name,
+                created=self.now(),
+                region=settings.get("Region") or "us1",
+                callback=settings.get("ConferenceStatusCallback", ""),
+                events=callback_events(settings.get("ConferenceStatusCallbackEvent"), ""),
+                record=settings.get("ConferenceRecord") in {"record-from-start", "true"},
+                recording_channels=2 if settings.get("RecordingChannels") == "dual" else 1,
+                recording_callback=settings.get("ConferenceRecordingStatusCallback", ""),
+            )
+            self.conferences[conference.sid] = conference
+            return conference
 
     def add_participant(
         self,
@@ -417,8 +513,36 @@ class Conferencing(Part):
         timeout: float = 60.0,
     ) -> Call:
         with self.lock:
-            if self.conferences[conference_sid].status == "completed":
+            conference = self.conferences[conference_sid]
+            if conference.status == "completed":
                 raise KeyError(conference_sid)
+        call = self._add_participant_call(
+            conference_sid,
+            to=to,
+            from_=from_,
+            label=label,
+            end_on_exit=end_on_exit,
+            status_callback=status_callback,
+            status_events=status_events,
+            timeout=timeout,
+        )
+        if self.voice.dialler is not None and call.role == "customer":
+            with self.lock:
+                self.voice.dialler.customer_placed(call, conference)
+        return call
+
+    def _add_participant_call(
+        self,
+        conference_sid: str,
+        *,
+        to: str,
+        from_: str,
+        label: str,
+        end_on_exit: bool,
+        status_callback: str,
+        status_events: str,
+        timeout: float,
+    ) -> Call:
         return self.voice.outbound_call(
             to=to,
             from_=from_,
