@@ -158,7 +158,8 @@ def outbound_call() -> Response:
                     settings.url(webhooks.RECORDING_STATUS), {"conversation": request.call_sid}
                 ),
                 left_url=callback_url(
-                    settings.url(webhooks.OUTBOUND_LEFT), {"customer": placed.customer_call_sid}
+                    settings.url(webhooks.OUTBOUND_LEFT),
+                    {**context, "customer": placed.customer_call_sid},
                 ),
             )
         )
@@ -175,7 +176,13 @@ def outbound_left() -> Response:
     request = softphone.current_request
     twilio_form(request)
     query: Mapping[str, str] = request.query_params or {}
-    bootstrap.container().outbound_calls.rep_left(query.get("customer") or "")
+    c = bootstrap.container()
+    c.outbound_calls.rep_left(
+        query.get("agent") or "",
+        query.get("conversation") or "",
+        query.get("customer") or "",
+        c.clock(),
+    )
     return twiml(softphone_twiml.hang_up())
 
 
@@ -198,6 +205,26 @@ def _worker_sid(record: dict[str, Any]) -> str:
     return worker_sid
 
 
+def _outbound_call(agent_id: str) -> HeldCall | None:
+    """The rep's outbound call, if presence says they are on one (they hold no task for it)."""
+    from chalicelib.presence.domain import AgentState, Reason
+    from chalicelib.softphone.calls import outbound_call_held
+    from chalicelib.softphone.outbound import conference_name
+
+    c = bootstrap.container()
+    presence = c.presence_store.get(agent_id)
+    if (
+        presence is None
+        or presence.state != AgentState.ON_CALL
+        or presence.reason != Reason.OUTBOUND
+        or not presence.call_sid
+    ):
+        return None
+    return outbound_call_held(
+        c.twilio, agent_id, presence.call_sid, conference_name(presence.call_sid)
+    )
+
+
 def _my_call(conference_sid: str) -> HeldCall:
     """The call on `conference_sid`, if the signed-in agent holds it (403 otherwise)."""
     from chalicelib.softphone.calls import held_call
@@ -205,7 +232,8 @@ def _my_call(conference_sid: str) -> HeldCall:
     staff = require_staff(softphone.current_request)
     record = _agent_record(staff.agent_id)
     gateway = bootstrap.container().twilio
-    return held_call(gateway, staff.agent_id, _worker_sid(record), conference_sid)
+    outbound = _outbound_call(staff.agent_id)
+    return held_call(gateway, staff.agent_id, _worker_sid(record), conference_sid, outbound)
 
 
 @softphone.route("/agents/me/call", methods=["GET"], cors=CORS)
@@ -225,6 +253,9 @@ def my_current_call() -> Response:
     worker_sid = _worker_sid(_agent_record(staff.agent_id))
     gateway = bootstrap.container().twilio
     held = calls_held_by(gateway, staff.agent_id, worker_sid)
+    if not held:
+        outbound = _outbound_call(staff.agent_id)
+        held = [outbound] if outbound is not None else []
     offer = None if held else offer_to(gateway, worker_sid)
     return json_response(
         {

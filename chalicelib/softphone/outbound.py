@@ -32,14 +32,14 @@ from typing import Any, Protocol
 from chalicelib.platform.errors import StorageUnavailable, TelephonyUnavailable
 from chalicelib.platform.observability import count, logger
 from chalicelib.presence.domain import AgentState, Presence, Reason
-from chalicelib.softphone.calls import agent_label
+from chalicelib.softphone.calls import CUSTOMER_LABEL, agent_label
 
-CUSTOMER_LABEL = "customer"
 # The customer's leg's final statuses: only `completed` was ever answered.
 # https://www.twilio.com/docs/voice/api/call-resource#call-status-values
 CONNECTED_STATUS = "completed"
 NEVER_CONNECTED = frozenset({"busy", "no-answer", "failed", "canceled"})
 FINAL_STATUSES = NEVER_CONNECTED | {CONNECTED_STATUS}
+RINGING = frozenset({"queued", "initiated", "ringing"})
 
 
 def conference_name(rep_call_sid: str) -> str:
@@ -70,6 +70,8 @@ class OutboundGateway(Protocol):
     def redirect_call(self, call_sid: str, url: str) -> None: ...
 
     def cancel_call(self, call_sid: str) -> bool: ...
+
+    def call_status(self, call_sid: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -212,17 +214,26 @@ class OutboundCalls:
                 logger.info("rep leg not redirected", call_sid=rep_call_sid, problem=str(exc))
         return before is not None
 
-    def rep_left(self, customer_call_sid: str) -> None:
-        """The rep's leg left the conference: a customer phone still ringing stops ringing
-        (the conference is over; its callback frees the rep). Idempotent."""
+    def rep_left(
+        self, agent_id: str, rep_call_sid: str, customer_call_sid: str, at_ms: int
+    ) -> None:
+        """The rep's leg left the conference (hung up, the call ended, or handed over by
+        transfer). A customer phone still ringing stops ringing: its callback then frees the
+        rep. A customer who had answered was talking to the rep: wrap-up now, even if the
+        customer stays on with a colleague. Idempotent."""
         if not customer_call_sid:
             return
         try:
-            self._gateway.cancel_call(customer_call_sid)
+            status = self._gateway.call_status(customer_call_sid)
+            if status in RINGING:
+                self._gateway.cancel_call(customer_call_sid)
+                return
         except TelephonyUnavailable as exc:
-            logger.warning(
-                "customer leg not canceled", call_sid=customer_call_sid, problem=str(exc)
-            )
+            # The customer's own callback ends the rep's call when their leg ends.
+            logger.warning("customer leg not checked", call_sid=customer_call_sid, problem=str(exc))
+            return
+        if status in ("in-progress", CONNECTED_STATUS) and agent_id and rep_call_sid:
+            self._release(agent_id, rep_call_sid, connected=True, at_ms=at_ms)
 
 
 def rep_label(agent_id: str) -> str:

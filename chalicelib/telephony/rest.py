@@ -287,6 +287,11 @@ class TwilioGateway:
         )
         return str(participant.call_sid)
 
+    def call_status(self, call_sid: str) -> str:
+        """A call's status now (queued, ringing, in-progress, completed, busy, ...)."""
+        call = self._call(lambda: self.client.calls(call_sid).fetch(), f"fetch call {call_sid}")
+        return str(call.status or "")
+
     def cancel_call(self, call_sid: str) -> bool:
         """Stop a call that still rings (`Status=canceled` only acts on a queued or ringing
         call); False if Twilio no longer knows it as live.

@@ -522,6 +522,10 @@ class Voice(Part):
     def update_call(self, call_sid: str, status: str = "", url: str = "", twiml: str = "") -> Call:
         with self.lock:
             call = self.calls[call_sid]
+            if status == "canceled" and call.status not in {"queued", "ringing"}:
+                # "canceled" only stops a call that has not been answered; `completed` hangs
+                # up a live one (https://www.twilio.com/docs/voice/api/call-resource, Status).
+                return call
             if status in {"completed", "canceled"} and call.status in ACTIVE_CALL:
                 if call.task_sid and not call.conference_sid:
                     self.taskrouter.cancel_task(call.task_sid, "hangup")

@@ -104,7 +104,8 @@ def test_the_rep_joins_a_jp1_conference_and_the_customer_is_rung_into_it(
         f"{PUBLIC_BASE_URL}/twilio/conference/status?agent=sato&conversation={REP_CALL}"
     )
     assert dial.attrib["action"] == (
-        f"{PUBLIC_BASE_URL}/twilio/voice/outbound/left?customer={CUSTOMER_CALL}"
+        f"{PUBLIC_BASE_URL}/twilio/voice/outbound/left"
+        f"?agent=sato&conversation={REP_CALL}&customer={CUSTOMER_CALL}"
     )
     (participant,) = _requests(twilio_http, "POST", "/Participants.json")
     # The conference by its friendly name; the customer with the company number, labelled.
@@ -225,17 +226,46 @@ def test_twilio_refusing_to_ring_the_customer_frees_the_rep_and_says_so(
     assert (presence.state.value, presence.reason) == ("available", "not_connected")
 
 
+LEFT = (
+    f"{PUBLIC_BASE_URL}/twilio/voice/outbound/left"
+    f"?agent=sato&conversation={REP_CALL}&customer={CUSTOMER_CALL}"
+)
+
+
+def _rep_leaves(twilio: TwilioPoster) -> Any:
+    form = {**outbound_form(), "CallStatus": "completed", "DialCallStatus": "completed"}
+    return _post_query(twilio, LEFT, form)
+
+
 def test_the_rep_leaving_stops_a_customer_phone_still_ringing(
-    twilio: TwilioPoster, twilio_http: RecordingHttpClient, rep: str
+    twilio: TwilioPoster, twilio_http: RecordingHttpClient, rep: str, container: Container
 ) -> None:
     _dialled(twilio)
-    form = {**outbound_form(), "CallStatus": "completed", "DialCallStatus": "completed"}
-    response = _post_query(
-        twilio, f"{PUBLIC_BASE_URL}/twilio/voice/outbound/left?customer={CUSTOMER_CALL}", form
+    twilio_http.respond(
+        "GET", rf"/Calls/{CUSTOMER_CALL}\.json$", (200, {"sid": CUSTOMER_CALL, "status": "ringing"})
     )
-    assert response.status_code == 200
+    assert _rep_leaves(twilio).status_code == 200
     (cancel,) = _requests(twilio_http, "POST", f"/Calls/{CUSTOMER_CALL}.json")
     assert cancel.data == {"Status": "canceled"}
+    # The customer's callback (canceled) frees the rep, not the rep's leaving.
+    presence = container.presence_store.get("sato")
+    assert presence is not None and presence.state.value == "on_call"
+
+
+def test_the_rep_leaving_a_call_the_customer_answered_wraps_them_up(
+    twilio: TwilioPoster, twilio_http: RecordingHttpClient, rep: str, container: Container
+) -> None:
+    """A cold transfer: the customer talks on with a colleague, the rep wraps up now."""
+    _dialled(twilio)
+    twilio_http.respond(
+        "GET",
+        rf"/Calls/{CUSTOMER_CALL}\.json$",
+        (200, {"sid": CUSTOMER_CALL, "status": "in-progress"}),
+    )
+    assert _rep_leaves(twilio).status_code == 200
+    assert _requests(twilio_http, "POST", f"/Calls/{CUSTOMER_CALL}.json") == []
+    presence = container.presence_store.get("sato")
+    assert presence is not None and presence.state.value == "wrap_up"
 
 
 def test_a_rep_who_is_not_signed_in_still_places_the_call(

@@ -135,6 +135,7 @@ def drive_every_method(gateway: TwilioGateway) -> set[str]:
             conference_name(call), **_customer_dial().participant()
         ),
         "cancel_call": lambda: gateway.cancel_call(call),
+        "call_status": lambda: gateway.call_status(call),
         "participant_call_sid": lambda: gateway.participant_call_sid(conference, "agent:sato"),
         "live_conference_sid": lambda: gateway.live_conference_sid(conference_name(call)),
     }

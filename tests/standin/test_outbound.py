@@ -128,3 +128,42 @@ def test_no_inbound_call_is_offered_to_a_rep_dialling_out() -> None:
         inbound = stack.truth.get(caller)
         assert inbound is not None
         assert all(o.at >= (truth.ended_at or 0) for o in inbound.offers), inbound.offers
+
+
+def test_an_outbound_call_is_held_muted_and_cold_transferred_like_an_inbound_one() -> None:
+    with available_floor(3, seed=7) as (stack, floor, _customers):
+        standin = stack.standin
+        api = stack.population.api
+        assert api is not None
+        rep, colleague = floor[0]["agent_id"], floor[1]["agent_id"]
+        sid = standin.dialler.dial(rep, NUMBER, Callee("answer", answer_after=3, talk_seconds=300))
+        truth = standin.dialler.calls[sid]
+        standin.clock.run(until=standin.now() + 10)
+        held = api.request(rep, "GET", "/agents/me/call")
+        assert held is not None and held["call"] is not None
+        conference_sid = held["call"]["conference_sid"]
+        assert held["call"]["customer_call_sid"] == truth.customer_call_sid
+        assert held["call"]["type"] == "outbound"
+        conference = standin.conferences[conference_sid]
+        assert api.request(rep, "POST", f"/calls/{conference_sid}/hold", {}) is not None
+        assert conference.participants[truth.customer_call_sid].hold
+        assert api.request(rep, "POST", f"/calls/{conference_sid}/resume", {}) is not None
+        assert api.request(rep, "POST", f"/calls/{conference_sid}/mute", {"muted": True})
+        assert conference.participants[sid].muted
+        # Another rep's softphone cannot touch it.
+        assert api.request(colleague, "POST", f"/calls/{conference_sid}/hold", {}) is None
+        reply = api.request(
+            rep,
+            "POST",
+            f"/calls/{conference_sid}/transfer",
+            {"mode": "cold", "to_agent": colleague},
+        )
+        assert reply is not None and reply["agent_left"] is True
+        standin.clock.run(until=standin.now() + 30)
+        labels = {p.label: p.status for p in conference.participants.values()}
+        assert labels[f"agent:{rep}"] == "left"
+        assert labels[f"agent:{colleague}"] == "connected"
+        assert labels["customer"] == "connected"
+        assert conference.status == "in-progress"
+        assert _presence(stack, rep).state.value == "wrap_up"
+        assert _presence(stack, colleague).state.value == "on_call"
