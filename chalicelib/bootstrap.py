@@ -409,7 +409,13 @@ class Container:
         from chalicelib.presence.mirror import outbound_activity
         from chalicelib.softphone.outbound import OutboundCalls
 
-        return OutboundCalls(self.presence, self.twilio, outbound_activity(self.settings))
+        return OutboundCalls(
+            self.presence,
+            self.twilio,
+            outbound_activity(self.settings),
+            self.ledger,
+            lambda: self.clock(),
+        )
 
 
 _container: Container | None = None

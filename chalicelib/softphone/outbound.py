@@ -26,6 +26,7 @@ customer's leg, whose callback then frees the rep.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,6 +41,7 @@ CONNECTED_STATUS = "completed"
 NEVER_CONNECTED = frozenset({"busy", "no-answer", "failed", "canceled"})
 FINAL_STATUSES = NEVER_CONNECTED | {CONNECTED_STATUS}
 RINGING = frozenset({"queued", "initiated", "ringing"})
+OUTBOUND_DIALLED = "outbound_dialled"  # the conversation fact (chalicelib.conversations.events)
 
 
 def conference_name(rep_call_sid: str) -> str:
@@ -58,6 +60,12 @@ class OutboundPresence(Protocol):
     def end_outbound(
         self, agent_id: str, call_sid: str, connected: bool, at_ms: int
     ) -> Presence | None: ...
+
+
+class CallFacts(Protocol):
+    def record_call_fact(
+        self, call_sid: str, fact: str, occurred_ms: int, data: dict[str, Any]
+    ) -> None: ...
 
 
 class OutboundGateway(Protocol):
@@ -124,16 +132,24 @@ class Placed:
 
 class OutboundCalls:
     def __init__(
-        self, presence: OutboundPresence, gateway: OutboundGateway, outbound_activity: str
+        self,
+        presence: OutboundPresence,
+        gateway: OutboundGateway,
+        outbound_activity: str,
+        facts: CallFacts,
+        clock: Callable[[], int],
     ) -> None:
         self._presence = presence
         self._gateway = gateway
         self._activity = outbound_activity
+        self._facts = facts
+        self._clock = clock
 
     def place(self, agent_id: str, rep_call_sid: str, dial: CustomerDial) -> Placed:
         """Busy the rep, then ring the customer. Our side failing never stops the rep's call,
         except Twilio refusing to ring the customer: then nothing can be connected."""
         presence = self._busy(agent_id, rep_call_sid)
+        self._note_dialled(agent_id, rep_call_sid, dial.number_e164, presence)
         name = conference_name(rep_call_sid)
         try:
             customer = self._gateway.dial_customer(name, **dial.participant())
@@ -153,6 +169,18 @@ class OutboundCalls:
             customer_call_sid=customer,
         )
         return Placed(conference=name, customer_call_sid=customer)
+
+    def _note_dialled(
+        self, agent_id: str, rep_call_sid: str, number: str, presence: Presence | None
+    ) -> None:
+        """The conversation record's who, team and number, whatever Twilio reports later."""
+        data = {"agent_id": agent_id, "team": presence.team if presence else "", "number": number}
+        try:
+            self._facts.record_call_fact(rep_call_sid, OUTBOUND_DIALLED, self._clock(), data)
+        except StorageUnavailable as exc:
+            # The legs' own callbacks still make it an outbound conversation of this rep.
+            count("OutboundFactFailed")
+            logger.warning("outbound call fact not stored", call_sid=rep_call_sid, problem=str(exc))
 
     def _busy(self, agent_id: str, rep_call_sid: str) -> Presence | None:
         try:

@@ -36,9 +36,10 @@ def rep_into_conference(rep: RepConference) -> str:
     start in two channels (the rep, who joins first, on channel 1), reporting to the same
     conference status URL as inbound conferences.
 
-    The rep leaving ends the conference (`endConferenceOnExit`); `waitUrl=""` keeps them in
-    silence, not hold music, until the customer answers (their ringback comes through the
-    customer's early media).
+    The rep does not start the conference: the customer answering does, so the recording
+    (`record-from-start`) holds the conversation and a call nobody answered records nothing.
+    Until then the rep waits in silence (`waitUrl=""`, not hold music). The rep leaving ends
+    the conference (`endConferenceOnExit`).
     https://www.twilio.com/docs/voice/twiml/conference
     """
     response = VoiceResponse()
@@ -46,7 +47,7 @@ def rep_into_conference(rep: RepConference) -> str:
     dial.conference(
         rep.conference,
         participant_label=rep.agent_label,
-        start_conference_on_enter=True,
+        start_conference_on_enter=False,
         end_conference_on_exit=True,
         beep=False,
         wait_url="",

@@ -218,13 +218,16 @@ class Conferencing(Part):
         end_on_exit: bool,
         callback: str = "",
         events: frozenset[str] = frozenset(),
+        start: bool = True,
     ) -> None:
+        """`start`: the participant's startConferenceOnEnter; one that does not start the
+        conference waits in it, muted, until one who does joins."""
         now = self.now()
         participant = Participant(
             call.sid, label, end_on_exit, joined=now, callback=callback, events=events
         )
         conference.participants[call.sid] = participant
-        if conference.status == "init":
+        if conference.status == "init" and start:
             conference.status = "in-progress"
             conference.started = now
             self._conference_event(conference, "conference-start")
@@ -422,6 +425,7 @@ class Conferencing(Part):
                     call,
                     conference_el.get("participantLabel") or call.sid,
                     conference_el.get("endConferenceOnExit") == "true",
+                    start=conference_el.get("startConferenceOnEnter") != "false",
                 )
                 return
             if conference is not None:
@@ -455,6 +459,7 @@ class Conferencing(Part):
                 call,
                 conference_el.get("participantLabel") or "customer",
                 conference_el.get("endConferenceOnExit") == "true",
+                start=conference_el.get("startConferenceOnEnter") != "false",
             )
 
     @staticmethod
@@ -713,10 +718,16 @@ class Conferencing(Part):
             conference = self.conferences.get(recording.conference_sid) if recording else None
             joined = list(conference.participants.values()) if conference else []
             customer = next((p for p in joined if p.label == "customer"), None)
-            agent = next((p for p in joined if p.label == "worker"), None)
+            agent = next(
+                (p for p in joined if p.label == "worker" or p.label.startswith("agent:")), None
+            )
             agent_call = self.voice.calls.get(agent.call_sid) if agent else None
             worker = self.taskrouter.workers.get(agent_call.worker_sid) if agent_call else None
-            if customer is None or worker is None:
+            # A rep's outbound call: their leg is labelled with their agent id.
+            agent_id = worker.agent_id if worker else ""
+            if agent is not None and agent.label.startswith("agent:") and not agent_id:
+                agent_id = agent.label.removeprefix("agent:")
+            if customer is None or not agent_id:
                 return None
             first = "customer" if joined[0] is customer else "agent"
-            return first, customer.call_sid, worker.agent_id
+            return first, customer.call_sid, agent_id

@@ -98,7 +98,8 @@ def test_the_rep_joins_a_jp1_conference_and_the_customer_is_rung_into_it(
     assert conference.attrib["region"] == "jp1"
     assert conference.attrib["participantLabel"] == "agent:sato"
     assert conference.attrib["record"] == "record-from-start"
-    assert conference.attrib["startConferenceOnEnter"] == "true"
+    # The customer answering starts it (and its recording), not the rep.
+    assert conference.attrib["startConferenceOnEnter"] == "false"
     assert conference.attrib["endConferenceOnExit"] == "true"
     assert conference.attrib["statusCallback"] == (
         f"{PUBLIC_BASE_URL}/twilio/conference/status?agent=sato&conversation={REP_CALL}"
