@@ -270,3 +270,19 @@ def test_an_outbound_recording_finds_the_customer_by_label_not_by_the_conversati
     )
     mapping = channel_map(job, context)
     assert (mapping.customer_channel, mapping.agent_channel) == (2, 1)
+
+
+def test_the_operator_report_lists_outbound_calls_per_team_and_rep() -> None:
+    from datetime import date
+
+    from ops.report import Period, build
+
+    records = [
+        {**_record("sato", "tokyo", "answered", 60_000), "day": "2026-12-07"},
+        {**_record("sato", "tokyo", "failed"), "day": "2026-12-07"},
+    ]
+    text, html, kpis = build(records, Period(date(2026, 12, 7), date(2026, 12, 7)), 20_000)
+    assert kpis["outbound"]["by_agent"]["sato"]["connect_rate"] == 0.5
+    rep_line = next(line for line in text.splitlines() if "rep sato" in line)
+    assert rep_line.split()[2:] == ["2", "1", "50.0%", "60.0", "s"]
+    assert "<h2>Outbound by rep</h2>" in html and "<td>sato</td>" in html
