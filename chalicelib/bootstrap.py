@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.recordings.store import RecordingStore
     from chalicelib.recordings.transcriber import Transcriber
     from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
+    from chalicelib.softphone.outbound import OutboundCalls
     from chalicelib.telephony.rest import TwilioGateway
 
 
@@ -390,9 +391,11 @@ class Container:
 
     @cached_property
     def presence_mirror(self) -> PresenceMirror:
-        from chalicelib.presence.mirror import PresenceMirror, activity_map
+        from chalicelib.presence.mirror import PresenceMirror, activity_map, outbound_activity
 
-        return PresenceMirror(self.twilio, activity_map(self.settings))
+        return PresenceMirror(
+            self.twilio, activity_map(self.settings), outbound=outbound_activity(self.settings)
+        )
 
     @cached_property
     def presence_events(self) -> PresenceEvents:
@@ -400,6 +403,19 @@ class Container:
 
         # Cached: its worker sid -> agent id index lives as long as the Lambda container.
         return PresenceEvents(self.agents, self.presence, lambda: self.clock())
+
+    @cached_property
+    def outbound_calls(self) -> OutboundCalls:
+        from chalicelib.presence.mirror import outbound_activity
+        from chalicelib.softphone.outbound import OutboundCalls
+
+        return OutboundCalls(
+            self.presence,
+            self.twilio,
+            outbound_activity(self.settings),
+            self.ledger,
+            lambda: self.clock(),
+        )
 
 
 _container: Container | None = None

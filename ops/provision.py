@@ -64,6 +64,7 @@ ACTIVITIES = (
     ActivitySpec("Available", True, "activity_sid_available"),
     ActivitySpec("Away", False, "activity_sid_away"),
     ActivitySpec("Break", False, "activity_sid_break"),
+    ActivitySpec("Outbound call", False, "activity_sid_outbound"),
     ActivitySpec("Wrap-up", False, "post_work_activity_sid"),
 )
 QUEUE_NAME = "everyone"
@@ -418,7 +419,13 @@ class Provisioner:
 
     def _twiml_app(self) -> str:
         name = self.names["twiml_app"]
-        wanted = {"voice_url": self.settings.url(webhooks.OUTBOUND), "voice_method": "POST"}
+        # The softphone's own leg reports its end: the outbound conversation is keyed by it.
+        wanted = {
+            "voice_url": self.settings.url(webhooks.OUTBOUND),
+            "voice_method": "POST",
+            "status_callback": self.settings.url(webhooks.VOICE_STATUS),
+            "status_callback_method": "POST",
+        }
         found = self._account().applications.list(friendly_name=name)
         if not found:
             created = self._change(

@@ -98,10 +98,32 @@ def terminal_table(kpis: Mapping[str, Any], period: Period, conversations: int) 
                 f"  {team[:14].ljust(14)} {t['offered']:>8} {t['answered']:>9} "
                 f"{_pct(t['abandonment_rate']):>8} {_pct(t['service_level']):>7}"
             )
+    outbound = kpis.get("outbound") or {}
+    if outbound.get("by_agent"):
+        lines += ["", *outbound_lines(outbound)]
     missed = sorted(kpis["missed_offers"].items(), key=lambda kv: -kv[1])[:10]
     if missed and missed[0][1]:
         lines += ["", "  Most missed offers: " + ", ".join(f"{a} {n}" for a, n in missed if n)]
     return "\n".join(lines)
+
+
+OUTBOUND_HEADERS = ("attempts", "connected", "connect rate", "talk time")
+
+
+def _outbound_cells(o: Mapping[str, Any]) -> tuple[str, ...]:
+    return (str(o["attempts"]), str(o["connected"]), _pct(o["connect_rate"]), _secs(o["talk_ms"]))
+
+
+def outbound_lines(outbound: Mapping[str, Any]) -> list[str]:
+    """Outbound calls per team and rep (docs/kpis.md, "Outbound")."""
+    head = "".join(f"{h:>13}" for h in OUTBOUND_HEADERS)
+    lines = [f"  {'Outbound'.ljust(14)}{head}"]
+    groups = (("team", outbound.get("by_team", {})), ("rep", outbound.get("by_agent", {})))
+    for kind, rows in groups:
+        for name, o in rows.items():
+            cells = "".join(f"{c:>13}" for c in _outbound_cells(o))
+            lines.append(f"  {(kind + ' ' + name)[:14].ljust(14)}{cells}")
+    return lines
 
 
 # --- HTML -----------------------------------------------------------------------------------
@@ -214,6 +236,15 @@ def html_report(kpis: Mapping[str, Any], period: Period, conversations: int) -> 
             for cid, c in top_customers
         ),
     )
+    outbound = kpis.get("outbound") or {}
+    outbound_teams = _table(
+        ("team", *OUTBOUND_HEADERS),
+        ((name, *_outbound_cells(o)) for name, o in outbound.get("by_team", {}).items()),
+    )
+    outbound_reps = _table(
+        ("rep", *OUTBOUND_HEADERS),
+        ((name, *_outbound_cells(o)) for name, o in outbound.get("by_agent", {}).items()),
+    )
     summary = _table(("KPI", "value"), kpi_rows(kpis["totals"], threshold_s))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -233,6 +264,8 @@ section {{ margin-bottom: 2rem; }} svg {{ max-width: 100%; height: auto; }}
 <section><h2>Weekday x hour</h2>{svg["heatmap"]}</section>
 <section><h2>By team</h2>{teams}</section>
 <section><h2>By agent</h2>{agents}</section>
+<section><h2>Outbound by team</h2>{outbound_teams}</section>
+<section><h2>Outbound by rep</h2>{outbound_reps}</section>
 <section><h2>By customer (top 50 by time)</h2>{customers}</section>
 </body></html>
 """

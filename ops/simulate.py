@@ -275,6 +275,7 @@ def compare_presence(report: Report, stack: Any) -> None:
         "Break": {"break"},
         "Away": {"away"},
         "Wrap-up": {"wrap_up", "available"},
+        "Outbound call": {"on_call"},
     }
     wrong = []
     for item in items:
@@ -588,6 +589,12 @@ def throttle_dynamodb(share: float, seed: int) -> Callable[[Any], None]:
 
 
 def run_day(report: Report, args: argparse.Namespace) -> None:
+    from ops.outbound_rehearsal import (
+        OutboundFloor,
+        outbound_checks,
+        outbound_plans,
+        split_calls,
+    )
     from ops.standin.harness import day_start, in_process_stack, tokyo
 
     agents, customers = directory(args.agents, args.seed)
@@ -622,9 +629,15 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
             Tracer(s, stack.rest, set(args.trace), lambda agent_id: presence_item(stack, agent_id))
         start = s.now()
         population.schedule_day(s, start)
-        plans = caller_plans(customers, args.calls, args.seed, start)
+        inbound_calls, outbound_calls = split_calls(args.calls, args.outbound_share)
+        plans = caller_plans(customers, inbound_calls, args.seed, start)
         for when, plan in plans:
             s.clock.at(when, s.place_call, plan)
+        dialling = OutboundFloor(
+            stack,
+            outbound_plans(agents, population.profiles, outbound_calls, args.seed, start),
+        )
+        dialling.schedule()
         began = time.monotonic()
         end = start + DAY_SECONDS + 3600
         step = 1800.0
@@ -640,6 +653,8 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
             )
         faulted = hooks is not None or outage is not None
         figures(report, stack, plans, time.monotonic() - began, hooks, faulted)
+        if dialling.plans:
+            outbound_checks(report, stack, dialling, _plain(app_records(stack) or []))
         if outage:
             stepfunctions_outage(report, stack, start + outage[0], start + outage[1])
 
@@ -1056,6 +1071,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print every webhook and REST request about this task or call (and, once known, "
         "its worker and legs) with the agent's presence after each; repeatable",
     )
+    parser.add_argument(
+        "--outbound-share",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of the day's --calls the reps place from the softphone (outbound)",
+    )
     parser.add_argument("--scenarios-only", action="store_true")
     parser.add_argument("--no-scenarios", action="store_true")
     parser.add_argument("--truth", default="var/ground-truth.jsonl", help="ground-truth log")
@@ -1079,6 +1101,7 @@ def run(args: argparse.Namespace) -> int:
         args.stepfunctions_down = args.stepfunctions_down or "60,120"
     print(
         f"rehearsal seed={args.seed} agents={args.agents} calls={args.calls} chaos={args.chaos} "
+        f"outbound_share={args.outbound_share} "
         f"throttle={args.throttle} stepfunctions_down={args.stepfunctions_down or 'no'} "
         f"date={args.date} (repeat with --seed {args.seed} --date {args.date})",
         flush=True,

@@ -56,11 +56,32 @@ def voice_status() -> Response:
     request = conversations.current_request
     form = twilio_form(request)
     callback = parse_form(CallStatusCallback, form)
+    event = voice_event(form, request.query_params)
     try:
-        bootstrap.container().ledger.store_event(voice_event(form, request.query_params))
+        bootstrap.container().ledger.store_event(event)
+        _outbound_leg_report(request.query_params or {}, form, event.occurred_ms)
     except StorageUnavailable as exc:
         return _unavailable(exc, call_sid=callback.call_sid)
     return _stored()
+
+
+def _outbound_leg_report(query: Any, form: Any, occurred_ms: int) -> None:
+    """The customer's leg of an outbound call (its URL names the rep, `dialled_by`) reached a
+    final status: the rep's call is over (chalicelib.softphone.outbound)."""
+    from chalicelib.platform.signatures import callback_url
+
+    agent_id, conversation = query.get("dialled_by") or "", query.get("conversation") or ""
+    if not agent_id or not conversation:
+        return
+    c = bootstrap.container()
+    status = str(form.get("CallStatus", ""))
+    c.outbound_calls.customer_leg_ended(
+        agent_id,
+        conversation,
+        status,
+        occurred_ms or c.clock(),
+        callback_url(c.settings.url(webhooks.OUTBOUND_NOT_CONNECTED), {"status": status}),
+    )
 
 
 @conversations.route(webhooks.CONFERENCE_STATUS, methods=["POST"], content_types=[FORM])

@@ -107,31 +107,95 @@ def agent_token() -> Response:
 @softphone.route(webhooks.OUTBOUND, methods=["POST"], content_types=[FORM])
 @webhook
 def outbound_call() -> Response:
-    """The TwiML App's voice URL: the softphone dials a customer."""
+    """The TwiML App's voice URL: the softphone dials a customer, through a conference."""
     from chalicelib.softphone import twiml as softphone_twiml
     from chalicelib.softphone.calls import OutboundRequest, decide_outbound
+    from chalicelib.softphone.outbound import CustomerDial, outbound_caller_id, rep_label
     from chalicelib.telephony.forms import parse_form
 
     form = twilio_form(softphone.current_request)
-    settings = bootstrap.container().settings
-    decision = decide_outbound(
-        parse_form(OutboundRequest, form), settings.telephony.default_country
-    )
+    c = bootstrap.container()
+    settings = c.settings
+    request = parse_form(OutboundRequest, form)
+    decision = decide_outbound(request, settings.telephony.default_country)
     if decision.refused == "not_an_agent":
         return twiml(softphone_twiml.refuse_non_agent())
     if decision.refused:
         return twiml(softphone_twiml.refuse_invalid_number())
+    # Every report of the call names the conversation (the rep's leg) and the rep.
+    context = {"conversation": request.call_sid, "agent": decision.agent_id}
+    placed = c.outbound_calls.place(
+        decision.agent_id,
+        request.call_sid,
+        CustomerDial(
+            number_e164=decision.number_e164,
+            caller_id=outbound_caller_id(settings.telephony.company_number),
+            ring_seconds=settings.softphone.outbound_ring_seconds,
+            region=settings.routing.conference_region,
+            leg_status_callback=callback_url(
+                settings.url(webhooks.VOICE_STATUS), {**context, "dialled_by": decision.agent_id}
+            ),
+            conference_status_callback=callback_url(
+                settings.url(webhooks.CONFERENCE_STATUS), context
+            ),
+            recording_status_callback=callback_url(
+                settings.url(webhooks.RECORDING_STATUS), {"conversation": request.call_sid}
+            ),
+        ),
+    )
+    if placed.failed:
+        return twiml(softphone_twiml.dial_failed())
     return twiml(
-        softphone_twiml.dial_out(
-            softphone_twiml.OutboundDial(
-                number_e164=decision.number_e164,
-                caller_id=settings.telephony.company_number,
-                ring_seconds=settings.softphone.outbound_ring_seconds,
-                leg_status_callback=settings.url(webhooks.VOICE_STATUS),
-                recording_status_callback=settings.url(webhooks.RECORDING_STATUS),
+        softphone_twiml.rep_into_conference(
+            softphone_twiml.RepConference(
+                conference=placed.conference,
+                agent_label=rep_label(decision.agent_id),
+                region=settings.routing.conference_region,
+                conference_status_callback=callback_url(
+                    settings.url(webhooks.CONFERENCE_STATUS), context
+                ),
+                recording_status_callback=callback_url(
+                    settings.url(webhooks.RECORDING_STATUS), {"conversation": request.call_sid}
+                ),
+                left_url=callback_url(
+                    settings.url(webhooks.OUTBOUND_LEFT),
+                    {**context, "customer": placed.customer_call_sid},
+                ),
             )
         )
     )
+
+
+@softphone.route(webhooks.OUTBOUND_LEFT, methods=["POST"], content_types=[FORM])
+@webhook
+def outbound_left() -> Response:
+    """The rep's leg left their outbound conference (its <Dial action>): a customer phone still
+    ringing is stopped, so the rep is freed now rather than when it rings out."""
+    from chalicelib.softphone import twiml as softphone_twiml
+
+    request = softphone.current_request
+    twilio_form(request)
+    query: Mapping[str, str] = request.query_params or {}
+    c = bootstrap.container()
+    c.outbound_calls.rep_left(
+        query.get("agent") or "",
+        query.get("conversation") or "",
+        query.get("customer") or "",
+        c.clock(),
+    )
+    return twiml(softphone_twiml.hang_up())
+
+
+@softphone.route(webhooks.OUTBOUND_NOT_CONNECTED, methods=["POST"], content_types=[FORM])
+@webhook
+def outbound_not_connected() -> Response:
+    """Where the rep's leg is redirected when the customer's phone never connected."""
+    from chalicelib.softphone import twiml as softphone_twiml
+
+    request = softphone.current_request
+    twilio_form(request)
+    query: Mapping[str, str] = request.query_params or {}
+    return twiml(softphone_twiml.not_connected(query.get("status") or ""))
 
 
 def _worker_sid(record: dict[str, Any]) -> str:
@@ -141,6 +205,26 @@ def _worker_sid(record: dict[str, Any]) -> str:
     return worker_sid
 
 
+def _outbound_call(agent_id: str) -> HeldCall | None:
+    """The rep's outbound call, if presence says they are on one (they hold no task for it)."""
+    from chalicelib.presence.domain import AgentState, Reason
+    from chalicelib.softphone.calls import outbound_call_held
+    from chalicelib.softphone.outbound import conference_name
+
+    c = bootstrap.container()
+    presence = c.presence_store.get(agent_id)
+    if (
+        presence is None
+        or presence.state != AgentState.ON_CALL
+        or presence.reason != Reason.OUTBOUND
+        or not presence.call_sid
+    ):
+        return None
+    return outbound_call_held(
+        c.twilio, agent_id, presence.call_sid, conference_name(presence.call_sid)
+    )
+
+
 def _my_call(conference_sid: str) -> HeldCall:
     """The call on `conference_sid`, if the signed-in agent holds it (403 otherwise)."""
     from chalicelib.softphone.calls import held_call
@@ -148,7 +232,8 @@ def _my_call(conference_sid: str) -> HeldCall:
     staff = require_staff(softphone.current_request)
     record = _agent_record(staff.agent_id)
     gateway = bootstrap.container().twilio
-    return held_call(gateway, staff.agent_id, _worker_sid(record), conference_sid)
+    outbound = _outbound_call(staff.agent_id)
+    return held_call(gateway, staff.agent_id, _worker_sid(record), conference_sid, outbound)
 
 
 @softphone.route("/agents/me/call", methods=["GET"], cors=CORS)
@@ -168,6 +253,9 @@ def my_current_call() -> Response:
     worker_sid = _worker_sid(_agent_record(staff.agent_id))
     gateway = bootstrap.container().twilio
     held = calls_held_by(gateway, staff.agent_id, worker_sid)
+    if not held:
+        outbound = _outbound_call(staff.agent_id)
+        held = [outbound] if outbound is not None else []
     offer = None if held else offer_to(gateway, worker_sid)
     return json_response(
         {

@@ -48,6 +48,8 @@ FACTS = frozenset(
         "customer_identified",
         # The recordings reconciliation found no recording of an answered conference at Twilio.
         "recording_missing",
+        # A rep dialled out (the TwiML App's webhook): who, from which team, to what number.
+        "outbound_dialled",
     }
 )
 # Query parameters we add to the callback URLs we hand Twilio (assignment.py), naming the

@@ -101,6 +101,9 @@ class Conference:
     end_ms: int = 0
     ender: str = ""
     first_leave: tuple[int, str] | None = None
+    # The first leave's SequenceNumber: two leaves in one second (Twilio's timestamps have
+    # whole seconds) are told apart by the conference's own callback order.
+    first_leave_sequence: int = 0
     open_holds: dict[str, int] = field(default_factory=dict)
     hold_ms: int = 0
 
@@ -168,6 +171,16 @@ def _read_leg(evidence: Evidence, e: Event) -> None:
     leg.to = form.get("To", leg.to)
     leg.direction = form.get("Direction", leg.direction)
     leg.parent = form.get("ParentCallSid", leg.parent)
+    if (
+        not leg.parent
+        and e.conversation_id
+        and e.conversation_id != sid
+        and form.get("Direction") == "outbound-api"
+        and not form.get("To", "").startswith("client:")
+    ):
+        # A customer an outbound call rang through the Participants API: no parent leg, but
+        # its callback URL names the conversation (chalicelib.softphone.outbound).
+        leg.parent = e.conversation_id
     leg.agent = e.context.get("agent", leg.agent)
     t = e.occurred_ms
     if not leg.first_ms:
@@ -272,8 +285,13 @@ def _read_conference(evidence: Evidence, e: Event) -> None:
     kind = form.get("StatusCallbackEvent", "")
     participant = form.get("CallSid", "")
     if kind == "participant-leave":
-        if participant and conference.first_leave is None:
+        sequence = int(form.get("SequenceNumber") or 2**31)
+        first = conference.first_leave
+        if participant and (
+            first is None or (t, sequence) < (first[0], conference.first_leave_sequence)
+        ):
             conference.first_leave = (t, participant)
+            conference.first_leave_sequence = sequence
     elif kind == "participant-hold":
         if participant not in conference.open_holds:
             conference.open_holds[participant] = t

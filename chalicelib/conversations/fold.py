@@ -58,6 +58,7 @@ CUSTOMER_IDENTIFIED = "customer_identified"
 CUSTOMER_FIELDS = ("customer_id", "customer_name", "owner_agent_id", "team")
 UNREACHED_LEG_STATUSES = frozenset({"busy", "no-answer", "failed"})
 MISSED = frozenset({"timed_out", "rejected"})
+OUTBOUND_DIALLED = "outbound_dialled"
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _the_call(conversation_id: str, evidence: Evidence) -> _Call:
     An outbound call is one a softphone (`client:`) placed; the conversation is keyed by its leg.
     """
     leg = evidence.legs.get(conversation_id)
-    outbound = bool(leg and leg.from_.startswith("client:"))
+    outbound = bool(leg and leg.from_.startswith("client:")) or OUTBOUND_DIALLED in evidence.facts
     leg_start_ms = leg.first_ms if leg else 0
     if leg and leg.final_status:
         # An incoming number's status callback is posted only when the call ends, so the
@@ -193,7 +194,7 @@ def _who_answered(conversation_id: str, evidence: Evidence, call: _Call) -> _Ans
     team = ""
     at_ms = 0
     dialled: Leg | None = None
-    if call.outbound and call.leg:
+    if call.outbound:
         dialled = next(
             (
                 leg
@@ -205,7 +206,7 @@ def _who_answered(conversation_id: str, evidence: Evidence, call: _Call) -> _Ans
         if dialled:
             at_ms = dialled.answered_ms
         if at_ms:
-            by = call.leg.from_.removeprefix("client:")
+            by = _dialled_by(evidence, call)
     elif answered_offer:
         by = answered_offer.agent_id
         team = answered_offer.agent_team
@@ -220,6 +221,16 @@ def _who_answered(conversation_id: str, evidence: Evidence, call: _Call) -> _Ans
     )
 
 
+def _dialled_by(evidence: Evidence, call: _Call) -> str:
+    """The rep who placed an outbound call: the webhook's fact, else the softphone's leg."""
+    if not call.outbound:
+        return ""
+    fact = evidence.facts.get(OUTBOUND_DIALLED, {})
+    if fact.get("agent_id"):
+        return str(fact["agent_id"])
+    return call.leg.from_.removeprefix("client:") if call.leg else ""
+
+
 def _caller(evidence: Evidence, call: _Call, dialled: Leg | None) -> str:
     """The customer's number: as the route read it, else the number dialled (outbound) or the
     caller's leg's From (inbound)."""
@@ -227,7 +238,9 @@ def _caller(evidence: Evidence, call: _Call, dialled: Leg | None) -> str:
     if caller:
         return caller
     if call.outbound:
-        return (caller_e164(dialled.to) or "") if dialled else ""
+        if dialled:
+            return caller_e164(dialled.to) or ""
+        return str(evidence.facts.get(OUTBOUND_DIALLED, {}).get("number", ""))
     if call.leg:
         return caller_e164(call.leg.from_) or ""
     return ""
@@ -303,10 +316,15 @@ def _hung_up_by(conversation_id: str, evidence: Evidence, call: _Call, answer: _
     if not call.ended_ms:
         return ""
     conference = evidence.conference
+    customer_leg = conversation_id
+    if call.outbound:
+        # The conversation is the rep's leg; the customer is the number they dialled.
+        child = next((x for x in evidence.legs.values() if x.parent == conversation_id), None)
+        customer_leg = child.sid if child else ""
     if conference.first_leave is not None:
-        return "customer" if conference.first_leave[1] == conversation_id else "agent"
+        return "customer" if conference.first_leave[1] == customer_leg else "agent"
     if conference.ender:
-        return "customer" if conference.ender == conversation_id else "agent"
+        return "customer" if conference.ender == customer_leg else "agent"
     if call.outbound and call.leg:
         # The first dialled leg by Twilio's clock (legs are gathered in that order).
         child = next((x for x in evidence.legs.values() if x.parent == conversation_id), None)
@@ -436,7 +454,8 @@ def _record(
         "customer_id": str(attrs.get("customer_id", "")),
         "customer_name": str(attrs.get("customer_name", "")),
         "owner_agent_id": str(attrs.get("owner_agent_id", "")),
-        "team": str(attrs.get("team", "")),
+        "team": str(attrs.get("team", "") or facts.get(OUTBOUND_DIALLED, {}).get("team", "")),
+        "dialled_by": _dialled_by(evidence, call),
         "caller": answer.caller,
         "started_ms": started_ms,
         "ended_ms": ended_ms or None,

@@ -14,6 +14,10 @@ Definitions (inbound conversations; outbound ones are counted apart):
 - longest wait: the longest queue wait of any offered call, answered or not.
 - owner-reach rate: answered by the customer's owner / offered calls of customers with an owner.
 - missed offers: reservations that rang an agent and timed out or were rejected.
+
+Outbound (conversations a rep placed from the softphone), per rep (`dialled_by`) and team:
+- attempts: outbound conversations; connected: those the customer answered (outcome answered);
+- talk time: talk_ms of the connected ones; connect rate = connected / attempts.
 """
 
 from __future__ import annotations
@@ -139,6 +143,7 @@ def compute(
     # customer -> [conversations, total_ms, cost_micros]
     customers: dict[str, list[int]] = {}
     outbound = outbound_answered = 0
+    outbound_records: list[Mapping[str, Any]] = []
     offered_outcomes = OFFERED_OUTCOMES
     abandoned_outcomes = ABANDONED_OUTCOMES
     missed_outcomes = MISSED_OFFER_OUTCOMES
@@ -170,6 +175,7 @@ def compute(
                     a[4] += 1
         if get("direction") == "outbound":
             outbound += 1
+            outbound_records.append(r)
             if outcome == "answered":
                 outbound_answered += 1
             continue
@@ -261,4 +267,44 @@ def compute(
             cid: {"conversations": c[0], "total_ms": c[1], "cost_micros": c[2]}
             for cid, c in sorted(customers.items())
         },
+        "outbound": outbound_kpis(outbound_records),
+    }
+
+
+def _outbound_row(counts: list[int]) -> dict[str, Any]:
+    attempts, connected, talk_ms = counts
+    return {
+        "attempts": attempts,
+        "connected": connected,
+        "talk_ms": talk_ms,
+        "connect_rate": _rate(connected, attempts),
+        "average_talk_ms": round(talk_ms / connected) if connected else None,
+    }
+
+
+def outbound_kpis(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Outbound calls per rep and team (module docstring): attempts, connected, talk time,
+    connect rate. Records of other directions are left out."""
+    totals = [0, 0, 0]
+    agents: dict[str, list[int]] = {}
+    teams: dict[str, list[int]] = {}
+    for r in records:
+        if r.get("direction") != "outbound" or not r.get("outcome"):
+            continue
+        connected = r.get("outcome") == "answered"
+        talk = int(r.get("talk_ms") or 0) if connected else 0
+        agent = str(r.get("dialled_by") or r.get("answered_by") or "")
+        team = str(r.get("team") or NO_TEAM)
+        for counts in (
+            totals,
+            agents.setdefault(agent, [0, 0, 0]),
+            teams.setdefault(team, [0, 0, 0]),
+        ):
+            counts[0] += 1
+            counts[1] += connected
+            counts[2] += talk
+    return {
+        "totals": _outbound_row(totals),
+        "by_agent": {a: _outbound_row(c) for a, c in sorted(agents.items()) if a},
+        "by_team": {t: _outbound_row(c) for t, c in sorted(teams.items())},
     }

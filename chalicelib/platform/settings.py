@@ -135,6 +135,8 @@ class PresenceSettings(_Section):
     activity_sid_available: str = "WA00000000000000000000000000000002"
     activity_sid_away: str = "WA00000000000000000000000000000003"
     activity_sid_break: str = "WA00000000000000000000000000000004"
+    # A rep on an outbound call (no reservation makes them busy): an unavailable activity.
+    activity_sid_outbound: str = "WA00000000000000000000000000000005"
 
 
 class EscalationSettings(_Section):

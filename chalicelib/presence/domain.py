@@ -49,6 +49,10 @@ class Event(StrEnum):
     MISSED = "missed"
     WITHDRAWN = "withdrawn"
     WRAP_UP_OVER = "wrap_up_over"
+    # The rep dialled out from the softphone (the TwiML App's webhook), and that call never
+    # reached anyone (busy, no answer, failed, or the rep hung up while it rang).
+    DIALLED_OUT = "dialled_out"
+    NOT_CONNECTED = "not_connected"
 
 
 class Reason(StrEnum):
@@ -66,6 +70,8 @@ class Reason(StrEnum):
     MISSED_CALL = "missed_call"
     RESERVATION_ENDED = "reservation_ended"
     WRAP_UP_OVER = "wrap_up_over"
+    OUTBOUND = "outbound"
+    NOT_CONNECTED = "not_connected"
 
 
 class Resume(StrEnum):
@@ -112,6 +118,11 @@ TRANSITIONS: dict[Event, Rule] = {
     Event.MISSED: Rule(SIGNED_IN - {S.ON_CALL}, S.AWAY, Reason.MISSED_CALL),
     Event.WITHDRAWN: Rule(frozenset({S.RINGING}), Resume.PREVIOUS, Reason.RESERVATION_ENDED),
     Event.WRAP_UP_OVER: Rule(frozenset({S.WRAP_UP}), S.AVAILABLE, Reason.WRAP_UP_OVER),
+    # An outbound call: busy from the webhook on (a phone ringing with an inbound offer is
+    # given up, the mirror rejects it). A call that reached the customer ends with CALL_ENDED
+    # (wrap-up, like any call); one that never connected frees the rep at once.
+    Event.DIALLED_OUT: Rule(IDLE | {S.RINGING}, S.ON_CALL, Reason.OUTBOUND),
+    Event.NOT_CONNECTED: Rule(frozenset({S.ON_CALL}), S.AVAILABLE, Reason.NOT_CONNECTED),
 }
 
 MANUAL_CHOICES: dict[AgentState, Event] = {
@@ -193,6 +204,9 @@ class Presence:
     # (LIFECYCLE_STEP): what decides between two events of the same millisecond.
     event_task: str = ""
     event_step: int = 0
+    # The softphone's CallSid of the outbound call the rep is on (reason `outbound`): what
+    # the end of that call is matched against, so a late callback of an earlier call is moot.
+    call_sid: str = ""
 
     @property
     def disconnected(self) -> bool:
@@ -269,7 +283,12 @@ def _remembered(presence: Presence, event: Event, to: AgentState) -> AgentState 
 
 
 def transition(
-    presence: Presence, event: Event, at_ms: int, timers: Timers = Timers(), task_sid: str = ""
+    presence: Presence,
+    event: Event,
+    at_ms: int,
+    timers: Timers = Timers(),
+    task_sid: str = "",
+    call_sid: str = "",
 ) -> Change:
     """Apply `event` at `at_ms`; raise IllegalTransition if the table does not allow it.
 
@@ -294,6 +313,7 @@ def transition(
         resume=_remembered(presence, event, to),
         wrap_up_until_ms=at + timers.wrap_up_ms if to == S.WRAP_UP else None,
         wrapped_task=task_sid if event == Event.CALL_ENDED else presence.wrapped_task,
+        call_sid=call_sid if event == Event.DIALLED_OUT else "",
     )
     if event in EXTERNAL:
         after = replace(after, **_event_mark(presence, event, at_ms, task_sid))

@@ -6,9 +6,14 @@ state is sent (the stream keeps per-item order). A failed update is retried a fe
 backoff; if Twilio still refuses, the periodic reconciliation fixes it (and counts the drift).
 
 Ringing and on-call have no activity of their own: TaskRouter already knows the worker is busy
-from the reservation. Away, break and offline are asked for with `RejectPendingReservations`:
-an agent who chose away while the phone rang (or whose state we set while an offer was on its
-way) is not kept ringing, and the call moves on at once.
+from the reservation. An outbound call has no reservation, so on-call for reason `outbound` has
+one: an activity with availability false, which TaskRouter never assigns a task to ("If a
+Worker is set to an Activity with an availability of false, it means the Worker is not able to
+accept new Tasks and will not be considered for assignment",
+https://www.twilio.com/docs/taskrouter/activities). Away, break, offline and an outbound call
+are asked for with `RejectPendingReservations`: an agent who chose away (or dialled out) while
+the phone rang, or whose state we set while an offer was on its way, is not kept ringing, and
+the call moves on at once.
 
 The same stream ends wrap-ups at TaskRouter: the web softphone has no TaskRouter SDK, so when an
 agent leaves wrap-up (the timer, a chosen state, signing out, a lost connection) the task the
@@ -26,7 +31,7 @@ from typing import Protocol, TypeVar
 from chalicelib.platform.errors import TelephonyUnavailable
 from chalicelib.platform.observability import count, logger
 from chalicelib.platform.settings import Settings
-from chalicelib.presence.domain import AgentState, Presence
+from chalicelib.presence.domain import AgentState, Presence, Reason
 
 T = TypeVar("T")
 
@@ -44,6 +49,13 @@ WRAP_UP_DONE_REASON = "wrap-up finished"
 
 # States that mean "no calls now": their activity change rejects a pending reservation.
 REJECTS_PENDING = frozenset({AgentState.AWAY, AgentState.BREAK, AgentState.OFFLINE})
+
+
+def rejects_pending(presence: Presence) -> bool:
+    """Whether the activity change for `presence` also turns down a call ringing them: a rep
+    who dialled out cannot take it either."""
+    outbound = presence.state == AgentState.ON_CALL and presence.reason == Reason.OUTBOUND
+    return presence.state in REJECTS_PENDING or outbound
 
 
 class Workers(Protocol):
@@ -66,6 +78,11 @@ def activity_map(settings: Settings) -> dict[AgentState, str]:
         AgentState.BREAK: settings.presence.activity_sid_break,
         AgentState.WRAP_UP: settings.routing.post_work_activity_sid,
     }
+
+
+def outbound_activity(settings: Settings) -> str:
+    """The activity of a rep on an outbound call (see the module docstring)."""
+    return settings.presence.activity_sid_outbound
 
 
 @dataclass(frozen=True)
@@ -105,13 +122,21 @@ class PresenceMirror:
         workers: Workers,
         activities: dict[AgentState, str],
         sleep: Callable[[float], None] = time.sleep,
+        outbound: str = "",
     ) -> None:
         self._workers = workers
         self._activities = activities
         self._sleep = sleep
+        self._outbound = outbound
 
     def activity_for(self, state: AgentState) -> str | None:
         return self._activities.get(state)
+
+    def activity_of(self, presence: Presence) -> str | None:
+        """The activity TaskRouter should show for `presence` (None: leave it alone)."""
+        if presence.state == AgentState.ON_CALL and presence.reason == Reason.OUTBOUND:
+            return self._outbound or None
+        return self.activity_for(presence.state)
 
     def mirror(self, changes: Iterable[tuple[Presence | None, Presence]]) -> MirrorReport:
         """Send each agent's newest activity; `changes` are (old, new) in stream order."""
@@ -122,8 +147,8 @@ class PresenceMirror:
             latest[new.agent_id] = (first_old[new.agent_id], new)
         updated = failed = skipped = 0
         for old, new in latest.values():
-            target = self.activity_for(new.state)
-            before = self.activity_for(old.state) if old is not None else None
+            target = self.activity_of(new)
+            before = self.activity_of(old) if old is not None else None
             if target is None or not new.worker_sid or (old is not None and target == before):
                 skipped += 1
                 continue
@@ -193,7 +218,7 @@ class PresenceMirror:
                 lambda: self._workers.update_worker_activity(
                     presence.worker_sid,
                     activity_sid,
-                    reject_pending=presence.state in REJECTS_PENDING,
+                    reject_pending=rejects_pending(presence),
                 )
             )
         except TelephonyUnavailable as exc:
@@ -222,7 +247,7 @@ class PresenceMirror:
         presences = list(read_presence())
         drift = 0
         for presence, changed_ms in presences:
-            target = self.activity_for(presence.state)
+            target = self.activity_of(presence)
             current = activities.get(presence.worker_sid)
             if target is None or current is None or current == target:
                 continue

@@ -21,6 +21,7 @@ from chalicelib.presence.domain import (
     Event,
     IllegalTransition,
     Presence,
+    Reason,
     Timers,
     catch_up,
     due_event,
@@ -157,6 +158,53 @@ class PresenceService:
             if p is None or p.state == AgentState.OFFLINE:
                 return None
             return transition(p, Event.SIGN_OUT, now, self.timers)
+
+        return self._apply(agent_id, decide)
+
+    # --- outbound calls --------------------------------------------------------------------
+
+    def start_outbound(self, agent_id: str, call_sid: str) -> Presence | None:
+        """The rep dialled out: on a call (reason `outbound`) now. None if they are not signed
+        in (the call is placed all the same: the rep is the one calling). A retried webhook of
+        the same call changes nothing; a rep already on another call stays as they are."""
+        now = self._clock()
+
+        def decide(p: Presence | None) -> Change | None:
+            if p is None or p.state == AgentState.OFFLINE:
+                return None
+            if p.state == AgentState.ON_CALL:
+                if p.call_sid != call_sid:
+                    count("OutboundWhileOnCall")
+                    logger.warning(
+                        "outbound call placed while on a call", agent_id=agent_id, state=p.reason
+                    )
+                return None
+            change = transition(p, Event.DIALLED_OUT, now, self.timers, call_sid=call_sid)
+            return replace(change, after=replace(change.after, last_seen_ms=now))
+
+        presence = self._apply(agent_id, decide)
+        if presence is None or presence.state == AgentState.OFFLINE:
+            count("OutboundByAgentSignedOut")
+            return None
+        return presence
+
+    def end_outbound(
+        self, agent_id: str, call_sid: str, connected: bool, at_ms: int
+    ) -> Presence | None:
+        """The outbound call `call_sid` is over: wrap-up if it reached the customer, free at
+        once if it never did. Anything else (another call since, already ended) is moot."""
+
+        def decide(p: Presence | None) -> Change | None:
+            if (
+                p is None
+                or p.state != AgentState.ON_CALL
+                or p.reason != Reason.OUTBOUND
+                or p.call_sid != call_sid
+            ):
+                return None
+            event = Event.CALL_ENDED if connected else Event.NOT_CONNECTED
+            # Twilio's callbacks have whole seconds: never before the call began.
+            return transition(p, event, max(at_ms, p.since_ms), self.timers)
 
         return self._apply(agent_id, decide)
 

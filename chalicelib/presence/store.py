@@ -66,6 +66,7 @@ def presence_from_item(item: dict[str, Any]) -> Presence:
         wrapped_task=str(item.get("wrapped_task", "")),
         event_task=str(item.get("event_task", "")),
         event_step=number("event_step"),
+        call_sid=str(item.get("call_sid", "")),
     )
 
 
@@ -84,6 +85,7 @@ def item_from_presence(p: Presence, changed_ms: int) -> dict[str, Any]:
         "wrapped_task": p.wrapped_task,
         "event_task": p.event_task,
         "event_step": p.event_step,
+        "call_sid": p.call_sid,
         # Server time of the write: what the board's `since` cursor compares.
         "changed_ms": changed_ms,
     }

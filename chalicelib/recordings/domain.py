@@ -179,6 +179,9 @@ class CallContext:
 
     # The customer's call sid (the conversation's key); "" while the conference is unlinked.
     conversation_id: str = ""
+    # The customer's leg when it is not the conversation's key (an outbound call is keyed by
+    # the rep's leg; its customer is the participant labelled `customer`).
+    customer_call_sid: str = ""
     # From the conference's participant-join callbacks, in Twilio's sequence order.
     first_joined_call_sid: str = ""
     agent_call_sids: frozenset[str] = frozenset()
@@ -209,8 +212,9 @@ def channel_map(job: CopyJob, context: CallContext) -> ChannelMap:
     if not job.is_conference or job.channels == 1:
         return ChannelMap(customer_channel=1, agent_channel=None, source=MappingSource.SINGLE_PARTY)
     first = context.first_joined_call_sid
-    if first and context.conversation_id:
-        if first == context.conversation_id:
+    customer = context.customer_call_sid or context.conversation_id
+    if first and customer:
+        if first == customer:
             return ChannelMap(customer_channel=1, agent_channel=2, source=MappingSource.JOIN_ORDER)
         return ChannelMap(customer_channel=2, agent_channel=1, source=MappingSource.JOIN_ORDER)
     return ChannelMap(customer_channel=2, agent_channel=1, source=MappingSource.TASKROUTER_ORDER)

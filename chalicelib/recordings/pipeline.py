@@ -100,6 +100,12 @@ class CopyResult:
     transcription: str  # started | already-started | disabled | not-started
 
 
+# The label the softphone gives an outbound call's customer (chalicelib.softphone.calls); the
+# conference status callback names each participant's label (`ParticipantLabel`,
+# https://www.twilio.com/docs/voice/api/conference-resource#conference-status-callback).
+CUSTOMER_LABEL = "customer"
+
+
 def answered_agents(conversation: dict[str, Any] | None) -> set[str]:
     """Agents who were on the customer's call, per the conversation record: who answered and
     every offer that ended answered (a transfer's second agent included)."""
@@ -208,6 +214,7 @@ class RecordingPipeline:
         if not conversation_id:
             return CallContext(agent_ids=frozenset({job.agent_hint} - {""}))
         joins: list[tuple[int, int, str]] = []
+        labelled_customer = ""
         if job.is_conference:
             for event in self._events.events(conversation_id):
                 form = event.form
@@ -219,11 +226,19 @@ class RecordingPipeline:
                 ):
                     sequence = int(form.get("SequenceNumber") or 2**31)
                     joins.append((sequence, rfc2822_ms(form.get("Timestamp")), form["CallSid"]))
-        agents = answered_agents(self._facts.current_record(conversation_id))
+                    if form.get("ParticipantLabel") == CUSTOMER_LABEL:
+                        labelled_customer = form["CallSid"]
+        current = self._facts.current_record(conversation_id)
+        agents = answered_agents(current)
+        # An outbound conversation is keyed by the rep's leg: its customer is the participant
+        # labelled so (chalicelib.softphone.outbound), in Twilio's participant-join callback.
+        outbound = (current or {}).get("direction") == "outbound"
+        customer = labelled_customer if outbound else conversation_id
         return CallContext(
             conversation_id=conversation_id,
+            customer_call_sid=customer if outbound else "",
             first_joined_call_sid=first_joined(joins),
-            agent_call_sids=frozenset(sid for _, _, sid in joins if sid != conversation_id),
+            agent_call_sids=frozenset(sid for _, _, sid in joins if sid != customer),
             agent_ids=frozenset(agents | ({job.agent_hint} - {""})),
         )
 

@@ -75,6 +75,9 @@ def decide_outbound(request: OutboundRequest, default_country: str) -> OutboundD
 # task completed) loses control of it at once.
 
 TRANSFER_TASK_TYPE = "transfer"
+# An outbound call has no task: its conference is found by name and held by participant label.
+OUTBOUND_CALL_TYPE = "outbound"
+CUSTOMER_LABEL = "customer"
 # Above a live call's priority (chalicelib.routing.twiml.LIVE_CALL_PRIORITY): a customer already
 # talking
 # to us is not put behind new callers.
@@ -100,6 +103,8 @@ class ControlGateway(Protocol):
     def pending_reservation(self, worker_sid: str) -> tuple[str, str] | None: ...
     def task_worker_names(self, task_sid: str) -> list[str]: ...
     def cancel_task(self, task_sid: str, reason: str) -> None: ...
+    def live_conference_sid(self, friendly_name: str) -> str | None: ...
+    def participant_call_sid(self, conference_sid: str, label: str) -> str | None: ...
 
 
 class WrapUpGateway(Protocol):
@@ -235,10 +240,49 @@ def calls_held_by(gateway: ControlGateway, agent_id: str, worker_sid: str) -> li
     return held
 
 
+def outbound_call_held(
+    gateway: ControlGateway, agent_id: str, rep_call_sid: str, conference_name: str
+) -> HeldCall | None:
+    """The rep's outbound call, if they are still on its conference: Twilio's own record of
+    who is on it (the rep's leg labelled `agent:<id>` by the TwiML only a Twilio-signed request
+    for their softphone's call gets, the customer labelled `customer`). One List Conferences
+    and two Fetch Participant requests."""
+    conference_sid = gateway.live_conference_sid(conference_name)
+    if not conference_sid:
+        return None
+    label = agent_label(agent_id)
+    if gateway.participant_call_sid(conference_sid, label) is None:
+        return None  # handed over by transfer, or gone
+    customer = gateway.participant_call_sid(conference_sid, CUSTOMER_LABEL)
+    if customer is None:
+        return None
+    return HeldCall(
+        agent_id=agent_id,
+        task_sid="",
+        conference_sid=conference_sid,
+        customer_call_sid=customer,
+        agent_participant=label,
+        task_type=OUTBOUND_CALL_TYPE,
+        attributes={
+            "type": OUTBOUND_CALL_TYPE,
+            # The conversation's id: the rep's leg.
+            "call_sid": rep_call_sid,
+            "conference": {"sid": conference_sid, "name": conference_name},
+        },
+    )
+
+
 def held_call(
-    gateway: ControlGateway, agent_id: str, worker_sid: str, conference_sid: str
+    gateway: ControlGateway,
+    agent_id: str,
+    worker_sid: str,
+    conference_sid: str,
+    outbound: HeldCall | None = None,
 ) -> HeldCall:
-    """The call on `conference_sid` if the agent holds it; NotPermitted otherwise."""
+    """The call on `conference_sid` if the agent holds it (`outbound`: their outbound call, if
+    they are on one); NotPermitted otherwise."""
+    if outbound is not None and outbound.conference_sid == conference_sid:
+        return outbound
     for call in calls_held_by(gateway, agent_id, worker_sid):
         if call.conference_sid == conference_sid:
             return call
@@ -302,9 +346,11 @@ def transfer_task_attributes(
     conference to join.
     """
     a = call.attributes
+    outbound = call.task_type == OUTBOUND_CALL_TYPE
     return {
         "type": TRANSFER_TASK_TYPE,
-        "call_sid": call.customer_call_sid,
+        # The conversation's id: the customer's leg, or the rep's for an outbound call.
+        "call_sid": str(a.get("call_sid")) if outbound else call.customer_call_sid,
         "caller": a.get("caller") or a.get("from") or "",
         "customer_id": a.get("customer_id", ""),
         "customer_name": a.get("customer_name", ""),
@@ -377,9 +423,18 @@ def start_transfer(
 
 
 def leave_call(gateway: ControlGateway, call: HeldCall) -> None:
-    """The agent leaves the conference (the call goes on without them); their task completes."""
+    """The agent leaves the conference (the call goes on without them); their task completes.
+
+    A rep who placed the call joined it with `endConferenceOnExit`: that is turned off first,
+    or their leaving would end the customer's call too. Their wrap-up follows from their leg's
+    <Dial action> (chalicelib.softphone.outbound.OutboundCalls.rep_left): there is no task."""
+    if call.task_type == OUTBOUND_CALL_TYPE:
+        gateway.update_participant(
+            call.conference_sid, call.agent_participant, end_conference_on_exit=False
+        )
     gateway.remove_participant(call.conference_sid, call.agent_participant)
-    gateway.complete_task(call.task_sid, TRANSFERRED_REASON)
+    if call.task_sid:
+        gateway.complete_task(call.task_sid, TRANSFERRED_REASON)
     logger.info("agent left transferred call", agent_id=call.agent_id, task_sid=call.task_sid)
 
 

@@ -16,40 +16,73 @@ from twilio.twiml.voice_response import VoiceResponse
 INVALID_NUMBER_JA = "おかけになった番号は正しくありません。番号を確認してください。"
 INVALID_NUMBER_EN = "The number you dialled is not valid. Please check it and try again."
 NOT_AN_AGENT_EN = "Outbound calls can only be placed from the softphone."
-LEG_EVENTS = "initiated ringing answered completed"
 
 
 @dataclass(frozen=True)
-class OutboundDial:
-    number_e164: str
-    caller_id: str
-    ring_seconds: int
-    leg_status_callback: str
+class RepConference:
+    """The rep's side of an outbound call: the conference their leg joins first."""
+
+    conference: str
+    agent_label: str
+    region: str
+    conference_status_callback: str
     recording_status_callback: str
+    # The <Dial action>: requested when the rep's leg leaves the conference.
+    left_url: str
 
 
-def dial_out(dial: OutboundDial) -> str:
-    """Dial the customer with the company number as caller ID, recorded dual-channel.
+def rep_into_conference(rep: RepConference) -> str:
+    """The rep's leg into the outbound call's conference, mixed in `region`, recorded from the
+    start in two channels (the rep, who joins first, on channel 1), reporting to the same
+    conference status URL as inbound conferences.
 
-    `answerOnBridge` keeps the agent hearing real ringback (and the agent leg unanswered) until
-    the customer picks up; the customer's leg reports to the same status URL as every other leg
-    (its `ParentCallSid` names the softphone's leg, the conversation's id).
+    The rep does not start the conference: the customer answering does, so the recording
+    (`record-from-start`) holds the conversation and a call nobody answered records nothing.
+    Until then the rep waits in silence (`waitUrl=""`, not hold music). The rep leaving ends
+    the conference (`endConferenceOnExit`).
+    https://www.twilio.com/docs/voice/twiml/conference
     """
     response = VoiceResponse()
-    verb = response.dial(
-        caller_id=dial.caller_id,
-        timeout=dial.ring_seconds,
-        answer_on_bridge=True,
-        record="record-from-answer-dual",
-        recording_status_callback=dial.recording_status_callback,
+    dial = response.dial(action=rep.left_url)
+    dial.conference(
+        rep.conference,
+        participant_label=rep.agent_label,
+        start_conference_on_enter=False,
+        end_conference_on_exit=True,
+        beep=False,
+        wait_url="",
+        region=rep.region,
+        record="record-from-start",
+        recording_status_callback=rep.recording_status_callback,
         recording_status_callback_event="completed",
-        ring_tone="jp",
+        status_callback=rep.conference_status_callback,
+        status_callback_event="start end join leave mute hold",
     )
-    verb.number(
-        dial.number_e164,
-        status_callback=dial.leg_status_callback,
-        status_callback_event=LEG_EVENTS,
-    )
+    return str(response)
+
+
+# What the rep hears when the customer's phone never connected, by the leg's final status.
+NOT_CONNECTED_JA = {
+    "busy": "お客様の電話は話し中です。",
+    "no-answer": "お客様が応答しませんでした。",
+    "failed": "この番号には発信できませんでした。",
+}
+NOT_CONNECTED_OTHER_JA = "通話を接続できませんでした。"
+DIAL_FAILED_JA = "ただいま発信できません。しばらくしてからおかけ直しください。"
+
+
+def not_connected(status: str) -> str:
+    response = VoiceResponse()
+    response.say(NOT_CONNECTED_JA.get(status, NOT_CONNECTED_OTHER_JA), language="ja-JP")
+    response.hangup()
+    return str(response)
+
+
+def dial_failed() -> str:
+    """Twilio would not ring the customer (the rep hears it; nothing was dialled)."""
+    response = VoiceResponse()
+    response.say(DIAL_FAILED_JA, language="ja-JP")
+    response.hangup()
     return str(response)
 
 

@@ -277,6 +277,67 @@ class TwilioGateway:
             f"redirect call {call_sid}",
         )
 
+    def dial_customer(self, conference: str, **params: Any) -> str:
+        """Ring the customer into the conference named `conference` (created by Twilio if it
+        does not exist yet: the path takes a conference sid or friendly name, error 16003);
+        the customer's CallSid. https://www.twilio.com/docs/voice/api/conference-participant-resource"""
+        participant = self._call(
+            lambda: self.client.conferences(conference).participants.create(**params),
+            "add customer participant",
+        )
+        return str(participant.call_sid)
+
+    def call_status(self, call_sid: str) -> str:
+        """A call's status now (queued, ringing, in-progress, completed, busy, ...)."""
+        call = self._call(lambda: self.client.calls(call_sid).fetch(), f"fetch call {call_sid}")
+        return str(call.status or "")
+
+    def cancel_call(self, call_sid: str) -> bool:
+        """Stop a call that still rings (`Status=canceled` only acts on a queued or ringing
+        call); False if Twilio no longer knows it as live.
+        https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource"""
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            self._call(
+                lambda: self.client.calls(call_sid).update(status="canceled"),
+                f"cancel call {call_sid}",
+            )
+        except TelephonyUnavailable as exc:
+            if isinstance(exc.__cause__, TwilioRestException) and exc.__cause__.status in (
+                400,
+                404,
+            ):
+                return False
+            raise
+        return True
+
+    def participant_call_sid(self, conference_sid: str, label: str) -> str | None:
+        """The CallSid of the conference's participant labelled `label`; None if there is none
+        (Twilio lists only participants connecting or connected, and 404s the rest)."""
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            participant = self._call(
+                lambda: self.client.conferences(conference_sid).participants(label).fetch(),
+                f"fetch participant of {conference_sid}",
+            )
+        except TelephonyUnavailable as exc:
+            if isinstance(exc.__cause__, TwilioRestException) and exc.__cause__.status == 404:
+                return None
+            raise
+        return str(participant.call_sid)
+
+    def live_conference_sid(self, friendly_name: str) -> str | None:
+        """The in-progress conference named `friendly_name`, if any."""
+        conferences = self._call(
+            lambda: self.client.conferences.list(
+                friendly_name=friendly_name, status="in-progress", limit=1
+            ),
+            "list conferences",
+        )
+        return str(conferences[0].sid) if conferences else None
+
     # --- softphone call control (issue 7) ---
     def accepted_task_sids(self, worker_sid: str) -> list[str]:
         """Tasks the worker holds right now (accepted reservations), newest first."""

@@ -14,6 +14,10 @@ from __future__ import annotations
 INCOMING = "/twilio/voice/incoming"
 VOICE_STATUS = "/twilio/voice/status"
 OUTBOUND = "/twilio/voice/outbound"
+# An outbound call's rep leg: its <Dial action> (it left the conference), and where it is
+# redirected when the customer's phone never connected.
+OUTBOUND_LEFT = "/twilio/voice/outbound/left"
+OUTBOUND_NOT_CONNECTED = "/twilio/voice/outbound/not-connected"
 # The escalation's fallback: the number's fallback URL, the keypad menu, voicemail, the queue's
 # <Enqueue action>, and the agent's leg of a callback.
 FALLBACK = "/twilio/voice/fallback"

@@ -218,13 +218,16 @@ class Conferencing(Part):
         end_on_exit: bool,
         callback: str = "",
         events: frozenset[str] = frozenset(),
+        start: bool = True,
     ) -> None:
+        """`start`: the participant's startConferenceOnEnter; one that does not start the
+        conference waits in it, muted, until one who does joins."""
         now = self.now()
         participant = Participant(
             call.sid, label, end_on_exit, joined=now, callback=callback, events=events
         )
         conference.participants[call.sid] = participant
-        if conference.status == "init":
+        if conference.status == "init" and start:
             conference.status = "in-progress"
             conference.started = now
             self._conference_event(conference, "conference-start")
@@ -294,6 +297,41 @@ class Conferencing(Part):
         if not customer_first:
             # Alone in the conference after the agent left, the caller hangs up a moment later.
             self.clock.after(1.5, self._hang_up_conversation, conference_sid, True, generation)
+
+    def hang_up_conversation(
+        self, conference_sid: str, customer_first: bool, generation: int
+    ) -> None:
+        """Whoever hangs up first leaves; the conference ends as its participants say."""
+        self._hang_up_conversation(conference_sid, customer_first, generation)
+
+    def redirected_out(self, call: Call) -> None:
+        """A participant's call was given new TwiML: it leaves the conference, still live."""
+        conference = self.conferences.get(call.conference_sid)
+        participant = conference.participants.get(call.sid) if conference else None
+        call.conference_sid = ""
+        if conference is None or participant is None or participant.status != "connected":
+            return
+        participant.status = "left"
+        participant.left_at = self.now()
+        self._conference_event(
+            conference,
+            "participant-leave",
+            call.sid,
+            participant,
+            {
+                "ParticipantCallStatus": "in-progress",
+                "ReasonParticipantLeft": "participant_updated_via_api",
+            },
+        )
+        remaining = [p for p in conference.participants.values() if p.status == "connected"]
+        if participant.end_on_exit or not remaining:
+            self.end_conference(
+                conference,
+                "participant-with-end-conference-on-exit-left"
+                if participant.end_on_exit
+                else "last-participant-left",
+                call.sid,
+            )
 
     def leave(self, conference: Conference, call: Call, reason: str) -> None:
         participant = conference.participants[call.sid]
@@ -375,6 +413,21 @@ class Conferencing(Part):
                 ),
                 None,
             )
+            if conference is not None and conference.status == "init":
+                # Created by the Participants API and nobody has joined yet: this leg is the
+                # first participant, whose conference settings count ("Only the value set by
+                # the first participant to join the conference is used", CreateParticipant's
+                # ConferenceStatusCallback in Twilio's OpenAPI description).
+                self._settings_from_twiml(conference, call, conference_el)
+                call.conference_sid = conference.sid
+                self.join(
+                    conference,
+                    call,
+                    conference_el.get("participantLabel") or call.sid,
+                    conference_el.get("endConferenceOnExit") == "true",
+                    start=conference_el.get("startConferenceOnEnter") != "false",
+                )
+                return
             if conference is not None:
                 # Joining a conference that is already on, e.g. a colleague taking a transfer.
                 call.conference_sid = conference.sid
@@ -398,11 +451,59 @@ class Conferencing(Part):
                 else "",
                 events=callback_events(conference_el.get("statusCallbackEvent"), ""),
             )
+            self._settings_from_twiml(conference, call, conference_el)
             self.conferences[conference.sid] = conference
             call.conference_sid = conference.sid
             self.join(
-                conference, call, "customer", conference_el.get("endConferenceOnExit") == "true"
+                conference,
+                call,
+                conference_el.get("participantLabel") or "customer",
+                conference_el.get("endConferenceOnExit") == "true",
+                start=conference_el.get("startConferenceOnEnter") != "false",
             )
+
+    @staticmethod
+    def _settings_from_twiml(conference: Conference, call: Call, el: ET.Element) -> None:
+        """The conference settings a <Conference> noun carries (region, status callback,
+        recording). https://www.twilio.com/docs/voice/twiml/conference"""
+        conference.region = el.get("region") or conference.region
+        if el.get("statusCallback"):
+            conference.callback = urljoin(call.doc_url, el.get("statusCallback", ""))
+            conference.events = callback_events(el.get("statusCallbackEvent"), "")
+        if el.get("record"):
+            conference.record = el.get("record") == "record-from-start"
+        if el.get("recordingStatusCallback"):
+            conference.recording_callback = urljoin(
+                call.doc_url, el.get("recordingStatusCallback", "")
+            )
+            conference.recording_events = callback_events(
+                el.get("recordingStatusCallbackEvent"), "completed"
+            )
+
+    def by_name(self, name: str, settings: dict[str, str]) -> Conference:
+        """The live conference named `name`, created (not yet started) if there is none: the
+        Participants API takes a friendly name in place of the sid (error 16003 "Could not
+        recognize conference sid or friendly name", https://www.twilio.com/docs/api/errors/16003).
+        `settings` are the request's conference-level parameters.
+        assumption: a conference created this way takes them, and the first participant to
+        join (`_settings_from_twiml`) overrides them."""
+        with self.lock:
+            for conference in self.conferences.values():
+                if conference.friendly_name == name and conference.status != "completed":
+                    return conference
+            conference = Conference(
+                sid=self.sid("CF"),
+                friendly_name=name,
+                created=self.now(),
+                region=settings.get("Region") or "us1",
+                callback=settings.get("ConferenceStatusCallback", ""),
+                events=callback_events(settings.get("ConferenceStatusCallbackEvent"), ""),
+                record=settings.get("ConferenceRecord") in {"record-from-start", "true"},
+                recording_channels=2 if settings.get("RecordingChannels") == "dual" else 1,
+                recording_callback=settings.get("ConferenceRecordingStatusCallback", ""),
+            )
+            self.conferences[conference.sid] = conference
+            return conference
 
     def add_participant(
         self,
@@ -417,8 +518,36 @@ class Conferencing(Part):
         timeout: float = 60.0,
     ) -> Call:
         with self.lock:
-            if self.conferences[conference_sid].status == "completed":
+            conference = self.conferences[conference_sid]
+            if conference.status == "completed":
                 raise KeyError(conference_sid)
+        call = self._add_participant_call(
+            conference_sid,
+            to=to,
+            from_=from_,
+            label=label,
+            end_on_exit=end_on_exit,
+            status_callback=status_callback,
+            status_events=status_events,
+            timeout=timeout,
+        )
+        if self.voice.dialler is not None and call.role == "customer":
+            with self.lock:
+                self.voice.dialler.customer_placed(call, conference)
+        return call
+
+    def _add_participant_call(
+        self,
+        conference_sid: str,
+        *,
+        to: str,
+        from_: str,
+        label: str,
+        end_on_exit: bool,
+        status_callback: str,
+        status_events: str,
+        timeout: float,
+    ) -> Call:
         return self.voice.outbound_call(
             to=to,
             from_=from_,
@@ -589,10 +718,16 @@ class Conferencing(Part):
             conference = self.conferences.get(recording.conference_sid) if recording else None
             joined = list(conference.participants.values()) if conference else []
             customer = next((p for p in joined if p.label == "customer"), None)
-            agent = next((p for p in joined if p.label == "worker"), None)
+            agent = next(
+                (p for p in joined if p.label == "worker" or p.label.startswith("agent:")), None
+            )
             agent_call = self.voice.calls.get(agent.call_sid) if agent else None
             worker = self.taskrouter.workers.get(agent_call.worker_sid) if agent_call else None
-            if customer is None or worker is None:
+            # A rep's outbound call: their leg is labelled with their agent id.
+            agent_id = worker.agent_id if worker else ""
+            if agent is not None and agent.label.startswith("agent:") and not agent_id:
+                agent_id = agent.label.removeprefix("agent:")
+            if customer is None or not agent_id:
                 return None
             first = "customer" if joined[0] is customer else "agent"
-            return first, customer.call_sid, worker.agent_id
+            return first, customer.call_sid, agent_id

@@ -26,6 +26,7 @@ from typing import Any
 from ops.standin.clock import Scheduler
 from ops.standin.conferences import Conference, Conferencing
 from ops.standin.delivery import Delivery
+from ops.standin.outbound import Dialler
 from ops.standin.recordings import Recorder, Recording
 from ops.standin.shared import Activity, Agents, Chaos, Shared, Stats, TwilioAccount
 from ops.standin.taskrouter import Reservation, Task, TaskRouter, Worker
@@ -64,6 +65,9 @@ class Standin:
         self.taskrouter.voice = self.voice
         self.taskrouter.conferencing = self.conferencing
         self.voice.conferencing = self.conferencing
+        self.dialler = Dialler(self.shared, self.delivery, self.voice, self.conferencing)
+        self.voice.dialler = self.dialler
+        self.taskrouter.dialler = self.dialler
 
     # ---- what Twilio is configured with (a test may swap it) -------------------------------
 

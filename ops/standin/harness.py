@@ -57,6 +57,7 @@ def activities_for(settings: Settings) -> tuple[Activity, ...]:
         Activity(sid("activity_sid_available", "WA" + "0" * 31 + "2"), "Available", True),
         Activity(sid("activity_sid_away", "WA" + "0" * 31 + "3"), "Away", False),
         Activity(sid("activity_sid_break", "WA" + "0" * 31 + "4"), "Break", False),
+        Activity(sid("activity_sid_outbound", "WA" + "0" * 31 + "5"), "Outbound call", False),
         Activity(settings.routing.post_work_activity_sid, "Wrap-up", False),
     )
 

@@ -270,7 +270,8 @@ class Population:
 
     def _busy(self, agent_id: str) -> bool:
         worker = self._s.worker_by_agent(agent_id)
-        return worker.task_sid is not None or worker.reservation_sid is not None
+        on_outbound = self._s.dialler.is_on_call(agent_id)
+        return worker.task_sid is not None or worker.reservation_sid is not None or on_outbound
 
     def _activity(self, agent_id: str) -> str:
         worker = self._s.worker_by_agent(agent_id)

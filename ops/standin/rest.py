@@ -907,8 +907,11 @@ class Rest:
         self._account(m)
         if not f.get("To") or not f.get("From"):
             raise RestError(400, 21201, "To and From are required")
+        cf = m.group("cf")
+        if not re.fullmatch(rf"CF{_SID}", cf):
+            cf = self.s.conferencing.by_name(urllib.parse.unquote(cf), dict(f)).sid
         call = self.s.conferencing.add_participant(
-            m.group("cf"),
+            cf,
             to=f["To"],
             from_=f["From"],
             label=f.get("Label", ""),
@@ -918,7 +921,7 @@ class Rest:
             timeout=float(f.get("Timeout", "60")),
         )
         with self.s.lock:
-            conference = self.s.conferences[m.group("cf")]
+            conference = self.s.conferences[cf]
             return _json(
                 {
                     "account_sid": self.s.account.account_sid,
@@ -1023,6 +1026,8 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
         Rest.conference_recordings_list,
     ),
     _r("POST", rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants\.json", Rest.participant_create),
+    # The conference by friendly name (created if there is none), for adding a participant.
+    _r("POST", rf"{_AC}/Conferences/(?P<cf>[^/]+?)/Participants\.json", Rest.participant_create),
     _r(
         "GET",
         rf"{_AC}/Conferences/(?P<cf>CF{_SID})/Participants/(?P<ca>[^/]+?)\.json",

@@ -27,6 +27,7 @@ from ops.standin.voice import ACTIVE_CALL
 if TYPE_CHECKING:
     from ops.standin.conferences import Conference, Conferencing
     from ops.standin.delivery import Delivery
+    from ops.standin.outbound import Dialler
     from ops.standin.voice import Voice
 
 
@@ -97,6 +98,7 @@ class TaskRouter(Part):
     # Bound by ops/standin/engine.py once every part exists (they call one another).
     voice: Voice
     conferencing: Conferencing
+    dialler: Dialler | None = None
     # Whether an event callback answered 5xx is delivered again. TaskRouter asks for a 204
     # within 15 s and documents no retry (https://www.twilio.com/docs/taskrouter/api/event/
     # reference), so the rehearsal plays both: True (retried) and False (the event is lost).
@@ -628,6 +630,8 @@ class TaskRouter(Part):
         self.clock.after(
             self.account.reservation_timeout, self._reservation_timeout, reservation.sid
         )
+        if self.dialler is not None:
+            self.dialler.reservation_created(worker.agent_id, reservation.sid)
         truth = self.truth.get(task.call_sid)
         if truth is not None:
             truth.offers.append(Offer(agent_id=worker.agent_id, at=self.now()))

@@ -26,6 +26,7 @@ from ops.standin.truth import CallTruth
 if TYPE_CHECKING:
     from ops.standin.conferences import Conferencing
     from ops.standin.delivery import Delivery
+    from ops.standin.outbound import Dialler
     from ops.standin.recordings import Recorder
     from ops.standin.taskrouter import Reservation, TaskRouter, Worker
 
@@ -43,6 +44,9 @@ ACTIVE_CALL = {"queued", "ringing", "in-progress"}
 RATING_DELAY_SECONDS = 120.0
 PRICE_PER_MINUTE = 0.013
 PRICE_UNIT = "USD"
+
+# assumption: a busy line is reported a couple of seconds after the call is placed.
+BUSY_AFTER_SECONDS = 2.0
 
 # The fallback menu's key for a callback (chalicelib/escalation/prompts.json), which callers hear.
 CALLBACK_KEY = "2"
@@ -97,6 +101,7 @@ class CallerPlan:
 class Voice(Part):
     # Bound by ops/standin/engine.py once every part exists (they call one another).
     conferencing: Conferencing
+    dialler: Dialler | None = None
 
     def __init__(
         self, shared: Shared, delivery: Delivery, taskrouter: TaskRouter, recorder: Recorder
@@ -165,6 +170,8 @@ class Voice(Part):
         call.verbs = []
         call.generation += 1
         self.progress(call, "completed")
+        if self.dialler is not None:
+            self.dialler.leg_ended(call)
         if call.role == "agent":
             return
         truth = self.truth.get(call.sid)
@@ -238,6 +245,10 @@ class Voice(Part):
         self.clock.after(plan.patience, self._caller_gives_up, call.sid)
         self._fetch(call, url, form, fallback=self.delivery.app_url(webhooks.FALLBACK))
         return call.sid
+
+    def fetch(self, call: Call, url: str, form: dict[str, str]) -> None:
+        """Fetch TwiML for a live call from the app and carry it out (a softphone's call)."""
+        self._fetch(call, url, form)
 
     def _fetch(
         self, call: Call, url: str, form: dict[str, str], fallback: str | None = None
@@ -511,6 +522,10 @@ class Voice(Part):
     def update_call(self, call_sid: str, status: str = "", url: str = "", twiml: str = "") -> Call:
         with self.lock:
             call = self.calls[call_sid]
+            if status == "canceled" and call.status not in {"queued", "ringing"}:
+                # "canceled" only stops a call that has not been answered; `completed` hangs
+                # up a live one (https://www.twilio.com/docs/voice/api/call-resource, Status).
+                return call
             if status in {"completed", "canceled"} and call.status in ACTIVE_CALL:
                 if call.task_sid and not call.conference_sid:
                     self.taskrouter.cancel_task(call.task_sid, "hangup")
@@ -518,6 +533,13 @@ class Voice(Part):
                 return call
             if not (url or twiml) or call.status not in ACTIVE_CALL:
                 return call
+            if call.conference_sid:
+                # New TwiML takes the call out of its conference ("whose call has been
+                # modified to use new TwiML" is no participant any more,
+                # https://www.twilio.com/docs/voice/api/conference-participant-resource).
+                # assumption: the interrupted <Dial>'s action is not requested.
+                call.dial_action = ""
+                self.conferencing.redirected_out(call)
             # Redirected out of the queue: the task is canceled, the new TwiML takes over.
             dequeued: dict[str, str] | None = None
             action = call.enqueue_action
@@ -588,6 +610,12 @@ class Voice(Part):
             call.status = "ringing"
             self.progress(call, "ringing")
             delay = self._callee_answer_delay(to)
+            if self.dialler is not None and call.role == "customer" and conference_sid:
+                answer = self.dialler.answer_delay(to)
+                if answer == "busy":
+                    self.clock.after(BUSY_AFTER_SECONDS, self._outbound_busy, call.sid)
+                    return call
+                delay = None if answer is None else float(answer)
         if delay is None or delay >= timeout:
             self.clock.after(timeout, self._outbound_unanswered, call.sid)
         else:
@@ -602,6 +630,12 @@ class Voice(Part):
                 end_on_exit,
             )
         return call
+
+    def _outbound_busy(self, call_sid: str) -> None:
+        with self.lock:
+            call = self.calls[call_sid]
+            if call.status == "ringing":
+                self.end_call(call, "busy")
 
     def _outbound_unanswered(self, call_sid: str) -> None:
         with self.lock:
@@ -632,6 +666,8 @@ class Voice(Part):
                     return
                 call.conference_sid = conference_sid
                 self.conferencing.join(conference, call, label, end_on_exit)
+                if self.dialler is not None and call.role == "customer":
+                    self.dialler.customer_joined(call, conference)
                 if call.role == "agent":
                     self.conferencing.note_transfer(conference, call.to.removeprefix("client:"))
                 return

@@ -1,21 +1,31 @@
-"""POST /twilio/voice/outbound: the softphone dials a customer through the TwiML App."""
+"""POST /twilio/voice/outbound: the softphone dials a customer through the TwiML App, into a
+conference mixed in jp1; the rep is on a call from the webhook on, and free again as the call
+ends (wrap-up) or never connects (at once)."""
 
 from __future__ import annotations
 
+import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
 
+from chalicelib.bootstrap import Container
 from tests.conftest import PUBLIC_BASE_URL, TwilioPoster, make_settings
-from tests.data import ACCOUNT_SID, sid
+from tests.data import ACCOUNT_SID, put_agent, sid
+from tests.fakes.twilio_http import RecordedRequest, RecordingHttpClient
 
 PATH = "/twilio/voice/outbound"
+REP_CALL = sid("CA", 7)
+CUSTOMER_CALL = sid("CA", 8)
+CONFERENCE = f"outbound-{REP_CALL}"
+OUTBOUND_ACTIVITY = "WA00000000000000000000000000000005"
 
 
 def outbound_form(to: str = "03-1234-5678", from_: str = "client:sato") -> dict[str, str]:
     return {
-        "CallSid": sid("CA", 7),
+        "CallSid": REP_CALL,
         "AccountSid": ACCOUNT_SID,
         "ApplicationSid": "AP" + "d" * 32,
         "ApiVersion": "2010-04-01",
@@ -27,32 +37,256 @@ def outbound_form(to: str = "03-1234-5678", from_: str = "client:sato") -> dict[
     }
 
 
-def test_dials_the_normalised_number_with_the_company_caller_id_recorded_dual(
-    twilio: TwilioPoster, twilio_http: Any
-) -> None:
+def customer_leg(status: str, query: str, sequence: int = 3) -> tuple[str, dict[str, str]]:
+    return (
+        f"/twilio/voice/status?{query}",
+        {
+            "CallSid": CUSTOMER_CALL,
+            "AccountSid": ACCOUNT_SID,
+            "CallStatus": status,
+            "Direction": "outbound-api",
+            "From": "+81300000000",
+            "To": "+81312345678",
+            "SequenceNumber": str(sequence),
+            "CallDuration": "42" if status == "completed" else "0",
+            "Timestamp": "Sat, 05 Dec 2026 10:00:30 +0000",
+        },
+    )
+
+
+@pytest.fixture
+def rep(container: Container, resources: Any, twilio_http: RecordingHttpClient) -> str:
+    put_agent(resources, container.settings, "sato")
+    container.presence.sign_in("sato")
+    twilio_http.respond(
+        "POST",
+        r"/Participants\.json$",
+        (
+            201,
+            {
+                "call_sid": CUSTOMER_CALL,
+                "conference_sid": sid("CF", 1),
+                "label": "customer",
+                "status": "queued",
+            },
+        ),
+    )
+    return "sato"
+
+
+def _requests(http: RecordingHttpClient, method: str, pattern: str) -> list[RecordedRequest]:
+    return [r for r in http.requests if r.method == method and pattern in r.url]
+
+
+def _dialled(twilio: TwilioPoster) -> ET.Element:
     response = twilio.post(PATH, outbound_form("03-1234-5678"))
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/xml"
-    dial = ET.fromstring(response.body).find("Dial")
+    return ET.fromstring(response.body)
+
+
+def test_the_rep_joins_a_jp1_conference_and_the_customer_is_rung_into_it(
+    twilio: TwilioPoster, twilio_http: RecordingHttpClient, rep: str
+) -> None:
+    root = _dialled(twilio)
+    dial = root.find("Dial")
     assert dial is not None
-    assert dial.attrib["callerId"] == "+81300000000"
-    assert dial.attrib["record"] == "record-from-answer-dual"
-    assert dial.attrib["recordingStatusCallback"] == PUBLIC_BASE_URL + "/twilio/recordings/status"
-    assert dial.attrib["answerOnBridge"] == "true"
-    number = dial.find("Number")
-    assert number is not None
-    assert number.text == "+81312345678"
-    assert number.attrib["statusCallback"] == PUBLIC_BASE_URL + "/twilio/voice/status"
-    assert number.attrib["statusCallbackEvent"] == "initiated ringing answered completed"
-    assert twilio_http.requests == [], "dialling out needs no REST call"
+    assert dial.find("Number") is None, "no bare <Dial><Number> any more"
+    conference = dial.find("Conference")
+    assert conference is not None
+    assert conference.text == CONFERENCE
+    assert conference.attrib["region"] == "jp1"
+    assert conference.attrib["participantLabel"] == "agent:sato"
+    assert conference.attrib["record"] == "record-from-start"
+    # The customer answering starts it (and its recording), not the rep.
+    assert conference.attrib["startConferenceOnEnter"] == "false"
+    assert conference.attrib["endConferenceOnExit"] == "true"
+    assert conference.attrib["statusCallback"] == (
+        f"{PUBLIC_BASE_URL}/twilio/conference/status?agent=sato&conversation={REP_CALL}"
+    )
+    assert dial.attrib["action"] == (
+        f"{PUBLIC_BASE_URL}/twilio/voice/outbound/left"
+        f"?agent=sato&conversation={REP_CALL}&customer={CUSTOMER_CALL}"
+    )
+    (participant,) = _requests(twilio_http, "POST", "/Participants.json")
+    # The conference by its friendly name; the customer with the company number, labelled.
+    assert f"/Conferences/{CONFERENCE}/Participants.json" in participant.url
+    data = participant.data
+    assert (data["From"], data["To"], data["Label"]) == ("+81300000000", "+81312345678", "customer")
+    assert (data["Region"], data["ConferenceRecord"], data["RecordingChannels"]) == (
+        "jp1",
+        "record-from-start",
+        "dual",
+    )
+    assert data["EndConferenceOnExit"] == "true"
+    assert data["StatusCallback"] == (
+        f"{PUBLIC_BASE_URL}/twilio/voice/status?agent=sato&conversation={REP_CALL}&dialled_by=sato"
+    )
 
 
-def test_caller_id_and_ring_time_come_from_configuration(client: Any, container: Any) -> None:
+def test_the_board_shows_the_rep_on_an_outbound_call_within_three_seconds(
+    client: Any,
+    twilio: TwilioPoster,
+    twilio_http: RecordingHttpClient,
+    rep: str,
+    container: Container,
+    staff_token: Any,
+) -> None:
+    started = time.monotonic()
+    _dialled(twilio)
+    headers = {"Authorization": f"Bearer {staff_token('sato')}"}
+    feed = client.http.get("/presence", headers=headers).json_body
+    elapsed = time.monotonic() - started
+    rows = [dict(zip(feed["fields"], row, strict=True)) for row in feed["agents"]]
+    (row,) = [r for r in rows if r["id"] == "sato"]
+    assert (row["state"], row["reason"]) == ("on_call", "outbound")
+    assert elapsed < 3.0
+    # TaskRouter offers the rep nothing: an unavailable activity, a ringing call turned down,
+    # set before the customer is rung.
+    (update,) = _requests(twilio_http, "POST", "/Workers/")
+    assert update.data == {"ActivitySid": OUTBOUND_ACTIVITY, "RejectPendingReservations": "true"}
+    assert twilio_http.requests.index(update) < twilio_http.requests.index(
+        _requests(twilio_http, "POST", "/Participants.json")[0]
+    )
+
+
+def test_an_answered_call_ends_in_wrap_up(
+    twilio: TwilioPoster, twilio_http: RecordingHttpClient, rep: str, container: Container
+) -> None:
+    _dialled(twilio)
+    query = f"agent=sato&conversation={REP_CALL}&dialled_by=sato"
+    for status, sequence in (("ringing", 1), ("in-progress", 2), ("completed", 3)):
+        path, form = customer_leg(status, query, sequence)
+        assert twilio.post(path, form).status_code == 204
+    presence = container.presence_store.get("sato")
+    assert presence is not None
+    assert (presence.state.value, presence.reason) == ("wrap_up", "call_ended")
+    assert _requests(twilio_http, "POST", f"/Calls/{REP_CALL}.json") == []
+
+
+@pytest.mark.parametrize("status", ["busy", "no-answer", "failed", "canceled"])
+def test_a_call_that_never_connects_frees_the_rep_at_once_and_says_why(
+    twilio: TwilioPoster,
+    twilio_http: RecordingHttpClient,
+    rep: str,
+    container: Container,
+    status: str,
+) -> None:
+    _dialled(twilio)
+    path, form = customer_leg(status, f"agent=sato&conversation={REP_CALL}&dialled_by=sato")
+    assert twilio.post(path, form).status_code == 204
+    assert twilio.post(path, form).status_code == 204  # a duplicate changes nothing
+    presence = container.presence_store.get("sato")
+    assert presence is not None
+    assert (presence.state.value, presence.reason) == ("available", "not_connected")
+    redirects = _requests(twilio_http, "POST", f"/Calls/{REP_CALL}.json")
+    assert redirects
+    url = redirects[0].data["Url"]
+    assert url == f"{PUBLIC_BASE_URL}/twilio/voice/outbound/not-connected?status={status}"
+    spoken = ET.fromstring(_post_query(twilio, url, outbound_form()).body)
+    say = spoken.find("Say")
+    assert say is not None and say.attrib["language"] == "ja-JP"
+    assert spoken.find("Hangup") is not None
+
+
+def _post_query(twilio: TwilioPoster, url: str, form: dict[str, str]) -> Any:
+    """POST to a URL with a query, signed over the whole URL as Twilio signs it."""
+    from tests.conftest import sign
+
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path.removeprefix(urllib.parse.urlsplit(PUBLIC_BASE_URL).path)
+    target = f"{path}?{parts.query}"
+    return twilio.post(target, form, signature=sign(target, form))
+
+
+def test_a_late_report_of_an_earlier_call_leaves_the_current_one_alone(
+    twilio: TwilioPoster, rep: str, container: Container
+) -> None:
+    _dialled(twilio)
+    earlier = sid("CA", 3)
+    path, form = customer_leg("busy", f"agent=sato&conversation={earlier}&dialled_by=sato")
+    twilio.post(path, form)
+    presence = container.presence_store.get("sato")
+    assert presence is not None
+    assert (presence.state.value, presence.reason, presence.call_sid) == (
+        "on_call",
+        "outbound",
+        REP_CALL,
+    )
+
+
+def test_twilio_refusing_to_ring_the_customer_frees_the_rep_and_says_so(
+    twilio: TwilioPoster, twilio_http: RecordingHttpClient, rep: str, container: Container
+) -> None:
+    twilio_http.fail("POST", r"/Participants\.json$", status=500)
+    root = _dialled(twilio)
+    assert root.find("Dial") is None
+    assert root.find("Say") is not None and root.find("Hangup") is not None
+    presence = container.presence_store.get("sato")
+    assert presence is not None
+    assert (presence.state.value, presence.reason) == ("available", "not_connected")
+
+
+LEFT = (
+    f"{PUBLIC_BASE_URL}/twilio/voice/outbound/left"
+    f"?agent=sato&conversation={REP_CALL}&customer={CUSTOMER_CALL}"
+)
+
+
+def _rep_leaves(twilio: TwilioPoster) -> Any:
+    form = {**outbound_form(), "CallStatus": "completed", "DialCallStatus": "completed"}
+    return _post_query(twilio, LEFT, form)
+
+
+def test_the_rep_leaving_stops_a_customer_phone_still_ringing(
+    twilio: TwilioPoster, twilio_http: RecordingHttpClient, rep: str, container: Container
+) -> None:
+    _dialled(twilio)
+    twilio_http.respond(
+        "GET", rf"/Calls/{CUSTOMER_CALL}\.json$", (200, {"sid": CUSTOMER_CALL, "status": "ringing"})
+    )
+    assert _rep_leaves(twilio).status_code == 200
+    (cancel,) = _requests(twilio_http, "POST", f"/Calls/{CUSTOMER_CALL}.json")
+    assert cancel.data == {"Status": "canceled"}
+    # The customer's callback (canceled) frees the rep, not the rep's leaving.
+    presence = container.presence_store.get("sato")
+    assert presence is not None and presence.state.value == "on_call"
+
+
+def test_the_rep_leaving_a_call_the_customer_answered_wraps_them_up(
+    twilio: TwilioPoster, twilio_http: RecordingHttpClient, rep: str, container: Container
+) -> None:
+    """A cold transfer: the customer talks on with a colleague, the rep wraps up now."""
+    _dialled(twilio)
+    twilio_http.respond(
+        "GET",
+        rf"/Calls/{CUSTOMER_CALL}\.json$",
+        (200, {"sid": CUSTOMER_CALL, "status": "in-progress"}),
+    )
+    assert _rep_leaves(twilio).status_code == 200
+    assert _requests(twilio_http, "POST", f"/Calls/{CUSTOMER_CALL}.json") == []
+    presence = container.presence_store.get("sato")
+    assert presence is not None and presence.state.value == "wrap_up"
+
+
+def test_a_rep_who_is_not_signed_in_still_places_the_call(
+    twilio: TwilioPoster, twilio_http: RecordingHttpClient, container: Container, resources: Any
+) -> None:
+    put_agent(resources, container.settings, "sato")
+    twilio_http.respond("POST", r"/Participants\.json$", (201, {"call_sid": CUSTOMER_CALL}))
+    root = _dialled(twilio)
+    assert root.find("Dial/Conference") is not None
+    assert container.presence_store.get("sato") is None
+    assert _requests(twilio_http, "POST", "/Workers/") == []
+
+
+def test_caller_id_and_ring_time_come_from_configuration(
+    client: Any, container: Any, twilio_http: RecordingHttpClient, rep: str
+) -> None:
     container.settings = make_settings(company_number="+81355550000", outbound_ring_seconds=45)
-    body = TwilioPoster(client).post(PATH, outbound_form("+81312345678")).body
-    dial = ET.fromstring(body).find("Dial")
-    assert dial is not None
-    assert (dial.attrib["callerId"], dial.attrib["timeout"]) == ("+81355550000", "45")
+    TwilioPoster(client).post(PATH, outbound_form("+81312345678"))
+    (participant,) = _requests(twilio_http, "POST", "/Participants.json")
+    assert (participant.data["From"], str(participant.data["Timeout"])) == ("+81355550000", "45")
 
 
 @pytest.mark.parametrize("to", ["", "12", "not a number", "+1 555", "client:tanaka"])

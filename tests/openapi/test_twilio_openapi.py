@@ -20,6 +20,7 @@ import pytest
 from chalicelib.platform.settings import TwilioCredentials
 from chalicelib.routing.assignment import instruction_for
 from chalicelib.softphone.calls import TRANSFER_TASK_TYPE
+from chalicelib.softphone.outbound import CustomerDial, conference_name
 from chalicelib.telephony.forms import ReservationAssignment
 from chalicelib.telephony.rest import TwilioGateway
 from tests.conftest import make_settings
@@ -58,7 +59,21 @@ def http() -> RecordingHttpClient:
     fake.respond("GET", r"\.wav$", (200, "RIFF"))
     fake.respond("DELETE", r"/Recordings/", (204, ""))
     fake.respond("DELETE", r"/Participants/", (204, ""))
+    fake.respond("GET", r"/Conferences\.json$", _page("conferences", []))
     return fake
+
+
+def _customer_dial() -> CustomerDial:
+    base = "https://cc.example/api"
+    return CustomerDial(
+        number_e164="+81312345678",
+        caller_id="+81300000000",
+        ring_seconds=30,
+        region="jp1",
+        leg_status_callback=f"{base}/twilio/voice/status?conversation={sid('CA', 1)}",
+        conference_status_callback=f"{base}/twilio/conference/status",
+        recording_status_callback=f"{base}/twilio/recordings/status",
+    )
 
 
 def drive_every_method(gateway: TwilioGateway) -> set[str]:
@@ -114,6 +129,15 @@ def drive_every_method(gateway: TwilioGateway) -> set[str]:
         "taskrouter_events": lambda: gateway.taskrouter_events(
             1_780_000_000_500, 1_780_000_900_500
         ),
+        # Outbound calls (chalicelib/softphone/outbound.py): the customer into the conference by
+        # its friendly name, a still-ringing customer leg stopped, the rep's call looked up.
+        "dial_customer": lambda: gateway.dial_customer(
+            conference_name(call), **_customer_dial().participant()
+        ),
+        "cancel_call": lambda: gateway.cancel_call(call),
+        "call_status": lambda: gateway.call_status(call),
+        "participant_call_sid": lambda: gateway.participant_call_sid(conference, "agent:sato"),
+        "live_conference_sid": lambda: gateway.live_conference_sid(conference_name(call)),
     }
     for run in calls.values():
         run()

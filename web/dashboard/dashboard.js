@@ -2,7 +2,7 @@
 // and redraws. Shares nothing with the softphone but the sign-in helper.
 
 import { CognitoSession, SignInError } from "../shared/cognito.js";
-import { tiles, missedRows, teamRows, hourlyBars, percent } from "./model.js";
+import { tiles, missedRows, teamRows, hourlyBars, percent, outboundRows } from "./model.js";
 
 const POLL_MS = 15000;
 const MAX_BACKOFF_MS = 120000;
@@ -104,6 +104,7 @@ function render(feed) {
   drawHourly(feed);
   fillTable("teams", teamRows(feed));
   fillTable("missed", missedRows(feed));
+  fillTable("outbound", outboundRows(feed));
 }
 
 async function loop() {

@@ -59,3 +59,12 @@ export function hourlyBars(feed) {
   const last = Math.max(19, ...busy);
   return hours.filter((h) => h.hour >= first && h.hour <= last);
 }
+
+/** Outbound calls per rep, most attempts first: rep, attempts, connected, connect rate, talk. */
+export function outboundRows(feed, limit = 15) {
+  const byAgent = (feed.outbound && feed.outbound.by_agent) || {};
+  return Object.entries(byAgent)
+    .sort((a, b) => b[1].attempts - a[1].attempts || a[0].localeCompare(b[0]))
+    .slice(0, limit)
+    .map(([agent, o]) => [agent, o.attempts, o.connected, percent(o.connect_rate), seconds(o.talk_ms)]);
+}
