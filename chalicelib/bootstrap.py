@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.recordings.store import RecordingStore
     from chalicelib.recordings.transcriber import Transcriber
     from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
+    from chalicelib.softphone.outbound_policy import OutboundScreen
     from chalicelib.telephony.rest import TwilioGateway
 
 
@@ -400,6 +401,19 @@ class Container:
 
         # Cached: its worker sid -> agent id index lives as long as the Lambda container.
         return PresenceEvents(self.agents, self.presence, lambda: self.clock())
+
+    # --- outbound guard rails and caller ID (issue 17) ---
+    @cached_property
+    def outbound_screen(self) -> OutboundScreen:
+        from chalicelib.softphone.dial_rules import DialPolicy
+        from chalicelib.softphone.outbound_policy import OutboundScreen
+        from chalicelib.softphone.store import DoNotCallTable
+
+        s = self.settings
+        return OutboundScreen(
+            DoNotCallTable(self.dynamodb.Table(s.softphone.do_not_call_table)),
+            DialPolicy.of(s.softphone.outbound_allowed_countries, s.telephony.default_country),
+        )
 
 
 _container: Container | None = None

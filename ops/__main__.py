@@ -49,6 +49,16 @@ def cmd_import_customers(args: argparse.Namespace) -> int:
     return 1 if report.rejected else 0
 
 
+def cmd_import_dnc(args: argparse.Namespace) -> int:
+    from ops.do_not_call import import_do_not_call
+
+    dynamodb, settings, country = _tables(args.stage)
+    table = dynamodb.Table(settings.softphone.do_not_call_table)  # type: ignore[attr-defined]
+    report = import_do_not_call(Path(args.file), table, country)
+    print(report.summary("do-not-call numbers"))
+    return 1 if report.rejected else 0
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     from ops.local import Ports, run_local_stack
 
@@ -230,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd_import_customers,
             "customers CSV: phone,customer_id,customer_name,owner_agent_id,team",
         ),
+        ("import-dnc", cmd_import_dnc, "do-not-call list: a CSV of numbers (`phone` column)"),
     ):
         sub = command(name, func, f"Import the {what}.")
         sub.add_argument("file")

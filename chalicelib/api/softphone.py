@@ -121,11 +121,17 @@ def outbound_call() -> Response:
         return twiml(softphone_twiml.refuse_non_agent())
     if decision.refused:
         return twiml(softphone_twiml.refuse_invalid_number())
+    # The guard rails, before any <Dial> (docs/softphone.md, "Guard rails").
+    screening = bootstrap.container().outbound_screen.screen(
+        decision.agent_id, decision.number_e164
+    )
+    if not screening.check.allowed:
+        return twiml(softphone_twiml.refuse_dial(screening.check.reason_ja))
     return twiml(
         softphone_twiml.dial_out(
             softphone_twiml.OutboundDial(
                 number_e164=decision.number_e164,
-                caller_id=settings.telephony.company_number,
+                caller_id=screening.caller_id or settings.telephony.company_number,
                 ring_seconds=settings.softphone.outbound_ring_seconds,
                 leg_status_callback=settings.url(webhooks.VOICE_STATUS),
                 recording_status_callback=settings.url(webhooks.RECORDING_STATUS),
@@ -371,3 +377,17 @@ def wrap_up_note(call_sid: str) -> Response:
     count("WrapUpNotesSaved")
     logger.info("wrap-up note saved", agent_id=staff.agent_id, call_sid=call_sid)
     return json_response({"call_sid": call_sid, "saved": True, "occurred_ms": occurred_ms}, 201)
+
+
+@softphone.route("/calls/dial-check", methods=["GET"], cors=CORS)
+@agent_api
+def dial_check() -> Response:
+    """`?number=`: whether the signed-in rep may dial it, and if not why, in Japanese, so the
+    page says so before calling. The outbound webhook checks again: it is the authority."""
+    staff = require_staff(softphone.current_request)
+    query: Mapping[str, str] = softphone.current_request.query_params or {}
+    number = query.get("number") or ""
+    if not number.strip():
+        raise InvalidInput("number is required")
+    check = bootstrap.container().outbound_screen.check(number, staff.agent_id)
+    return json_response(check.as_json(), headers={"Cache-Control": "no-store"})

@@ -235,6 +235,10 @@ class SoftphoneSettings(_Section):
     # Seconds a transfer waits for the colleague or team before TaskRouter cancels it (capped
     # by the workflow backstops, so it never widens beyond the named agent or team).
     transfer_timeout_seconds: int = Field(default=45, ge=10, le=600)
+    # Outbound guard rails (docs/softphone.md, "Guard rails"): the countries reps may dial, as
+    # libphonenumber's region codes, comma-separated ("JP" or "JP,US"), and the do-not-call list.
+    outbound_allowed_countries: str = "JP"
+    do_not_call_table: str = "contact-center-do-not-call"
 
     @field_validator("server_version", "min_client_version", "latest_client_version")
     @classmethod

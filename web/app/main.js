@@ -7,6 +7,7 @@ import { CognitoSession } from "../shared/cognito.js";
 import { versionVerdict } from "../shared/version.js";
 import { Notifier, Ringer, TitleFlasher } from "./alerts.js";
 import { CallControl, callInfo, colleaguesFrom, itemsOf, mergeInfo, reasonText } from "./calls.js";
+import { checkDial } from "./dialling.js";
 import { Phone } from "./phone.js";
 import { Presence } from "./presence.js";
 
@@ -793,6 +794,11 @@ async function dial(event) {
   $("dial-error").textContent = "";
   let sdkCall;
   try {
+    const verdict = await checkDial(api, number);
+    if (verdict && !verdict.allowed) {
+      $("dial-error").textContent = verdict.message || "This number cannot be called.";
+      return;
+    }
     sdkCall = await phone.connect(number);
   } catch (error) {
     $("dial-error").textContent = `Could not place the call: ${error.message || error}`;
