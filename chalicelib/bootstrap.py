@@ -413,6 +413,8 @@ class Container:
         return OutboundScreen(
             DoNotCallTable(self.dynamodb.Table(s.softphone.do_not_call_table)),
             DialPolicy.of(s.softphone.outbound_allowed_countries, s.telephony.default_country),
+            self.agents,
+            s.telephony.company_number,
         )
 
 

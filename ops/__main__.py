@@ -21,9 +21,13 @@ def _tables(stage: str) -> tuple[object, object, str]:
 def cmd_import_agents(args: argparse.Namespace) -> int:
     from ops.imports import BadFile, import_agents
 
-    dynamodb, settings, _ = _tables(args.stage)
+    dynamodb, settings, country = _tables(args.stage)
     try:
-        report = import_agents(Path(args.file), dynamodb.Table(settings.routing.agents_table))  # type: ignore[attr-defined]
+        report = import_agents(
+            Path(args.file),
+            dynamodb.Table(settings.routing.agents_table),  # type: ignore[attr-defined]
+            country,
+        )
     except BadFile as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -234,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         return sub
 
     for name, func, what in (
-        ("import-agents", cmd_import_agents, "agents CSV: agent_id,name,team,worker_sid"),
+        (
+            "import-agents",
+            cmd_import_agents,
+            "agents CSV: agent_id,name,team,worker_sid[,team_caller_id]",
+        ),
         (
             "import-customers",
             cmd_import_customers,

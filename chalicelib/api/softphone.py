@@ -131,7 +131,7 @@ def outbound_call() -> Response:
         softphone_twiml.dial_out(
             softphone_twiml.OutboundDial(
                 number_e164=decision.number_e164,
-                caller_id=screening.caller_id or settings.telephony.company_number,
+                caller_id=screening.caller_id,
                 ring_seconds=settings.softphone.outbound_ring_seconds,
                 leg_status_callback=settings.url(webhooks.VOICE_STATUS),
                 recording_status_callback=settings.url(webhooks.RECORDING_STATUS),

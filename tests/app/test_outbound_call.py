@@ -168,3 +168,31 @@ def test_the_page_can_ask_before_dialling_and_gets_the_same_verdict(
 def test_the_dial_check_needs_a_signed_in_rep(client: Any) -> None:
     response = client.http.get("/calls/dial-check?number=0312345678")
     assert response.status_code == 401
+
+
+# --- caller ID per team (chalicelib/softphone/caller_id.py) -----------------------------------
+
+
+def caller_id_of(twilio: TwilioPoster, agent_id: str) -> str:
+    body = twilio.post(PATH, outbound_form("03-1234-5678", from_=f"client:{agent_id}")).body
+    dial = ET.fromstring(body).find("Dial")
+    assert dial is not None
+    return dial.attrib["callerId"]
+
+
+def test_a_rep_calls_from_their_teams_number_else_the_company_number(
+    twilio: TwilioPoster, resources: Any, container: Any
+) -> None:
+    agents = resources.Table(container.settings.routing.agents_table)
+    agents.put_item(Item={"agent_id": "ito", "team": "osaka", "team_caller_id": "+81661230000"})
+    agents.put_item(Item={"agent_id": "sato", "team": "tokyo"})
+    assert caller_id_of(twilio, "ito") == "+81661230000"
+    assert caller_id_of(twilio, "sato") == "+81300000000"
+    assert caller_id_of(twilio, "someone-new") == "+81300000000"
+
+
+def test_an_unreadable_directory_still_dials_from_the_company_number(
+    twilio: TwilioPoster, container: Any
+) -> None:
+    container.settings = container.settings.with_values(agents_table="no-such-table")
+    assert caller_id_of(twilio, "ito") == "+81300000000"
