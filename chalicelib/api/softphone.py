@@ -391,3 +391,37 @@ def dial_check() -> Response:
         raise InvalidInput("number is required")
     check = bootstrap.container().outbound_screen.check(number, staff.agent_id)
     return json_response(check.as_json(), headers={"Cache-Control": "no-store"})
+
+
+@softphone.route("/wrap-up-codes", methods=["GET"], cors=CORS)
+@agent_api
+def wrap_up_codes() -> Response:
+    """The codes the page offers at wrap-up, in order (WRAP_UP_CODES)."""
+    from chalicelib.softphone.wrap_up import parse_codes
+
+    require_staff(softphone.current_request)
+    codes = parse_codes(bootstrap.container().settings.softphone.wrap_up_codes)
+    return json_response({"codes": list(codes)})
+
+
+@softphone.route("/conversations/{call_sid}/wrap-up-code", methods=["POST"], cors=CORS)
+@agent_api
+def wrap_up_code(call_sid: str) -> Response:
+    """Body {"code"}, one of GET /wrap-up-codes; who may set it and `call_sid` as for the note.
+    Asked again (the rep changed their mind), the latest code is the call's."""
+    from chalicelib.softphone.wrap_up import check_may_note, clean_code, code_fact, parse_codes
+
+    staff = require_staff(softphone.current_request)
+    c = bootstrap.container()
+    allowed = parse_codes(c.settings.softphone.wrap_up_codes)
+    code = clean_code(json_body(softphone.current_request).get("code"), allowed)
+    check_may_note(c.ledger.current_record(call_sid), call_sid, staff.agent_id, staff.is_supervisor)
+    occurred_ms = c.clock()
+    c.ledger.record_call_fact(
+        call_sid, "wrap_up_code", occurred_ms, code_fact(staff.agent_id, code)
+    )
+    count("WrapUpCodesSaved")
+    logger.info("wrap-up code saved", agent_id=staff.agent_id, call_sid=call_sid, code=code)
+    return json_response(
+        {"call_sid": call_sid, "code": code, "saved": True, "occurred_ms": occurred_ms}, 201
+    )

@@ -8,6 +8,7 @@ import { versionVerdict } from "../shared/version.js";
 import { Notifier, Ringer, TitleFlasher } from "./alerts.js";
 import { CallControl, callInfo, colleaguesFrom, itemsOf, mergeInfo, reasonText } from "./calls.js";
 import { checkDial } from "./dialling.js";
+import { WrapUpCodes } from "./wrapup_codes.js";
 import { Phone } from "./phone.js";
 import { Presence } from "./presence.js";
 
@@ -44,6 +45,7 @@ let api;
 let presence;
 let phone;
 let control;
+let wrapUpCodes;
 const ringer = new Ringer();
 const flasher = new TitleFlasher();
 const notifier = new Notifier();
@@ -574,12 +576,16 @@ function endCall({ wrapUp }) {
   clearInterval(timerHandle);
   ui.call = null;
   if (wrapUp && call) {
-    ui.wrapUp = { info: call.info, startedAt: call.startedAt, endedAt: Date.now(), transferred: Boolean(call.transferred) };
+    // An outbound call's own CallSid (its conversation's id) is only known once Twilio has
+    // answered the SDK: `call.parameters` (twilio.com/docs/voice/sdks/javascript/twiliocall).
+    const info = { ...call.info, callSid: call.info.callSid || call.sdk?.parameters?.CallSid || "" };
+    ui.wrapUp = { info, startedAt: call.startedAt, endedAt: Date.now(), transferred: Boolean(call.transferred) };
     $("wrapup-name").textContent = displayName(call.info);
     const talked = formatDuration(ui.wrapUp.endedAt - call.startedAt);
     $("wrapup-summary").textContent = `${call.info.direction === "outbound" ? "Outbound" : "Inbound"} call, ${talked}${call.transferred ? ", transferred" : ""}.`;
     $("wrapup-note").value = "";
     $("wrapup-error").textContent = "";
+    wrapUpCodes.show($("wrapup-codes"));
     showView("wrapup-view");
     $("wrapup-note").focus();
   } else {
@@ -821,11 +827,27 @@ async function finishWrapUp(event) {
   if (!ui.wrapUp) return;
   const note = $("wrapup-note").value.trim();
   const { info } = ui.wrapUp;
+  const code = wrapUpCodes.chosen($("wrapup-codes"));
+  if (code === "") {
+    $("wrapup-error").textContent = "Choose what came of this call.";
+    return;
+  }
   const button = $("wrapup-done");
   button.disabled = true;
   try {
     // A conversation is known by the customer's call (inbound) or our own leg (outbound).
     const conversation = info.conversationId || info.customerCallSid || info.callSid;
+    if (code && conversation && ui.wrapUp.codeSaved !== code) {
+      try {
+        await wrapUpCodes.save(conversation, code);
+        ui.wrapUp.codeSaved = code;
+      } catch (error) {
+        // The call's record never appeared (its callbacks are lost or late): the rep is not
+        // held in wrap-up for it, but is told the code was not kept.
+        if (error.status !== 404) throw error;
+        setBanner("wrapup-code", `The call's record is not there yet: "${code}" was not saved.`);
+      }
+    }
     if (note && conversation && ui.wrapUp.noteSaved !== note) {
       await control.saveNote(conversation, note);
       ui.wrapUp.noteSaved = note;
@@ -1166,6 +1188,7 @@ function main() {
     onReachability: onApiReachability,
   });
   control = new CallControl(api);
+  wrapUpCodes = new WrapUpCodes(api);
   wire();
   if (session.signedIn) {
     ringer.unlock();
