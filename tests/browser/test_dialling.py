@@ -12,7 +12,7 @@ def test_a_premium_rate_number_is_explained_in_the_page_and_never_dialled(
     softphone: Softphone, demo_agents: list[dict[str, str]]
 ) -> None:
     page = softphone.page
-    sign_in_available(softphone, demo_agents[8]["agent_id"])
+    sign_in_available(softphone, demo_agents[28]["agent_id"])
     page.fill("#dial-number", "0990-123-456")
     page.click("#dial-button")
     expect(page.locator("#dial-error")).to_have_text("有料情報サービスの番号には発信できません。")
@@ -27,7 +27,7 @@ def test_a_do_not_call_number_from_a_crm_link_is_refused_before_dialling(
     table.put_item(Item={"phone": "+81355501234"})
     try:
         page = softphone.page
-        sign_in_available(softphone, demo_agents[8]["agent_id"], query="?call=03-5550-1234")
+        sign_in_available(softphone, demo_agents[28]["agent_id"], query="?call=03-5550-1234")
         page.click("#dial-button")
         expect(page.locator("#dial-error")).to_contain_text("発信禁止リスト")
         assert not softphone.twilio_log("device.connect")

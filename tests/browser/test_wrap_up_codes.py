@@ -12,7 +12,7 @@ def test_an_outbound_call_cannot_be_wrapped_up_without_saying_what_came_of_it(
     softphone: Softphone, demo_agents: list[dict[str, str]]
 ) -> None:
     page = softphone.page
-    sign_in_available(softphone, demo_agents[10]["agent_id"])
+    sign_in_available(softphone, demo_agents[27]["agent_id"])
     page.fill("#dial-number", "03-5550-7777")
     page.click("#dial-button")
     expect(page.locator("#call-view")).to_be_visible()
