@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.recordings.transcriber import Transcriber
     from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
     from chalicelib.softphone.outbound import OutboundCalls
+    from chalicelib.softphone.outbound_policy import OutboundScreen
     from chalicelib.telephony.rest import TwilioGateway
 
 
@@ -415,6 +416,21 @@ class Container:
             outbound_activity(self.settings),
             self.ledger,
             lambda: self.clock(),
+        )
+
+    # --- outbound guard rails and caller ID (issue 17) ---
+    @cached_property
+    def outbound_screen(self) -> OutboundScreen:
+        from chalicelib.softphone.dial_rules import DialPolicy
+        from chalicelib.softphone.outbound_policy import OutboundScreen
+        from chalicelib.softphone.store import DoNotCallTable
+
+        s = self.settings
+        return OutboundScreen(
+            DoNotCallTable(self.dynamodb.Table(s.softphone.do_not_call_table)),
+            DialPolicy.of(s.softphone.outbound_allowed_countries, s.telephony.default_country),
+            self.agents,
+            s.telephony.company_number,
         )
 
 

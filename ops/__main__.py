@@ -21,9 +21,13 @@ def _tables(stage: str) -> tuple[object, object, str]:
 def cmd_import_agents(args: argparse.Namespace) -> int:
     from ops.imports import BadFile, import_agents
 
-    dynamodb, settings, _ = _tables(args.stage)
+    dynamodb, settings, country = _tables(args.stage)
     try:
-        report = import_agents(Path(args.file), dynamodb.Table(settings.routing.agents_table))  # type: ignore[attr-defined]
+        report = import_agents(
+            Path(args.file),
+            dynamodb.Table(settings.routing.agents_table),  # type: ignore[attr-defined]
+            country,
+        )
     except BadFile as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -46,6 +50,16 @@ def cmd_import_customers(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     print(report.summary("customers"))
+    return 1 if report.rejected else 0
+
+
+def cmd_import_dnc(args: argparse.Namespace) -> int:
+    from ops.do_not_call import import_do_not_call
+
+    dynamodb, settings, country = _tables(args.stage)
+    table = dynamodb.Table(settings.softphone.do_not_call_table)  # type: ignore[attr-defined]
+    report = import_do_not_call(Path(args.file), table, country)
+    print(report.summary("do-not-call numbers"))
     return 1 if report.rejected else 0
 
 
@@ -236,12 +250,17 @@ def main(argv: list[str] | None = None) -> int:
         return sub
 
     for name, func, what in (
-        ("import-agents", cmd_import_agents, "agents CSV: agent_id,name,team,worker_sid"),
+        (
+            "import-agents",
+            cmd_import_agents,
+            "agents CSV: agent_id,name,team,worker_sid[,team_caller_id]",
+        ),
         (
             "import-customers",
             cmd_import_customers,
             "customers CSV: phone,customer_id,customer_name,owner_agent_id,team",
         ),
+        ("import-dnc", cmd_import_dnc, "do-not-call list: a CSV of numbers (`phone` column)"),
     ):
         sub = command(name, func, f"Import the {what}.")
         sub.add_argument("file")

@@ -126,6 +126,7 @@ class Doctor:
             ("TaskRouter queues", self.queues),
             ("TaskRouter workflow", self.workflow),
             ("phone numbers", self.numbers),
+            ("team caller IDs", self.team_caller_ids),
             ("TwiML App for outbound calls", self.twiml_app),
             ("API key for access tokens", self.api_key),
             ("callback URLs reachable", self.callbacks),
@@ -396,14 +397,13 @@ class Doctor:
         settings = self.settings()
         client = self.client()
         number = settings.telephony.company_number
-        found = client.api.v2010.account.incoming_phone_numbers.list(phone_number=number)
-        if not found:
+        phone = account_number(client, number)
+        if phone is None:
             yield (
                 f"{number} (COMPANY_NUMBER) is not a number of Twilio account {client.account_sid}",
                 "buy or port it into this account, or correct COMPANY_NUMBER",
             )
             return
-        phone = found[0]
         wanted = number_configuration(settings)
         if (phone.voice_application_sid or "") != "":
             yield (
@@ -422,6 +422,47 @@ class Doctor:
                 f"{number} does not point at this stage ({settings.public_base_url}): "
                 + "; ".join(wrong),
                 self.provision,
+            )
+
+    def team_caller_ids(self) -> Iterator[tuple[str, str]]:
+        """Every team's outbound number (`team_caller_id` in the agents directory) is a number
+        of the account, and customers who call it back reach this stage."""
+        from chalicelib.platform.errors import StorageUnavailable
+        from chalicelib.routing.store import AgentDirectory
+        from chalicelib.softphone.caller_id import TEAM_CALLER_ID
+
+        settings = self.settings()
+        table = self.session.resource("dynamodb").Table(settings.routing.agents_table)
+        teams: dict[str, set[str]] = {}
+        try:
+            for agent in AgentDirectory(table).all():
+                if agent.get(TEAM_CALLER_ID):
+                    teams.setdefault(str(agent[TEAM_CALLER_ID]), set()).add(str(agent["team"]))
+        except StorageUnavailable as exc:
+            raise Skip(f"the agents directory cannot be read ({exc})") from exc
+        client = self.client()
+        wanted = number_configuration(settings)["voice_url"]
+        missing: list[str] = []
+        elsewhere: list[str] = []
+        for number, names in sorted(teams.items()):
+            owner = f"{number} (team {', '.join(sorted(names))})"
+            phone = account_number(client, number)
+            if phone is None:
+                missing.append(owner)
+            elif (phone.voice_url or "") != wanted or phone.voice_application_sid:
+                elsewhere.append(owner)
+        if missing:
+            yield (
+                f"not numbers of Twilio account {client.account_sid}: {', '.join(missing)}: "
+                "Twilio refuses them as caller ID, so those teams' outbound calls fail",
+                "buy or port them into this account, or correct team_caller_id in the agents "
+                "file and run `python -m ops import-agents` again",
+            )
+        elif elsewhere:
+            yield (
+                f"customers who call back {', '.join(elsewhere)} do not reach this stage",
+                f"run `python -m ops provision --stage {self.stage} --number "
+                f"{settings.telephony.company_number} --number <each team number>`",
             )
 
     def twiml_app(self) -> Iterator[tuple[str, str]]:
@@ -529,6 +570,16 @@ class Doctor:
             if exc.status == 404:
                 return None
             raise Skip(f"Twilio answered HTTP {exc.status} for {what}") from exc
+
+
+def account_number(client: Any, number: str) -> Any | None:
+    """The account's IncomingPhoneNumber for exactly `number`, or None. Twilio's `PhoneNumber`
+    filter matches partial numbers ("You can specify partial numbers and use '*' as a wildcard
+    for any digit": the IncomingPhoneNumbers list in @twilio/cli-core's twilio_api_v2010.json,
+    https://www.twilio.com/docs/phone-numbers/api/incomingphonenumber-resource), so a match
+    is only a candidate."""
+    found = client.api.v2010.account.incoming_phone_numbers.list(phone_number=number)
+    return next((phone for phone in found if phone.phone_number == number), None)
 
 
 def _aws_error(exc: ClientError) -> str:

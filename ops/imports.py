@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chalicelib.softphone.caller_id import TEAM_CALLER_ID
 from chalicelib.telephony.phone_numbers import InvalidPhoneNumber, to_e164
 
 AGENT_COLUMNS = ("agent_id", "name", "team", "worker_sid")
@@ -42,7 +43,9 @@ class BadFile(ValueError):
     """The file cannot be imported at all (missing columns)."""
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(
+    path: Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Iterator[tuple[int, dict[str, str]]]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in columns if c not in (reader.fieldnames or [])]
@@ -50,14 +53,32 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
             raise BadFile(f"{path}: missing columns {', '.join(missing)}")
         for row in reader:
             # Line numbers as a spreadsheet shows them: the header is line 1.
-            yield reader.line_num, {k: (row.get(k) or "").strip() for k in columns}
+            yield reader.line_num, {k: (row.get(k) or "").strip() for k in columns + optional}
 
 
-def parse_agents(path: Path) -> tuple[list[dict[str, str]], list[tuple[int, str]]]:
+def parse_agents(
+    path: Path, default_country: str = "JP"
+) -> tuple[list[dict[str, str]], list[tuple[int, str]]]:
+    """The agents, each carrying its team's outbound number (`team_caller_id`, optional: on any
+    one row of the team, or on several that agree), and the rejected rows."""
     items: dict[str, dict[str, str]] = {}
     rejected: list[tuple[int, str]] = []
-    for line, row in _rows(path, AGENT_COLUMNS):
+    team_numbers: dict[str, tuple[str, int]] = {}
+    for line, row in _rows(path, AGENT_COLUMNS, (TEAM_CALLER_ID,)):
+        caller_id = row.pop(TEAM_CALLER_ID)
         problem = None
+        if caller_id:
+            try:
+                caller_id = to_e164(caller_id, default_country)
+            except InvalidPhoneNumber as exc:
+                rejected.append((line, f"team_caller_id: {exc}"))
+                continue
+            known, first = team_numbers.get(row["team"], (caller_id, line))
+            if known != caller_id:
+                rejected.append(
+                    (line, f"team {row['team']}'s caller ID is already {known} (line {first})")
+                )
+                continue
         if not AGENT_ID.match(row["agent_id"]):
             problem = f"agent_id {row['agent_id']!r} is not a valid identifier"
         elif not row["name"] or not row["team"]:
@@ -70,6 +91,11 @@ def parse_agents(path: Path) -> tuple[list[dict[str, str]], list[tuple[int, str]
             rejected.append((line, problem))
             continue
         items[row["agent_id"]] = {**row, "client_identity": row["agent_id"]}
+        if caller_id:
+            team_numbers.setdefault(row["team"], (caller_id, line))
+    for item in items.values():
+        if item["team"] in team_numbers:
+            item[TEAM_CALLER_ID] = team_numbers[item["team"]][0]
     return list(items.values()), rejected
 
 
@@ -139,8 +165,8 @@ def write_items(
     report.written += len(changed)
 
 
-def import_agents(path: Path, agents_table: Any) -> ImportReport:
-    items, rejected = parse_agents(path)
+def import_agents(path: Path, agents_table: Any, default_country: str = "JP") -> ImportReport:
+    items, rejected = parse_agents(path, default_country)
     report = ImportReport(rejected=rejected)
     write_items(agents_table, "agent_id", items, report)
     return report

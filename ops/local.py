@@ -22,7 +22,12 @@ from typing import Any
 from chalicelib.escalation.business_hours import around_the_clock
 from chalicelib.telephony import webhooks
 from ops.stage import ROOT, local_environment, settings_for
-from ops.web_config import local_config_path, local_web_config, write_web_config
+from ops.web_config import (
+    local_config_path,
+    local_web_config,
+    parse_crm_origins,
+    write_web_config,
+)
 
 API_PORT = 8000
 MOTO_PORT = 5000
@@ -176,6 +181,7 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
                     env["AWS_DEFAULT_REGION"],
                     env["COGNITO_USER_POOL_ID"],
                     env["COGNITO_CLIENT_ID"],
+                    parse_crm_origins(os.environ.get("CRM_ORIGINS", "")),
                 ),
             )
         start(

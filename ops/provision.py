@@ -586,10 +586,15 @@ def read_agents(path: Path) -> list[Agent]:
 def write_worker_sids(path: Path, workers: dict[str, str]) -> Path:
     """The agents file with each agent's worker sid filled in, ready for `ops import-agents`."""
     with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    # The team's outbound number rides along when the file has one (docs/softphone.md).
+    extra = ["team_caller_id"] if "team_caller_id" in (reader.fieldnames or []) else []
     out = path.with_suffix(".workers.csv")
     with out.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["agent_id", "name", "team", "worker_sid"])
+        writer = csv.DictWriter(
+            handle, fieldnames=["agent_id", "name", "team", "worker_sid", *extra]
+        )
         writer.writeheader()
         for row in rows:
             agent_id = row.get("agent_id", "").strip()
@@ -600,6 +605,7 @@ def write_worker_sids(path: Path, workers: dict[str, str]) -> Path:
                         "name": row.get("name", ""),
                         "team": row.get("team", ""),
                         "worker_sid": workers.get(agent_id, row.get("worker_sid", "")),
+                        **{name: row.get(name, "") for name in extra},
                     }
                 )
     return out

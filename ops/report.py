@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.conversations.kpis import compute
+from chalicelib.softphone.wrap_up import tally_codes
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -277,10 +278,12 @@ def build(
     """(terminal table, HTML, KPIs) for the records."""
     rows = list(records)
     kpis = compute(rows, service_level_ms)
+    codes = tally_codes(rows)
     return (
-        terminal_table(kpis, period, len(rows)),
-        html_report(kpis, period, len(rows)),
-        kpis,
+        terminal_table(kpis, period, len(rows)) + wrap_up_text(codes),
+        # Its own section, last, so the KPI sections above stay as they are.
+        html_report(kpis, period, len(rows)).replace("</body>", wrap_up_html(codes) + "</body>"),
+        {**kpis, "wrap_up_codes": codes},
     )
 
 
@@ -288,3 +291,32 @@ def write_report(html_text: str, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html_text, encoding="utf-8")
     return out
+
+
+# --- wrap-up codes (chalicelib/softphone/wrap_up.py) ----------------------------------------
+def _code_rows(counts: Mapping[str, int]) -> list[tuple[str, int, str]]:
+    total = sum(counts.values())
+    return [(code, n, _pct(n / total if total else None)) for code, n in counts.items()]
+
+
+def wrap_up_text(codes: Mapping[str, Any]) -> str:
+    if not codes["total"]:
+        return ""
+    lines = ["", "  Wrap-up codes (calls taken)"]
+    lines += [f"    {code:<12} {n:>8} {share:>7}" for code, n, share in _code_rows(codes["total"])]
+    for team, counts in codes["by_team"].items():
+        lines.append(f"    {team[:14]}: " + ", ".join(f"{c} {n}" for c, n in counts.items()))
+    return "\n".join(lines)
+
+
+def wrap_up_html(codes: Mapping[str, Any]) -> str:
+    names = list(codes["total"])
+    overall = _table(("code", "calls", "share"), _code_rows(codes["total"]))
+    teams = _table(
+        ("team", *names),
+        (
+            (team, *(counts.get(code, 0) for code in names))
+            for team, counts in codes["by_team"].items()
+        ),
+    )
+    return f"<section><h2>Wrap-up codes</h2>{overall}{teams}</section>\n"

@@ -15,3 +15,6 @@ class OperatorSettings(Settings):
     # on the local stack, so `ops web-deploy` skips the invalidation).
     web_site_bucket: str = ""
     web_distribution_id: str = ""
+    # CRM pages allowed to ask the softphone to dial by postMessage, comma-separated origins
+    # (ops/web_config.py parse_crm_origins; written into the stage's config.js).
+    crm_origins: str = ""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,9 @@ class WebConfig:
     cognito_endpoint: str = ""
     edge: str = DEFAULT_EDGE
     client_version: str = ""
+    # Origins of CRM pages allowed to ask the softphone to dial (postMessage; web/app/
+    # click_to_dial.js). Left out of the file when there are none: nobody may.
+    crm_origins: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         cognito = {
@@ -51,12 +55,15 @@ class WebConfig:
         }
         if self.cognito_endpoint:
             cognito["endpoint"] = self.cognito_endpoint.rstrip("/") + "/"
-        return {
+        config: dict[str, object] = {
             "apiBaseUrl": self.api_base_url.rstrip("/"),
             "cognito": cognito,
             "edge": self.edge,
             "clientVersion": self.client_version or client_version(),
         }
+        if self.crm_origins:
+            config["crmOrigins"] = list(self.crm_origins)
+        return config
 
     def script(self) -> str:
         body = json.dumps(self.as_dict(), indent=2, ensure_ascii=False)
@@ -76,7 +83,12 @@ def write_web_config(path: Path, config: WebConfig) -> Path:
 
 
 def local_web_config(
-    api_url: str, moto_url: str, region: str, pool_id: str, client_id: str
+    api_url: str,
+    moto_url: str,
+    region: str,
+    pool_id: str,
+    client_id: str,
+    crm_origins: tuple[str, ...] = (),
 ) -> WebConfig:
     """The local stack's: chalice local's API, moto's Cognito."""
     return WebConfig(
@@ -85,7 +97,22 @@ def local_web_config(
         cognito_user_pool_id=pool_id,
         cognito_client_id=client_id,
         cognito_endpoint=moto_url,
+        crm_origins=crm_origins,
     )
+
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def parse_crm_origins(text: str) -> tuple[str, ...]:
+    """The CRM_ORIGINS setting: comma-separated origins exactly as browsers write them
+    (`https://crm.example.com`, `http://127.0.0.1:9000`: scheme, host, port; no path, no
+    trailing slash, since a message's `origin` is compared as a string)."""
+    origins = tuple(o.strip() for o in text.split(",") if o.strip())
+    bad = [o for o in origins if not _ORIGIN.match(o)]
+    if bad:
+        raise ValueError(f"not origins (scheme://host[:port]): {', '.join(bad)}")
+    return origins
 
 
 def local_config_path(web_port: int, directory: Path = LOCAL_CONFIG_DIR) -> Path:

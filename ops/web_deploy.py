@@ -33,7 +33,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ops.web_config import WEB_DIR, WebConfig, client_version
+from ops.web_config import WEB_DIR, WebConfig, client_version, parse_crm_origins
 
 RELEASES_PREFIX = "releases/"
 HISTORY_KEY = "releases/history.json"
@@ -307,6 +307,7 @@ def stage_web_config(settings: Any) -> WebConfig:
         cognito_user_pool_id=settings.auth.cognito_user_pool_id,
         cognito_client_id=settings.auth.cognito_client_id,
         cognito_endpoint=settings.aws_endpoint_url if settings.is_local else "",
+        crm_origins=parse_crm_origins(getattr(settings, "crm_origins", "")),
     )
 
 

@@ -53,6 +53,7 @@ def make_settings(**overrides: Any) -> Settings:
         "recordings_bucket": "test-recordings",
         "conversation_events_table": "test-conversation-events",
         "conversations_table": "test-conversations",
+        "do_not_call_table": "test-do-not-call",
         "analytics_bucket": "test-analytics",
         "recordings_table": "test-recordings",
         "recordings_queue": "test-recording-copy",

@@ -110,7 +110,7 @@ def outbound_call() -> Response:
     """The TwiML App's voice URL: the softphone dials a customer, through a conference."""
     from chalicelib.softphone import twiml as softphone_twiml
     from chalicelib.softphone.calls import OutboundRequest, decide_outbound
-    from chalicelib.softphone.outbound import CustomerDial, outbound_caller_id, rep_label
+    from chalicelib.softphone.outbound import CustomerDial, rep_label
     from chalicelib.telephony.forms import parse_form
 
     form = twilio_form(softphone.current_request)
@@ -122,6 +122,10 @@ def outbound_call() -> Response:
         return twiml(softphone_twiml.refuse_non_agent())
     if decision.refused:
         return twiml(softphone_twiml.refuse_invalid_number())
+    # The guard rails, before any <Dial> (docs/softphone.md, "Guard rails").
+    screening = c.outbound_screen.screen(decision.agent_id, decision.number_e164)
+    if not screening.check.allowed:
+        return twiml(softphone_twiml.refuse_dial(screening.check.reason_ja))
     # Every report of the call names the conversation (the rep's leg) and the rep.
     context = {"conversation": request.call_sid, "agent": decision.agent_id}
     placed = c.outbound_calls.place(
@@ -129,7 +133,7 @@ def outbound_call() -> Response:
         request.call_sid,
         CustomerDial(
             number_e164=decision.number_e164,
-            caller_id=outbound_caller_id(settings.telephony.company_number),
+            caller_id=screening.caller_id,
             ring_seconds=settings.softphone.outbound_ring_seconds,
             region=settings.routing.conference_region,
             leg_status_callback=callback_url(
@@ -459,3 +463,51 @@ def wrap_up_note(call_sid: str) -> Response:
     count("WrapUpNotesSaved")
     logger.info("wrap-up note saved", agent_id=staff.agent_id, call_sid=call_sid)
     return json_response({"call_sid": call_sid, "saved": True, "occurred_ms": occurred_ms}, 201)
+
+
+@softphone.route("/calls/dial-check", methods=["GET"], cors=CORS)
+@agent_api
+def dial_check() -> Response:
+    """`?number=`: whether the signed-in rep may dial it, and if not why, in Japanese, so the
+    page says so before calling. The outbound webhook checks again: it is the authority."""
+    staff = require_staff(softphone.current_request)
+    query: Mapping[str, str] = softphone.current_request.query_params or {}
+    number = query.get("number") or ""
+    if not number.strip():
+        raise InvalidInput("number is required")
+    check = bootstrap.container().outbound_screen.check(number, staff.agent_id)
+    return json_response(check.as_json(), headers={"Cache-Control": "no-store"})
+
+
+@softphone.route("/wrap-up-codes", methods=["GET"], cors=CORS)
+@agent_api
+def wrap_up_codes() -> Response:
+    """The codes the page offers at wrap-up, in order (WRAP_UP_CODES)."""
+    from chalicelib.softphone.wrap_up import parse_codes
+
+    require_staff(softphone.current_request)
+    codes = parse_codes(bootstrap.container().settings.softphone.wrap_up_codes)
+    return json_response({"codes": list(codes)})
+
+
+@softphone.route("/conversations/{call_sid}/wrap-up-code", methods=["POST"], cors=CORS)
+@agent_api
+def wrap_up_code(call_sid: str) -> Response:
+    """Body {"code"}, one of GET /wrap-up-codes; who may set it and `call_sid` as for the note.
+    Asked again (the rep changed their mind), the latest code is the call's."""
+    from chalicelib.softphone.wrap_up import check_may_note, clean_code, code_fact, parse_codes
+
+    staff = require_staff(softphone.current_request)
+    c = bootstrap.container()
+    allowed = parse_codes(c.settings.softphone.wrap_up_codes)
+    code = clean_code(json_body(softphone.current_request).get("code"), allowed)
+    check_may_note(c.ledger.current_record(call_sid), call_sid, staff.agent_id, staff.is_supervisor)
+    occurred_ms = c.clock()
+    c.ledger.record_call_fact(
+        call_sid, "wrap_up_code", occurred_ms, code_fact(staff.agent_id, code)
+    )
+    count("WrapUpCodesSaved")
+    logger.info("wrap-up code saved", agent_id=staff.agent_id, call_sid=call_sid, code=code)
+    return json_response(
+        {"call_sid": call_sid, "code": code, "saved": True, "occurred_ms": occurred_ms}, 201
+    )

@@ -45,6 +45,7 @@ FACTS = frozenset(
         "voicemail_left",
         "callback_requested",
         "wrap_up_note",
+        "wrap_up_code",
         "customer_identified",
         # The recordings reconciliation found no recording of an answered conference at Twilio.
         "recording_missing",

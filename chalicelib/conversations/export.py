@@ -54,6 +54,7 @@ SCALAR_COLUMNS: tuple[tuple[str, str], ...] = (
     ("callback_requested", "bool"),
     ("routing_degraded", "bool"),
     ("wrap_up_note", "string"),
+    ("wrap_up_code", "string"),
     ("legs", "int32"),
     ("cost_micros", "int64"),
     ("cost_unit", "string"),

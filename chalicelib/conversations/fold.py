@@ -482,6 +482,7 @@ def _record(
         "callback_requested": callback_task or "callback_requested" in facts,
         "routing_degraded": bool(attrs.get("routing_degraded", False)),
         "wrap_up_note": str(wrap_up.get("note", "")),
+        "wrap_up_code": str(facts.get("wrap_up_code", {}).get("code", "")),
         "legs": len(evidence.legs),
         "cost_micros": cost_micros,
         "cost_unit": evidence.price_unit,

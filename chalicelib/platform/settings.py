@@ -237,6 +237,13 @@ class SoftphoneSettings(_Section):
     # Seconds a transfer waits for the colleague or team before TaskRouter cancels it (capped
     # by the workflow backstops, so it never widens beyond the named agent or team).
     transfer_timeout_seconds: int = Field(default=45, ge=10, le=600)
+    # Outbound guard rails (docs/softphone.md, "Guard rails"): the countries reps may dial, as
+    # libphonenumber's region codes, comma-separated ("JP" or "JP,US"), and the do-not-call list.
+    outbound_allowed_countries: str = "JP"
+    do_not_call_table: str = "contact-center-do-not-call"
+    # What came of a call, asked of the rep at every wrap-up (docs/softphone.md, "Wrap-up
+    # codes"): comma-separated, in the order the page shows them.
+    wrap_up_codes: str = Field(default="商談化,不在,折り返し依頼,対象外", min_length=1)
 
     @field_validator("server_version", "min_client_version", "latest_client_version")
     @classmethod

@@ -134,3 +134,12 @@ def hang_up() -> str:
     response = VoiceResponse()
     response.hangup()
     return str(response)
+
+
+def refuse_dial(reason_ja: str) -> str:
+    """A number the guard rails refused (chalicelib/softphone/dial_rules.py): the rep hears why,
+    in Japanese, and the call ends; nothing is dialled."""
+    response = VoiceResponse()
+    response.say(reason_ja, language="ja-JP")
+    response.hangup()
+    return str(response)

@@ -1,4 +1,8 @@
-"""The agent's note at the end of a call, stored as a fact of the call's conversation.
+"""The agent's note and wrap-up code at the end of a call, stored as facts of the call's
+conversation.
+
+The code says what came of the call (商談化, 不在, 折り返し依頼, 対象外 by default; the list is
+the WRAP_UP_CODES setting), one per call, inbound or outbound; asked again, the latest wins.
 
 Who may write it: the agent who answered the call (or took it by transfer, or placed it, for
 an outbound call), or a supervisor. The conversation record says who that was; a call the
@@ -8,7 +12,8 @@ trail the hang-up by a second or two).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from chalicelib.platform.errors import InvalidInput, NotFound
@@ -52,3 +57,41 @@ def check_may_note(
 def note_fact(agent_id: str, text: str) -> dict[str, str]:
     """The fact's data as chalicelib.conversations.fold reads it (`note`)."""
     return {"agent_id": agent_id, "note": text}
+
+
+NO_CODE = "(none)"
+
+
+def parse_codes(setting: str) -> tuple[str, ...]:
+    """The configured codes, in order, each once (commas, ASCII or Japanese, separate them)."""
+    codes = (code.strip() for code in setting.replace("、", ",").split(","))
+    return tuple(dict.fromkeys(code for code in codes if code))
+
+
+def clean_code(code: Any, allowed: Sequence[str]) -> str:
+    if not isinstance(code, str) or code.strip() not in allowed:
+        raise InvalidInput(f"code must be one of {', '.join(allowed)}")
+    return code.strip()
+
+
+def code_fact(agent_id: str, code: str) -> dict[str, str]:
+    """The fact's data as chalicelib.conversations.fold reads it (`code`)."""
+    return {"agent_id": agent_id, "code": code}
+
+
+def tally_codes(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """How many calls ended with each code, overall and per team, for the report. Counted:
+    the calls somebody took (answered inbound, every outbound); `(none)` when no code was given."""
+    total: Counter[str] = Counter()
+    by_team: dict[str, Counter[str]] = {}
+    for record in records:
+        taken = record.get("answered_by") or record.get("direction") == "outbound"
+        if not taken and not record.get("wrap_up_code"):
+            continue
+        code = str(record.get("wrap_up_code") or NO_CODE)
+        total[code] += 1
+        by_team.setdefault(str(record.get("team") or "-"), Counter())[code] += 1
+    return {
+        "total": dict(total.most_common()),
+        "by_team": {team: dict(counts) for team, counts in sorted(by_team.items())},
+    }

@@ -33,6 +33,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS contact_center_conversations (
   callback_requested boolean,
   routing_degraded boolean,
   wrap_up_note string,
+  wrap_up_code string,
   legs int,
   cost_micros bigint,
   cost_unit string,

@@ -278,6 +278,7 @@ def test_incoming_call_is_unmissable_then_held_muted_and_wrapped_up(
     expect(page.locator("#state")).to_have_attribute("data-state", "wrap_up")
     expect(page.locator("#wrapup-note")).to_be_focused()
     page.fill("#wrapup-note", "Wants the spring catalogue; call back Friday.")
+    page.get_by_label("商談化").check()  # what came of the call (WRAP_UP_CODES)
     softphone.screenshot("wrap-up")
     page.keyboard.press("Control+Enter")
 
@@ -285,6 +286,8 @@ def test_incoming_call_is_unmissable_then_held_muted_and_wrapped_up(
     expect(page.locator("#state")).to_have_attribute("data-state", "available")
     note = softphone.api("POST", rf"^/conversations/{offer.customer_call}/note$")
     assert note and note[-1].body == {"text": "Wants the spring catalogue; call back Friday."}
+    code = softphone.api("POST", rf"^/conversations/{offer.customer_call}/wrap-up-code$")
+    assert code and code[-1].body == {"code": "商談化"}
     status = softphone.api("PUT", r"^/agents/me/status$")
     assert status and status[-1].body == {"state": "available"}
     # The call is now among the agent's recent calls (the last 7 days, theirs by `agent=me`).

@@ -27,6 +27,8 @@ def on_a_live_call(softphone: Softphone, agent_id: str) -> None:
     expect(page.locator("#phone-status")).to_have_attribute("data-status", "ready")
     page.fill("#dial-number", "+81312345678")
     page.click("#dial-button")
+    # The page asks GET /calls/dial-check before the Device dials (web/app/dialling.js).
+    expect(page.locator("#call-view")).to_be_visible()
     softphone.fake("window.fakeTwilio.answer()")
     expect(page.locator("#call-label")).to_have_text("Outbound call")
 

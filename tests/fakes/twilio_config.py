@@ -44,6 +44,17 @@ def _value(raw: Any) -> Any:
     return raw
 
 
+def _matches(record: dict[str, Any], name: str, value: Any) -> bool:
+    """A list filter. `PhoneNumber` of IncomingPhoneNumbers matches as Twilio documents it:
+    "You can specify partial numbers and use '*' as a wildcard for any digit" (the
+    IncomingPhoneNumbers list in @twilio/cli-core's twilio_api_v2010.json). Where in the number
+    a partial one may match is not documented: anywhere, the loosest reading."""
+    if name == "phone_number" and str(record.get("sid", "")).startswith("PN"):
+        pattern = "".join(r"\d" if c == "*" else re.escape(c) for c in str(value))
+        return re.search(pattern, str(record.get(name, ""))) is not None
+    return str(record.get(name)) == str(value)
+
+
 @dataclass
 class FakeTwilioConfig:
     http: RecordingHttpClient
@@ -121,9 +132,7 @@ class FakeTwilioConfig:
         fields = {snake(k): _value(v) for k, v in request.data.items()}
         if sid is None and request.method == "GET":
             wanted = {snake(k): v for k, v in request.params.items() if k not in PAGING}
-            found = [
-                r for r in items.values() if all(str(r.get(k)) == str(v) for k, v in wanted.items())
-            ]
+            found = [r for r in items.values() if all(_matches(r, k, v) for k, v in wanted.items())]
             key = COLLECTIONS[collection.rsplit("/", 1)[-1]][1]
             return 200, {key: found, "meta": {"key": key, "next_page_url": None}}
         if sid is None and request.method == "POST":

@@ -102,3 +102,25 @@ def test_large_import_is_written_in_batches(tmp_path: Path, tables: Any) -> None
     assert import_agents(AGENTS_CSV, agents).written == 30
     report = import_customers(CUSTOMERS_CSV, customers, agents, "JP")
     assert (report.written, report.rejected) == (500, [])
+
+
+def test_a_teams_outbound_number_is_carried_by_each_of_its_agents(
+    tmp_path: Path, tables: Any
+) -> None:
+    agents, _ = tables
+    text = """agent_id,name,team,worker_sid,team_caller_id
+ito,Ito Mei,osaka,WK00000000000000000000000000000001,06-6123-0000
+mori,Mori Sho,osaka,WK00000000000000000000000000000002,
+sato,Sato Haruto,tokyo,WK00000000000000000000000000000003,
+ueno,Ueno Rin,osaka,WK00000000000000000000000000000004,06-6999-0000
+kudo,Kudo Ai,nagoya,WK00000000000000000000000000000005,not a number
+"""
+    report = import_agents(write(tmp_path, "a.csv", text), agents)
+    assert report.written == 3
+    rejected = dict(report.rejected)
+    assert set(rejected) == {5, 6}
+    assert rejected[5] == "team osaka's caller ID is already +81661230000 (line 2)"
+    assert rejected[6].startswith("team_caller_id: ")
+    items = {i["agent_id"]: i for i in agents.scan()["Items"]}
+    assert items["ito"]["team_caller_id"] == items["mori"]["team_caller_id"] == "+81661230000"
+    assert "team_caller_id" not in items["sato"]

@@ -331,3 +331,50 @@ def test_operator_tools_see_a_deployed_stage_as_its_functions_do(healthy: Any) -
     stored = StageStore(healthy, STAGE).parameters()
     assert settings.telephony.twilio_workflow_sid == stored["twilio_workflow_sid"]
     assert settings.telephony.twilio_secret_name == SECRET
+
+
+# --- team caller IDs (chalicelib/softphone/caller_id.py) ---------------------------------------
+
+
+def give_team_number(aws: Any, team: str, number: str) -> None:
+    table = aws.resource("dynamodb").Table(deployed_settings(aws, STAGE).routing.agents_table)
+    table.put_item(Item={"agent_id": f"{team}-rep", "team": team, "team_caller_id": number})
+
+
+def test_team_numbers_of_the_account_pointed_at_the_stage_check_out(
+    healthy: Any, twilio: FakeTwilioConfig, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    settings = deployed_settings(healthy, STAGE)
+    twilio.add_number("+81661230000", voice_url=settings.url("/twilio/voice/incoming"))
+    give_team_number(healthy, "osaka", "+81661230000")
+    assert examine(healthy)["team caller IDs"].ok
+
+
+def test_a_team_number_not_in_the_account_is_named_even_when_a_longer_one_contains_it(
+    healthy: Any, twilio: FakeTwilioConfig, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    # Twilio's PhoneNumber filter matches partial numbers: +8166123000 finds +81661230001.
+    twilio.add_number("+81661230001")
+    give_team_number(healthy, "osaka", "+8166123000")
+    give_team_number(healthy, "kobe", "+81781230000")
+    finding = examine(healthy)["team caller IDs"]
+    assert finding.problem == (
+        f"not numbers of Twilio account {ACCOUNT}: +8166123000 (team osaka), "
+        "+81781230000 (team kobe): Twilio refuses them as caller ID, so those teams' outbound "
+        "calls fail"
+    )
+    assert "import-agents" in finding.fix
+
+
+def test_a_team_number_customers_call_back_on_another_stage_is_named(
+    healthy: Any, twilio: FakeTwilioConfig, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    twilio.add_number(
+        "+81661230000", voice_url="https://prod.example.test/api/twilio/voice/incoming"
+    )
+    give_team_number(healthy, "osaka", "+81661230000")
+    finding = examine(healthy)["team caller IDs"]
+    assert finding.problem == (
+        "customers who call back +81661230000 (team osaka) do not reach this stage"
+    )
+    assert f"--number {NUMBER} --number <each team number>" in finding.fix

@@ -102,3 +102,34 @@ def test_the_static_server_answers_config_js_from_the_stacks_file(tmp_path: Path
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_crm_origins_reach_the_page_only_when_there_are_some() -> None:
+    from ops.web_config import parse_crm_origins
+
+    origins = parse_crm_origins(" https://crm.example.com, http://127.0.0.1:9000 ,")
+    assert origins == ("https://crm.example.com", "http://127.0.0.1:9000")
+    config = WebConfig("https://api", "ap-northeast-1", "p", "c", crm_origins=origins)
+    assert _config_of(config.script())["crmOrigins"] == list(origins)
+    assert "crmOrigins" not in _config_of(WebConfig("https://api", "r", "p", "c").script())
+
+
+@pytest.mark.parametrize(
+    "text", ["https://crm.example.com/", "crm.example.com", "https://crm.example.com/app", "*"]
+)
+def test_a_crm_origin_must_be_written_as_browsers_write_origins(text: str) -> None:
+    from ops.web_config import parse_crm_origins
+
+    with pytest.raises(ValueError, match="not origins"):
+        parse_crm_origins(text)
+
+
+def test_a_deployed_stage_writes_its_crm_origins_setting_into_the_release() -> None:
+    from ops.settings import OperatorSettings
+    from ops.web_deploy import stage_web_config
+    from tests.conftest import make_settings
+
+    settings = OperatorSettings.from_values(
+        {**make_settings().flat(), "crm_origins": "https://crm.example.com"}
+    )
+    assert stage_web_config(settings).crm_origins == ("https://crm.example.com",)

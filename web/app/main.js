@@ -7,7 +7,11 @@ import { CognitoSession } from "../shared/cognito.js";
 import { versionVerdict } from "../shared/version.js";
 import { Notifier, Ringer, TitleFlasher } from "./alerts.js";
 import { CallControl, callInfo, colleaguesFrom, itemsOf, mergeInfo, reasonText } from "./calls.js";
+import { announceReady, listenForDialRequests } from "./click_to_dial.js";
+import { checkDial } from "./dialling.js";
+import { WrapUpCodes } from "./wrapup_codes.js";
 import { Phone } from "./phone.js";
+import { OneTab } from "./one_tab.js";
 import { Presence } from "./presence.js";
 
 const $ = (id) => document.getElementById(id);
@@ -43,6 +47,12 @@ let api;
 let presence;
 let phone;
 let control;
+let wrapUpCodes;
+let oneTab;
+let working = false; // signed in, holding the line in this tab
+let pendingDial = ""; // a CRM request that came before the rep signed in
+let lineElsewhere = false; // another tab of this rep holds the softphone
+let phoneStarting = null;
 const ringer = new Ringer();
 const flasher = new TitleFlasher();
 const notifier = new Notifier();
@@ -573,12 +583,16 @@ function endCall({ wrapUp }) {
   clearInterval(timerHandle);
   ui.call = null;
   if (wrapUp && call) {
-    ui.wrapUp = { info: call.info, startedAt: call.startedAt, endedAt: Date.now(), transferred: Boolean(call.transferred) };
+    // An outbound call's own CallSid (its conversation's id) is only known once Twilio has
+    // answered the SDK: `call.parameters` (twilio.com/docs/voice/sdks/javascript/twiliocall).
+    const info = { ...call.info, callSid: call.info.callSid || call.sdk?.parameters?.CallSid || "" };
+    ui.wrapUp = { info, startedAt: call.startedAt, endedAt: Date.now(), transferred: Boolean(call.transferred) };
     $("wrapup-name").textContent = displayName(call.info);
     const talked = formatDuration(ui.wrapUp.endedAt - call.startedAt);
     $("wrapup-summary").textContent = `${call.info.direction === "outbound" ? "Outbound" : "Inbound"} call, ${talked}${call.transferred ? ", transferred" : ""}.`;
     $("wrapup-note").value = "";
     $("wrapup-error").textContent = "";
+    wrapUpCodes.show($("wrapup-codes"));
     showView("wrapup-view");
     $("wrapup-note").focus();
   } else {
@@ -793,6 +807,11 @@ async function dial(event) {
   $("dial-error").textContent = "";
   let sdkCall;
   try {
+    const verdict = await checkDial(api, number);
+    if (verdict && !verdict.allowed) {
+      $("dial-error").textContent = verdict.message || "This number cannot be called.";
+      return;
+    }
     sdkCall = await phone.connect(number);
   } catch (error) {
     $("dial-error").textContent = `Could not place the call: ${error.message || error}`;
@@ -815,11 +834,27 @@ async function finishWrapUp(event) {
   if (!ui.wrapUp) return;
   const note = $("wrapup-note").value.trim();
   const { info } = ui.wrapUp;
+  const code = wrapUpCodes.chosen($("wrapup-codes"));
+  if (code === "") {
+    $("wrapup-error").textContent = "Choose what came of this call.";
+    return;
+  }
   const button = $("wrapup-done");
   button.disabled = true;
   try {
     // A conversation is known by the customer's call (inbound) or our own leg (outbound).
     const conversation = info.conversationId || info.customerCallSid || info.callSid;
+    if (code && conversation && ui.wrapUp.codeSaved !== code) {
+      try {
+        await wrapUpCodes.save(conversation, code);
+        ui.wrapUp.codeSaved = code;
+      } catch (error) {
+        // The call's record never appeared (its callbacks are lost or late): the rep is not
+        // held in wrap-up for it, but is told the code was not kept.
+        if (error.status !== 404) throw error;
+        setBanner("wrapup-code", `The call's record is not there yet: "${code}" was not saved.`);
+      }
+    }
     if (note && conversation && ui.wrapUp.noteSaved !== note) {
       await control.saveNote(conversation, note);
       ui.wrapUp.noteSaved = note;
@@ -991,6 +1026,16 @@ async function startWorking() {
   $("signin").hidden = true;
   $("app").hidden = false;
   $("agent-name").textContent = session.username;
+  // One softphone per rep: before this tab registers a Device or opens a presence session.
+  oneTab = new OneTab(session.username, { isBusy: () => !idle(), release: releaseToOtherTab });
+  if ((await oneTab.claim()) === "busy") {
+    lineElsewhere = true;
+    block(
+      "The softphone is already open in another tab, on a call",
+      "Finish the call there. To use the softphone in this tab afterwards, reload it.",
+    );
+    return;
+  }
   presence = new Presence(api, {
     onState: showAgentState,
     onHeartbeat: (ok, error) => {
@@ -1014,7 +1059,7 @@ async function startWorking() {
     onIncoming,
     onError: onPhoneError,
   });
-  phone.start().catch((error) => onPhoneError(error, "start"));
+  phoneStarting = phone.start().catch((error) => onPhoneError(error, "start"));
   refreshRecent();
   if (!ringer.canPlay) {
     setBanner("sound", "Click anywhere on the page to turn the ringtone on.", { tone: "info" });
@@ -1027,12 +1072,47 @@ async function startWorking() {
       { once: true },
     );
   }
-  const wanted = normaliseNumber(new URLSearchParams(location.search).get("call"));
-  if (wanted) {
-    $("dial-number").value = wanted;
-    $("dial-number").focus();
-    setBanner("dial", `Ready to call ${wanted}: press Call.`, { tone: "info" });
+  working = true;
+  readyToDial(pendingDial || new URLSearchParams(location.search).get("call"));
+  pendingDial = "";
+  announceReady(config.crmOrigins);
+}
+
+/**
+ * A number from the CRM (`?call=` or a postMessage) in the dialler, one keypress from calling;
+ * never dialled by itself. Returns the number as it will be dialled ("" if it is not one).
+ */
+function readyToDial(raw) {
+  const wanted = normaliseNumber(raw);
+  if (!wanted || lineElsewhere) return "";
+  if (!working) {
+    pendingDial = wanted; // signed out yet: shown once the rep is in
+    return wanted;
   }
+  if (!idle()) {
+    setBanner("dial", `Finish this call, then call ${wanted}.`, { tone: "info" });
+    return wanted;
+  }
+  $("dial-number").value = wanted;
+  $("dial-number").focus();
+  setBanner("dial", `Ready to call ${wanted}: press Call.`, { tone: "info" });
+  return wanted;
+}
+
+/** Another tab of this rep took the softphone over: this one lets go of its line and session. */
+async function releaseToOtherTab() {
+  working = false;
+  lineElsewhere = true;
+  if (presence) {
+    presence.running = false;
+    clearTimeout(presence.timer);
+  }
+  await phoneStarting; // a Device still registering is destroyed too, not left behind
+  await phone?.stop();
+  block(
+    "The softphone moved to another tab",
+    "Calls ring in the other tab now. To use the softphone here instead, reload this tab.",
+  );
 }
 
 /** Open the presence session; while the network is down, keep trying every few seconds. */
@@ -1045,11 +1125,11 @@ async function startPresence() {
       sessionLost();
     } else if (error.kind === "network") {
       setConnected(false);
-      setTimeout(() => session.signedIn && startPresence(), 5000);
+      setTimeout(() => session.signedIn && !lineElsewhere && startPresence(), 5000);
     } else if (error.status >= 500) {
       // The server is briefly unable (503 with Retry-After): keep trying, say so meanwhile.
       setBanner("state", "Signing you in to the phone system… retrying.", { tone: "info" });
-      setTimeout(() => session.signedIn && startPresence(), 5000);
+      setTimeout(() => session.signedIn && !lineElsewhere && startPresence(), 5000);
     } else if (error.kind !== "refused") {
       setBanner("state", `Could not sign you in to the phone system: ${error.message}`, { tone: "error" });
     }
@@ -1160,6 +1240,8 @@ function main() {
     onReachability: onApiReachability,
   });
   control = new CallControl(api);
+  wrapUpCodes = new WrapUpCodes(api);
+  listenForDialRequests(config.crmOrigins, readyToDial);
   wire();
   if (session.signedIn) {
     ringer.unlock();
