@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.recordings.store import RecordingStore
     from chalicelib.recordings.transcriber import Transcriber
     from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
+    from chalicelib.routing.waiting import QueueWait
     from chalicelib.telephony.rest import TwilioGateway
 
 
@@ -332,6 +333,18 @@ class Container:
             load_prompts(s.escalation.prompt_language, s.escalation.prompts),
             settings_from(s),
             lambda: self.clock(),
+        )
+
+    @cached_property
+    def queue_wait(self) -> QueueWait:
+        from chalicelib.escalation.prompts import load_prompts
+        from chalicelib.routing.waiting import QueueWait, settings_from
+
+        s = self.settings
+        return QueueWait(
+            self.twilio,
+            load_prompts(s.escalation.prompt_language, s.escalation.prompts),
+            settings_from(s),
         )
 
     @cached_property
