@@ -118,9 +118,7 @@ def test_wait_announces_position_and_expected_wait_then_holds(twilio: TwilioPost
 
 
 @pytest.mark.parametrize("blank", [{}, {"QueuePosition": "", "AvgQueueTime": ""}])
-def test_wait_without_figures_says_please_hold(
-    twilio: TwilioPoster, blank: dict[str, str]
-) -> None:
+def test_wait_without_figures_says_please_hold(twilio: TwilioPoster, blank: dict[str, str]) -> None:
     root = xml(twilio.post(WAIT, wait_form(QueueTime="5", **blank)))
     assert "お待ちください" in (root[0].text or "")
     assert "番目" not in (root[0].text or "")
