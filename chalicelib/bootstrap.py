@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chalicelib.conversations.store import ConversationTable, EventStore
     from chalicelib.escalation.business_hours import BusinessCalendar
     from chalicelib.escalation.fallback import Fallback
+    from chalicelib.escalation.followups import FollowUpInbox
     from chalicelib.escalation.steps import EscalationSteps
     from chalicelib.escalation.timelines import EscalationTimelines
     from chalicelib.platform.settings import Settings, TwilioCredentials
@@ -333,6 +334,14 @@ class Container:
             load_prompts(s.escalation.prompt_language, s.escalation.prompts),
             settings_from(s),
             lambda: self.clock(),
+        )
+
+    @cached_property
+    def follow_up_inbox(self) -> FollowUpInbox:
+        from chalicelib.escalation.followups import FollowUpInbox, settings_from
+
+        return FollowUpInbox(
+            self.conversations, self.recordings, self.ledger, settings_from(self.settings)
         )
 
     @cached_property

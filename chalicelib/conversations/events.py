@@ -48,6 +48,8 @@ FACTS = frozenset(
         "customer_identified",
         # The recordings reconciliation found no recording of an answered conference at Twilio.
         "recording_missing",
+        # A rep closed the voicemail or callback request in the follow-up inbox (issue 18).
+        "follow_up_done",
     }
 )
 # Query parameters we add to the callback URLs we hand Twilio (assignment.py), naming the

@@ -169,6 +169,11 @@ class EscalationSettings(_Section):
     # prompts JSON.
     prompt_language: str = "ja-JP"
     prompts: str = ""
+    # The follow-up inbox (issue 18): how far back it looks, how many it lists, and after how
+    # long an open voicemail or callback request shows as overdue on the supervisors' board.
+    followup_inbox_days: int = Field(default=14, ge=1, le=90)
+    followup_inbox_limit: int = Field(default=50, ge=1, le=200)
+    followup_overdue_minutes: int = Field(default=240, ge=5, le=10080)
 
 
 class ConversationSettings(_Section):
