@@ -7,6 +7,7 @@ import { CognitoSession } from "../shared/cognito.js";
 import { versionVerdict } from "../shared/version.js";
 import { Notifier, Ringer, TitleFlasher } from "./alerts.js";
 import { CallControl, callInfo, colleaguesFrom, itemsOf, mergeInfo, reasonText } from "./calls.js";
+import { FollowUps } from "./followups.js";
 import { Phone } from "./phone.js";
 import { Presence } from "./presence.js";
 
@@ -914,6 +915,24 @@ function renderRecent(items, { append = false } = {}) {
   }
 }
 
+// ---------------------------------------------------------------- follow-ups (issue 18)
+
+let followUps = null;
+
+function startFollowUps() {
+  followUps = new FollowUps(api, {
+    list: $("followups-list"),
+    count: $("followups-count"),
+    when: formatWhen,
+    // The normal outbound path: the dial form, as a `/?call=` link fills it.
+    callBack: (number) => {
+      $("dial-number").value = number;
+      $("dial-form").requestSubmit();
+    },
+  });
+  followUps.refresh();
+}
+
 // ---------------------------------------------------------------- keyboard
 
 function typing(target) {
@@ -1016,6 +1035,7 @@ async function startWorking() {
   });
   phone.start().catch((error) => onPhoneError(error, "start"));
   refreshRecent();
+  startFollowUps();
   if (!ringer.canPlay) {
     setBanner("sound", "Click anywhere on the page to turn the ringtone on.", { tone: "info" });
     document.addEventListener(
@@ -1136,6 +1156,7 @@ function wire() {
   $("dial-form").addEventListener("submit", dial);
   $("wrapup-view").addEventListener("submit", finishWrapUp);
   $("recent-refresh").addEventListener("click", refreshRecent);
+  $("followups-refresh").addEventListener("click", () => followUps?.refresh());
   $("blocked-reload").addEventListener("click", () => reloadForVersion(true));
   document.addEventListener("keydown", onKey);
   globalThis.addEventListener("online", () => presence?.beatNow());
