@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 from playwright.sync_api import expect
 
 from chalicelib.platform.settings import LOCAL_AUTH_TOKEN
 from chalicelib.telephony import webhooks
 from ops.webhooks import post_signed
-from tests.browser.conftest import Softphone, Stack, play_callbacks
+from tests.browser.conftest import Softphone, Stack, play_callbacks, sign_in_on_page, staff_page
 from tests.conversation_script import CallScript, rfc2822
 from tests.data import sid
 from tests.recording_data import two_channel_wav
@@ -107,3 +108,17 @@ def test_a_rep_plays_the_voicemail_assigned_to_them_calls_back_and_closes_it(
     item.locator("button.followup-done").click()
     softphone.wait_for_api("POST", rf"^/followups/{call_sid}/done$", 1)
     expect(page.locator(f'#followups-list li[data-followup="{call_sid}"]')).to_have_count(0)
+
+
+def test_the_board_shows_supervisors_the_overdue_follow_ups(
+    browser: Any, stack: Stack, demo_agents: list[dict[str, str]]
+) -> None:
+    agent = demo_agents[21]  # no other browser test uses this agent
+    six_hours_ago = int(time.time() * 1000) - 6 * 3_600_000
+    call_sid = voicemail_for(stack, 7402, agent["agent_id"], agent["team"], six_hours_ago)
+    with staff_page(browser, stack, "/board/", {"width": 1920, "height": 1080}) as page:
+        sign_in_on_page(page, "supervisor")
+        row = page.locator(f'#overdue-list li[data-followup="{call_sid}"]')
+        expect(row).to_be_visible()
+        expect(row).to_contain_text(f"for {agent['agent_id']}")
+        expect(row).to_contain_text("waiting 6 h")
