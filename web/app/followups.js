@@ -3,6 +3,8 @@
 // (GET /agents/me/followups hands it out, for the assignee only); "Call back" dials through
 // the page's normal outbound path (the dial form, as `/?call=` does); "Done" closes it.
 
+import { formatPhone, t } from "../shared/i18n.js";
+
 const enc = encodeURIComponent;
 
 export class FollowUps {
@@ -22,8 +24,8 @@ export class FollowUps {
       body = await this.api.get("/agents/me/followups");
     } catch (error) {
       if (error.kind === "refused") return;
-      const why = error.kind === "network" ? "no answer from the server" : error.message;
-      this.render([], `Could not load your follow-ups (${why}).`);
+      const why = error.kind === "network" ? t("common.noAnswer") : error.message;
+      this.render([], t("softphone.followups.failed", { why }));
       return;
     }
     this.render(Array.isArray(body?.followups) ? body.followups : []);
@@ -35,13 +37,13 @@ export class FollowUps {
       await this.api.post(`/followups/${enc(id)}/done`, {});
     } catch (error) {
       button.disabled = false;
-      button.title = `Could not close it: ${error.message || error}`;
+      button.title = t("softphone.followups.doneFailed", { error: error.message || error });
       return;
     }
     await this.refresh();
   }
 
-  render(items, emptyText = "Nothing to follow up.") {
+  render(items, emptyText = t("softphone.followups.none")) {
     const { list, count } = this.view;
     list.replaceChildren();
     count.textContent = items.length ? String(items.length) : "";
@@ -65,15 +67,15 @@ export class FollowUps {
     head.className = "followup-head";
     const kind = document.createElement("span");
     kind.className = "followup-kind";
-    kind.textContent = item.kind === "voicemail" ? "Voicemail" : "Callback request";
+    kind.textContent = t(`common.followup.${item.kind === "voicemail" ? "voicemail" : "callback"}`);
     const who = document.createElement("span");
     who.className = "followup-who";
-    who.textContent = item.customer_name || item.caller_display || "Unknown caller";
+    who.textContent = item.customer_name || formatPhone(item.caller) || t("softphone.unknownCaller");
     head.append(kind, who);
     const meta = document.createElement("div");
     meta.className = "followup-meta muted";
-    const parts = [item.caller_display, this.view.when(item.started_ms)];
-    parts.push(item.assignee ? "assigned to you" : `team ${item.team}, unassigned`);
+    const parts = [formatPhone(item.caller) || item.caller_display, this.view.when(item.started_ms)];
+    parts.push(item.assignee ? t("softphone.followups.yours") : t("softphone.followups.teams", { team: item.team }));
     meta.textContent = parts.filter(Boolean).join(" · ");
     li.append(head, meta);
     const vm = item.voicemail;
@@ -93,7 +95,7 @@ export class FollowUps {
     } else if (item.kind === "voicemail") {
       const wait = document.createElement("p");
       wait.className = "muted";
-      wait.textContent = "The recording is still being stored.";
+      wait.textContent = t("softphone.followups.storing");
       li.append(wait);
     }
     const actions = document.createElement("div");
@@ -102,14 +104,14 @@ export class FollowUps {
       const call = document.createElement("button");
       call.type = "button";
       call.className = "btn btn-accept btn-small followup-call";
-      call.textContent = "Call back";
+      call.textContent = t("softphone.callBack");
       call.addEventListener("click", () => this.view.callBack(item.caller));
       actions.append(call);
     }
     const done = document.createElement("button");
     done.type = "button";
     done.className = "btn btn-quiet btn-small followup-done";
-    done.textContent = "Done";
+    done.textContent = t("softphone.followups.done");
     done.addEventListener("click", () => this.done(item.id, done));
     actions.append(done);
     li.append(actions);

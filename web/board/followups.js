@@ -2,11 +2,15 @@
 // the configured time (FOLLOWUP_OVERDUE_MINUTES), from GET /followups/overdue (supervisors
 // only; anyone else gets 403 and the panel stays hidden). Polled slowly: they age in hours.
 
+import { formatPhone, t } from "../shared/i18n.js";
+
 const OVERDUE_POLL_MS = 60000;
 
 function age(ms) {
   const minutes = Math.max(0, Math.floor(ms / 60000));
-  return minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+  return minutes >= 60
+    ? t("common.hoursMinutes", { hours: Math.floor(minutes / 60), minutes: minutes % 60 })
+    : t("common.minutes", { minutes });
 }
 
 // Until the board is signed in, look again soon: the list must show once someone signs in.
@@ -37,10 +41,12 @@ export function watchOverdue({ api, token, panel, list, count }) {
           const li = document.createElement("li");
           li.dataset.followup = row.id;
           li.textContent = [
-            row.kind === "voicemail" ? "Voicemail" : "Callback request",
-            row.customer_name || row.caller_display,
-            row.assignee ? `for ${row.assignee}` : `team ${row.team}, unassigned`,
-            `waiting ${age(Date.now() - row.started_ms)}`,
+            t(`common.followup.${row.kind === "voicemail" ? "voicemail" : "callback"}`),
+            row.customer_name || formatPhone(row.caller_display),
+            row.assignee
+              ? t("board.overdue.for", { agent: row.assignee })
+              : t("board.overdue.unassigned", { team: row.team }),
+            t("board.overdue.waiting", { age: age(Date.now() - row.started_ms) }),
           ]
             .filter(Boolean)
             .join(" · ");
