@@ -8,6 +8,7 @@ import re
 import time
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from chalicelib.platform.settings import LOCAL_AUTH_TOKEN
@@ -69,6 +70,7 @@ def voicemail_for(stack: Stack, n: int, owner: str, team: str, t0: int) -> str:
     return script.call_sid
 
 
+@pytest.mark.parametrize("page_language", ["ja"])  # the floor's language; the README's picture
 def test_a_rep_plays_the_voicemail_assigned_to_them_calls_back_and_closes_it(
     softphone: Softphone, stack: Stack, demo_agents: list[dict[str, str]]
 ) -> None:
