@@ -10,6 +10,7 @@ from chalice import Chalice
 from chalicelib.api.agents import agents
 from chalicelib.api.conversations import conversations
 from chalicelib.api.escalation import escalation
+from chalicelib.api.followups import followups
 from chalicelib.api.handshake import client_version_handshake
 from chalicelib.api.limits import request_limits
 from chalicelib.api.recordings import recordings
@@ -26,6 +27,7 @@ app.register_blueprint(softphone)
 app.register_blueprint(recordings)
 app.register_blueprint(escalation)
 app.register_blueprint(agents)
+app.register_blueprint(followups)
 
 
 @app.middleware("all")

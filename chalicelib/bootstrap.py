@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chalicelib.conversations.store import ConversationTable, EventStore
     from chalicelib.escalation.business_hours import BusinessCalendar
     from chalicelib.escalation.fallback import Fallback
+    from chalicelib.escalation.followups import FollowUpInbox
     from chalicelib.escalation.steps import EscalationSteps
     from chalicelib.escalation.timelines import EscalationTimelines
     from chalicelib.platform.settings import Settings, TwilioCredentials
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
     from chalicelib.softphone.outbound import OutboundCalls
     from chalicelib.softphone.outbound_policy import OutboundScreen
+    from chalicelib.routing.waiting import QueueWait
     from chalicelib.telephony.rest import TwilioGateway
 
 
@@ -334,6 +336,26 @@ class Container:
             load_prompts(s.escalation.prompt_language, s.escalation.prompts),
             settings_from(s),
             lambda: self.clock(),
+        )
+
+    @cached_property
+    def follow_up_inbox(self) -> FollowUpInbox:
+        from chalicelib.escalation.followups import FollowUpInbox, settings_from
+
+        return FollowUpInbox(
+            self.conversations, self.recordings, self.ledger, settings_from(self.settings)
+        )
+
+    @cached_property
+    def queue_wait(self) -> QueueWait:
+        from chalicelib.escalation.prompts import load_prompts
+        from chalicelib.routing.waiting import QueueWait, settings_from
+
+        s = self.settings
+        return QueueWait(
+            self.twilio,
+            load_prompts(s.escalation.prompt_language, s.escalation.prompts),
+            settings_from(s),
         )
 
     @cached_property

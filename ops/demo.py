@@ -71,6 +71,93 @@ _COMPANY = [
 _KIND = ["Trading", "Foods", "Logistics", "Systems", "Motors", "Pharma", "Design", "Realty"]
 
 
+# Names as the floor writes them (issue 18): kanji, then the reading in kana, so a rep can say
+# the name on the phone. The romaji ids above stay the keys (agent_id, sign-in).
+_FAMILY_JA = {
+    "sato": ("佐藤", "さとう"),
+    "suzuki": ("鈴木", "すずき"),
+    "takahashi": ("高橋", "たかはし"),
+    "tanaka": ("田中", "たなか"),
+    "watanabe": ("渡辺", "わたなべ"),
+    "ito": ("伊藤", "いとう"),
+    "yamamoto": ("山本", "やまもと"),
+    "nakamura": ("中村", "なかむら"),
+    "kobayashi": ("小林", "こばやし"),
+    "kato": ("加藤", "かとう"),
+    "yoshida": ("吉田", "よしだ"),
+    "yamada": ("山田", "やまだ"),
+    "sasaki": ("佐々木", "ささき"),
+    "yamaguchi": ("山口", "やまぐち"),
+    "matsumoto": ("松本", "まつもと"),
+    "inoue": ("井上", "いのうえ"),
+    "kimura": ("木村", "きむら"),
+    "hayashi": ("林", "はやし"),
+    "shimizu": ("清水", "しみず"),
+    "yamazaki": ("山崎", "やまざき"),
+    "mori": ("森", "もり"),
+    "abe": ("阿部", "あべ"),
+    "ikeda": ("池田", "いけだ"),
+    "hashimoto": ("橋本", "はしもと"),
+    "ishikawa": ("石川", "いしかわ"),
+    "ogawa": ("小川", "おがわ"),
+    "okada": ("岡田", "おかだ"),
+    "goto": ("後藤", "ごとう"),
+    "hasegawa": ("長谷川", "はせがわ"),
+    "murakami": ("村上", "むらかみ"),
+}
+_GIVEN_JA = {
+    "haruto": ("陽翔", "はると"),
+    "yui": ("結衣", "ゆい"),
+    "sota": ("蒼太", "そうた"),
+    "hina": ("陽菜", "ひな"),
+    "ren": ("蓮", "れん"),
+    "aoi": ("葵", "あおい"),
+    "yuto": ("悠斗", "ゆうと"),
+    "mei": ("芽依", "めい"),
+    "riku": ("陸", "りく"),
+    "sakura": ("さくら", "さくら"),
+}
+_COMPANY_JA = {
+    "Sakura": ("さくら", "さくら"),
+    "Fuji": ("富士", "ふじ"),
+    "Kaze": ("風", "かぜ"),
+    "Midori": ("みどり", "みどり"),
+    "Hikari": ("光", "ひかり"),
+    "Yama": ("山", "やま"),
+    "Umi": ("海", "うみ"),
+    "Sora": ("空", "そら"),
+    "Hoshi": ("星", "ほし"),
+    "Tsuki": ("月", "つき"),
+    "Kawa": ("川", "かわ"),
+    "Mori": ("森", "もり"),
+    "Asahi": ("朝日", "あさひ"),
+    "Nishiki": ("錦", "にしき"),
+    "Kiri": ("桐", "きり"),
+}
+_KIND_JA = {
+    "Trading": ("商事", "しょうじ"),
+    "Foods": ("食品", "しょくひん"),
+    "Logistics": ("物流", "ぶつりゅう"),
+    "Systems": ("システムズ", "しすてむず"),
+    "Motors": ("モーター", "もーたー"),
+    "Pharma": ("製薬", "せいやく"),
+    "Design": ("デザイン", "でざいん"),
+    "Realty": ("不動産", "ふどうさん"),
+}
+
+
+def japanese_name(family: str, given: str) -> str:
+    """佐藤 陽翔（さとう はると）"""
+    (fk, fr), (gk, gr) = _FAMILY_JA[family], _GIVEN_JA[given]
+    return f"{fk} {gk}（{fr} {gr}）"
+
+
+def company_name(company: str, kind: str) -> str:
+    """株式会社錦食品（かぶしきがいしゃにしきしょくひん）"""
+    (ck, cr), (kk, kr) = _COMPANY_JA[company], _KIND_JA[kind]
+    return f"株式会社{ck}{kk}（かぶしきがいしゃ{cr}{kr}）"
+
+
 def worker_sid(agent_id: str) -> str:
     return "WK" + hashlib.md5(agent_id.encode()).hexdigest()  # noqa: S324 - an id, not security
 
@@ -85,7 +172,7 @@ def demo_agents() -> list[dict[str, str]]:
             agents.append(
                 {
                     "agent_id": agent_id,
-                    "name": f"{family.title()} {_GIVEN[n % len(_GIVEN)].title()}",
+                    "name": japanese_name(family, _GIVEN[n % len(_GIVEN)]),
                     "team": team,
                     "worker_sid": worker_sid(agent_id),
                 }
@@ -121,7 +208,7 @@ def demo_customers(
             {
                 "phone": phone,
                 "customer_id": f"C{n + 1:05d}",
-                "customer_name": f"{rng.choice(_COMPANY)} {rng.choice(_KIND)} K.K.",
+                "customer_name": company_name(rng.choice(_COMPANY), rng.choice(_KIND)),
                 "owner_agent_id": owner["agent_id"] if owned else "",
                 "team": owner["team"],
             }

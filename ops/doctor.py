@@ -14,7 +14,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 from twilio.base.exceptions import TwilioException
@@ -54,6 +56,13 @@ CALLBACKS = (
 KINDS = {"AWS::DynamoDB::Table": "table", "AWS::S3::Bucket": "bucket", "AWS::SQS::Queue": "queue"}
 
 Probe = Callable[[str], "int | str"]
+# The company's own closures (BUSINESS_HOURS `closures`) are a list someone must extend; warn
+# this long before the last one passes (issue 18).
+CLOSURES_NOTICE = timedelta(days=90)
+
+
+def floor_today() -> date:
+    return datetime.now(ZoneInfo("Asia/Tokyo")).date()
 
 
 @dataclass(frozen=True)
@@ -61,12 +70,16 @@ class Finding:
     check: str
     problem: str = ""
     fix: str = ""
+    # A warning is worth reading but breaks nothing yet: it does not fail the doctor.
+    warning: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.problem
+        return not self.problem or self.warning
 
     def __str__(self) -> str:
+        if self.warning and self.problem:
+            return f"WARN  {self.check}\n      {self.problem}\n      fix: {self.fix}"
         if self.ok:
             return f"ok    {self.check}"
         return f"FAIL  {self.check}\n      {self.problem}\n      fix: {self.fix}"
@@ -100,12 +113,14 @@ class Doctor:
         stage: str,
         twilio_http_client: Any | None = None,
         probe: Probe = probe_unsigned_post,
+        today: Callable[[], date] = floor_today,
     ) -> None:
         self.session = session
         self.stage = stage
         self.store = StageStore(session, stage)
         self.twilio_http_client = twilio_http_client
         self.probe = probe
+        self.today = today
         self.provision = PROVISION.format(stage=stage)
         self._settings: OperatorSettings | None = None
         self._client: Any | None = None
@@ -138,6 +153,7 @@ class Doctor:
             except (ClientError, BotoCoreError, TwilioException) as exc:
                 problem, fix = f"could not check: {exc}", "see the error; run the doctor again"
             findings.append(Finding(name, problem, fix))
+        findings.append(self.closures())
         return findings
 
     def aws_credentials(self) -> Iterator[tuple[str, str]]:
@@ -525,6 +541,32 @@ class Doctor:
                 )
             return
 
+    def closures(self) -> Finding:
+        """A warning when the company's configured closures end within CLOSURES_NOTICE.
+
+        Public holidays need no list (jpholiday computes any year); the company's own days off
+        do, and a list that ran out silently opens the phones on a closed day."""
+        from chalicelib.escalation.business_hours import InvalidBusinessHours, load_calendar
+
+        check = "company closures (BUSINESS_HOURS)"
+        configured = self._settings.escalation.business_hours if self._settings else ""
+        try:
+            end = load_calendar(configured).closures_end()
+        except InvalidBusinessHours as exc:
+            return Finding(check, f"BUSINESS_HOURS cannot be read: {exc}", "fix its JSON")
+        today = self.today()
+        if end is None or end < today + CLOSURES_NOTICE:
+            when = "none are configured" if end is None else f"the last one ends {end}"
+            return Finding(
+                check,
+                f"{when}; within {CLOSURES_NOTICE.days} days the phones open on days the "
+                "company may be closed (year-end, summer)",
+                "add the coming closures to `closures` in BUSINESS_HOURS "
+                "(docs/escalation.md, Business hours) and redeploy",
+                warning=True,
+            )
+        return Finding(check)
+
     # --- shared -----------------------------------------------------------------------------
 
     def settings(self) -> OperatorSettings:
@@ -590,8 +632,9 @@ def report(findings: list[Finding], say: Callable[[str], None] = print) -> int:
     for finding in findings:
         say(str(finding))
     problems = [f for f in findings if not f.ok]
+    warnings = [f for f in findings if f.warning and f.problem]
     say(
-        "everything checks out"
+        ("everything checks out" + (f", {len(warnings)} warning(s)" if warnings else ""))
         if not problems
         else f"{len(problems)} problem(s): fix the first one first, then run the doctor again"
     )

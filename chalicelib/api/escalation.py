@@ -52,9 +52,19 @@ def fallback_menu() -> Response:
 @webhook
 def fallback_choice() -> Response:
     from chalicelib.escalation.fallback import FallbackCall
+    from chalicelib.routing.waiting import KEY_PARAMETER, WAIT_KEYS
     from chalicelib.telephony.forms import parse_form
 
-    call = parse_form(FallbackCall, twilio_form(escalation.current_request))
+    request = escalation.current_request
+    call = parse_form(FallbackCall, twilio_form(request))
+    # A key pressed while waiting in the queue arrives by redirect (routing/waiting.py), with
+    # the fallback's key in the query instead of a `Digits` field.
+    query: dict[str, str] = dict(request.query_params or {})
+    key = query.get(KEY_PARAMETER, "")
+    if key:
+        if key not in WAIT_KEYS.values():
+            raise InvalidInput("not a fallback key")
+        call = call.model_copy(update={"digits": key})
     return twiml_response(bootstrap.container().fallback.choose(call))
 
 

@@ -16,7 +16,9 @@ voice = Blueprint(__name__)
 @webhook
 def incoming_call() -> Response:
     from chalicelib.escalation.fallback import is_open
+    from chalicelib.escalation.prompts import load_prompts
     from chalicelib.routing import twiml
+    from chalicelib.routing.greeting import load_greetings
     from chalicelib.routing.inbound import route_incoming_call
     from chalicelib.telephony.forms import IncomingCall, parse_form
 
@@ -28,11 +30,38 @@ def incoming_call() -> Response:
     )
     if not is_open(c.calendar, plan, c.now()):
         return twiml_response(c.fallback.outside_hours(call.call_sid, plan))
+    s = c.settings
+    greeting = load_greetings(s.routing.greetings).for_call(
+        call.to, plan.customer.team if plan.customer else None
+    )
+    prompts = load_prompts(s.escalation.prompt_language, s.escalation.prompts)
     return twiml_response(
         twiml.enqueue_call(
             plan,
-            c.settings.telephony.twilio_workflow_sid,
-            c.settings.routing.task_timeout_seconds,
-            action_url=c.settings.url(webhooks.QUEUE_EXIT),
+            s.telephony.twilio_workflow_sid,
+            s.routing.task_timeout_seconds,
+            action_url=s.url(webhooks.QUEUE_EXIT),
+            wait_url=s.url(webhooks.QUEUE_WAIT),
+            greeting=(greeting, prompts),
         )
     )
+
+
+@voice.route(webhooks.QUEUE_WAIT, methods=["POST"], content_types=[FORM])
+@webhook
+def queue_wait() -> Response:
+    from chalicelib.routing.waiting import QueueWaitRequest
+    from chalicelib.telephony.forms import parse_form
+
+    request = parse_form(QueueWaitRequest, twilio_form(voice.current_request))
+    return twiml_response(bootstrap.container().queue_wait.wait(request))
+
+
+@voice.route(webhooks.QUEUE_WAIT_CHOICE, methods=["POST"], content_types=[FORM])
+@webhook
+def queue_wait_choice() -> Response:
+    from chalicelib.routing.waiting import QueueWaitKey
+    from chalicelib.telephony.forms import parse_form
+
+    pressed = parse_form(QueueWaitKey, twilio_form(voice.current_request))
+    return twiml_response(bootstrap.container().queue_wait.key_pressed(pressed))

@@ -51,6 +51,8 @@ FACTS = frozenset(
         "recording_missing",
         # A rep dialled out (the TwiML App's webhook): who, from which team, to what number.
         "outbound_dialled",
+        # A rep closed the voicemail or callback request in the follow-up inbox (issue 18).
+        "follow_up_done",
     }
 )
 # Query parameters we add to the callback URLs we hand Twilio (assignment.py), naming the

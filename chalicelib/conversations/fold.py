@@ -483,6 +483,9 @@ def _record(
         "routing_degraded": bool(attrs.get("routing_degraded", False)),
         "wrap_up_note": str(wrap_up.get("note", "")),
         "wrap_up_code": str(facts.get("wrap_up_code", {}).get("code", "")),
+        # A voicemail or callback request closed from the follow-up inbox (issue 18).
+        "follow_up_done_by": str(facts.get("follow_up_done", {}).get("agent_id", "")) or None,
+        "follow_up_done_ms": facts.get("follow_up_done", {}).get("at_ms"),
         "legs": len(evidence.legs),
         "cost_micros": cost_micros,
         "cost_unit": evidence.price_unit,

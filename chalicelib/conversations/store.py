@@ -224,6 +224,8 @@ SUMMARY_ATTRIBUTES = (
     "missed_offers",
     "cost_micros",
 )
+# The outcomes a follow-up inbox lists (issue 18).
+FOLLOW_UP_OUTCOMES = ("voicemail", "callback")
 INDEX_FOR_FILTER = {
     "customer_id": "customer-index",
     "agent_id": "agent-index",
@@ -361,6 +363,19 @@ class ConversationTable:
         more = p < len(partitions)
         next_cursor = encode_cursor({"p": p, "k": start_key}) if more else None
         return [summary(r) for r in results], next_cursor
+
+    def follow_ups_of_team(self, team: str, from_ms: int, limit: int) -> list[dict[str, Any]]:
+        """The team's voicemails and callback requests since `from_ms`, newest first, as whole
+        records (the team index projects a summary: one GetItem each, at most `limit`)."""
+        found: list[dict[str, Any]] = []
+        for outcome in FOLLOW_UP_OUTCOMES:
+            query = ConversationQuery(
+                from_ms=from_ms, to_ms=2**53, days=(), team=team, outcome=outcome, limit=limit
+            )
+            found.extend(self.search(query, None)[0])
+        found.sort(key=lambda r: int(r.get("started_ms") or 0), reverse=True)
+        records = [self.get(str(r["conversation_id"])) for r in found[:limit]]
+        return [r for r in records if r is not None]
 
 
 def summary(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""When the phones are staffed: weekly opening hours and holidays, per team, in a time zone.
+"""When the phones are staffed: weekly opening hours, public holidays and the company's own
+closures, per team, in a time zone.
 
 A call outside hours hears a message and goes straight to the fallback (voicemail or callback)
 instead of waiting in a queue nobody is watching. Hours are configuration, not code: the bundled
@@ -8,10 +9,17 @@ holidays; anything a team does not say comes from the company default.
 
     {"time_zone": "Asia/Tokyo",
      "weekly": {"mon": [["09:00", "18:00"]], ..., "sat": [], "sun": []},
-     "holidays": ["2026-01-01", ...],
-     "teams": {"osaka": {"weekly": {"sat": [["10:00", "15:00"]]}, "holidays": [...]}}}
+     "public_holidays": "JP",
+     "closures": [{"from": "2026-12-29", "to": "2027-01-03", "name": "年末年始休業"}, ...],
+     "teams": {"osaka": {"weekly": {"sat": [["10:00", "15:00"]]}, "closures": [...]}}}
 
 A day's periods may not cross midnight; a late shift is two periods on two days.
+Japan's public holidays ("JP", the only country offered) come from the `jpholiday` library, which
+computes them for any year from the Act on National Holidays, substitute holidays and the
+equinoxes included, so nobody maintains a list that runs out. `closures` are the company's own
+days off (year-end, a move), `from`/`to` inclusive; they do run out, and `ops doctor` warns 90
+days before the last one (`closures_end`). `holidays` (a list of dates) is still read, as
+one-day closures.
 """
 
 from __future__ import annotations
@@ -42,19 +50,46 @@ class Period:
         return self.opens <= moment < self.closes
 
 
+PUBLIC_HOLIDAY_COUNTRIES = ("JP",)
+
+
+@dataclass(frozen=True)
+class Closure:
+    first: date
+    last: date
+    name: str = ""
+
+    def contains(self, day: date) -> bool:
+        return self.first <= day <= self.last
+
+
+def is_public_holiday(country: str, day: date) -> bool:
+    if country != "JP":
+        return False
+    import jpholiday  # small, pure Python; only loaded by the calls that ask
+
+    return bool(jpholiday.is_holiday(day))
+
+
 @dataclass(frozen=True)
 class Schedule:
-    """One team's (or the company's) week, holidays and time zone."""
+    """One team's (or the company's) week, public holidays, closures and time zone."""
 
     time_zone: ZoneInfo
     weekly: tuple[tuple[Period, ...], ...]  # indexed by date.weekday(): Monday is 0
-    holidays: frozenset[date] = field(default_factory=frozenset)
+    closures: tuple[Closure, ...] = ()
+    public_holidays: str = ""  # a country of PUBLIC_HOLIDAY_COUNTRIES, or "" for none
+
+    def is_closed_on(self, day: date) -> bool:
+        return any(c.contains(day) for c in self.closures) or is_public_holiday(
+            self.public_holidays, day
+        )
 
     def is_open(self, at: datetime) -> bool:
         if at.tzinfo is None:
             raise ValueError("business hours need an aware datetime")
         local = at.astimezone(self.time_zone)
-        if local.date() in self.holidays:
+        if self.is_closed_on(local.date()):
             return False
         moment = local.time().replace(tzinfo=None)
         return any(p.contains(moment) for p in self.weekly[local.weekday()])
@@ -70,6 +105,12 @@ class BusinessCalendar:
 
     def is_open(self, team: str | None, at: datetime) -> bool:
         return self.schedule_for(team).is_open(at)
+
+    def closures_end(self) -> date | None:
+        """The last day any configured closure covers (None: no closures configured)."""
+        schedules = (self.default, *self.teams.values())
+        days = [c.last for schedule in schedules for c in schedule.closures]
+        return max(days) if days else None
 
 
 def _time(text: Any) -> time:
@@ -111,11 +152,39 @@ def _zone(name: Any) -> ZoneInfo:
         raise InvalidBusinessHours(f"unknown time zone {name!r}") from exc
 
 
-def _holidays(raw: Any) -> frozenset[date]:
+def _holidays(raw: Any) -> tuple[Closure, ...]:
     try:
-        return frozenset(date.fromisoformat(str(day)) for day in raw or ())
+        days = sorted({date.fromisoformat(str(day)) for day in raw or ()})
     except ValueError as exc:
         raise InvalidBusinessHours(f"holidays must be YYYY-MM-DD dates: {exc}") from exc
+    return tuple(Closure(day, day) for day in days)
+
+
+def _closures(raw: Any) -> tuple[Closure, ...]:
+    if not isinstance(raw, list):
+        raise InvalidBusinessHours("closures must be a list of {from, to, name}")
+    closures = []
+    for entry in raw:
+        if not isinstance(entry, dict) or "from" not in entry:
+            raise InvalidBusinessHours(f"closure {entry!r} needs `from` (and `to`, `name`)")
+        try:
+            first = date.fromisoformat(str(entry["from"]))
+            last = date.fromisoformat(str(entry.get("to", entry["from"])))
+        except ValueError as exc:
+            raise InvalidBusinessHours(f"closure dates must be YYYY-MM-DD: {exc}") from exc
+        if last < first:
+            raise InvalidBusinessHours(f"closure {entry!r} ends before it starts")
+        closures.append(Closure(first, last, str(entry.get("name", ""))))
+    return tuple(closures)
+
+
+def _public_holidays(raw: Any) -> str:
+    country = str(raw or "")
+    if country and country not in PUBLIC_HOLIDAY_COUNTRIES:
+        raise InvalidBusinessHours(
+            f"public_holidays {country!r} is not offered; use one of {PUBLIC_HOLIDAY_COUNTRIES}"
+        )
+    return country
 
 
 def _schedule(raw: Mapping[str, Any], base: Schedule | None) -> Schedule:
@@ -130,9 +199,12 @@ def _schedule(raw: Mapping[str, Any], base: Schedule | None) -> Schedule:
         weekly=_week(weekly_raw, base.weekly if base else None)
         if weekly_raw is not None
         else base.weekly,  # type: ignore[union-attr]
-        holidays=_holidays(raw["holidays"])
-        if "holidays" in raw
-        else (base.holidays if base else frozenset()),
+        closures=_closures(raw.get("closures", [])) + _holidays(raw.get("holidays"))
+        if "closures" in raw or "holidays" in raw
+        else (base.closures if base else ()),
+        public_holidays=_public_holidays(raw["public_holidays"])
+        if "public_holidays" in raw
+        else (base.public_holidays if base else ""),
     )
 
 

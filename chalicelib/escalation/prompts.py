@@ -26,6 +26,16 @@ PROMPT_NAMES = (
     "callback_confirmed",
     "callback_unavailable",
     "goodbye",
+    # Before the queue (chalicelib/routing/greeting.py) and while waiting in it
+    # (chalicelib/routing/waiting.py); `{reached}`, `{position}`, `{minutes}` are filled in.
+    "greeting",
+    "recording_notice",
+    "wait_hold",
+    "wait_position",
+    "wait_expected",
+    "wait_offer",
+    "wait_invalid",
+    "wait_accepted",
 )
 
 
@@ -41,6 +51,17 @@ class Prompts:
 
     def text(self, name: str) -> str:
         return self.texts[name]
+
+    def fill(self, name: str, **values: object) -> str:
+        """A prompt with its `{placeholders}` filled; a placeholder the text lacks is ignored."""
+        return self.texts[name].format_map(_Values(values))
+
+
+class _Values(dict[str, object]):
+    """Leaves an unknown `{name}` as written, so an operator's typo is heard, never a 500."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 @lru_cache(maxsize=8)

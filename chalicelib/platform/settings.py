@@ -109,6 +109,17 @@ class RoutingSettings(_Section):
     # Follow-up (voicemail, callback) routing: owner, then team, then everyone.
     followup_owner_seconds: int = Field(default=3600, ge=1)
     followup_team_seconds: int = Field(default=7200, ge=1)
+    # What the caller hears before the queue and while in it (issue 18): greetings JSON per
+    # company / team / number (chalicelib/routing/greeting.py; empty: the bundled default).
+    greetings: str = ""
+    # Hold audio the waitUrl plays (an https URL Twilio can fetch); empty: the loop we ship in
+    # web/audio/ (served from WEB_ORIGIN). Its length, so announcements come every
+    # ~queue_announce_seconds.
+    queue_hold_audio_url: str = ""
+    queue_hold_audio_seconds: int = Field(default=10, ge=1, le=600)
+    queue_announce_seconds: int = Field(default=40, ge=15, le=300)
+    # After this long in the queue the caller is offered 1 = callback, 2 = voicemail.
+    queue_offer_after_seconds: int = Field(default=60, ge=0, le=86400)
 
 
 class PresenceSettings(_Section):
@@ -160,6 +171,11 @@ class EscalationSettings(_Section):
     # prompts JSON.
     prompt_language: str = "ja-JP"
     prompts: str = ""
+    # The follow-up inbox (issue 18): how far back it looks, how many it lists, and after how
+    # long an open voicemail or callback request shows as overdue on the supervisors' board.
+    followup_inbox_days: int = Field(default=14, ge=1, le=90)
+    followup_inbox_limit: int = Field(default=50, ge=1, le=200)
+    followup_overdue_minutes: int = Field(default=240, ge=5, le=10080)
 
 
 class ConversationSettings(_Section):

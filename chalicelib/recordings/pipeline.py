@@ -120,6 +120,25 @@ def answered_agents(conversation: dict[str, Any] | None) -> set[str]:
     return agents - {""}
 
 
+FOLLOW_UP_OUTCOMES = ("voicemail", "callback")
+
+
+def follow_up_listeners(
+    conversation: dict[str, Any] | None, agent_id: str, agent_team: str
+) -> set[str]:
+    """Who may hear a voicemail (issue 18): the rep it is assigned to (the customer's owner),
+    and, while it is assigned to nobody, `agent_id` if they are of the caller's team (the team's
+    inbox, where anyone may take it). Nobody "was on" a voicemail, so `answered_agents` alone
+    refused the very rep who must call back."""
+    if not conversation or conversation.get("outcome") not in FOLLOW_UP_OUTCOMES:
+        return set()
+    owner = str(conversation.get("owner_agent_id") or "")
+    if owner:
+        return {owner}
+    team = str(conversation.get("team") or "")
+    return {agent_id} if team and team == agent_team else set()
+
+
 class RecordingPipeline:
     """Timestamps come from the injected clock, so a rehearsed day stamps its own hours."""
 
@@ -431,15 +450,21 @@ class RecordingPipeline:
     # --- playback and transcripts ---------------------------------------------------------
 
     def _agents_on_conversation(
-        self, conversation_id: str, records: list[dict[str, Any]]
+        self, conversation_id: str, records: list[dict[str, Any]], agent_id: str, team: str
     ) -> set[str]:
         """Who was on the call: the conversation record's agents, and the agents our own
-        recording items name (in case the record is not built yet)."""
+        recording items name (in case the record is not built yet); for a voicemail, who it is
+        assigned to."""
         agents = {str(a) for r in records for a in r.get("agent_ids", []) or []}
-        return agents | answered_agents(self._facts.current_record(conversation_id))
+        conversation = self._facts.current_record(conversation_id)
+        return (
+            agents
+            | answered_agents(conversation)
+            | follow_up_listeners(conversation, agent_id, team)
+        )
 
     def _authorised_records(
-        self, conversation_id: str, agent_id: str, is_supervisor: bool
+        self, conversation_id: str, agent_id: str, is_supervisor: bool, team: str = ""
     ) -> list[dict[str, Any]]:
         records = sorted(
             self._store.for_conversation(conversation_id),
@@ -448,7 +473,9 @@ class RecordingPipeline:
         if not records:
             raise NotFound(f"no recording for conversation {conversation_id}")
         if not may_listen(
-            agent_id, is_supervisor, self._agents_on_conversation(conversation_id, records)
+            agent_id,
+            is_supervisor,
+            self._agents_on_conversation(conversation_id, records, agent_id, team),
         ):
             count("RecordingAccessDenied")
             logger.warning(
@@ -457,8 +484,10 @@ class RecordingPipeline:
             raise NotAllowed("only supervisors and the agents on this call may hear it")
         return records
 
-    def playback(self, conversation_id: str, agent_id: str, is_supervisor: bool) -> dict[str, Any]:
-        records = self._authorised_records(conversation_id, agent_id, is_supervisor)
+    def playback(
+        self, conversation_id: str, agent_id: str, is_supervisor: bool, team: str = ""
+    ) -> dict[str, Any]:
+        records = self._authorised_records(conversation_id, agent_id, is_supervisor, team)
         ttl = self._settings.recording_url_ttl_seconds
         logger.info(
             "recording playback granted", agent_id=agent_id, conversation_id=conversation_id
@@ -482,9 +511,9 @@ class RecordingPipeline:
         }
 
     def transcript(
-        self, conversation_id: str, agent_id: str, is_supervisor: bool
+        self, conversation_id: str, agent_id: str, is_supervisor: bool, team: str = ""
     ) -> dict[str, Any]:
-        records = self._authorised_records(conversation_id, agent_id, is_supervisor)
+        records = self._authorised_records(conversation_id, agent_id, is_supervisor, team)
         parts = []
         for r in records:
             status = str(r.get("transcription_status") or "not-started")

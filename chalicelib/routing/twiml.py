@@ -11,18 +11,54 @@ from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from chalicelib.escalation.prompts import Prompts
+from chalicelib.routing.greeting import Greeting
 from chalicelib.routing.plan import RoutingPlan
 
 # Priorities are relative inside one workspace; callbacks and voicemails (later stages) sit below.
 LIVE_CALL_PRIORITY = 10
 
 
+def greet(response: VoiceResponse, greeting: Greeting, prompts: Prompts) -> None:
+    """Who the caller reached and that the call is recorded, or the operator's recording.
+
+    `<Say language voice>` speaks the configured language with the configured voice (a
+    Japanese Polly voice by default); an invalid voice/language pair fails the verb, which is
+    why both come from the same prompts entry.
+    https://www.twilio.com/docs/voice/twiml/say  https://www.twilio.com/docs/voice/twiml/say/text-speech
+    `<Play>` fetches the operator's file itself (MP3 or WAV, cached by Twilio).
+    https://www.twilio.com/docs/voice/twiml/play
+    """
+    if greeting.audio_url:
+        response.play(greeting.audio_url)
+        return
+    words = prompts.fill("greeting", reached=greeting.reached) + prompts.text("recording_notice")
+    response.say(words, language=prompts.language, voice=prompts.voice or None)
+
+
 def enqueue_call(
-    plan: RoutingPlan, workflow_sid: str, task_timeout_seconds: int, action_url: str | None = None
+    plan: RoutingPlan,
+    workflow_sid: str,
+    task_timeout_seconds: int,
+    action_url: str | None = None,
+    wait_url: str | None = None,
+    greeting: tuple[Greeting, Prompts] | None = None,
 ) -> str:
-    """TwiML that puts the caller into the TaskRouter workflow with the routing plan attached."""
+    """TwiML that puts the caller into the TaskRouter workflow with the routing plan attached.
+
+    The greeting comes first, so the recording notice is heard before anyone can answer (the
+    conference records from the start). `waitUrl` is ours (routing/waiting.py): without it the
+    caller hears Twilio's "default classical playlist" (https://www.twilio.com/docs/voice/twiml/enqueue).
+    """
     response = VoiceResponse()
-    enqueue = response.enqueue(workflow_sid=workflow_sid, action=action_url)
+    if greeting is not None:
+        greet(response, *greeting)
+    enqueue = response.enqueue(
+        workflow_sid=workflow_sid,
+        action=action_url,
+        wait_url=wait_url,
+        wait_url_method="POST" if wait_url else None,
+    )
     enqueue.task(
         json.dumps(plan.task_attributes(), ensure_ascii=False, separators=(",", ":")),
         priority=LIVE_CALL_PRIORITY,

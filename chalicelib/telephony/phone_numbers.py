@@ -44,6 +44,24 @@ def caller_e164(raw_from: str, default_country: str = "JP") -> str | None:
         return None
 
 
+def for_display(number: str, home_country: str = "JP") -> str:
+    """How the floor reads a number: national format for the home country (`03-3736-3999`),
+    international for the rest (`+1 415-555-0100`); anything unparseable as given."""
+    try:
+        parsed = phonenumbers.parse(number, home_country)
+    except phonenumbers.NumberParseException:
+        return number
+    if not phonenumbers.is_valid_number(parsed):
+        return number
+    home = phonenumbers.region_code_for_number(parsed) == home_country
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if home
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, style)
+
+
 def masked(number: str | None) -> str:
     """A number safe for logs: enough to correlate, not enough to identify the caller."""
     if not number:

@@ -24,6 +24,9 @@ FALLBACK = "/twilio/voice/fallback"
 FALLBACK_CHOICE = "/twilio/voice/fallback/choice"
 VOICEMAIL = "/twilio/voice/voicemail"
 QUEUE_EXIT = "/twilio/voice/queue-exit"
+# While the caller waits in <Enqueue>: the waitUrl, and its <Gather>'s action (issue 18).
+QUEUE_WAIT = "/twilio/voice/queue-wait"
+QUEUE_WAIT_CHOICE = "/twilio/voice/queue-wait/choice"
 CALLBACK_CONNECT = "/twilio/voice/callback/{task_sid}/connect"
 # The softphone: a colleague joining a transferred call, and a task's agent leg ending.
 TRANSFER_JOIN = "/twilio/voice/transfer/join"

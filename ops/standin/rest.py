@@ -86,6 +86,9 @@ class Rest:
         # full-length stereo WAVs (~5 MB per 3-minute call) does not fit in moto's S3 in memory;
         # the copy pipeline is the same whatever the length.
         self.media_seconds = media_seconds
+        # Rehearsal fault: the next this many call updates (redirects) answer 503, as Twilio does
+        # when it has a bad moment (issue 18: a key pressed in the queue must still be served).
+        self.unavailable_call_updates = 0
 
     def media(self, recording: Recording, requested_channels: str | None) -> tuple[bytes, int]:
         """The bytes a download of `recording` gets, and their channel count: mixed to mono
@@ -769,6 +772,9 @@ class Rest:
         self._account(m)
         sid = m.group("ca")
         with self.s.lock:
+            if self.unavailable_call_updates > 0:
+                self.unavailable_call_updates -= 1
+                raise RestError(503, 20503, "Service Unavailable")
             call = self.s.calls[sid]
             if call.status not in {"queued", "ringing", "in-progress"} and (
                 f.get("Url") or f.get("Twiml")

@@ -63,6 +63,7 @@ class CallTruth:
     # answered, abandoned, voicemail, callback_requested, dropped, ivr_hangup
     outcome: str = "in_progress"
     keyed: str = ""  # the digits the caller pressed at a menu (the last time)
+    wait_keyed: str = ""  # the key they pressed while waiting in the queue (issue 18)
     notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:

@@ -50,6 +50,13 @@ BUSY_AFTER_SECONDS = 2.0
 
 # The fallback menu's key for a callback (chalicelib/escalation/prompts.json), which callers hear.
 CALLBACK_KEY = "2"
+# The key for a callback offered while waiting in the queue (chalicelib/routing/waiting.py).
+WAIT_CALLBACK_KEY = "1"
+# What a waitUrl document may hold: "The verbs supported in waitUrl TwiML are <Play>, <Say>,
+# <Pause>, <Hangup>, <Redirect>, <Leave> and <Gather>" (https://www.twilio.com/docs/voice/twiml/enqueue).
+WAIT_VERBS = frozenset({"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"})
+# assumption: a waitUrl that fails is asked again after this long; the caller stays queued.
+WAIT_RETRY_SECONDS = 10.0
 
 
 @dataclass
@@ -72,6 +79,9 @@ class Call:
     enqueue_action: str = ""
     dial_action: str = ""  # <Dial action>: requested when the leg leaves its conference
     enqueued_at: float | None = None
+    wait_url: str = ""  # <Enqueue waitUrl>, requested while the call waits
+    wait_verbs: list[ET.Element] = field(default_factory=list)
+    wait_doc_url: str = ""
     conference_sid: str = ""
     reservation_sid: str = ""
     worker_sid: str = ""
@@ -89,6 +99,7 @@ class CallerPlan:
     talk_seconds: float
     hangs_up_first: bool = True
     digits: str = ""  # what they key in at a <Gather> ("" = nothing)
+    wait_digits: str = ""  # what they key in at a <Gather> while queued ("" = keep waiting)
     voicemail_seconds: float = 20.0
     answers_callback: bool = True
     customer_id: str = ""
@@ -117,6 +128,9 @@ class Voice(Part):
         # (voice/twiml/enqueue); whose TwiML the call then follows Twilio does not document.
         # "url": the REST Url's (the action's answer is ignored); "action": the action's.
         self.redirect_from_queue_follows: str = "url"
+        # Which of the waitUrl's documented figures a call enqueued into a TaskRouter workflow
+        # receives, Twilio does not say: "all" of them, or "none" (standard parameters only).
+        self.wait_figures: str = "all"
 
     def price(self, call: Call) -> tuple[str | None, str]:
         """The leg's `price` and `price_unit` as the Call resource shows them now."""
@@ -191,7 +205,7 @@ class Voice(Part):
             elif truth.outcome == "in_progress":
                 # The app ended an unanswered call: fine after the caller asked for a callback
                 # (they heard "press 2" in the fallback menu), a drop by us otherwise.
-                truth.outcome = "callback_requested" if truth.keyed == CALLBACK_KEY else "dropped"
+                truth.outcome = "callback_requested" if _asked_callback(truth) else "dropped"
             self.truth.finish(truth)
             self._emit("call_ended", truth=truth)
         if call.conference_sid and not in_conference:
@@ -374,6 +388,125 @@ class Voice(Part):
                 call_sid=call.sid,
             )
             call.task_sid = task.sid
+            if verb.get("waitUrl"):
+                call.wait_url = urljoin(call.doc_url, verb.get("waitUrl", ""))
+                self.clock.after(0, self._wait_fetch, call.sid, generation, call.wait_url, {})
+
+    # ---- while the call waits in <Enqueue>: the waitUrl's documents ------------------------
+
+    def _waiting(self, call: Call, generation: int) -> bool:
+        """Still in the queue, under the TwiML that enqueued it (no redirect, no agent yet)."""
+        return (
+            call.status in ACTIVE_CALL
+            and call.generation == generation
+            and bool(call.task_sid)
+            and not call.conference_sid
+        )
+
+    def queue_figures(self, call: Call) -> dict[str, str]:
+        """The waitUrl's queue figures (voice/twiml/enqueue, "waitUrl" parameters)."""
+        if self.wait_figures == "none":
+            return {}
+        now = self.now()
+        waiting = [
+            c
+            for c in self.calls.values()
+            if c.task_sid and not c.conference_sid and c.status in ACTIVE_CALL and c.enqueued_at
+        ]
+        ahead = sum(1 for c in waiting if (c.enqueued_at or 0) < (call.enqueued_at or now))
+        times = [now - (c.enqueued_at or now) for c in waiting] or [0.0]
+        return {
+            "QueueSid": "QU" + call.task_sid[2:],
+            "QueuePosition": str(ahead + 1),
+            "QueueTime": str(int(now - (call.enqueued_at or now))),
+            "AvgQueueTime": str(int(sum(times) / len(times))),
+            "CurrentQueueSize": str(len(waiting)),
+        }
+
+    def _wait_fetch(self, call_sid: str, generation: int, url: str, extra: dict[str, str]) -> None:
+        """Request a waitUrl document (or the answer of its Gather's action) and play it."""
+        with self.lock:
+            call = self.calls[call_sid]
+            if not self._waiting(call, generation):
+                return
+            form = {**self.call_form(call), **self.queue_figures(call), **extra}
+        self.stats.count("WaitUrlRequested")
+        reply = self.delivery.request(url, form)
+        with self.lock:
+            if not self._waiting(call, generation):
+                return
+            try:
+                ok = 200 <= reply.status < 300
+                root = ET.fromstring(reply.body) if ok else None  # noqa: S314 - our app's TwiML
+            except ET.ParseError:
+                root = None
+            if root is None or root.tag != "Response":
+                self.stats.count("WaitUrlFailed")
+                self._note(call, f"waitUrl failed at {url_path(url)} ({reply.status})")
+                self.clock.after(
+                    WAIT_RETRY_SECONDS, self._wait_fetch, call_sid, generation, call.wait_url, {}
+                )
+                return
+            call.wait_verbs = list(root)
+            call.wait_doc_url = url
+        self.clock.after(0, self._next_wait_verb, call_sid, generation)
+
+    def _next_wait_verb(self, call_sid: str, generation: int) -> None:
+        with self.lock:
+            call = self.calls[call_sid]
+            if not self._waiting(call, generation):
+                return
+            if not call.wait_verbs:
+                # The document played out: Twilio requests the waitUrl again.
+                self.clock.after(0, self._wait_fetch, call_sid, generation, call.wait_url, {})
+                return
+            verb = call.wait_verbs.pop(0)
+            base = call.wait_doc_url
+        if verb.tag not in WAIT_VERBS:
+            self.stats.count(f"UnsupportedWaitVerb:{verb.tag}")
+            self.clock.after(0, self._next_wait_verb, call_sid, generation)
+            return
+        if verb.tag in ("Say", "Play", "Pause"):
+            after = _verb_seconds(verb)
+            self.clock.after(after, self._next_wait_verb, call_sid, generation)
+        elif verb.tag == "Gather":
+            self._wait_gather(call, verb, generation)
+        elif verb.tag == "Leave":
+            # The call leaves the queue: TaskRouter cancels its task, and the <Enqueue action>
+            # is requested "right away" with QueueResult=leave (voice/twiml/enqueue).
+            self.stats.count("WaitLeave")
+            with self.lock:
+                self.taskrouter.cancel_task(call.task_sid, "leave")
+        elif verb.tag == "Redirect":
+            url = urljoin(base, (verb.text or "").strip())
+            self.clock.after(0, self._wait_fetch, call_sid, generation, url, {})
+        else:  # Hangup
+            with self.lock:
+                task_sid, call.task_sid = call.task_sid, ""
+                self.taskrouter.cancel_task(task_sid, "hangup")
+                self.end_call(call, "completed")
+
+    def _wait_gather(self, call: Call, verb: ET.Element, generation: int) -> None:
+        """A Gather in the wait: the caller's `wait_digits` (after the prompt starts), else the
+        nested verbs and the timeout pass and the document goes on (the place is kept)."""
+        nested = sum(_verb_seconds(child) for child in verb)
+        digits = call.plan.wait_digits if call.plan else ""
+        action = urljoin(call.wait_doc_url, verb.get("action", "")) or call.wait_doc_url
+        if not digits:
+            timeout = float(verb.get("timeout", "5"))
+            self.clock.after(nested + timeout, self._next_wait_verb, call.sid, generation)
+            return
+        truth = self.truth.get(call.sid)
+        if truth is not None:
+            truth.wait_keyed = digits
+        self.clock.after(
+            min(nested, 8.0) + 2.0,
+            self._wait_fetch,
+            call.sid,
+            generation,
+            action,
+            {"Digits": digits},
+        )
 
     def leave_queue(self, call_sid: str, result: str) -> None:
         """The call leaves the queue without an agent: the Enqueue action, else the next verb."""
@@ -497,7 +630,7 @@ class Voice(Part):
             if truth is not None:
                 truth.caller_hung_up_at = self.now()
                 truth.abandoned = queued
-                if truth.keyed == CALLBACK_KEY and not queued:
+                if _asked_callback(truth) and not queued:
                     # They asked for a call back and hung up during the confirmation: the
                     # request Twilio delivered stands (a callback, not an abandon).
                     truth.outcome = "callback_requested"
@@ -766,6 +899,22 @@ class Voice(Part):
             url = str(reservation.instruction["url"])
             form = self.call_form(call)
         self._fetch(call, url, form)
+
+
+def _verb_seconds(verb: ET.Element) -> float:
+    """How long a Say, Play or Pause takes on the virtual clock (as the main document's)."""
+    loops = int(verb.get("loop", "1") or 1) or 1
+    if verb.tag == "Say":
+        return loops * max(1.0, len(verb.text or "") / 12)
+    if verb.tag == "Play":
+        return loops * 5.0
+    if verb.tag == "Pause":
+        return float(verb.get("length", "1"))
+    return 0.0
+
+
+def _asked_callback(truth: CallTruth) -> bool:
+    return truth.keyed == CALLBACK_KEY or truth.wait_keyed == WAIT_CALLBACK_KEY
 
 
 _VERBS: dict[str, Callable[[Voice, Call, ET.Element, int], None]] = {

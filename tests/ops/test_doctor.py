@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -102,6 +103,7 @@ def examine(
             STAGE,
             twilio_http_client=http,
             probe=lambda url: answers.get(url.removeprefix(BASE), 403),
+            today=lambda: date(2026, 12, 1),
         )
         return {finding.check: finding for finding in doctor.run()}
 
@@ -378,3 +380,31 @@ def test_a_team_number_customers_call_back_on_another_stage_is_named(
         "customers who call back +81661230000 (team osaka) do not reach this stage"
     )
     assert f"--number {NUMBER} --number <each team number>" in finding.fix
+
+
+def test_closures_ending_within_90_days_warn_without_failing(
+    healthy: Any, http: RecordingHttpClient
+) -> None:
+    """Issue 18: the bundled closures end 2028-01-03; from 90 days before, the doctor warns."""
+    check = "company closures (BUSINESS_HOURS)"
+    doctor = Doctor(
+        healthy,
+        STAGE,
+        twilio_http_client=http,
+        probe=lambda _url: 403,
+        today=lambda: date(2027, 10, 6),
+    )
+    findings = {f.check: f for f in doctor.run()}
+    assert findings[check].warning and "2028-01-03" in findings[check].problem
+    said: list[str] = []
+    assert report(list(findings.values()), said.append) == 0, "a warning fails nothing"
+    assert said[-1] == "everything checks out, 1 warning(s)"
+    assert any(line.startswith("WARN  company closures") for line in said)
+    early = Doctor(
+        healthy,
+        STAGE,
+        twilio_http_client=http,
+        probe=lambda _url: 403,
+        today=lambda: date(2027, 10, 4),
+    )
+    assert {f.check: f for f in early.run()}[check].problem == ""

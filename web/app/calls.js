@@ -1,6 +1,7 @@
 // What the softphone asks the server to do to a call, and how it reads a call's context.
 // Hold and transfer act on the conference (the customer's leg), which only the server can
 // reach; mute and DTMF stay in the browser (the SDK's call.mute / call.sendDigits).
+import { t } from "../shared/i18n.js";
 
 const enc = encodeURIComponent;
 
@@ -56,24 +57,24 @@ export function mergeInfo(info, server) {
 
 /** Why this call came to the agent `me`: routing stage, transfer, or a follow-up's owner/team. */
 export function reasonText(info, me = "") {
-  if (info.transferFrom) return `Transferred to you by ${info.transferFrom}`;
+  if (info.transferFrom) return t("softphone.reason.transferred", { agent: info.transferFrom });
   if (info.taskType === "voicemail" || info.taskType === "callback") {
-    const what = info.taskType === "voicemail" ? "Voicemail" : "Callback request";
-    if (info.owner && info.owner === me) return `${what} from your customer`;
-    if (info.team) return `${what} for ${info.team}`;
-    return `${what} from a new caller`;
+    const what = t(`common.followup.${info.taskType}`);
+    if (info.owner && info.owner === me) return t("softphone.reason.followupMine", { what });
+    if (info.team) return t("softphone.reason.followupTeam", { what, team: info.team });
+    return t("softphone.reason.followupNew", { what });
   }
   switch (info.stage) {
     case "owner":
-      return "You own this customer";
+      return t("softphone.reason.owner");
     case "team":
-      return info.team ? `The owner is busy: offered to ${info.team}` : "The owner is busy: offered to the team";
+      return info.team ? t("softphone.reason.team", { team: info.team }) : t("softphone.reason.teamUnnamed");
     case "everyone":
-      return info.customerId ? "Owner and team busy: offered to everyone" : "New caller: offered to everyone";
+      return info.customerId ? t("softphone.reason.everyoneKnown") : t("softphone.reason.everyoneNew");
     case "fallback":
-      return "Everyone was busy: fallback";
+      return t("softphone.reason.fallback");
     default:
-      return info.direction === "outbound" ? "Your outbound call" : "";
+      return info.direction === "outbound" ? t("softphone.reason.outbound") : "";
   }
 }
 

@@ -10,6 +10,8 @@ import { CallControl, callInfo, colleaguesFrom, itemsOf, mergeInfo, reasonText }
 import { announceReady, listenForDialRequests } from "./click_to_dial.js";
 import { checkDial } from "./dialling.js";
 import { WrapUpCodes } from "./wrapup_codes.js";
+import { FollowUps } from "./followups.js";
+import { formatPhone, formatTime, initI18n, onLanguage, setUser, t, translatePage } from "../shared/i18n.js";
 import { Phone } from "./phone.js";
 import { OneTab } from "./one_tab.js";
 import { Presence } from "./presence.js";
@@ -17,15 +19,9 @@ import { Presence } from "./presence.js";
 const $ = (id) => document.getElementById(id);
 const config = globalThis.CC_CONFIG;
 
-const STATE_LABELS = {
-  offline: "Offline",
-  available: "Available",
-  away: "Away",
-  break: "On break",
-  ringing: "Ringing",
-  on_call: "On a call",
-  wrap_up: "Wrap-up",
-};
+// Labels and messages come from the catalogues (web/shared/i18n/*.json, softphone.*).
+const STATES = ["offline", "available", "away", "break", "ringing", "on_call", "wrap_up"];
+const STATE_LABELS = new Proxy({}, { get: (_, state) => (STATES.includes(state) ? t(`softphone.stateLabel.${state}`) : undefined) });
 // A version reload happens at most this often, so a stale CDN cannot make the page loop.
 const RELOAD_GUARD_MS = 60000;
 const RELOAD_KEY = "cc.lastVersionReload";
@@ -101,9 +97,9 @@ function onVersions(versions) {
   if (verdict === ui.verdict) return;
   ui.verdict = verdict;
   if (verdict === "update") {
-    setBanner("version", `A new version of the softphone (${ui.versions.latest}) is available. It loads by itself when you are not on a call.`, {
+    setBanner("version", t("softphone.msg.newVersion", { version: ui.versions.latest }), {
       tone: "info",
-      action: { label: "Reload now", run: () => reloadForVersion(true) },
+      action: { label: t("softphone.reloadNow"), run: () => reloadForVersion(true) },
     });
     scheduleVersionReload();
   }
@@ -115,8 +111,8 @@ function onRefused(error) {
   const needs = body.min_client_version || ui.versions.min;
   // The server's message names both versions; say it ourselves only if it did not answer one.
   block(
-    "This softphone is out of date",
-    body.Message || `This page is version ${config.clientVersion}; the server needs ${needs || "a newer one"}. Reload the page.`,
+    t("softphone.msg.outOfDate"),
+    body.Message || t("softphone.msg.outOfDateDetail", { version: config.clientVersion, needs: needs || t("softphone.msg.newerOne") }),
   );
   scheduleVersionReload();
 }
@@ -160,7 +156,7 @@ function setConnected(ok) {
   ui.online = ok;
   setBanner(
     "network",
-    ok ? "" : "Connection lost. Calls cannot reach you until it is back; retrying…",
+    ok ? "" : t("softphone.msg.connectionLost"),
     { tone: "error" },
   );
   document.body.classList.toggle("is-offline", !ok);
@@ -191,24 +187,24 @@ function renderState() {
   }
   $("phone-status").dataset.status = ui.phoneStatus;
   $("phone-status").textContent = {
-    ready: "Phone ready",
-    connecting: "Phone connecting…",
-    offline: "Phone offline",
-    error: "Phone error",
+    ready: t("softphone.phone.ready"),
+    connecting: t("softphone.phone.connecting"),
+    offline: t("softphone.phone.offline"),
+    error: t("softphone.phone.error"),
   }[ui.phoneStatus];
   const title = $("idle-title");
   const hint = $("idle-hint");
   if (ui.phoneStatus !== "ready") {
-    title.textContent = "Phone not connected";
-    hint.textContent = "Incoming calls cannot reach you until the phone is ready.";
+    title.textContent = t("softphone.idle.notConnected");
+    hint.textContent = t("softphone.idle.notConnectedHint");
   } else if (ui.agentState === "available") {
-    title.textContent = "Ready for calls";
-    hint.textContent = "Calls for you ring here.";
+    title.textContent = t("softphone.idle.title");
+    hint.textContent = t("softphone.idle.hint");
   } else {
-    title.textContent = `You are ${STATE_LABELS[ui.agentState]?.toLowerCase() || ui.agentState}`;
-    hint.textContent = "No calls are offered to you. Choose Available to take calls.";
+    title.textContent = t("softphone.idle.youAre", { state: STATE_LABELS[ui.agentState]?.toLowerCase() || ui.agentState });
+    hint.textContent = t("softphone.idle.notOffered");
   }
-  if (ui.missed) hint.textContent = `Missed call from ${ui.missed}. ${hint.textContent}`;
+  if (ui.missed) hint.textContent = t("softphone.idle.missed", { caller: ui.missed, hint: hint.textContent });
 }
 
 async function chooseState(state) {
@@ -217,7 +213,7 @@ async function chooseState(state) {
   try {
     await presence.setState(state);
   } catch (error) {
-    setBanner("state", `Could not change your status: ${error.message}`, { tone: "error" });
+    setBanner("state", t("softphone.msg.stateFailed", { error: error.message }), { tone: "error" });
     return;
   }
   setBanner("state", "");
@@ -228,7 +224,7 @@ async function chooseState(state) {
 
 function onPhoneStatus(status, detail) {
   ui.phoneStatus = status;
-  setBanner("phone", status === "connecting" && detail ? `Phone: ${detail}…` : "", { tone: "info" });
+  setBanner("phone", status === "connecting" && detail ? t("softphone.phone.detail", { detail }) : "", { tone: "info" });
   renderState();
 }
 
@@ -238,10 +234,10 @@ function onPhoneError(error, where) {
   // While the connection is down its banner says it all; the line comes back with it.
   if (!ui.online || (where === "token" && error.kind === "network")) return;
   if (where === "device" && ui.call) {
-    $("call-notice").textContent = `Call problem: ${text}`;
+    $("call-notice").textContent = t("softphone.msg.callProblem", { error: text });
     return;
   }
-  setBanner("phone", `Phone problem: ${text}`, { tone: "error" });
+  setBanner("phone", t("softphone.msg.phoneProblem", { error: text }), { tone: "error" });
   if (where !== "device") {
     ui.phoneStatus = "error";
     renderState();
@@ -258,7 +254,7 @@ function showView(name) {
 }
 
 function displayName(info) {
-  return info.customerName || info.number || "Unknown caller";
+  return info.customerName || formatPhone(info.number) || t("softphone.unknownCaller");
 }
 
 function formatDuration(ms) {
@@ -270,22 +266,12 @@ function formatDuration(ms) {
 }
 
 function formatWhen(ms) {
-  if (!ms) return "";
-  const date = new Date(ms);
-  if (Number.isNaN(date.getTime())) return "";
-  return date.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  // In the floor's time zone (config.timeZone, Asia/Tokyo), whatever the browser's.
+  return formatTime(ms);
 }
 
-const OUTCOME_LABELS = {
-  answered: "answered",
-  abandoned_in_queue: "hung up waiting",
-  abandoned_while_ringing: "hung up while ringing",
-  short_abandon: "hung up at once",
-  voicemail: "voicemail",
-  callback: "callback requested",
-  outside_hours: "outside hours",
-  failed: "failed",
-};
+const OUTCOMES = ["answered", "abandoned_in_queue", "abandoned_while_ringing", "short_abandon", "voicemail", "callback", "outside_hours", "failed"];
+const OUTCOME_LABELS = new Proxy({}, { get: (_, outcome) => (OUTCOMES.includes(outcome) ? t(`softphone.outcome.${outcome}`) : undefined) });
 
 /** One conversation record (chalicelib/conversations/fold.py) as a line of history. */
 function conversationLine(item) {
@@ -296,10 +282,10 @@ function conversationLine(item) {
   const talk = item.talk_ms ? formatDuration(item.talk_ms) : "";
   head.textContent = [
     formatWhen(item.started_ms),
-    item.direction === "outbound" ? "outbound" : "inbound",
-    item.answered_by ? `with ${item.answered_by}` : "",
+    item.direction === "outbound" ? t("softphone.history.outbound") : t("softphone.history.inbound"),
+    item.answered_by ? t("softphone.history.with", { agent: item.answered_by }) : "",
     talk,
-    item.status === "active" ? "in progress" : OUTCOME_LABELS[item.outcome] || item.outcome || "",
+    item.status === "active" ? t("softphone.history.inProgress") : OUTCOME_LABELS[item.outcome] || item.outcome || "",
   ]
     .filter(Boolean)
     .join(" · ");
@@ -337,11 +323,11 @@ function renderIncoming() {
 async function loadCustomerHistory(info) {
   const list = $("incoming-history");
   if (!info.customerId) {
-    renderHistory(list, [], "No customer record for this number.");
-    renderHistory($("call-history"), [], "No customer record for this number.");
+    renderHistory(list, [], t("softphone.history.noCustomer"));
+    renderHistory($("call-history"), [], t("softphone.history.noCustomer"));
     return;
   }
-  renderHistory(list, [], "Loading…");
+  renderHistory(list, [], t("common.loading"));
   try {
     // One more than shown: the call ringing now has a record too, and is not history.
     const body = await control.history(info.customerId, 6);
@@ -350,11 +336,11 @@ async function loadCustomerHistory(info) {
       const earlier = itemsOf(body)
         .filter((item) => !current || item.conversation_id !== current)
         .slice(0, 5);
-      renderHistory(list, earlier, "No earlier conversations.");
-      renderHistory($("call-history"), earlier, "No earlier conversations.");
+      renderHistory(list, earlier, t("softphone.history.none"));
+      renderHistory($("call-history"), earlier, t("softphone.history.none"));
     }
   } catch (error) {
-    renderHistory(list, [], `Could not load the history: ${error.message}`);
+    renderHistory(list, [], t("softphone.history.failed", { error: error.message }));
   }
 }
 
@@ -366,31 +352,31 @@ function renderCall() {
   $("call-number").textContent = info.customerName ? info.number : "";
   $("call-reason").textContent = [
     reasonText(info, session.username),
-    info.owner && info.stage !== "owner" ? `owner: ${info.owner}` : "",
-    info.team ? `team: ${info.team}` : "",
+    info.owner && info.stage !== "owner" ? t("softphone.call.owner", { owner: info.owner }) : "",
+    info.team ? t("softphone.call.team", { team: info.team }) : "",
   ]
     .filter(Boolean)
     .join(" · ");
-  let label = info.direction === "outbound" ? "Outbound call" : "On a call";
-  if (call.status === "connecting") label = "Calling…";
-  if (call.held) label = "Customer on hold";
-  if (call.transfer && call.transfer.mode === "warm") label = "Warm transfer: customer on hold";
+  let label = info.direction === "outbound" ? t("softphone.call.outbound") : t("softphone.call.onCall");
+  if (call.status === "connecting") label = t("softphone.call.calling");
+  if (call.held) label = t("softphone.call.held");
+  if (call.transfer && call.transfer.mode === "warm") label = t("softphone.call.warmHeld");
   $("call-label").textContent = label;
   $("call-view").dataset.held = String(Boolean(call.held));
   $("mute").setAttribute("aria-pressed", String(call.muted));
-  $("mute").firstChild.textContent = call.muted ? "Unmute " : "Mute ";
+  $("mute").firstChild.textContent = call.muted ? t("softphone.call.unmute") : t("softphone.call.mute");
   $("hold").setAttribute("aria-pressed", String(call.held));
-  $("hold").firstChild.textContent = call.held ? "Resume " : "Hold ";
+  $("hold").firstChild.textContent = call.held ? t("softphone.call.resume") : t("softphone.call.hold");
   const open = call.status === "open";
   const conference = Boolean(info.conferenceSid);
   for (const id of ["keypad-toggle", "mute"]) $(id).disabled = !open;
   // Hold and transfer act on the conference; an outbound call is a direct dial without one.
   for (const id of ["hold", "transfer-toggle"]) $(id).disabled = !open || !conference || Boolean(call.busy);
-  $("hold").title = conference || !open ? "" : "Hold and transfer need the call's conference";
+  $("hold").title = conference || !open ? "" : t("softphone.call.needsConference");
   $("transfer-start").disabled = Boolean(call.busy);
   const warm = call.transfer && call.transfer.mode === "warm";
   $("warm-transfer").hidden = !warm;
-  if (warm) $("warm-status").textContent = `Talking to ${call.transfer.target}. The customer is on hold.`;
+  if (warm) $("warm-status").textContent = t("softphone.transfer.talking", { target: call.transfer.target });
   for (const id of ["warm-complete", "warm-cancel"]) $(id).disabled = Boolean(call.busy);
   $("warm-cancel").hidden = !(warm && call.transfer.taskSid);
   $("call-timer").textContent = call.startedAt ? formatDuration(Date.now() - call.startedAt) : "0:00";
@@ -423,13 +409,13 @@ async function onIncoming(sdkCall) {
   ui.missed = null;
   bindCallEvents(sdkCall);
   renderIncoming();
-  renderHistory($("incoming-history"), [], "Looking up the caller…");
-  renderHistory($("call-history"), [], "Looking up the caller…");
+  renderHistory($("incoming-history"), [], t("softphone.history.lookingUp"));
+  renderHistory($("call-history"), [], t("softphone.history.lookingUp"));
   showView("incoming-view");
   document.body.classList.add("is-ringing");
   ringer.start();
-  flasher.start(`📞 Call: ${displayName(info)}`);
-  notifier.show("Incoming call", incomingSummary(info), () => $("accept").focus());
+  flasher.start(t("softphone.notify.flash", { who: displayName(info) }));
+  notifier.show(t("softphone.incoming.label"), incomingSummary(info), () => $("accept").focus());
   $("accept").focus();
   // The SDK only knows the number: the customer, owner, team and why come from the task
   // TaskRouter reserved for us (GET /agents/me/call -> offer).
@@ -472,8 +458,8 @@ async function learnOffer(sdkCall, attempts) {
       ui.call.info = mergeInfo(ui.call.info, offer);
       if (ui.call.status === "ringing") {
         renderIncoming();
-        flasher.start(`📞 Call: ${displayName(ui.call.info)}`);
-        notifier.show("Incoming call", incomingSummary(ui.call.info), () => $("accept").focus());
+        flasher.start(t("softphone.notify.flash", { who: displayName(ui.call.info) }));
+        notifier.show(t("softphone.incoming.label"), incomingSummary(ui.call.info), () => $("accept").focus());
       }
       return;
     }
@@ -525,7 +511,7 @@ async function takeOverColdTransfer(call) {
     await control.hold(c.info.conferenceSid, false);
     c.held = false;
   });
-  if (!ok) $("call-notice").textContent = "The customer is still on hold: press Resume.";
+  if (!ok) $("call-notice").textContent = t("softphone.call.stillHeld");
 }
 
 function bindCallEvents(sdkCall) {
@@ -544,7 +530,7 @@ function bindCallEvents(sdkCall) {
     else if (ui.call.info.direction === "inbound") learnFromServer(sdkCall, 6);
   });
   sdkCall.on("ringing", () => {
-    if (mine() && ui.call.info.direction === "outbound") $("call-label").textContent = "Ringing…";
+    if (mine() && ui.call.info.direction === "outbound") $("call-label").textContent = t("softphone.call.ringing");
   });
   sdkCall.on("mute", (muted) => {
     if (!mine()) return;
@@ -552,7 +538,7 @@ function bindCallEvents(sdkCall) {
     renderCall();
   });
   sdkCall.on("reconnecting", () => {
-    if (mine()) $("call-notice").textContent = "Audio connection lost, reconnecting…";
+    if (mine()) $("call-notice").textContent = t("softphone.call.audioLost");
   });
   sdkCall.on("reconnected", () => {
     if (mine()) $("call-notice").textContent = "";
@@ -572,7 +558,7 @@ function bindCallEvents(sdkCall) {
   });
   sdkCall.on("error", (error) => {
     if (!mine()) return;
-    $("call-notice").textContent = `Call problem: ${error.message || error}`;
+    $("call-notice").textContent = t("softphone.msg.callProblem", { error: error.message || error });
     if (ui.call.status !== "open") endCall({ wrapUp: false });
   });
 }
@@ -589,7 +575,7 @@ function endCall({ wrapUp }) {
     ui.wrapUp = { info, startedAt: call.startedAt, endedAt: Date.now(), transferred: Boolean(call.transferred) };
     $("wrapup-name").textContent = displayName(call.info);
     const talked = formatDuration(ui.wrapUp.endedAt - call.startedAt);
-    $("wrapup-summary").textContent = `${call.info.direction === "outbound" ? "Outbound" : "Inbound"} call, ${talked}${call.transferred ? ", transferred" : ""}.`;
+    $("wrapup-summary").textContent = t(call.transferred ? "softphone.wrapUp.summaryTransferred" : "softphone.wrapUp.summary", { direction: t(call.info.direction === "outbound" ? "softphone.wrapUp.outbound" : "softphone.wrapUp.inbound"), talked });
     $("wrapup-note").value = "";
     $("wrapup-error").textContent = "";
     wrapUpCodes.show($("wrapup-codes"));
@@ -633,7 +619,7 @@ async function serverAction(run, errorBox) {
     $("call-notice").textContent = "";
     return true;
   } catch (error) {
-    const text = error.kind === "network" ? "No connection: try again." : error.message;
+    const text = error.kind === "network" ? t("softphone.msg.noConnection") : error.message;
     if (errorBox) $(errorBox).textContent = text;
     else $("call-notice").textContent = text;
     return false;
@@ -699,7 +685,7 @@ async function fillTransferTargets() {
     await loadColleagues();
     $("transfer-error").textContent = "";
   } catch (error) {
-    $("transfer-error").textContent = `Could not load colleagues: ${error.message}`;
+    $("transfer-error").textContent = t("softphone.transfer.colleaguesFailed", { error: error.message });
   }
   const kind = document.querySelector("input[name=target-kind]:checked").value;
   const chosen = select.value;
@@ -725,7 +711,7 @@ async function startTransfer(event) {
   event.preventDefault();
   const target = $("transfer-target").value;
   if (!target) {
-    $("transfer-error").textContent = "Choose who to transfer to.";
+    $("transfer-error").textContent = t("softphone.transfer.choose");
     return;
   }
   const kind = document.querySelector("input[name=target-kind]:checked").value;
@@ -738,7 +724,7 @@ async function startTransfer(event) {
       call.held = true;
     } else {
       call.transferred = true;
-      $("call-notice").textContent = `Handed over to ${label}.`;
+      $("call-notice").textContent = t("softphone.transfer.handedOver", { target: label });
     }
   }, "transfer-error");
   if (ok) {
@@ -757,7 +743,7 @@ async function cancelWarmTransfer() {
     call.transfer = null;
     call.held = false;
   });
-  if (ok && ui.call) $("call-notice").textContent = `Transfer to ${target} canceled: you are back with the customer.`;
+  if (ok && ui.call) $("call-notice").textContent = t("softphone.transfer.canceled", { target });
 }
 
 async function completeWarmTransfer() {
@@ -797,11 +783,11 @@ async function dial(event) {
   if (!idle()) return;
   const number = normaliseNumber($("dial-number").value);
   if (!number) {
-    $("dial-error").textContent = "Enter a phone number, e.g. +81 3 1234 5678 or 03-1234-5678.";
+    $("dial-error").textContent = t("softphone.dial.invalid");
     return;
   }
   if (ui.phoneStatus !== "ready") {
-    $("dial-error").textContent = "The phone is not connected yet.";
+    $("dial-error").textContent = t("softphone.dial.notConnected");
     return;
   }
   $("dial-error").textContent = "";
@@ -809,18 +795,18 @@ async function dial(event) {
   try {
     const verdict = await checkDial(api, number);
     if (verdict && !verdict.allowed) {
-      $("dial-error").textContent = verdict.message || "This number cannot be called.";
+      $("dial-error").textContent = verdict.message || t("softphone.dial.refused");
       return;
     }
     sdkCall = await phone.connect(number);
   } catch (error) {
-    $("dial-error").textContent = `Could not place the call: ${error.message || error}`;
+    $("dial-error").textContent = t("softphone.dial.failed", { error: error.message || error });
     return;
   }
   const info = { ...callInfo(sdkCall), direction: "outbound", number };
   ui.call = { sdk: sdkCall, info, status: "connecting", startedAt: 0, muted: false, held: false, transfer: null };
   bindCallEvents(sdkCall);
-  renderHistory($("call-history"), [], "Outbound call: no customer record looked up.");
+  renderHistory($("call-history"), [], t("softphone.history.outboundNone"));
   showView("call-view");
   renderCall();
   $("dial-number").value = "";
@@ -861,7 +847,7 @@ async function finishWrapUp(event) {
     }
     await becomeAvailableAfterCall();
   } catch (error) {
-    $("wrapup-error").textContent = `Not saved: ${error.message}`;
+    $("wrapup-error").textContent = t("softphone.wrapUp.notSaved", { error: error.message });
     return;
   } finally {
     button.disabled = false;
@@ -882,7 +868,7 @@ async function becomeAvailableAfterCall(attempts = 5) {
       return;
     } catch (error) {
       if (error.status !== 409 || attempt >= attempts) throw error;
-      $("wrapup-error").textContent = "Waiting for the call to close on the server…";
+      $("wrapup-error").textContent = t("softphone.wrapUp.waiting");
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
@@ -906,9 +892,9 @@ async function refreshRecent({ more = false } = {}) {
     renderRecent(itemsOf(body), { append: more });
   } catch (error) {
     if (error.kind !== "refused") {
-      const why = error.kind === "network" ? "no answer from the server" : error.message;
-      if (more) $("recent-more").title = `Could not load more (${why}).`;
-      else renderHistory($("recent-list"), [], `Could not load your calls (${why}).`);
+      const why = error.kind === "network" ? t("common.noAnswer") : error.message;
+      if (more) $("recent-more").title = t("softphone.recent.moreFailed", { why });
+      else renderHistory($("recent-list"), [], t("softphone.recent.failed", { why }));
     }
   } finally {
     $("recent-more").hidden = !recent.cursor;
@@ -923,7 +909,7 @@ function renderRecent(items, { append = false } = {}) {
     if (append) return;
     const li = document.createElement("li");
     li.className = "muted";
-    li.textContent = `No calls in the last ${RECENT_DAYS} days.`;
+    li.textContent = t("softphone.recent.none", { days: RECENT_DAYS });
     list.append(li);
     return;
   }
@@ -931,14 +917,14 @@ function renderRecent(items, { append = false } = {}) {
     const li = conversationLine(item);
     const who = document.createElement("div");
     who.className = "recent-who";
-    who.textContent = item.customer_name || item.caller || "Unknown caller";
+    who.textContent = item.customer_name || formatPhone(item.caller) || t("softphone.unknownCaller");
     li.prepend(who);
     const number = item.caller;
     if (number && /^\+?\d+$/.test(number)) {
       const redial = document.createElement("button");
       redial.type = "button";
       redial.className = "btn btn-quiet btn-small";
-      redial.textContent = "Call back";
+      redial.textContent = t("softphone.callBack");
       redial.addEventListener("click", () => {
         $("dial-number").value = number;
         $("dial-number").focus();
@@ -947,6 +933,24 @@ function renderRecent(items, { append = false } = {}) {
     }
     list.append(li);
   }
+}
+
+// ---------------------------------------------------------------- follow-ups (issue 18)
+
+let followUps = null;
+
+function startFollowUps() {
+  followUps = new FollowUps(api, {
+    list: $("followups-list"),
+    count: $("followups-count"),
+    when: formatWhen,
+    // The normal outbound path: the dial form, as a `/?call=` link fills it.
+    callBack: (number) => {
+      $("dial-number").value = number;
+      $("dial-form").requestSubmit();
+    },
+  });
+  followUps.refresh();
 }
 
 // ---------------------------------------------------------------- keyboard
@@ -1026,14 +1030,12 @@ async function startWorking() {
   $("signin").hidden = true;
   $("app").hidden = false;
   $("agent-name").textContent = session.username;
+  await setUser(session.username);
   // One softphone per rep: before this tab registers a Device or opens a presence session.
   oneTab = new OneTab(session.username, { isBusy: () => !idle(), release: releaseToOtherTab });
   if ((await oneTab.claim()) === "busy") {
     lineElsewhere = true;
-    block(
-      "The softphone is already open in another tab, on a call",
-      "Finish the call there. To use the softphone in this tab afterwards, reload it.",
-    );
+    block(t("softphone.oneTab.busyTitle"), t("softphone.oneTab.busyBody"));
     return;
   }
   presence = new Presence(api, {
@@ -1046,7 +1048,7 @@ async function startWorking() {
       else if (error.kind === "unavailable") {
         // 503: the server cannot check sign-ins (or reach its store) for a moment. Transient:
         // the heartbeat retries; nothing is signed out or hung up.
-        setBanner("auth", "The server is briefly unavailable. Retrying…", { tone: "info" });
+        setBanner("auth", t("softphone.msg.serverBusy"), { tone: "info" });
       }
       // The server has no session for us (it ended it, or opening it failed): open it again,
       // or the phone looks ready while no call is ever offered.
@@ -1061,8 +1063,9 @@ async function startWorking() {
   });
   phoneStarting = phone.start().catch((error) => onPhoneError(error, "start"));
   refreshRecent();
+  startFollowUps();
   if (!ringer.canPlay) {
-    setBanner("sound", "Click anywhere on the page to turn the ringtone on.", { tone: "info" });
+    setBanner("sound", t("softphone.msg.sound"), { tone: "info" });
     document.addEventListener(
       "pointerdown",
       () => {
@@ -1090,12 +1093,12 @@ function readyToDial(raw) {
     return wanted;
   }
   if (!idle()) {
-    setBanner("dial", `Finish this call, then call ${wanted}.`, { tone: "info" });
+    setBanner("dial", t("softphone.msg.finishThenCall", { number: formatPhone(wanted) }), { tone: "info" });
     return wanted;
   }
   $("dial-number").value = wanted;
   $("dial-number").focus();
-  setBanner("dial", `Ready to call ${wanted}: press Call.`, { tone: "info" });
+  setBanner("dial", t("softphone.msg.readyToCall", { number: formatPhone(wanted) }), { tone: "info" });
   return wanted;
 }
 
@@ -1109,10 +1112,7 @@ async function releaseToOtherTab() {
   }
   await phoneStarting; // a Device still registering is destroyed too, not left behind
   await phone?.stop();
-  block(
-    "The softphone moved to another tab",
-    "Calls ring in the other tab now. To use the softphone here instead, reload this tab.",
-  );
+  block(t("softphone.oneTab.movedTitle"), t("softphone.oneTab.movedBody"));
 }
 
 /** Open the presence session; while the network is down, keep trying every few seconds. */
@@ -1128,10 +1128,10 @@ async function startPresence() {
       setTimeout(() => session.signedIn && !lineElsewhere && startPresence(), 5000);
     } else if (error.status >= 500) {
       // The server is briefly unable (503 with Retry-After): keep trying, say so meanwhile.
-      setBanner("state", "Signing you in to the phone system… retrying.", { tone: "info" });
+      setBanner("state", t("softphone.msg.signingIn"), { tone: "info" });
       setTimeout(() => session.signedIn && !lineElsewhere && startPresence(), 5000);
     } else if (error.kind !== "refused") {
-      setBanner("state", `Could not sign you in to the phone system: ${error.message}`, { tone: "error" });
+      setBanner("state", t("softphone.msg.signInFailed", { error: error.message }), { tone: "error" });
     }
   }
 }
@@ -1144,11 +1144,11 @@ async function startPresence() {
  */
 function sessionLost() {
   if (session.signedIn) {
-    setBanner("auth", "Could not renew your sign-in. Retrying…", { tone: "info" });
+    setBanner("auth", t("softphone.msg.renewing"), { tone: "info" });
     return;
   }
   if (!idle()) {
-    setBanner("auth", "Your sign-in has expired. Finish this call, then sign in again.", { tone: "error" });
+    setBanner("auth", t("softphone.msg.expiredOnCall"), { tone: "error" });
     return;
   }
   expireSession();
@@ -1158,7 +1158,7 @@ function expireSession() {
   if (presence) presence.running = false;
   phone?.stop();
   session.signOut();
-  showSignIn("Your sign-in has expired. Sign in again.");
+  showSignIn(t("softphone.msg.expired"));
 }
 
 async function signOut() {
@@ -1216,6 +1216,7 @@ function wire() {
   $("dial-form").addEventListener("submit", dial);
   $("wrapup-view").addEventListener("submit", finishWrapUp);
   $("recent-refresh").addEventListener("click", refreshRecent);
+  $("followups-refresh").addEventListener("click", () => followUps?.refresh());
   $("blocked-reload").addEventListener("click", () => reloadForVersion(true));
   document.addEventListener("keydown", onKey);
   globalThis.addEventListener("online", () => presence?.beatNow());
@@ -1223,9 +1224,16 @@ function wire() {
   buildKeypad();
 }
 
-function main() {
+async function main() {
+  await initI18n();
+  onLanguage(() => {
+    renderState();
+    if (ui.call) renderCall();
+    refreshRecent();
+    followUps?.refresh();
+  });
   if (!config || !config.apiBaseUrl || !config.cognito || !config.clientVersion) {
-    block("Softphone not configured", "config.js is missing or incomplete. Run `make run`, or deploy with `ops web-deploy`.");
+    block(t("softphone.msg.notConfigured"), t("softphone.msg.notConfiguredDetail"));
     return;
   }
   document.documentElement.dataset.clientVersion = config.clientVersion;

@@ -3,7 +3,12 @@
 // phone down. The server answers 304 when nothing changed and only the changes otherwise.
 
 import { CognitoSession, SignInError } from "../shared/cognito.js";
-import { STATES, STATE_LABELS, REASON_LABELS, merge, visible, byTeam, countStates, duration } from "./model.js";
+import { watchOverdue } from "./followups.js";
+import { STATES, REASONS, merge, visible, byTeam, countStates, duration } from "./model.js";
+import { initI18n, onLanguage, t } from "../shared/i18n.js";
+
+const stateLabel = (state) => t(`board.state.${state}`);
+const reasonLabel = (reason) => (REASONS.includes(reason) ? t(`board.reason.${reason}`) : "");
 
 const POLL_MS = 1500;
 const MAX_BACKOFF_MS = 30000;
@@ -75,9 +80,9 @@ async function loop() {
   } catch (error) {
     view.failures += 1;
     delay = Math.min(MAX_BACKOFF_MS, POLL_MS * 2 ** view.failures);
-    const age = view.lastOk ? ` — last update ${duration(Date.now() - view.lastOk)} ago` : "";
+    const age = view.lastOk ? t("board.lastUpdate", { ago: duration(Date.now() - view.lastOk) }) : "";
     document.body.classList.add("offline");
-    setStatus(`Board offline, retrying${age}`, "stale");
+    setStatus(t("board.offline", { age }), "stale");
     console.warn("presence poll failed", error);
   }
   setTimeout(loop, delay);
@@ -92,7 +97,7 @@ $("sign-in-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
   if (!session) {
-    $("sign-in-error").textContent = "This page has no sign-in settings (web/config.js).";
+    $("sign-in-error").textContent = t("common.signIn.noSettings");
     return;
   }
   try {
@@ -100,7 +105,7 @@ $("sign-in-form").addEventListener("submit", async (event) => {
     $("sign-in").close();
     $("sign-in-error").textContent = "";
   } catch (error) {
-    $("sign-in-error").textContent = error instanceof SignInError ? error.message : "Sign-in failed.";
+    $("sign-in-error").textContent = error instanceof SignInError ? error.message : t("common.signIn.failed");
   }
 });
 
@@ -109,7 +114,7 @@ function renderFilters() {
   const teams = [...new Set([...view.agents.values()].map((a) => a.team))].sort();
   const have = [...select.options].map((o) => o.value).slice(1);
   if (teams.join("|") !== have.join("|")) {
-    select.replaceChildren(new Option("All teams", ""), ...teams.map((t) => new Option(t, t)));
+    select.replaceChildren(new Option(t("board.allTeams"), ""), ...teams.map((team) => new Option(team, team)));
   }
   select.value = view.team;
 }
@@ -121,7 +126,7 @@ function buildStateFilter() {
     button.type = "button";
     button.dataset.state = state;
     button.className = `chip ${state}`;
-    button.textContent = STATE_LABELS[state];
+    button.textContent = stateLabel(state);
     button.setAttribute("aria-pressed", String(view.states.has(state)));
     button.addEventListener("click", () => {
       if (view.states.has(state)) view.states.delete(state);
@@ -141,10 +146,10 @@ function tile(agent, now) {
   const el = document.createElement("li");
   el.className = `agent ${agent.state}`;
   el.dataset.agent = agent.id;
-  const reason = REASON_LABELS[agent.reason];
+  const reason = reasonLabel(agent.reason);
   el.innerHTML = `<span class="name"></span><span class="state"></span><span class="time"></span>`;
   el.querySelector(".name").textContent = agent.name || agent.id;
-  el.querySelector(".state").textContent = STATE_LABELS[agent.state] + (reason ? ` · ${reason}` : "");
+  el.querySelector(".state").textContent = stateLabel(agent.state) + (reason ? ` · ${reason}` : "");
   el.querySelector(".time").textContent = agent.since ? duration(now - agent.since) : "";
   return el;
 }
@@ -160,7 +165,7 @@ function render() {
       el.dataset.state = state;
       el.innerHTML = `<b></b> `;
       el.querySelector("b").textContent = String(totals[state] || 0);
-      el.append(STATE_LABELS[state]);
+      el.append(stateLabel(state));
       return el;
     }),
   );
@@ -171,10 +176,14 @@ function render() {
     section.dataset.team = team;
     const counts = countStates(members);
     const heading = document.createElement("h2");
-    heading.textContent = team || "(no team)";
+    heading.textContent = team || t("board.noTeam");
     const summary = document.createElement("span");
     summary.className = "summary";
-    summary.textContent = `${counts.available} available · ${counts.on_call + counts.ringing} on calls · ${members.length} shown`;
+    summary.textContent = t("board.teamSummary", {
+      available: counts.available,
+      onCalls: counts.on_call + counts.ringing,
+      shown: members.length,
+    });
     heading.append(summary);
     const list = document.createElement("ul");
     list.append(...members.map((agent) => tile(agent, now)));
@@ -184,7 +193,20 @@ function render() {
   $("teams").replaceChildren(...sections);
 }
 
+await initI18n();
+onLanguage(() => {
+  for (const button of $("state-filter").querySelectorAll("button")) button.textContent = stateLabel(button.dataset.state);
+  if ($("team-filter").options.length) $("team-filter").options[0].textContent = t("board.allTeams");
+  render();
+});
 buildStateFilter();
-if (window.CC_CONFIG_MISSING) setStatus("No config.js: using the local API", "note");
+if (window.CC_CONFIG_MISSING) setStatus(t("common.noConfig"), "note");
 setInterval(render, 1000);
 loop();
+watchOverdue({
+  api: API,
+  token,
+  panel: $("overdue-followups"),
+  list: $("overdue-list"),
+  count: $("overdue-count"),
+});

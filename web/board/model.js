@@ -3,21 +3,9 @@
 
 export const STATES = ["available", "ringing", "on_call", "wrap_up", "away", "break", "offline"];
 
-export const STATE_LABELS = {
-  available: "Available",
-  ringing: "Ringing",
-  on_call: "On call",
-  wrap_up: "Wrap-up",
-  away: "Away",
-  break: "Break",
-  offline: "Offline",
-};
-
-export const REASON_LABELS = {
-  heartbeat_lost: "connection lost",
-  missed_call: "missed a call",
-  session_expired: "session expired",
-};
+// Labels come from the catalogues (web/shared/i18n/*.json): board.state.<state>,
+// board.reason.<reason>.
+export const REASONS = ["heartbeat_lost", "missed_call", "session_expired"];
 
 /** Rows of the feed as objects, by the field names the server sends. */
 export function rowsOf(feed) {

@@ -3,6 +3,7 @@
 
 import { CognitoSession, SignInError } from "../shared/cognito.js";
 import { tiles, missedRows, teamRows, hourlyBars, percent, outboundRows } from "./model.js";
+import { formatTime, initI18n, onLanguage, t } from "../shared/i18n.js";
 
 const POLL_MS = 15000;
 const MAX_BACKOFF_MS = 120000;
@@ -12,6 +13,7 @@ const session = config.cognito ? new CognitoSession(config.cognito) : null;
 const SVG = "http://www.w3.org/2000/svg";
 let failures = 0;
 let lastOk = 0;
+let lastFeed = null;
 
 const $ = (id) => document.getElementById(id);
 
@@ -39,7 +41,7 @@ async function load(retried = false) {
   render(await response.json());
   failures = 0;
   lastOk = Date.now();
-  setStatus(`Updated ${new Date().toLocaleTimeString()}`);
+  setStatus(t("dashboard.updated", { time: formatTime(Date.now(), { hour: "2-digit", minute: "2-digit", second: "2-digit" }) }));
 }
 
 function fillTable(id, rows) {
@@ -77,7 +79,7 @@ function drawHourly(feed) {
     const h = ((height - pad * 2) * b.offered) / max;
     const ha = ((height - pad * 2) * b.abandoned) / max;
     const offered = el("rect", { x, y: height - pad - h, width: step * 0.8, height: h, class: "offered" });
-    offered.append(el("title", {}, `${b.hour}:00 offered ${b.offered}, abandoned ${b.abandoned} (${percent(b.abandonment_rate)})`));
+    offered.append(el("title", {}, t("dashboard.hourTitle", { hour: b.hour, offered: b.offered, abandoned: b.abandoned, rate: percent(b.abandonment_rate) })));
     svg.append(offered);
     svg.append(el("rect", { x, y: height - pad - ha, width: step * 0.8, height: ha, class: "abandoned" }));
     svg.append(el("text", { x: x + step * 0.4, y: height - 6, "text-anchor": "middle" }, String(b.hour)));
@@ -87,10 +89,12 @@ function drawHourly(feed) {
 }
 
 function render(feed) {
+  lastFeed = feed;
   $("day").textContent = feed.day;
-  $("live").textContent = `Waiting now: ${feed.live.waiting} · On calls: ${feed.live.in_progress}`;
+  $("live").textContent = t("dashboard.live", { waiting: feed.live.waiting, inProgress: feed.live.in_progress });
   $("tiles").replaceChildren(
-    ...tiles(feed).map(([label, value, tone]) => {
+    ...tiles(feed).map(([key, value, tone, values]) => {
+      const label = t(key, values);
       const tile = document.createElement("div");
       tile.className = `tile ${tone}`;
       const v = document.createElement("strong");
@@ -114,8 +118,8 @@ async function loop() {
   } catch (error) {
     failures += 1;
     delay = Math.min(MAX_BACKOFF_MS, POLL_MS * 2 ** failures);
-    const age = lastOk ? ` — last update ${Math.round((Date.now() - lastOk) / 1000)} s ago` : "";
-    setStatus(`Dashboard offline, retrying${age}`, "stale");
+    const age = lastOk ? t("dashboard.lastUpdate", { seconds: Math.round((Date.now() - lastOk) / 1000) }) : "";
+    setStatus(t("dashboard.offline", { age }), "stale");
     console.warn("kpi poll failed", error);
   }
   setTimeout(loop, delay);
@@ -134,8 +138,10 @@ $("sign-in-form").addEventListener("submit", async (event) => {
     $("sign-in").close();
     await load();
   } catch (error) {
-    $("sign-in-error").textContent = error instanceof SignInError ? error.message : "Sign-in failed.";
+    $("sign-in-error").textContent = error instanceof SignInError ? error.message : t("common.signIn.failed");
   }
 });
 
+await initI18n();
+onLanguage(() => lastFeed && render(lastFeed));
 loop();

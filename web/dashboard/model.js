@@ -1,4 +1,5 @@
 // Pure formatting of the KPI feed (GET /kpis/today) for the dashboard; no DOM, testable alone.
+// Labels are catalogue keys (web/shared/i18n/*.json, dashboard.*), translated by the page.
 
 export function percent(rate) {
   return rate === null || rate === undefined ? "–" : `${(rate * 100).toFixed(1)}%`;
@@ -10,23 +11,23 @@ export function seconds(ms) {
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, "0")} s`;
 }
 
-/** The headline tiles, in reading order: [label, value, tone] (tone flags a figure to watch). */
+/** The headline tiles, in reading order: [label key, value, tone, values for the label]. */
 export function tiles(feed) {
   const t = feed.totals;
   const sl = feed.service_level_threshold_ms / 1000;
   return [
-    ["Offered", String(t.offered), ""],
-    ["Answered", String(t.answered), ""],
-    ["Abandoned", String(t.abandoned), ""],
-    ["Abandonment", percent(t.abandonment_rate), t.abandonment_rate > 0.1 ? "bad" : ""],
-    ["Short abandons", String(t.short_abandons), ""],
-    ["Reach rate", percent(t.reach_rate), ""],
-    [`Service level (${sl} s)`, percent(t.service_level), t.service_level !== null && t.service_level < 0.8 ? "bad" : ""],
-    ["ASA", seconds(t.asa_ms), ""],
-    ["ASA p90", seconds(t.asa_p90_ms), ""],
-    ["AHT", seconds(t.aht_ms), ""],
-    ["Longest wait", seconds(t.longest_wait_ms), ""],
-    ["Owner reach", percent(t.owner_reach_rate), ""],
+    ["dashboard.tile.offered", String(t.offered), ""],
+    ["dashboard.tile.answered", String(t.answered), ""],
+    ["dashboard.tile.abandoned", String(t.abandoned), ""],
+    ["dashboard.tile.abandonment", percent(t.abandonment_rate), t.abandonment_rate > 0.1 ? "bad" : ""],
+    ["dashboard.tile.shortAbandons", String(t.short_abandons), ""],
+    ["dashboard.tile.reachRate", percent(t.reach_rate), ""],
+    ["dashboard.tile.serviceLevel", percent(t.service_level), t.service_level !== null && t.service_level < 0.8 ? "bad" : "", { seconds: sl }],
+    ["dashboard.tile.asa", seconds(t.asa_ms), ""],
+    ["dashboard.tile.asaP90", seconds(t.asa_p90_ms), ""],
+    ["dashboard.tile.aht", seconds(t.aht_ms), ""],
+    ["dashboard.tile.longestWait", seconds(t.longest_wait_ms), ""],
+    ["dashboard.tile.ownerReach", percent(t.owner_reach_rate), ""],
   ];
 }
 

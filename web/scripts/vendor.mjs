@@ -1,7 +1,9 @@
 // Copies the browser bundles the pages load from node_modules into web/vendor/ and records
 // their versions in vendor/manifest.json (tests check they match package-lock.json):
 // - the Twilio Voice SDK (the softphone's Device);
-// - amazon-cognito-identity-js, AWS's client for Cognito's SRP sign-in (web/shared/cognito.js).
+// - amazon-cognito-identity-js, AWS's client for Cognito's SRP sign-in (web/shared/cognito.js);
+// - i18next, the pages' translations (web/shared/i18n.js, catalogues in web/shared/i18n/);
+// - libphonenumber-js (its "min" metadata), numbers shown as the floor reads them.
 // Run by `make web-vendor` after `npm ci`; the result is committed so `make run` needs no npm.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -15,6 +17,12 @@ const BUNDLES = [
     name: "amazon-cognito-identity-js",
     from: "dist/amazon-cognito-identity.min.js",
     file: "amazon-cognito-identity.min.js",
+  },
+  { name: "i18next", from: "dist/umd/i18next.min.js", file: "i18next.min.js" },
+  {
+    name: "libphonenumber-js",
+    from: "bundle/libphonenumber-min.js",
+    file: "libphonenumber-min.js",
   },
 ];
 mkdirSync(vendor, { recursive: true });
