@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from chalicelib.recordings.store import RecordingStore
     from chalicelib.recordings.transcriber import Transcriber
     from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
+    from chalicelib.routing.waiting import QueueWait
     from chalicelib.softphone.outbound import OutboundCalls
     from chalicelib.softphone.outbound_policy import OutboundScreen
-    from chalicelib.routing.waiting import QueueWait
     from chalicelib.telephony.rest import TwilioGateway
 
 
