@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.recordings.store import RecordingStore
     from chalicelib.recordings.transcriber import Transcriber
     from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
+    from chalicelib.supervision.audit import AuditTrail
     from chalicelib.telephony.rest import TwilioGateway
 
 
@@ -400,6 +401,20 @@ class Container:
 
         # Cached: its worker sid -> agent id index lives as long as the Lambda container.
         return PresenceEvents(self.agents, self.presence, lambda: self.clock())
+
+    # --- supervisors (issue 19) ---
+    @cached_property
+    def audit(self) -> AuditTrail:
+        from chalicelib.supervision.audit import AuditTrail
+        from chalicelib.supervision.store import AuditTable
+
+        s = self.settings
+        table = self.records_dynamodb.Table(s.supervision.audit_table)
+        return AuditTrail(
+            AuditTable(table, s.supervision.audit_retention_days),
+            s.conversations.report_timezone,
+            lambda: self.clock(),
+        )
 
 
 _container: Container | None = None

@@ -243,6 +243,15 @@ class SoftphoneSettings(_Section):
         return value
 
 
+class SupervisionSettings(_Section):
+    """Who may read what, the audit trail of reads, and live monitoring."""
+
+    # Every read of a conversation, recording or transcript (who, what, when, from where).
+    audit_table: str = "cc-local-audit"
+    # Audit entries expire (DynamoDB TTL) after this: the conversation events' retention.
+    audit_retention_days: int = Field(default=400, ge=30, le=3650)
+
+
 # Each area's settings, by the root's field name.
 AREAS: dict[str, type[_Section]] = {
     "telephony": TelephonySettings,
@@ -253,6 +262,7 @@ AREAS: dict[str, type[_Section]] = {
     "conversations": ConversationSettings,
     "recordings": RecordingSettings,
     "softphone": SoftphoneSettings,
+    "supervision": SupervisionSettings,
 }
 
 
@@ -278,6 +288,7 @@ class Settings(_Section):
     conversations: ConversationSettings
     recordings: RecordingSettings
     softphone: SoftphoneSettings
+    supervision: SupervisionSettings
 
     @model_validator(mode="after")
     def _stage_is_complete(self) -> Settings:
