@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.recordings.transcriber import Transcriber
     from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
     from chalicelib.supervision.audit import AuditTrail
+    from chalicelib.supervision.monitor import Monitoring
     from chalicelib.telephony.rest import TwilioGateway
 
 
@@ -413,6 +414,18 @@ class Container:
         return AuditTrail(
             AuditTable(table, s.supervision.audit_retention_days),
             s.conversations.report_timezone,
+            lambda: self.clock(),
+        )
+
+    @cached_property
+    def monitoring(self) -> Monitoring:
+        from chalicelib.supervision.monitor import Monitoring
+
+        return Monitoring(
+            self.conversation_events,
+            self.twilio,
+            self.ledger,
+            self.settings.telephony.company_number,
             lambda: self.clock(),
         )
 

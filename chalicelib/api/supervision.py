@@ -10,8 +10,8 @@ from chalice import Blueprint, ForbiddenError, Response
 from chalice.app import Request
 
 from chalicelib import bootstrap
-from chalicelib.api.auth import Staff, require_supervisor
-from chalicelib.api.web import CORS, json_response, webhook
+from chalicelib.api.auth import Staff, require_staff, require_supervisor
+from chalicelib.api.web import CORS, json_body, json_response, webhook
 from chalicelib.platform.observability import count, logger
 
 supervision = Blueprint(__name__)
@@ -56,3 +56,40 @@ def audit_trail() -> Response:
     require_supervisor(request)
     body = bootstrap.container().audit.query(dict(request.query_params or {}))
     return json_response(body, headers={"Cache-Control": "no-store"})
+
+
+# --- listen, whisper, barge ------------------------------------------------------------------
+# `{conversation_id}`: the customer's call sid, as GET /conversations/{call_sid} names it.
+MONITOR_PATH = "/supervisor/calls/{conversation_id}/monitor"
+
+
+@supervision.route(MONITOR_PATH, methods=["POST"], cors=CORS)
+@webhook
+def monitor_call(conversation_id: str) -> Response:
+    """`{"mode": "listen" | "whisper" | "barge"}`: the supervisor's softphone joins the live call
+    (rings it), or switches mode in place. 403 reps, 404 unknown, 409 not live."""
+    request = supervision.current_request
+    staff = require_supervisor(request)
+    mode = str(json_body(request).get("mode") or "")
+    body = bootstrap.container().monitoring.monitor(conversation_id, staff.agent_id, mode)
+    return json_response(body)
+
+
+@supervision.route(MONITOR_PATH, methods=["DELETE"], cors=CORS)
+@webhook
+def stop_monitoring(conversation_id: str) -> Response:
+    staff = require_supervisor(supervision.current_request)
+    body = bootstrap.container().monitoring.stop(conversation_id, staff.agent_id)
+    return json_response(body)
+
+
+@supervision.route("/conversations/{call_sid}/monitoring", methods=["GET"], cors=CORS)
+@webhook
+def monitoring_state(call_sid: str) -> Response:
+    """Who monitors the call now: the rep's page shows it (the rep on the call, or a
+    supervisor)."""
+    staff = require_staff(supervision.current_request)
+    state = bootstrap.container().monitoring.state(call_sid)
+    if not staff.is_supervisor and state["agent_id"] != staff.agent_id:
+        raise ForbiddenError("only the agent on this call and supervisors")
+    return json_response(state, headers={"Cache-Control": "no-store"})

@@ -48,6 +48,8 @@ FACTS = frozenset(
         "customer_identified",
         # The recordings reconciliation found no recording of an answered conference at Twilio.
         "recording_missing",
+        # A supervisor listens to, whispers in or joins the live call, or stops (issue 19).
+        "supervisor_monitor",
     }
 )
 # Query parameters we add to the callback URLs we hand Twilio (assignment.py), naming the
