@@ -93,3 +93,17 @@ def monitoring_state(call_sid: str) -> Response:
     if not staff.is_supervisor and state["agent_id"] != staff.agent_id:
         raise ForbiddenError("only the agent on this call and supervisors")
     return json_response(state, headers={"Cache-Control": "no-store"})
+
+
+# --- forcing a rep's state -------------------------------------------------------------------
+@supervision.route("/supervisor/agents/{agent_id}/state", methods=["PUT"], cors=CORS)
+@webhook
+def force_agent_state(agent_id: str) -> Response:
+    """`{"state": "away" | "offline"}`: put a rep away or sign them out (supervisors only)."""
+    from chalicelib.supervision.force import force_state
+
+    request = supervision.current_request
+    staff = require_supervisor(request)
+    state = str(json_body(request).get("state") or "")
+    c = bootstrap.container()
+    return json_response(force_state(c.presence, c.agents, staff.agent_id, agent_id, state))
