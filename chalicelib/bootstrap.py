@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.recordings.transcriber import Transcriber
     from chalicelib.routing.store import AgentDirectory, CustomerDirectory, PresenceReader
     from chalicelib.supervision.audit import AuditTrail
+    from chalicelib.supervision.floor import FloorCache
     from chalicelib.supervision.monitor import Monitoring
     from chalicelib.telephony.rest import TwilioGateway
 
@@ -426,6 +427,26 @@ class Container:
             self.twilio,
             self.ledger,
             self.settings.telephony.company_number,
+            lambda: self.clock(),
+        )
+
+    @cached_property
+    def supervisor_floor(self) -> FloorCache:
+        from chalicelib.supervision.floor import FloorCache, Thresholds
+
+        s = self.settings.supervision
+        # Cached: the floor's snapshot lives as long as the Lambda container.
+        return FloorCache(
+            self.conversations,
+            self.presence_board.snapshot,
+            lambda now: self.kpi_feed.today_kpis(now).get("by_team", {}),
+            Thresholds(
+                s.floor_longest_wait_alert_seconds,
+                s.floor_service_level_alert,
+                s.floor_abandonment_alert,
+            ),
+            s.floor_live_hours * 3_600_000,
+            int(s.floor_refresh_seconds * 1000),
             lambda: self.clock(),
         )
 

@@ -107,3 +107,18 @@ def force_agent_state(agent_id: str) -> Response:
     state = str(json_body(request).get("state") or "")
     c = bootstrap.container()
     return json_response(force_state(c.presence, c.agents, staff.agent_id, agent_id, state))
+
+
+# --- the live floor --------------------------------------------------------------------------
+@supervision.route("/supervisor/floor", methods=["GET"], cors=CORS)
+@webhook
+def floor() -> Response:
+    """The floor page's feed (web/floor): one shared snapshot per container, no DynamoDB read
+    per viewer (chalicelib/supervision/floor.py)."""
+    require_supervisor(supervision.current_request)
+    snapshot = bootstrap.container().supervisor_floor.snapshot()
+    return Response(
+        body=snapshot.reply,
+        status_code=200,
+        headers={"Content-Type": "application/json", "Cache-Control": "no-store"},
+    )
