@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.supervision.audit import AuditTrail
     from chalicelib.supervision.floor import FloorCache
     from chalicelib.supervision.monitor import Monitoring
+    from chalicelib.supervision.reports import Reports
     from chalicelib.telephony.rest import TwilioGateway
 
 
@@ -448,6 +449,22 @@ class Container:
             s.floor_live_hours * 3_600_000,
             int(s.floor_refresh_seconds * 1000),
             lambda: self.clock(),
+        )
+
+    @cached_property
+    def reports(self) -> Reports:
+        from zoneinfo import ZoneInfo
+
+        from chalicelib.supervision.reports import Reports
+
+        s = self.settings.conversations
+        zone = ZoneInfo(s.report_timezone)
+        # Cached: past days' records live as long as the Lambda container.
+        return Reports(
+            self.conversations,
+            s.report_timezone,
+            s.service_level_seconds * 1000,
+            lambda: self.now().astimezone(zone).date(),
         )
 
 

@@ -122,3 +122,15 @@ def floor() -> Response:
         status_code=200,
         headers={"Content-Type": "application/json", "Cache-Control": "no-store"},
     )
+
+
+# --- reports ---------------------------------------------------------------------------------
+@supervision.route("/reports", methods=["GET"], cors=CORS)
+@webhook
+def reports() -> Response:
+    """`?from=&to=&team=&agent=&by=day|week|month` (supervisors): chalicelib/supervision/
+    reports.py; the reports page (web/reports) draws it."""
+    request = supervision.current_request
+    require_supervisor(request)
+    body = bootstrap.container().reports.report(dict(request.query_params or {}))
+    return json_response(body, headers={"Cache-Control": "no-store"})

@@ -1,7 +1,8 @@
 // Copies the browser bundles the pages load from node_modules into web/vendor/ and records
 // their versions in vendor/manifest.json (tests check they match package-lock.json):
 // - the Twilio Voice SDK (the softphone's Device);
-// - amazon-cognito-identity-js, AWS's client for Cognito's SRP sign-in (web/shared/cognito.js).
+// - amazon-cognito-identity-js, AWS's client for Cognito's SRP sign-in (web/shared/cognito.js);
+// - Chart.js, the reports page's charts (web/reports/).
 // Run by `make web-vendor` after `npm ci`; the result is committed so `make run` needs no npm.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -16,6 +17,7 @@ const BUNDLES = [
     from: "dist/amazon-cognito-identity.min.js",
     file: "amazon-cognito-identity.min.js",
   },
+  { name: "chart.js", from: "dist/chart.umd.min.js", file: "chart.umd.min.js" },
 ];
 mkdirSync(vendor, { recursive: true });
 const manifest = {};
