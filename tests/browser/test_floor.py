@@ -105,3 +105,80 @@ def test_floor_shows_the_live_calls_and_a_supervisor_listens_whispers_barges(
         rep_row.locator('button[data-force="away"]').click()
         expect(page.locator("#action")).to_contain_text("done")
         assert call_api(stack, "POST", "/agents/me/heartbeat", idle_token)["state"] == "away"
+
+
+def test_the_reps_softphone_shows_a_supervisor_listening_whispering_and_joined(
+    softphone: Any, stack: Stack, demo_agents: list[dict[str, str]]
+) -> None:
+    from email.utils import format_datetime
+
+    from tests.browser.test_calls import answer, ring, sign_in_available
+
+    agent = demo_agents[23]  # no other browser test uses agent 23
+    sign_in_available(softphone, agent["agent_id"])
+    offer = ring(softphone, stack, agent)
+    answer(softphone, stack, offer)
+
+    # Twilio's callbacks of the call: the customer's leg, the rep's leg, both joining the
+    # conference (what the conference instruction makes Twilio send).
+    def stamp() -> str:
+        from datetime import UTC, datetime
+
+        return format_datetime(datetime.now(UTC), usegmt=True).replace("GMT", "+0000")
+
+    context = {"conversation": offer.customer_call, "task": offer.task_sid}
+    legs = [
+        ({"CallSid": offer.customer_call, "To": "+81300000000", "From": "+81312340000"}, {}),
+        (
+            {
+                "CallSid": offer.agent_call,
+                "To": f"client:{agent['agent_id']}",
+                "From": "+81300000000",
+                "Direction": "outbound-api",
+            },
+            {**context, "agent": agent["agent_id"]},
+        ),
+    ]
+    for form, query in legs:
+        full = {
+            "AccountSid": "AC" + "0" * 32,
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+            "Timestamp": stamp(),
+            "SequenceNumber": "1",
+            **form,
+        }
+        status, body = post_signed(
+            callback_url(stack.api_url + webhooks.VOICE_STATUS, query), full, LOCAL_AUTH_TOKEN
+        )
+        assert status in (200, 204), body
+    for seq, leg in enumerate((offer.customer_call, offer.agent_call)):
+        form = {
+            "AccountSid": "AC" + "0" * 32,
+            "ConferenceSid": offer.conference_sid,
+            "FriendlyName": f"task-{offer.task_sid}",
+            "StatusCallbackEvent": "participant-join",
+            "SequenceNumber": str(seq),
+            "Timestamp": stamp(),
+            "CallSid": leg,
+        }
+        status, body = post_signed(
+            callback_url(stack.api_url + webhooks.CONFERENCE_STATUS, context),
+            form,
+            LOCAL_AUTH_TOKEN,
+        )
+        assert status in (200, 204), body
+
+    boss = agent_token(stack, SUPERVISOR)
+    path = f"/supervisor/calls/{offer.customer_call}/monitor"
+    line = softphone.page.locator("#call-supervisor")
+    expect(line).to_be_hidden()
+    call_api(stack, "POST", path, boss, {"mode": "listen"})
+    expect(line).to_contain_text("is listening")
+    call_api(stack, "POST", path, boss, {"mode": "whisper"})
+    expect(line).to_contain_text("whispering to you")
+    call_api(stack, "POST", path, boss, {"mode": "barge"})
+    expect(line).to_contain_text("has joined the call")
+    softphone.screenshot("softphone-supervisor-joined")
+    call_api(stack, "DELETE", path, boss)
+    expect(line).to_be_hidden()
