@@ -41,12 +41,18 @@ def period_of(day: str, granularity: str) -> str:
 
 
 def report_range(params: Mapping[str, str], today: date) -> tuple[list[str], str, str, str]:
-    """GET /reports?from=&to=&team=&agent=&by=: the local days, the granularity, the filters."""
+    """GET /reports?from=&to=&team=&agent=&by= (or `last=N` days to today): the local days, the
+    granularity, the filters."""
     try:
-        first = date.fromisoformat(params["from"]) if params.get("from") else today
-        last = date.fromisoformat(params["to"]) if params.get("to") else first
+        if params.get("last"):
+            # The last N days up to today in the report's time zone (the page's presets: its
+            # browser may be in another zone).
+            first, last = today - timedelta(days=int(params["last"]) - 1), today
+        else:
+            first = date.fromisoformat(params["from"]) if params.get("from") else today
+            last = date.fromisoformat(params["to"]) if params.get("to") else first
     except ValueError as exc:
-        raise InvalidInput("from and to are dates like 2025-11-01") from exc
+        raise InvalidInput("from and to are dates like 2025-11-01; last a number of days") from exc
     if last < first:
         raise InvalidInput("`to` is before `from`")
     count = (last - first).days + 1

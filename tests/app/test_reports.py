@@ -57,6 +57,13 @@ def test_supervisors_get_a_report_for_a_range_and_reps_are_refused(
     assert "owner" not in only_x["by_agent"]
     assert json.loads(get(f"from={DAY}&to={DAY}&team=osaka", boss).body)["conversations"] == 0
 
+    # The page's presets: the last N days up to today in the report's time zone.
+    container.clock = lambda: script.T0 + 3_600_000  # type: ignore[method-assign]
+    week = json.loads(get("last=7", boss).body)
+    assert (week["from"], week["to"]) == ("2025-11-19", DAY)
+    assert week["totals"]["offered"] == 3
+    assert get("last=40", boss).status_code == 400
+    assert get("last=week", boss).status_code == 400
     assert get("from=2025-01-01&to=2025-03-01", boss).status_code == 400
     assert get(f"from={DAY}&to=2025-11-01", boss).status_code == 400
     assert get(f"from={DAY}&by=year", boss).status_code == 400

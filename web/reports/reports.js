@@ -17,17 +17,11 @@ const pct = (x) => (x === null || x === undefined ? "" : `${(x * 100).toFixed(1)
 const secs = (ms) => (ms === null || ms === undefined ? "" : (ms / 1000).toFixed(1));
 const yen = (micros) => (micros ? (micros / 1e6).toFixed(2) : "0");
 
-function isoDay(d) {
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
-}
-
+/** A preset asks for the last 1, 7 or 30 days up to today in the report's time zone (the
+server's; this browser may be elsewhere), then shows the dates the server chose. */
+let lastDays = 0;
 function preset(range) {
-  const to = new Date();
-  const from = new Date(to);
-  if (range === "week") from.setDate(to.getDate() - 6);
-  if (range === "month") from.setDate(to.getDate() - 29);
-  form.from.value = isoDay(from);
-  form.to.value = isoDay(to);
+  lastDays = { day: 1, week: 7, month: 30 }[range];
   form.by.value = "day";
   for (const b of document.querySelectorAll("[data-range]")) b.setAttribute("aria-pressed", String(b.dataset.range === range));
 }
@@ -162,10 +156,17 @@ export function toCsv(report) {
 async function show() {
   const params = new URLSearchParams();
   for (const name of ["from", "to", "by", "team", "agent"]) if (form[name].value) params.set(name, form[name].value);
+  if (lastDays) {
+    params.delete("from");
+    params.delete("to");
+    params.set("last", String(lastDays));
+  }
   $("status").textContent = "Loading…";
   try {
     const report = await fetchReport(params.toString());
     render(report);
+    form.from.value = report.from;
+    form.to.value = report.to;
     $("status").textContent = `${report.from} – ${report.to}: ${report.conversations} conversations`;
   } catch (error) {
     $("status").textContent = String(error.message || error);
@@ -176,6 +177,8 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   show();
 });
+// Dates typed in replace the preset.
+for (const name of ["from", "to"]) form[name].addEventListener("input", () => { lastDays = 0; });
 for (const b of document.querySelectorAll("[data-range]")) {
   b.addEventListener("click", () => {
     preset(b.dataset.range);
