@@ -15,6 +15,7 @@ from chalicelib.api.handshake import client_version_handshake
 from chalicelib.api.limits import request_limits
 from chalicelib.api.recordings import recordings
 from chalicelib.api.softphone import softphone
+from chalicelib.api.supervision import supervision
 from chalicelib.api.taskrouter import taskrouter
 from chalicelib.api.voice import voice
 from chalicelib.platform.observability import invocation, logger, record_response
@@ -28,6 +29,7 @@ app.register_blueprint(recordings)
 app.register_blueprint(escalation)
 app.register_blueprint(agents)
 app.register_blueprint(followups)
+app.register_blueprint(supervision)
 
 
 @app.middleware("all")

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from chalicelib.routing.waiting import QueueWait
     from chalicelib.softphone.outbound import OutboundCalls
     from chalicelib.softphone.outbound_policy import OutboundScreen
+    from chalicelib.supervision.audit import AuditTrail
+    from chalicelib.supervision.floor import FloorCache
+    from chalicelib.supervision.monitor import Monitoring
+    from chalicelib.supervision.reports import Reports
     from chalicelib.telephony.rest import TwilioGateway
 
 
@@ -453,6 +457,68 @@ class Container:
             DialPolicy.of(s.softphone.outbound_allowed_countries, s.telephony.default_country),
             self.agents,
             s.telephony.company_number,
+        )
+
+    # --- supervisors (issue 19) ---
+    @cached_property
+    def audit(self) -> AuditTrail:
+        from chalicelib.supervision.audit import AuditTrail
+        from chalicelib.supervision.store import AuditTable
+
+        s = self.settings
+        table = self.records_dynamodb.Table(s.supervision.audit_table)
+        return AuditTrail(
+            AuditTable(table, s.supervision.audit_retention_days),
+            s.conversations.report_timezone,
+            lambda: self.clock(),
+        )
+
+    @cached_property
+    def monitoring(self) -> Monitoring:
+        from chalicelib.supervision.monitor import Monitoring
+
+        return Monitoring(
+            self.conversation_events,
+            self.twilio,
+            self.ledger,
+            self.settings.telephony.company_number,
+            lambda: self.clock(),
+        )
+
+    @cached_property
+    def supervisor_floor(self) -> FloorCache:
+        from chalicelib.supervision.floor import FloorCache, Thresholds
+
+        s = self.settings.supervision
+        # Cached: the floor's snapshot lives as long as the Lambda container.
+        return FloorCache(
+            self.conversations,
+            self.presence_board.snapshot,
+            lambda now: self.kpi_feed.today_kpis(now).get("by_team", {}),
+            Thresholds(
+                s.floor_longest_wait_alert_seconds,
+                s.floor_service_level_alert,
+                s.floor_abandonment_alert,
+            ),
+            s.floor_live_hours * 3_600_000,
+            int(s.floor_refresh_seconds * 1000),
+            lambda: self.clock(),
+        )
+
+    @cached_property
+    def reports(self) -> Reports:
+        from zoneinfo import ZoneInfo
+
+        from chalicelib.supervision.reports import Reports
+
+        s = self.settings.conversations
+        zone = ZoneInfo(s.report_timezone)
+        # Cached: past days' records live as long as the Lambda container.
+        return Reports(
+            self.conversations,
+            s.report_timezone,
+            s.service_level_seconds * 1000,
+            lambda: self.now().astimezone(zone).date(),
         )
 
 

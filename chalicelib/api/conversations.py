@@ -17,6 +17,7 @@ from chalice.app import DynamoDBEvent
 
 from chalicelib import bootstrap
 from chalicelib.api.auth import require_staff
+from chalicelib.api.supervision import audited
 from chalicelib.api.web import CORS, FORM, json_response, twilio_form, webhook
 from chalicelib.platform.errors import NotFound, StorageUnavailable
 from chalicelib.platform.observability import logger, metrics
@@ -104,14 +105,24 @@ def conference_status() -> Response:
 @conversations.route("/conversations", methods=["GET"], cors=CORS)
 @webhook
 def list_conversations() -> Response:
+    from urllib.parse import urlencode
+
     from chalicelib.conversations.search import search_from_params
+    from chalicelib.supervision.access import scoped_search
+    from chalicelib.supervision.audit import CONVERSATION_LIST
 
     request = conversations.current_request
     staff = require_staff(request)
     c = bootstrap.container()
-    params: dict[str, str] = dict(request.query_params or {})
-    if params.get("agent") == "me":  # the softphone's "your recent calls"
-        params["agent"] = staff.agent_id
+    asked: dict[str, str] = dict(request.query_params or {})
+    # A rep lists their own calls only; `agent=me` is the softphone's "your recent calls".
+    params = audited(
+        request,
+        staff,
+        CONVERSATION_LIST,
+        urlencode(sorted(asked.items())),
+        lambda: scoped_search(asked, staff.agent_id, staff.is_supervisor),
+    )
     query = search_from_params(params, c.settings.conversations.report_timezone, c.clock())
     items, cursor = c.conversations.search(query, params.get("cursor"))
     return json_response({"conversations": items, "next_cursor": cursor})
@@ -120,12 +131,23 @@ def list_conversations() -> Response:
 @conversations.route("/conversations/{call_sid}", methods=["GET"], cors=CORS)
 @webhook
 def get_conversation(call_sid: str) -> Response:
-    require_staff(conversations.current_request)
+    from chalicelib.supervision.access import check_may_read
+    from chalicelib.supervision.audit import CONVERSATION
+
+    request = conversations.current_request
+    staff = require_staff(request)
     # Right after a call the stream may not have rebuilt the record yet: fold if it is behind.
     record = bootstrap.container().ledger.current_record(call_sid)
     if record is None:
         raise NotFound(f"no conversation {call_sid}")
-    return json_response(record)
+    audited(
+        request,
+        staff,
+        CONVERSATION,
+        call_sid,
+        lambda: check_may_read(record, call_sid, staff.agent_id, staff.is_supervisor),
+    )
+    return json_response(record, headers={"Cache-Control": "no-store"})
 
 
 @conversations.route("/kpis/today", methods=["GET"], cors=CORS)

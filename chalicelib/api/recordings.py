@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalice import Blueprint, ForbiddenError, Rate, Response
+from chalice import Blueprint, Rate, Response
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import bootstrap
 from chalicelib.api.auth import require_staff
+from chalicelib.api.supervision import audited
 from chalicelib.api.web import CORS, FORM, json_response, twilio_form, webhook
 from chalicelib.platform.observability import count, logger, metrics
 from chalicelib.recordings.job_names import TRANSCRIPTION_JOB_PREFIX
@@ -114,16 +115,22 @@ def reconcile_recordings(event: Any) -> None:
 
 
 def _staff_view(
-    conversation_id: str, build: Callable[[RecordingPipeline, str, str, bool], dict[str, Any]]
+    conversation_id: str,
+    read: str,
+    build: Callable[[RecordingPipeline, str, str, bool], dict[str, Any]],
 ) -> Response:
-    from chalicelib.recordings.pipeline import NotAllowed
-
-    staff = require_staff(recordings.current_request)
+    request = recordings.current_request
+    staff = require_staff(request)
     pipeline = bootstrap.container().recordings
-    try:
-        body = build(pipeline, conversation_id, staff.agent_id, staff.is_supervisor)
-    except NotAllowed as exc:
-        raise ForbiddenError(str(exc)) from exc
+    # The pipeline refuses (NotAllowed) all but supervisors and the agents on the call; the
+    # read is audited either way.
+    body = audited(
+        request,
+        staff,
+        read,
+        conversation_id,
+        lambda: build(pipeline, conversation_id, staff.agent_id, staff.is_supervisor),
+    )
     # Signed links and call content: never cached by a browser or proxy.
     return json_response(body, headers={"Cache-Control": "no-store"})
 
@@ -133,13 +140,15 @@ def _staff_view(
 @webhook
 def conversation_recording(call_sid: str) -> Response:
     from chalicelib.recordings.pipeline import RecordingPipeline
+    from chalicelib.supervision.audit import RECORDING
 
-    return _staff_view(call_sid, RecordingPipeline.playback)
+    return _staff_view(call_sid, RECORDING, RecordingPipeline.playback)
 
 
 @recordings.route("/conversations/{call_sid}/transcript", methods=["GET"], cors=CORS)
 @webhook
 def conversation_transcript(call_sid: str) -> Response:
     from chalicelib.recordings.pipeline import RecordingPipeline
+    from chalicelib.supervision.audit import TRANSCRIPT
 
-    return _staff_view(call_sid, RecordingPipeline.transcript)
+    return _staff_view(call_sid, TRANSCRIPT, RecordingPipeline.transcript)

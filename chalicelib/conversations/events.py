@@ -53,6 +53,8 @@ FACTS = frozenset(
         "outbound_dialled",
         # A rep closed the voicemail or callback request in the follow-up inbox (issue 18).
         "follow_up_done",
+        # A supervisor listens to, whispers in or joins the live call, or stops (issue 19).
+        "supervisor_monitor",
     }
 )
 # Query parameters we add to the callback URLs we hand Twilio (assignment.py), naming the

@@ -450,6 +450,8 @@ def _record(
         "conversation_id": conversation_id,
         "direction": "outbound" if call.outbound else "inbound",
         "status": "ended" if ended_ms else "active",
+        # Sparse index key (live-index): present only while the conversation has not ended.
+        "live": None if ended_ms else "1",
         "outcome": outcome or None,
         "customer_id": str(attrs.get("customer_id", "")),
         "customer_name": str(attrs.get("customer_name", "")),

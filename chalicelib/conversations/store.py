@@ -15,7 +15,8 @@ rewritten whole by the events stream's consumer, guarded by `event_count` (the e
 grows, so a record folded from more events is newer; a slower concurrent rebuild cannot
 overwrite it).
 GSIs: day-index (all attributes: export, KPIs, unfiltered listing), customer-index,
-agent-index, team-index (summaries for the filtered listing) and the sparse cost-pending-index.
+agent-index, team-index (summaries for the filtered listing), the sparse cost-pending-index and
+the sparse live-index (conversations not ended: the supervisors' floor).
 """
 
 from __future__ import annotations
@@ -322,6 +323,19 @@ class ConversationTable:
             if len(found) >= limit:
                 break
         return found[:limit]
+
+    def live(self, since_ms: int) -> list[dict[str, Any]]:
+        """Conversations not ended that started since `since_ms` (the sparse live-index: callers
+        waiting and calls in progress, a few hundred items at most); newest first."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "live-index",
+            "KeyConditionExpression": Key("live").eq("1") & Key("started_ms").gte(since_ms),
+            "ScanIndexForward": False,
+        }
+        found: list[dict[str, Any]] = []
+        for items, _ in self._pages(kwargs):
+            found.extend(items)
+        return found
 
     def search(
         self, query: ConversationQuery, cursor: str | None

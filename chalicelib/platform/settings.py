@@ -268,6 +268,23 @@ class SoftphoneSettings(_Section):
         return value
 
 
+class SupervisionSettings(_Section):
+    """Who may read what, the audit trail of reads, and live monitoring."""
+
+    # Every read of a conversation, recording or transcript (who, what, when, from where).
+    audit_table: str = "cc-local-audit"
+    # Audit entries expire (DynamoDB TTL) after this: the conversation events' retention.
+    audit_retention_days: int = Field(default=400, ge=30, le=3650)
+    # The floor's snapshot is rebuilt at most once per this interval per Lambda container.
+    floor_refresh_seconds: float = Field(default=1.0, ge=0.1, le=60)
+    # Live conversations older than this are left off the floor (a call whose end never came).
+    floor_live_hours: int = Field(default=4, ge=1, le=24)
+    # Alerts: the longest wait, and a team's service level or abandonment so far today.
+    floor_longest_wait_alert_seconds: int = Field(default=60, ge=1, le=3600)
+    floor_service_level_alert: float = Field(default=0.8, ge=0, le=1)
+    floor_abandonment_alert: float = Field(default=0.1, ge=0, le=1)
+
+
 # Each area's settings, by the root's field name.
 AREAS: dict[str, type[_Section]] = {
     "telephony": TelephonySettings,
@@ -278,6 +295,7 @@ AREAS: dict[str, type[_Section]] = {
     "conversations": ConversationSettings,
     "recordings": RecordingSettings,
     "softphone": SoftphoneSettings,
+    "supervision": SupervisionSettings,
 }
 
 
@@ -303,6 +321,7 @@ class Settings(_Section):
     conversations: ConversationSettings
     recordings: RecordingSettings
     softphone: SoftphoneSettings
+    supervision: SupervisionSettings
 
     @model_validator(mode="after")
     def _stage_is_complete(self) -> Settings:

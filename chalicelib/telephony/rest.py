@@ -368,6 +368,29 @@ class TwilioGateway:
             f"update participant of {conference_sid}",
         )
 
+    def join_supervisor(
+        self, conference_sid: str, identity: str, label: str, caller_id: str, **mode: Any
+    ) -> str:
+        """Ring a supervisor's softphone (`identity`, client:<id>) into a live conference as a
+        participant labelled `label`, muted or coaching as `mode` says; the new leg's CallSid.
+
+        `beep=false`: the join beep (default `true`) would tell the customer someone joined.
+        `from_` must be a number of the account or a client identifier.
+        https://www.twilio.com/docs/voice/api/conference-participant-resource#create-a-participant
+        """
+        participant = self._call(
+            lambda: self.client.conferences(conference_sid).participants.create(
+                from_=caller_id,
+                to=identity,
+                label=label,
+                beep="false",
+                end_conference_on_exit=False,
+                **mode,
+            ),
+            f"join supervisor to {conference_sid}",
+        )
+        return str(participant.call_sid)
+
     def remove_participant(self, conference_sid: str, participant: str) -> bool:
         """Take a participant out of the conference; False if they had already left."""
         from twilio.base.exceptions import TwilioRestException

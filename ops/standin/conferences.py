@@ -21,6 +21,9 @@ from ops.standin.shared import Part, Shared, callback_events
 from ops.standin.truth import CallTruth, TransferTruth
 from ops.standin.voice import ACTIVE_CALL, Call, Voice
 
+# The label our app gives a supervisor's softphone (chalicelib/supervision/monitor.py).
+SUPERVISOR_LABEL_PREFIX = "supervisor:"
+
 if TYPE_CHECKING:
     from ops.standin.delivery import Delivery
     from ops.standin.recordings import Recorder
@@ -42,6 +45,9 @@ class Participant:
     events: frozenset[str] = frozenset()
     hold_since: float | None = None
     left_at: float | None = None
+    # Coaching: only `call_sid_to_coach` hears this participant (a supervisor's whisper).
+    coaching: bool = False
+    call_sid_to_coach: str = ""
 
 
 @dataclass
@@ -100,6 +106,9 @@ class Conferencing(Part):
         self.recorder = recorder
         self.conferences: dict[str, Conference] = {}
         self.transfer_plans: dict[str, TransferPlan] = {}  # transfer task sid -> plan
+        # Participants added through the REST API and still ringing: how they join (muted,
+        # coaching, coached leg), applied when they answer.
+        self.joining_modes: dict[str, tuple[bool, bool, str]] = {}
 
     # ---- the conference instruction --------------------------------------------------------
 
@@ -227,6 +236,9 @@ class Conferencing(Part):
             call.sid, label, end_on_exit, joined=now, callback=callback, events=events
         )
         conference.participants[call.sid] = participant
+        mode = self.joining_modes.pop(call.sid, None)
+        if mode is not None:
+            participant.muted, participant.coaching, participant.call_sid_to_coach = mode
         if conference.status == "init" and start:
             conference.status = "in-progress"
             conference.started = now
@@ -267,6 +279,8 @@ class Conferencing(Part):
                     "hold": participant.hold,
                     "end_on_exit": participant.end_on_exit,
                     "label": participant.label,
+                    "coaching": participant.coaching,
+                    "call_sid_to_coach": participant.call_sid_to_coach,
                 }
                 if participant
                 else None
@@ -516,6 +530,9 @@ class Conferencing(Part):
         status_callback: str = "",
         status_events: str = "completed",
         timeout: float = 60.0,
+        muted: bool = False,
+        coaching: bool = False,
+        call_sid_to_coach: str = "",
     ) -> Call:
         with self.lock:
             conference = self.conferences[conference_sid]
@@ -530,6 +547,9 @@ class Conferencing(Part):
             status_callback=status_callback,
             status_events=status_events,
             timeout=timeout,
+            muted=muted,
+            coaching=coaching,
+            call_sid_to_coach=call_sid_to_coach,
         )
         if self.voice.dialler is not None and call.role == "customer":
             with self.lock:
@@ -547,8 +567,11 @@ class Conferencing(Part):
         status_callback: str,
         status_events: str,
         timeout: float,
+        muted: bool,
+        coaching: bool,
+        call_sid_to_coach: str,
     ) -> Call:
-        return self.voice.outbound_call(
+        call = self.voice.outbound_call(
             to=to,
             from_=from_,
             status_callback=status_callback,
@@ -558,6 +581,44 @@ class Conferencing(Part):
             label=label or to,
             end_on_exit=end_on_exit,
         )
+        with self.lock:
+            self.joining_modes[call.sid] = (muted, coaching, call_sid_to_coach)
+            if label.startswith(SUPERVISOR_LABEL_PREFIX):
+                # A supervisor's softphone: not an agent taking the call (no transfer), and the
+                # conversation's end does not wait on it.
+                call.role = "supervisor"
+        return call
+
+    def coaching_refusal(
+        self, conference: Conference, coaching: bool | None, call_sid_to_coach: str | None
+    ) -> str:
+        """Why Twilio refuses a participant's Coaching / CallSidToCoach ("" if it does not).
+
+        "If `true`, `call_sid_to_coach` must be defined" (Coaching, Participant resource,
+        https://www.twilio.com/docs/voice/api/conference-participant-resource). The coached
+        leg must be a participant of the conference (assumption: the page does not say what a
+        stranger's CallSid gives; a participant cannot coach a call it cannot hear).
+        """
+        if coaching and not call_sid_to_coach:
+            return "CallSidToCoach is required when Coaching is true"
+        if call_sid_to_coach:
+            coached = conference.participants.get(call_sid_to_coach)
+            if coached is None or coached.status != "connected":
+                return f"CallSidToCoach {call_sid_to_coach} is not a participant of the conference"
+        return ""
+
+    @staticmethod
+    def hears(listener: Participant, speaker: Participant) -> bool:
+        """Whether `listener` hears `speaker`: nobody hears a muted or held participant; only
+        the coached participant hears a coaching one ("the participant being coached is the only
+        participant who can hear the participant who is coaching")."""
+        if listener is speaker or speaker.status != "connected" or listener.status != "connected":
+            return False
+        if speaker.muted or speaker.hold or listener.hold:
+            return False
+        if speaker.coaching:
+            return listener.call_sid == speaker.call_sid_to_coach
+        return True
 
     def note_transfer(self, conference: Conference, agent_id: str) -> None:
         for participant in conference.participants.values():
@@ -580,9 +641,21 @@ class Conferencing(Part):
         participant: Participant,
         hold: bool | None,
         muted: bool | None,
+        coaching: bool | None = None,
+        call_sid_to_coach: str | None = None,
     ) -> None:
-        """Hold or mute a participant; a held caller's time on hold goes into the truth."""
+        """Hold, mute or coach a participant; a held caller's time on hold goes into the truth.
+
+        Coaching and CallSidToCoach change in place (Participant resource, Update: both are
+        parameters). Coaching=false ends coaching and forgets the coached leg; a CallSidToCoach
+        without Coaching turns coaching on ("defaults to `false` unless `call_sid_to_coach` is
+        defined")."""
         now = self.now()
+        if coaching is not None or call_sid_to_coach:
+            participant.coaching = bool(coaching) if coaching is not None else True
+            participant.call_sid_to_coach = (
+                (call_sid_to_coach or participant.call_sid_to_coach) if participant.coaching else ""
+            )
         for value, attr, event in ((hold, "hold", "hold"), (muted, "muted", "mute")):
             if value is None or value == getattr(participant, attr):
                 continue

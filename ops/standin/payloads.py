@@ -183,13 +183,15 @@ def conference_callback(
             {
                 "Muted": str(bool(participant.get("muted"))).lower(),
                 "Hold": str(bool(participant.get("hold"))).lower(),
-                "Coaching": "false",
+                "Coaching": str(bool(participant.get("coaching"))).lower(),
                 "EndConferenceOnExit": str(bool(participant.get("end_on_exit"))).lower(),
                 "StartConferenceOnEnter": "true",
             }
         )
         if participant.get("label"):
             form["ParticipantLabel"] = str(participant["label"])
+        if participant.get("coaching") and participant.get("call_sid_to_coach"):
+            form["CallSidToCoach"] = str(participant["call_sid_to_coach"])
     form.update(extra or {})
     return form
 

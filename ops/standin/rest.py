@@ -264,6 +264,8 @@ class Rest:
             "muted": participant.muted,
             "hold": participant.hold,
             "end_conference_on_exit": participant.end_on_exit,
+            "coaching": participant.coaching,
+            "call_sid_to_coach": participant.call_sid_to_coach or None,
             # Twilio's participant statuses: queued connecting ringing connected complete failed.
             "status": "connected" if participant.status == "connected" else "complete",
             "uri": f"{self._ac_uri}/Conferences/{conference.sid}/Participants/{call_sid}.json",
@@ -887,8 +889,18 @@ class Rest:
             conference, participant = self._participant(m)
             if participant.status != "connected":
                 raise RestError(404, 20404, "participant not connected")
+            # Strict: Coaching=true names the coached leg in the same request, as on create.
+            coaching, coached = _flag(f.get("Coaching")), f.get("CallSidToCoach")
+            refusal = self.s.conferencing.coaching_refusal(conference, coaching, coached)
+            if refusal:
+                raise RestError(400, 20001, refusal)
             self.s.conferencing.update_participant(
-                conference, participant, _flag(f.get("Hold")), _flag(f.get("Muted"))
+                conference,
+                participant,
+                _flag(f.get("Hold")),
+                _flag(f.get("Muted")),
+                coaching,
+                coached,
             )
             if _flag(f.get("EndConferenceOnExit")) is not None:
                 participant.end_on_exit = bool(_flag(f.get("EndConferenceOnExit")))
@@ -916,6 +928,18 @@ class Rest:
         cf = m.group("cf")
         if not re.fullmatch(rf"CF{_SID}", cf):
             cf = self.s.conferencing.by_name(urllib.parse.unquote(cf), dict(f)).sid
+        coached = f.get("CallSidToCoach", "")
+        # Coaching "defaults to `false` unless `call_sid_to_coach` is defined".
+        coaching = _flag(f.get("Coaching"))
+        coaching = bool(coached) if coaching is None else coaching
+        with self.s.lock:
+            if cf not in self.s.conferences:
+                raise KeyError(cf)
+            refusal = self.s.conferencing.coaching_refusal(
+                self.s.conferences[cf], coaching, coached
+            )
+        if refusal:
+            raise RestError(400, 20001, refusal)
         call = self.s.conferencing.add_participant(
             cf,
             to=f["To"],
@@ -925,6 +949,9 @@ class Rest:
             status_callback=f.get("StatusCallback", ""),
             status_events=f.get("StatusCallbackEvent", "completed"),
             timeout=float(f.get("Timeout", "60")),
+            muted=bool(_flag(f.get("Muted"))),
+            coaching=coaching,
+            call_sid_to_coach=coached if coaching else "",
         )
         with self.s.lock:
             conference = self.s.conferences[cf]

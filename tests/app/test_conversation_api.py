@@ -47,7 +47,7 @@ def test_conversations_need_a_signed_in_staff_member(client: Any, calls: Any) ->
 def test_list_filters_by_outcome_agent_and_customer(
     client: Any, calls: list[script.CallScript], staff_token: Any
 ) -> None:
-    token = staff_token("sato")
+    token = staff_token("boss", supervisor=True)
     everything = body(get(client, f"/conversations?from={DAY}&to={DAY}", token))
     assert len(everything["conversations"]) == 4
     assert everything["next_cursor"] is None
@@ -67,7 +67,7 @@ def test_list_filters_by_outcome_agent_and_customer(
 def test_list_pages_with_a_cursor_newest_first(
     client: Any, calls: list[script.CallScript], staff_token: Any
 ) -> None:
-    token = staff_token("sato")
+    token = staff_token("boss", supervisor=True)
     seen: list[str] = []
     path = f"/conversations?from={DAY}&to={DAY}&limit=3"
     page = body(get(client, path, token))
@@ -79,7 +79,7 @@ def test_list_pages_with_a_cursor_newest_first(
 
 
 def test_bad_filters_are_400(client: Any, calls: Any, staff_token: Any) -> None:
-    token = staff_token("sato")
+    token = staff_token("boss", supervisor=True)
     assert get(client, "/conversations?outcome=lost", token).status_code == 400
     assert get(client, "/conversations?from=yesterday", token).status_code == 400
     assert get(client, "/conversations?from=2025-01-01&to=2025-06-01", token).status_code == 400
@@ -88,7 +88,7 @@ def test_bad_filters_are_400(client: Any, calls: Any, staff_token: Any) -> None:
 def test_one_conversation_has_its_timeline(
     client: Any, calls: list[script.CallScript], staff_token: Any
 ) -> None:
-    response = get(client, f"/conversations/{calls[1].call_sid}", staff_token("sato"))
+    response = get(client, f"/conversations/{calls[1].call_sid}", staff_token("agent_x"))
     record = body(response)
     assert response.status_code == 200
     kinds = [entry["kind"] for entry in record["timeline"]]
@@ -104,7 +104,7 @@ def test_a_conversation_read_before_the_stream_rebuilt_it_is_already_complete(
     for event in s.events():
         container.ledger.store_event(event)  # no stream delivered: no record stored yet
     assert container.conversations.get(s.call_sid) is None
-    response = get(client, f"/conversations/{s.call_sid}", staff_token("sato"))
+    response = get(client, f"/conversations/{s.call_sid}", staff_token("agent_x"))
     assert response.status_code == 200
     record = body(response)
     assert (record["outcome"], record["answered_by"], record["missed_offers"]) == (

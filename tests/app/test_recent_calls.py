@@ -34,5 +34,6 @@ def test_agent_me_lists_the_signed_in_agents_own_calls(
     assert recent(client, staff_token("agent_x"), "agent=me") == [by_x.call_sid]
     assert recent(client, staff_token("owner"), "agent=me") == [owners.call_sid]
     assert recent(client, staff_token("nobody"), "agent=me") == []
-    # A named agent is still a named agent, whoever asks.
-    assert recent(client, staff_token("owner"), "agent=agent_x") == [by_x.call_sid]
+    # A supervisor lists any agent's calls; a rep only their own (see test_read_access.py).
+    boss = staff_token("boss", supervisor=True)
+    assert recent(client, boss, "agent=agent_x") == [by_x.call_sid]

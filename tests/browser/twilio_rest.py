@@ -123,6 +123,17 @@ class FakeTwilioRest:
                 "friendly_name": name,
                 "status": status,
             }
+        if method == "POST" and (m := re.fullmatch(conference + r"/Participants\.json", path)):
+            # A participant added (a supervisor's softphone rung into the call).
+            return 201, {
+                "call_sid": f"CA{next(self._ids):032x}",
+                "conference_sid": m.group(2),
+                "account_sid": m.group(1),
+                "label": form.get("Label"),
+                "muted": form.get("Muted") == "true",
+                "coaching": form.get("Coaching") == "true",
+                "status": "queued",
+            }
         if m := re.fullmatch(conference + r"/Participants/([\w:.%-]+)\.json", path):
             if method == "DELETE":
                 return 204, ""

@@ -60,6 +60,11 @@ def http() -> RecordingHttpClient:
     fake.respond("DELETE", r"/Recordings/", (204, ""))
     fake.respond("DELETE", r"/Participants/", (204, ""))
     fake.respond("GET", r"/Conferences\.json$", _page("conferences", []))
+    fake.respond(
+        "POST",
+        r"/Participants\.json$",
+        (201, {"call_sid": sid("CA", 2), "conference_sid": sid("CF", 1), "label": "x"}),
+    )
     return fake
 
 
@@ -113,6 +118,30 @@ def drive_every_method(gateway: TwilioGateway) -> set[str]:
             ),
             gateway.update_participant(conference, call, hold=False),
             gateway.update_participant(conference, "worker", muted=True),
+        ),
+        # A supervisor listens, whispers, barges (chalicelib/supervision/monitor.py).
+        "join_supervisor": lambda: (
+            gateway.join_supervisor(
+                conference,
+                "client:boss",
+                "supervisor:boss",
+                "+81300000000",
+                muted=True,
+                coaching=False,
+            ),
+            gateway.join_supervisor(
+                conference,
+                "client:boss",
+                "supervisor:boss",
+                "+81300000000",
+                muted=False,
+                coaching=True,
+                call_sid_to_coach=call,
+            ),
+            gateway.update_participant(
+                conference, "supervisor:boss", muted=False, coaching=True, call_sid_to_coach=call
+            ),
+            gateway.update_participant(conference, "supervisor:boss", muted=False, coaching=False),
         ),
         "remove_participant": lambda: gateway.remove_participant(conference, call),
         "end_conference": lambda: gateway.end_conference(conference),

@@ -6,7 +6,15 @@ import ast
 from pathlib import Path
 
 CHALICELIB = Path(__file__).resolve().parents[2] / "chalicelib"
-AREAS = ("routing", "presence", "escalation", "conversations", "recordings", "softphone")
+AREAS = (
+    "routing",
+    "presence",
+    "escalation",
+    "conversations",
+    "recordings",
+    "softphone",
+    "supervision",
+)
 
 
 def imports_of(path: Path) -> set[str]:

@@ -389,6 +389,39 @@ function startTimer() {
   }, 1000);
 }
 
+// A supervisor listening, whispering or joined (POST /supervisor/calls/{id}/monitor): the page
+// asks GET /conversations/{id}/monitoring every 3 s while a call is open.
+const SUPERVISION_TEXT = {
+  listen: (who) => `${who} (supervisor) is listening to this call.`,
+  whisper: (who) => `${who} (supervisor) is whispering to you — the customer cannot hear them.`,
+  barge: (who) => `${who} (supervisor) has joined the call — the customer hears them.`,
+};
+let supervisionHandle = null;
+
+function showSupervision(supervisors) {
+  const line = $("call-supervisor");
+  const text = supervisors.map((s) => (SUPERVISION_TEXT[s.mode] || SUPERVISION_TEXT.listen)(s.agent_id)).join(" ");
+  line.textContent = text;
+  line.hidden = !text;
+}
+
+function watchSupervision() {
+  clearInterval(supervisionHandle);
+  showSupervision([]);
+  const ask = async () => {
+    const sid = ui.call && ui.call.status === "open" && ui.call.info.customerCallSid;
+    if (!sid) return;
+    try {
+      const state = await api.get(`/conversations/${encodeURIComponent(sid)}/monitoring`);
+      if (ui.call && ui.call.info.customerCallSid === sid) showSupervision(state.supervisors || []);
+    } catch (error) {
+      console.warn("supervision poll failed", error);
+    }
+  };
+  supervisionHandle = setInterval(ask, 3000);
+  ask();
+}
+
 // ---------------------------------------------------------------- incoming
 
 function stopAlerting() {
@@ -525,6 +558,7 @@ function bindCallEvents(sdkCall) {
     showView("call-view");
     renderCall();
     startTimer();
+    watchSupervision();
     $("hangup").focus();
     if (ui.call.info.conferenceSid) takeOverColdTransfer(ui.call);
     else if (ui.call.info.direction === "inbound") learnFromServer(sdkCall, 6);
@@ -567,6 +601,8 @@ function endCall({ wrapUp }) {
   const call = ui.call;
   stopAlerting();
   clearInterval(timerHandle);
+  clearInterval(supervisionHandle);
+  showSupervision([]);
   ui.call = null;
   if (wrapUp && call) {
     // An outbound call's own CallSid (its conversation's id) is only known once Twilio has

@@ -4,6 +4,7 @@
 // - amazon-cognito-identity-js, AWS's client for Cognito's SRP sign-in (web/shared/cognito.js);
 // - i18next, the pages' translations (web/shared/i18n.js, catalogues in web/shared/i18n/);
 // - libphonenumber-js (its "min" metadata), numbers shown as the floor reads them.
+// - Chart.js, the reports page's charts (web/reports/).
 // Run by `make web-vendor` after `npm ci`; the result is committed so `make run` needs no npm.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -24,6 +25,7 @@ const BUNDLES = [
     from: "bundle/libphonenumber-min.js",
     file: "libphonenumber-min.js",
   },
+  { name: "chart.js", from: "dist/chart.umd.min.js", file: "chart.umd.min.js" },
 ];
 mkdirSync(vendor, { recursive: true });
 const manifest = {};

@@ -1,0 +1,2 @@
+"""Supervisors: who may read which conversation, the audit trail of every read, and listening
+to, whispering in and joining a live call."""

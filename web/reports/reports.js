@@ -1,0 +1,210 @@
+// Reports for supervisors: GET /reports?from=&to=&team=&agent=&by= drawn as tables and charts.
+// The charts are Chart.js (web/vendor/chart.umd.min.js, vendored by web/scripts/vendor.mjs); the
+// CSV is built here from the same answer. `window.reportRendered` holds the last draw's timing
+// (ops/benchmarks/reports_page.py reads it).
+
+import { CognitoSession, SignInError } from "../shared/cognito.js";
+
+const config = window.CC_CONFIG || {};
+const API = String(config.apiBaseUrl || "http://127.0.0.1:8000").replace(/\/$/, "");
+const session = config.cognito ? new CognitoSession(config.cognito) : null;
+const $ = (id) => document.getElementById(id);
+const form = $("query");
+const charts = {};
+let last = null;
+
+const pct = (x) => (x === null || x === undefined ? "" : `${(x * 100).toFixed(1)}%`);
+const secs = (ms) => (ms === null || ms === undefined ? "" : (ms / 1000).toFixed(1));
+const yen = (micros) => (micros ? (micros / 1e6).toFixed(2) : "0");
+
+/** A preset asks for the last 1, 7 or 30 days up to today in the report's time zone (the
+server's; this browser may be elsewhere), then shows the dates the server chose. */
+let lastDays = 0;
+function preset(range) {
+  lastDays = { day: 1, week: 7, month: 30 }[range];
+  form.by.value = "day";
+  for (const b of document.querySelectorAll("[data-range]")) b.setAttribute("aria-pressed", String(b.dataset.range === range));
+}
+
+async function fetchReport(query, retried = false) {
+  const headers = {};
+  if (session) {
+    const id = await session.idToken();
+    if (!id) {
+      $("sign-in").showModal();
+      throw new Error("sign in first");
+    }
+    headers.Authorization = `Bearer ${id}`;
+  }
+  const response = await fetch(`${API}/reports?${query}`, { headers, cache: "no-store" });
+  if (response.status === 401 && session && !retried && (await session.refresh())) return fetchReport(query, true);
+  if (response.status === 401) $("sign-in").showModal();
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.Message || body.error || `reports answered ${response.status}`);
+  return body;
+}
+
+function chart(id, config) {
+  if (charts[id]) charts[id].destroy();
+  charts[id] = new window.Chart($(id), { ...config, options: { animation: false, responsive: true, maintainAspectRatio: false, ...config.options } });
+}
+
+function rows(id, items, cells) {
+  $(id).querySelector("tbody").replaceChildren(
+    ...items.map((item) => {
+      const tr = document.createElement("tr");
+      for (const text of cells(item)) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+}
+
+export function render(report) {
+  const started = performance.now();
+  last = report;
+  const t = report.totals;
+  const kpis = [
+    ["Conversations", report.conversations],
+    ["Offered", t.offered],
+    ["Answered", t.answered],
+    ["Abandoned", t.abandoned],
+    ["Service level", pct(t.service_level)],
+    ["ASA (s)", secs(t.asa_ms)],
+    ["AHT (s)", secs(t.aht_ms)],
+    ["Owner reach", pct(t.owner_reach_rate)],
+  ];
+  $("totals").replaceChildren(
+    ...kpis.map(([label, value]) => {
+      const div = document.createElement("div");
+      div.className = "kpi";
+      div.dataset.kpi = label;
+      const b = document.createElement("b");
+      b.textContent = String(value ?? "");
+      div.append(b, label);
+      return div;
+    }),
+  );
+  const labels = report.periods.map((p) => p.period);
+  const series = (get) => report.periods.map((p) => get(p.totals));
+  chart("volume-chart", {
+    type: "bar",
+    data: {
+      labels,
+      datasets: [
+        { label: "Offered", data: series((x) => x.offered) },
+        { label: "Answered", data: series((x) => x.answered) },
+        { label: "Abandoned", data: series((x) => x.abandoned) },
+      ],
+    },
+  });
+  chart("rates-chart", {
+    type: "line",
+    data: {
+      labels,
+      datasets: [
+        { label: "Service level %", data: series((x) => (x.service_level ?? 0) * 100) },
+        { label: "Abandonment %", data: series((x) => (x.abandonment_rate ?? 0) * 100) },
+      ],
+    },
+    options: { scales: { y: { min: 0, max: 100 } } },
+  });
+  chart("times-chart", {
+    type: "line",
+    data: {
+      labels,
+      datasets: [
+        { label: "ASA", data: series((x) => (x.asa_ms ?? 0) / 1000) },
+        { label: "AHT", data: series((x) => (x.aht_ms ?? 0) / 1000) },
+      ],
+    },
+  });
+  const reps = Object.entries(report.by_agent).sort((a, b) => b[1].answered - a[1].answered);
+  chart("reps-chart", {
+    type: "bar",
+    data: { labels: reps.slice(0, 30).map(([id]) => id), datasets: [{ label: "Answered", data: reps.slice(0, 30).map(([, r]) => r.answered) }] },
+    options: { indexAxis: "y" },
+  });
+  rows("teams", Object.entries(report.by_team), ([name, k]) => [name || "(none)", k.offered, k.answered, k.abandoned, pct(k.service_level), secs(k.asa_ms), secs(k.aht_ms), pct(k.owner_reach_rate)]);
+  rows("reps", reps, ([id, r]) => [id, r.answered, secs(r.aht_ms), secs(r.talk_ms), r.offers, r.missed_offers]);
+  const w = report.wrap_up;
+  $("wrap-up").textContent = `Answered calls: ${w.answered}; with a wrap-up note: ${w.with_note}; without: ${w.without_note}.`;
+  const customers = Object.entries(report.cost_per_customer).sort((a, b) => b[1].cost_micros - a[1].cost_micros).slice(0, 200);
+  rows("customers", customers, ([id, c]) => [id, c.conversations, secs(c.total_ms), yen(c.cost_micros)]);
+  window.reportRendered = { ms: performance.now() - started, charts: Object.keys(charts).length };
+  document.body.dataset.rendered = String(Date.now());
+}
+
+/** The report as CSV: one row per period (totals), then one per team and one per rep. */
+export function toCsv(report) {
+  const quote = (v) => {
+    const s = v === null || v === undefined ? "" : String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const head = ["kind", "name", "offered", "answered", "abandoned", "service_level", "abandonment_rate", "asa_ms", "aht_ms", "owner_reach_rate"];
+  const line = (kind, name, k) => [kind, name, k.offered, k.answered, k.abandoned, k.service_level, k.abandonment_rate, k.asa_ms, k.aht_ms, k.owner_reach_rate];
+  const out = [head];
+  for (const p of report.periods) out.push(line("period", p.period, p.totals));
+  for (const [name, k] of Object.entries(report.by_team)) out.push(line("team", name, k));
+  for (const [id, r] of Object.entries(report.by_agent)) out.push(["rep", id, "", r.answered, "", "", "", "", r.aht_ms, ""]);
+  return out.map((row) => row.map(quote).join(",")).join("\n") + "\n";
+}
+
+async function show() {
+  const params = new URLSearchParams();
+  for (const name of ["from", "to", "by", "team", "agent"]) if (form[name].value) params.set(name, form[name].value);
+  if (lastDays) {
+    params.delete("from");
+    params.delete("to");
+    params.set("last", String(lastDays));
+  }
+  $("status").textContent = "Loading…";
+  try {
+    const report = await fetchReport(params.toString());
+    render(report);
+    form.from.value = report.from;
+    form.to.value = report.to;
+    $("status").textContent = `${report.from} – ${report.to}: ${report.conversations} conversations`;
+  } catch (error) {
+    $("status").textContent = String(error.message || error);
+  }
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  show();
+});
+// Dates typed in replace the preset.
+for (const name of ["from", "to"]) form[name].addEventListener("input", () => { lastDays = 0; });
+for (const b of document.querySelectorAll("[data-range]")) {
+  b.addEventListener("click", () => {
+    preset(b.dataset.range);
+    show();
+  });
+}
+$("csv").addEventListener("click", () => {
+  if (!last) return;
+  const blob = new Blob([toCsv(last)], { type: "text/csv" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = `report-${last.from}-${last.to}.csv`;
+  a.click();
+});
+$("sign-in-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const data = new FormData(event.target);
+  try {
+    await session.signIn(String(data.get("username")), String(data.get("password")));
+    $("sign-in").close();
+    show();
+  } catch (error) {
+    $("sign-in-error").textContent = error instanceof SignInError ? error.message : "Sign-in failed.";
+  }
+});
+
+window.renderReport = render;
+preset("week");
+if (!new URLSearchParams(location.search).has("manual")) show();
