@@ -14,6 +14,7 @@ from chalicelib.api.handshake import client_version_handshake
 from chalicelib.api.recordings import recordings
 from chalicelib.api.softphone import softphone
 from chalicelib.api.taskrouter import taskrouter
+from chalicelib.api.transcripts import transcripts
 from chalicelib.api.voice import voice
 from chalicelib.platform.observability import invocation, logger, record_response
 
@@ -25,6 +26,7 @@ app.register_blueprint(softphone)
 app.register_blueprint(recordings)
 app.register_blueprint(escalation)
 app.register_blueprint(agents)
+app.register_blueprint(transcripts)
 
 
 @app.middleware("all")

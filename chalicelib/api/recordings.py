@@ -140,6 +140,30 @@ def conversation_recording(call_sid: str) -> Response:
 @recordings.route("/conversations/{call_sid}/transcript", methods=["GET"], cors=CORS)
 @webhook
 def conversation_transcript(call_sid: str) -> Response:
-    from chalicelib.recordings.pipeline import RecordingPipeline
+    """The live transcript (lines by speaker with sentiment: live during the call, whole after
+    it) and the recording's post-call turns, for the supervisors and the agents on the call."""
+    from chalicelib.platform.errors import NotFound
+    from chalicelib.recordings.domain import may_listen
+    from chalicelib.recordings.pipeline import NotAllowed, answered_agents
 
-    return _staff_view(call_sid, RecordingPipeline.transcript)
+    staff = require_staff(recordings.current_request)
+    c = bootstrap.container()
+    live = c.live_transcripts.transcript(call_sid)
+    body: dict[str, Any] | None = None
+    try:
+        body = c.recordings.transcript(call_sid, staff.agent_id, staff.is_supervisor)
+    except NotAllowed as exc:
+        raise ForbiddenError(str(exc)) from exc
+    except NotFound:
+        if live is None:
+            raise
+    if body is None:
+        # During the call there is no recording yet: the live transcript's own agent and the
+        # conversation record decide who may read it.
+        agents = {str(live["agent_id"]) if live else ""}
+        agents |= answered_agents(c.ledger.current_record(call_sid))
+        if not may_listen(staff.agent_id, staff.is_supervisor, agents - {""}):
+            raise ForbiddenError("only supervisors and the agents on this call may read it")
+        body = {"conversation_id": call_sid, "recordings": []}
+    body["live"] = live
+    return json_response(body, headers={"Cache-Control": "no-store"})

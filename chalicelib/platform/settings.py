@@ -243,6 +243,31 @@ class SoftphoneSettings(_Section):
         return value
 
 
+class TranscriptSettings(_Section):
+    """Live transcripts (Twilio Real-Time Transcription) and their sentiment (Comprehend)."""
+
+    # Utterances, per-call summaries (sentiment so far, keyword hits) and start claims.
+    live_transcripts_table: str = "cc-local-live-transcripts"
+    live_transcript_enabled: bool = True
+    # Teams (comma-separated) whose calls are not transcribed live: the switch per team.
+    live_transcript_teams_off: str = ""
+    # BCP-47 code handed to Twilio; Comprehend gets its two-letter language (ja).
+    live_transcript_language: str = "ja-JP"
+    # Words that raise an alert when a customer says them (comma-separated).
+    live_transcript_keywords: str = "解約,クレーム,上の者"
+    # The stream consumer scores utterances off the webhook path. True scores inline after each
+    # stored utterance instead: only for stages that run no stream consumers (`chalice local`).
+    live_transcript_score_inline: bool = False
+    # A call is flagged once its customer's sentiment so far is at least this negative (0..1).
+    live_transcript_negative_threshold: float = Field(default=0.5, ge=0, le=1)
+
+    def teams_off(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.live_transcript_teams_off.split(",") if t.strip())
+
+    def keywords(self) -> tuple[str, ...]:
+        return tuple(w.strip() for w in self.live_transcript_keywords.split(",") if w.strip())
+
+
 # Each area's settings, by the root's field name.
 AREAS: dict[str, type[_Section]] = {
     "telephony": TelephonySettings,
@@ -253,6 +278,7 @@ AREAS: dict[str, type[_Section]] = {
     "conversations": ConversationSettings,
     "recordings": RecordingSettings,
     "softphone": SoftphoneSettings,
+    "transcripts": TranscriptSettings,
 }
 
 
@@ -278,6 +304,7 @@ class Settings(_Section):
     conversations: ConversationSettings
     recordings: RecordingSettings
     softphone: SoftphoneSettings
+    transcripts: TranscriptSettings
 
     @model_validator(mode="after")
     def _stage_is_complete(self) -> Settings:
