@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from chalicelib.platform.errors import InvalidInput, TelephonyUnavailable
+from chalicelib.platform.errors import InvalidInput, StorageUnavailable, TelephonyUnavailable
 from chalicelib.platform.observability import count, logger
 from chalicelib.platform.settings import TranscriptSettings
 from chalicelib.transcripts.domain import (
@@ -208,7 +208,11 @@ class LiveTranscripts:
             self._store.put_line(utterance)
             outcome = "stored"
         if self._score_inline is not None:
-            self._score_inline(conversation)
+            try:
+                self._score_inline(conversation)
+            except StorageUnavailable as exc:
+                # The line is stored; its score waits for the next line's (local stages only).
+                logger.warning("inline scoring failed", call_sid=conversation, problem=str(exc))
         return outcome
 
     def transcript(self, call_sid: str) -> dict[str, Any] | None:

@@ -1,7 +1,8 @@
 """Amazon Comprehend's BatchDetectSentiment, played at the boto3 client's boundary.
 
-moto 5 serves DetectSentiment with one canned NEUTRAL answer and has no BatchDetectSentiment,
-so the app's Comprehend client is replaced by this object in tests and the rehearsal. It is as
+moto 5 serves DetectSentiment with one canned NEUTRAL answer and has no BatchDetectSentiment:
+`play_batch_detect_sentiment` adds it to moto's Comprehend (tests under `mock_aws`, the local
+stack's moto server), so the app's own boto3 client and IAM grants are exercised. It is as
 strict as the service on what the app relies on
 (https://docs.aws.amazon.com/comprehend/latest/APIReference/API_BatchDetectSentiment.html):
 at most 25 documents (BatchSizeLimitExceededException), each at most 5,000 bytes of UTF-8
@@ -52,8 +53,13 @@ class FakeComprehend:
     """A boto3 `comprehend` client's batch_detect_sentiment; `batches` records each call."""
 
     batches: list[list[str]] = field(default_factory=list)
+    # Refuse this many calls with ThrottlingException first (a rehearsal of an outage).
+    throttle_next: int = 0
 
     def batch_detect_sentiment(self, TextList: list[str], LanguageCode: str) -> dict[str, Any]:
+        if self.throttle_next > 0:
+            self.throttle_next -= 1
+            raise _error("ThrottlingException", "rate exceeded")
         if LanguageCode not in SENTIMENT_LANGUAGES:
             raise _error("UnsupportedLanguageException", f"{LanguageCode} is not supported")
         if len(TextList) > MAX_DOCUMENTS:
@@ -71,3 +77,39 @@ class FakeComprehend:
             sentiment, scores = sentiment_of(text)
             results.append({"Index": index, "Sentiment": sentiment, "SentimentScore": scores})
         return {"ResultList": results, "ErrorList": errors}
+
+
+# The FakeComprehend moto's Comprehend answers with (see play_batch_detect_sentiment).
+_PLAYING: list[FakeComprehend] = []
+
+
+def play_batch_detect_sentiment(fake: FakeComprehend | None = None) -> FakeComprehend:
+    """Teach moto's Comprehend (in-process `mock_aws` and the local stack's server) the
+    BatchDetectSentiment above, so the app's real boto3 client reaches it unchanged; refusals
+    come back as Comprehend's JSON errors (`__type`, 400). Returns the fake now answering: a
+    test passes its own to read `batches`; without one (the all-day server) nothing is kept."""
+    import json
+
+    from moto.comprehend.responses import ComprehendResponse
+    from moto.core.exceptions import JsonRESTError
+
+    keep = fake is not None
+    _PLAYING[:] = [fake or FakeComprehend()]
+
+    def batch_detect_sentiment(self: ComprehendResponse) -> str:
+        params = json.loads(self.body)
+        playing = _PLAYING[0]
+        try:
+            answer = playing.batch_detect_sentiment(
+                TextList=list(params.get("TextList") or []),
+                LanguageCode=str(params.get("LanguageCode") or ""),
+            )
+        except ClientError as exc:
+            error = exc.response["Error"]
+            raise JsonRESTError(error["Code"], error["Message"]) from exc
+        if not keep:
+            playing.batches.clear()
+        return json.dumps(answer)
+
+    ComprehendResponse.batch_detect_sentiment = batch_detect_sentiment  # type: ignore[attr-defined]
+    return _PLAYING[0]

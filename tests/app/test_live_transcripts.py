@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib import bootstrap
-from chalicelib.transcripts.comprehend import ComprehendSentiment
-from ops.standin.comprehend import FakeComprehend
+from chalicelib.transcripts.comprehend import SentimentUnavailable
+from ops.standin.comprehend import FakeComprehend, play_batch_detect_sentiment
 from tests.conftest import TwilioPoster
 from tests.data import ACCOUNT_SID
 from tests.fakes.twilio_http import RecordingHttpClient
@@ -30,9 +30,8 @@ T0 = "2025-02-04T17:03:10.000Z"
 
 @pytest.fixture
 def comprehend(container: bootstrap.Container) -> FakeComprehend:
-    fake = FakeComprehend()
-    container.sentiment_detector = ComprehendSentiment(fake)
-    return fake
+    """moto's Comprehend, taught BatchDetectSentiment: the app's own boto3 client reaches it."""
+    return play_batch_detect_sentiment(FakeComprehend())
 
 
 @pytest.fixture
@@ -293,3 +292,19 @@ def test_text_search_finds_the_calls_that_said_a_word_within_the_dates(
         twilio.client.http.get(f"/conversations?text={quote('上の者')}", headers=other).body
     )
     assert mine["conversations"] == []
+
+
+def test_a_long_call_is_scored_in_batches_of_25_and_a_comprehend_outage_is_retried(
+    container: bootstrap.Container, twilio: TwilioPoster, comprehend: FakeComprehend
+) -> None:
+    for n in range(30):
+        form = content(n, "inbound_track" if n % 2 else "outbound_track", f"{n}番目の発言")
+        assert twilio.post(callback_path(), form).status_code == 200
+    comprehend.throttle_next = 10  # more than boto3's own retries
+    with pytest.raises(SentimentUnavailable):  # the batch fails: Lambda delivers it again
+        deliver(container)
+    comprehend.throttle_next = 0
+    deliver(container)
+    assert [len(batch) for batch in comprehend.batches] == [25, 5]
+    deliver(container)  # delivered again (at least once): nothing left to score
+    assert len(comprehend.batches) == 2
