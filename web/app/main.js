@@ -9,6 +9,7 @@ import { Notifier, Ringer, TitleFlasher } from "./alerts.js";
 import { CallControl, callInfo, colleaguesFrom, itemsOf, mergeInfo, reasonText } from "./calls.js";
 import { Phone } from "./phone.js";
 import { Presence } from "./presence.js";
+import { TranscriptFollower, drawTranscript } from "../shared/transcript.js";
 
 const $ = (id) => document.getElementById(id);
 const config = globalThis.CC_CONFIG;
@@ -43,6 +44,7 @@ let api;
 let presence;
 let phone;
 let control;
+let transcript; // the current call's live transcript (web/shared/transcript.js)
 const ringer = new Ringer();
 const flasher = new TitleFlasher();
 const notifier = new Notifier();
@@ -366,6 +368,8 @@ function renderCall() {
   if (call.held) label = "Customer on hold";
   if (call.transfer && call.transfer.mode === "warm") label = "Warm transfer: customer on hold";
   $("call-label").textContent = label;
+  const conversation = info.conversationId || info.customerCallSid;
+  if (transcript && call.status === "open" && conversation) transcript.follow(conversation);
   $("call-view").dataset.held = String(Boolean(call.held));
   $("mute").setAttribute("aria-pressed", String(call.muted));
   $("mute").firstChild.textContent = call.muted ? "Unmute " : "Mute ";
@@ -570,6 +574,9 @@ function bindCallEvents(sdkCall) {
 function endCall({ wrapUp }) {
   const call = ui.call;
   stopAlerting();
+  if (transcript) transcript.stop();
+  $("transcript-lines").replaceChildren();
+  $("transcript-empty").hidden = false;
   clearInterval(timerHandle);
   ui.call = null;
   if (wrapUp && call) {
@@ -1160,6 +1167,14 @@ function main() {
     onReachability: onApiReachability,
   });
   control = new CallControl(api);
+  transcript = new TranscriptFollower({
+    get: (path) => api.get(path),
+    onUpdate: (live) => {
+      $("transcript-empty").hidden = Boolean(live && live.lines.length);
+      drawTranscript($("transcript-lines"), live);
+    },
+  });
+  setupTranscriptToggle();
   wire();
   if (session.signedIn) {
     ringer.unlock();
@@ -1170,3 +1185,21 @@ function main() {
 }
 
 main();
+
+// ---------------------------------------------------------------- live transcript
+
+/** The rep can hide the live transcript; the choice is kept for the next calls. */
+function setupTranscriptToggle() {
+  const button = $("transcript-toggle");
+  const apply = (shown) => {
+    $("transcript-lines").hidden = !shown;
+    button.setAttribute("aria-expanded", String(shown));
+    button.textContent = shown ? "Hide" : "Show";
+  };
+  apply(localStorage.getItem("cc.transcript.hidden") !== "1");
+  button.addEventListener("click", () => {
+    const shown = $("transcript-lines").hidden;
+    localStorage.setItem("cc.transcript.hidden", shown ? "0" : "1");
+    apply(shown);
+  });
+}

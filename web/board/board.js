@@ -3,6 +3,7 @@
 // phone down. The server answers 304 when nothing changed and only the changes otherwise.
 
 import { CognitoSession, SignInError } from "../shared/cognito.js";
+import { watchFlaggedCalls } from "./flags.js";
 import { STATES, STATE_LABELS, REASON_LABELS, merge, visible, byTeam, countStates, duration } from "./model.js";
 
 const POLL_MS = 1500;
@@ -188,3 +189,5 @@ buildStateFilter();
 if (window.CC_CONFIG_MISSING) setStatus("No config.js: using the local API", "note");
 setInterval(render, 1000);
 loop();
+// Live transcripts (issue 21): calls to watch, until the supervisors' floor takes them over.
+watchFlaggedCalls({ api: API, token });
