@@ -11,8 +11,8 @@ https://www.twilio.com/docs/voice/api/realtime-transcription-resource):
 `outbound_track`), `SequenceId`, `Final` (`true`/`false`), `LanguageCode` and
 `TranscriptionData`, JSON text `{"transcript": ..., "confidence": ...}`. Callbacks that fail
 with 5xx, 408, 425 or 429 are retried (error 17580), and separate HTTP requests arrive in any
-order: an utterance's identity is (TranscriptionSid, SequenceId), its place in the call is its
-Timestamp, then SequenceId.
+order: an utterance's identity is (TranscriptionSid, SequenceId), and SequenceId orders a
+transcription's lines (`in_order`).
 
 Whose voice is on which track. Tracks are named from Twilio's side of the leg the transcription
 runs on: "the inbound track represents the audio received by Twilio, and the outbound track
@@ -140,10 +140,6 @@ class Utterance:
     sentiment: Sentiment | None = None
     scores: Mapping[str, float] = field(default_factory=dict)
 
-    @property
-    def order(self) -> tuple[int, str, int]:
-        return (self.at_ms, self.transcription_sid, self.sequence)
-
 
 def utterance_of(callback: TranscriptionCallback, leg: LegRole) -> Utterance | None:
     """The line a callback carries, or None (not a final content event, or silence)."""
@@ -161,9 +157,20 @@ def utterance_of(callback: TranscriptionCallback, leg: LegRole) -> Utterance | N
 
 
 def in_order(lines: Iterable[Utterance]) -> list[Utterance]:
-    """The call's lines in the order they were spoken, however they arrived; one per identity."""
+    """The call's lines in the order they were spoken, however they arrived; one per identity.
+
+    Within one transcription, SequenceId is the order Twilio produced the results in, whatever
+    its Timestamp means (the docs do not say whether it is when the words were said or when
+    the callback was sent); transcriptions of one call (a restart) follow one another by their
+    first line's time."""
     unique = {(u.transcription_sid, u.sequence): u for u in lines}
-    return sorted(unique.values(), key=lambda u: u.order)
+    first: dict[str, int] = {}
+    for u in unique.values():
+        first[u.transcription_sid] = min(first.get(u.transcription_sid, u.at_ms), u.at_ms)
+    return sorted(
+        unique.values(),
+        key=lambda u: (first[u.transcription_sid], u.transcription_sid, u.sequence),
+    )
 
 
 # --- sentiment so far and alerts -----------------------------------------------------------

@@ -99,7 +99,13 @@ def test_in_order_is_one_line_per_identity_in_spoken_order_whatever_the_arrival(
     result = in_order(shuffled)
     assert len({(u.transcription_sid, u.sequence) for u in result}) == len(result)
     assert {u.sequence for u in result} == {seq for seq, _ in pairs}
-    assert [u.order for u in result] == sorted(u.order for u in result)
+    assert [u.sequence for u in result] == sorted(u.sequence for u in result)
+
+
+def test_a_restarted_transcription_follows_the_first_whatever_the_sequence_numbers() -> None:
+    first = [Utterance(CALL, "GT9", n, 1000 + n, "customer", f"a{n}") for n in (1, 2, 3)]
+    second = [Utterance(CALL, "GT1", n, 5000 + n, "agent", f"b{n}") for n in (1, 2)]
+    assert [u.text for u in in_order([*second, *first])] == ["a1", "a2", "a3", "b1", "b2"]
 
 
 NEG = {"Positive": 0.02, "Negative": 0.9, "Neutral": 0.07, "Mixed": 0.01}
