@@ -429,6 +429,7 @@ class Container:
             self.sentiment_detector,
             self.settings.transcripts,
             lambda: self.clock(),
+            costs=self.conversation_events,
         )
 
     @cached_property

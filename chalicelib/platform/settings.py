@@ -261,6 +261,13 @@ class TranscriptSettings(_Section):
     # A call is flagged once its customer's sentiment so far is at least this negative (0..1).
     live_transcript_negative_threshold: float = Field(default=0.5, ge=0, le=1)
 
+    # Cost estimate added to the conversation's cost when its transcription stops
+    # (docs/transcripts.md "Cost"): USD per started minute of Real-Time Transcription (set it
+    # from Twilio's price list for your account) and per Comprehend unit (100 characters,
+    # at least 3 per document; https://aws.amazon.com/comprehend/pricing/).
+    live_transcript_usd_per_minute: float = Field(default=0.0, ge=0)
+    comprehend_usd_per_unit: float = Field(default=0.0001, ge=0)
+
     def teams_off(self) -> frozenset[str]:
         return frozenset(t.strip() for t in self.live_transcript_teams_off.split(",") if t.strip())
 

@@ -32,6 +32,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
@@ -219,3 +220,27 @@ def call_mood(
     if hits:
         reasons.append("keyword")
     return CallMood(sentiment, negative, len(scored), hits, bool(reasons), tuple(reasons))
+
+
+# --- what a live transcript costs ------------------------------------------------------------
+
+
+def comprehend_units(text: str) -> int:
+    """Comprehend bills natural-language requests in units of 100 characters, at least 3 units
+    a request (https://aws.amazon.com/comprehend/pricing/); each document of a batch is counted
+    as its own request here (the stricter reading)."""
+    return max(3, -(-len(text) // 100))
+
+
+def transcript_cost_usd(
+    lines: Sequence[Utterance],
+    transcribed_ms: int,
+    usd_per_minute: float,
+    usd_per_unit: float,
+) -> Decimal:
+    """Real-Time Transcription by started minute (assumption: billed per minute, rounded up,
+    as Twilio bills voice minutes) plus Comprehend's units for every line scored."""
+    minutes = -(-max(0, transcribed_ms) // 60_000)
+    units = sum(comprehend_units(u.text) for u in lines)
+    cost = Decimal(str(usd_per_minute)) * minutes + Decimal(str(usd_per_unit)) * units
+    return cost.quantize(Decimal("0.000001"))

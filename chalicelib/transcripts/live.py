@@ -29,6 +29,7 @@ from chalicelib.transcripts.domain import (
     Utterance,
     call_mood,
     in_order,
+    transcript_cost_usd,
     utterance_of,
 )
 from chalicelib.transcripts.store import TranscriptStore, utterance_from_item
@@ -47,6 +48,13 @@ class StartsTranscriptions(Protocol):
 
 class KnowsAgents(Protocol):
     def get(self, agent_id: str) -> dict[str, Any] | None: ...
+
+
+class RecordsCost(Protocol):
+    """The conversations area's ledger of prices: the live transcript's cost joins the call's
+    leg prices, so the cost per customer includes it (chalicelib/conversations/fold.py)."""
+
+    def record_cost(self, conversation_id: str, item: str, usd: str, now_s: int) -> bool: ...
 
 
 class DetectsSentiment(Protocol):
@@ -75,11 +83,13 @@ class SentimentScorer:
         detector: DetectsSentiment,
         settings: TranscriptSettings,
         clock: Callable[[], int],
+        costs: RecordsCost | None = None,
     ) -> None:
         self._store = store
         self._detector = detector
         self._settings = settings
         self._clock = clock
+        self._costs = costs
 
     def score_calls(self, call_sids: Iterable[str]) -> int:
         done = 0
@@ -110,12 +120,38 @@ class SentimentScorer:
         s = self._settings
         mood = call_mood(lines, s.keywords(), s.live_transcript_negative_threshold)
         start = next((i for i in items if i["sk"] == "start"), {})
-        summary = self._store.put_summary(
-            call_sid, start, lines, mood, is_live(items), self._clock()
-        )
+        live = is_live(items)
+        summary = self._store.put_summary(call_sid, start, lines, mood, live, self._clock())
         if mood.flagged:
             count("LiveTranscriptFlagged")
+        if not live and self._costs is not None and lines:
+            self._record_cost(self._costs, call_sid, items, lines)
         return summary
+
+    def _record_cost(
+        self,
+        costs: RecordsCost,
+        call_sid: str,
+        items: list[dict[str, Any]],
+        lines: Sequence[Utterance],
+    ) -> None:
+        """Once the transcription stopped: its minutes and Comprehend's units, as one priced
+        item of the conversation (stored once; a line delivered after the stop is not billed
+        again)."""
+        started = [
+            int(i["at_ms"]) for i in items if str(i["sk"]).endswith("#transcription-started")
+        ]
+        ended = [
+            int(i["at_ms"])
+            for i in items
+            if str(i["sk"]).endswith(("#transcription-stopped", "#transcription-error"))
+        ]
+        transcribed_ms = (max(ended) - min(started)) if started and ended else 0
+        s = self._settings
+        usd = transcript_cost_usd(
+            lines, transcribed_ms, s.live_transcript_usd_per_minute, s.comprehend_usd_per_unit
+        )
+        costs.record_cost(call_sid, "live-transcript", str(usd), self._clock() // 1000)
 
 
 def is_live(items: Iterable[Mapping[str, Any]]) -> bool:

@@ -308,3 +308,29 @@ def test_a_long_call_is_scored_in_batches_of_25_and_a_comprehend_outage_is_retri
     assert [len(batch) for batch in comprehend.batches] == [25, 5]
     deliver(container)  # delivered again (at least once): nothing left to score
     assert len(comprehend.batches) == 2
+
+
+def test_a_stopped_transcription_adds_its_cost_to_the_conversation(
+    container: bootstrap.Container, twilio: TwilioPoster, comprehend: FakeComprehend
+) -> None:
+    container.settings = container.settings.with_values(
+        live_transcript_usd_per_minute=0.01, comprehend_usd_per_unit=0.0001
+    )
+    started = {**session("transcription-started"), "Timestamp": "2025-02-04T17:03:00.000Z"}
+    stopped = {**session("transcription-stopped"), "Timestamp": "2025-02-04T17:04:30.000Z"}
+    for form in (
+        started,
+        content(1, "inbound_track", "あ" * 250),  # 3 units
+        content(2, "outbound_track", "はい"),  # the minimum, 3 units
+        stopped,
+    ):
+        assert twilio.post(callback_path(), form).status_code == 200
+    deliver(container)
+    deliver(container)  # delivered again: stored once
+    events = container.records_dynamodb.Table(
+        container.settings.conversations.conversation_events_table
+    )
+    prices = [i for i in events.scan()["Items"] if str(i["sk"]).startswith("price#")]
+    assert len(prices) == 1
+    # 2 started minutes x 0.01 + 6 units x 0.0001
+    assert prices[0]["form"]["Price"] == "0.020600" and prices[0]["form"]["PriceUnit"] == "USD"
