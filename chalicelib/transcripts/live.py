@@ -195,19 +195,24 @@ class LiveTranscripts:
         agent = self._agents.get(agent_id) if agent_id else None
         return bool(agent) and str((agent or {}).get("team") or "") in off
 
-    def start_on_customer_leg(self, call_sid: str, agent_id: str) -> str:
-        """Start the call's live transcript once; what happened, for logs and tests.
+    def start_on_customer_leg(self, call_sid: str, agent_id: str, conversation_id: str = "") -> str:
+        """Start the conversation's live transcript once, on the customer's leg `call_sid`;
+        what happened, for logs and tests. `conversation_id`: when the conversation is not
+        known by the customer's leg (an outbound call known by our own leg).
 
         Never raises for Twilio: the call goes on without a live transcript (counted)."""
         if not self._settings.live_transcript_enabled:
             return "off"
         if self._team_off(agent_id):
             return "team-off"
+        conversation = conversation_id or call_sid
         now = self._clock()
         day = datetime.fromtimestamp(now / 1000, self._zone).date().isoformat()
-        if not self._store.claim_start(call_sid, agent_id, day, now):
+        if not self._store.claim_start(conversation, agent_id, day, now):
             return "already-started"
-        url = self._callback_url({"conversation": call_sid, "leg": "customer", "agent": agent_id})
+        url = self._callback_url(
+            {"conversation": conversation, "leg": "customer", "agent": agent_id}
+        )
         try:
             sid = self._gateway.start_transcription(
                 call_sid, f"live-{call_sid}", url, self._settings.live_transcript_language
@@ -215,7 +220,7 @@ class LiveTranscripts:
         except TelephonyUnavailable as exc:
             count("LiveTranscriptStartFailed")
             logger.warning("live transcript not started", call_sid=call_sid, problem=str(exc))
-            self._store.release_start(call_sid)
+            self._store.release_start(conversation)
             return "failed"
         count("LiveTranscriptStarted")
         logger.info("live transcript started", call_sid=call_sid, transcription_sid=sid)

@@ -334,3 +334,31 @@ def test_a_stopped_transcription_adds_its_cost_to_the_conversation(
     assert len(prices) == 1
     # 2 started minutes x 0.01 + 6 units x 0.0001
     assert prices[0]["form"]["Price"] == "0.020600" and prices[0]["form"]["PriceUnit"] == "USD"
+
+
+def test_an_outbound_calls_customer_leg_is_transcribed_onto_its_conversation(
+    container: bootstrap.Container,
+    twilio: TwilioPoster,
+    starts: RecordingHttpClient,
+    comprehend: FakeComprehend,
+) -> None:
+    """Outbound (issue 17) reuses the start: the leg placed to the customer is transcribed, and
+    its lines land on the conversation, which is known by our own leg."""
+    conversation, customer_leg = AGENT_CALL, CUSTOMER_CALL
+    outcome = container.live_transcripts.start_on_customer_leg(
+        customer_leg, "sato", conversation_id=conversation
+    )
+    assert outcome == "started"
+    [start] = transcription_starts(starts)
+    assert f"/Calls/{customer_leg}/Transcriptions.json" in start.url
+    assert parse_qs(urlsplit(start.data["StatusCallbackUrl"]).query)["conversation"] == [
+        conversation
+    ]
+    said = content(1, "inbound_track", "折り返しありがとうございます")
+    assert twilio.post(callback_path(conversation=conversation), said).status_code == 200
+    deliver(container)
+    live = container.live_transcripts.transcript(conversation)
+    assert live is not None and [(x["speaker"], x["sentiment"]) for x in live["lines"]] == [
+        ("customer", "POSITIVE")
+    ]
+    assert container.live_transcripts.transcript(customer_leg) is None
