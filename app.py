@@ -17,6 +17,7 @@ from chalicelib.api.recordings import recordings
 from chalicelib.api.softphone import softphone
 from chalicelib.api.supervision import supervision
 from chalicelib.api.taskrouter import taskrouter
+from chalicelib.api.transcripts import transcripts
 from chalicelib.api.voice import voice
 from chalicelib.platform.observability import invocation, logger, record_response
 
@@ -30,6 +31,7 @@ app.register_blueprint(escalation)
 app.register_blueprint(agents)
 app.register_blueprint(followups)
 app.register_blueprint(supervision)
+app.register_blueprint(transcripts)
 
 
 @app.middleware("all")

@@ -46,6 +46,9 @@ if TYPE_CHECKING:
     from chalicelib.supervision.monitor import Monitoring
     from chalicelib.supervision.reports import Reports
     from chalicelib.telephony.rest import TwilioGateway
+    from chalicelib.transcripts.comprehend import ComprehendSentiment
+    from chalicelib.transcripts.live import LiveTranscripts, SentimentScorer
+    from chalicelib.transcripts.store import TranscriptStore
 
 
 class Container:
@@ -519,6 +522,56 @@ class Container:
             s.report_timezone,
             s.service_level_seconds * 1000,
             lambda: self.now().astimezone(zone).date(),
+        )
+
+    # --- live transcripts (issue 21) ---
+    @cached_property
+    def transcript_store(self) -> TranscriptStore:
+        from chalicelib.transcripts.store import TranscriptStore
+
+        table = self.settings.transcripts.live_transcripts_table
+        return TranscriptStore(self.records_dynamodb.Table(table))
+
+    @cached_property
+    def sentiment_detector(self) -> ComprehendSentiment:
+        """Tests and the rehearsal assign a ComprehendSentiment over ops/standin/comprehend.py
+        here: moto has no BatchDetectSentiment."""
+        from chalicelib.transcripts.comprehend import ComprehendSentiment
+
+        return ComprehendSentiment(self.boto_session.client("comprehend"))
+
+    @cached_property
+    def sentiment_scorer(self) -> SentimentScorer:
+        from chalicelib.transcripts.live import SentimentScorer
+
+        return SentimentScorer(
+            self.transcript_store,
+            self.sentiment_detector,
+            self.settings.transcripts,
+            lambda: self.clock(),
+            costs=self.conversation_events,
+        )
+
+    @cached_property
+    def live_transcripts(self) -> LiveTranscripts:
+        from chalicelib.platform.signatures import callback_url
+        from chalicelib.telephony import webhooks
+        from chalicelib.transcripts.live import LiveTranscripts
+
+        s = self.settings
+        url = s.url(webhooks.TRANSCRIPTION_REALTIME)
+        inline = s.transcripts.live_transcript_score_inline
+        return LiveTranscripts(
+            self.transcript_store,
+            self.twilio,
+            self.agents,
+            s.transcripts,
+            lambda query: callback_url(url, query),
+            s.conversations.report_timezone,
+            lambda: self.clock(),
+            score_inline=(lambda call_sid: self.sentiment_scorer.score_call(call_sid))
+            if inline
+            else None,
         )
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ops.escalation import LocalSteps
+from ops.standin.comprehend import play_batch_detect_sentiment
 
 READY = "moto server ready"
 
@@ -79,6 +80,7 @@ def serve(host: str, port: int, stage: str, region: str) -> None:
     # moto's state machine interpreter reaches Lambda through this server at localhost:MOTO_PORT.
     os.environ["MOTO_PORT"] = str(port)
     execute_state_machines()
+    play_batch_detect_sentiment()  # moto has none; live transcripts score with it
     route_lambda_invokes(LocalSteps.for_app(app, stage, region))
     # Cognito's sign-in as strict as Cognito's: ExplicitAuthFlows enforced, SRP passwords checked.
     from ops.standin.strict_cognito import install as strict_cognito

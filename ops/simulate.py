@@ -792,6 +792,7 @@ def figures(
     transfers_of_the_day(report, stack)
     records = recordings_of_the_day(report, stack)
     transcripts_of_the_day(report, stack, records)
+    live_transcripts_of_the_day(report, stack)
     p50, p99, n = s.stats.latency_percentiles()
     print(f"  webhook latency (in-process, real ms): p50 {p50:.1f} p99 {p99:.1f} over {n} requests")
     errors = s.stats.errors_by_route()
@@ -977,6 +978,65 @@ def transcripts_of_the_day(report: Report, stack: Any, records: dict[str, dict[s
         f"{len(made)} two-channel recordings, {transcription.jobs_started} jobs started, "
         f"{transcription.jobs_finished} finished, {right} with every line on its speaker"
         + (f"; {json.dumps(dict(problems))} e.g. {example}" if problems else ""),
+    )
+
+
+def live_transcripts_of_the_day(report: Report, stack: Any) -> None:
+    """Real-time transcription (played by ops/standin/live_transcription.py, callbacks delayed
+    and duplicated under chaos): every answered call was transcribed, every line the parties
+    said is in our live transcript once, on the speaker who said it, in the order said, every
+    transcribed call has a sentiment, and the calls whose customer said 解約 are flagged."""
+    s = stack.standin
+    with s.lock:
+        spoken = {sid: list(lines) for sid, lines in s.live_transcription.spoken.items()}
+        answered = [
+            t.call_sid
+            for t in stack.truth.calls.values()
+            if t.answered_at is not None and (t.talk_seconds or 0) > 15
+        ]
+    transcripts = stack.container.live_transcripts
+    problems: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    lines_checked = unhappy = 0
+    for call_sid in answered:
+        said = spoken.get(call_sid)
+        got = transcripts.transcript(call_sid)
+        problem = ""
+        if not said:
+            problem = "answered call not transcribed"
+        elif got is None:
+            problem = "no live transcript stored"
+        else:
+            ours = [(line["speaker"], line["text"]) for line in got["lines"]]
+            truth = [(line.speaker, line.text) for line in said]
+            lines_checked += len(truth)
+            if ours != truth:
+                wrong = sum(
+                    1 for a, b in zip(ours, truth, strict=False) if a[1] == b[1] and a[0] != b[0]
+                )
+                problem = (
+                    "a line on the wrong speaker"
+                    if wrong
+                    else f"lines missing, repeated or out of order ({len(ours)} vs {len(truth)})"
+                )
+            elif got["sentiment"] is None or any(
+                line["sentiment"] is None for line in got["lines"]
+            ):
+                problem = "no sentiment"
+            elif any("解約" in text for speaker, text in truth if speaker == "customer"):
+                unhappy += 1
+                if not got["flagged"] or "解約" not in got["keywords"]:
+                    problem = "a customer who said 解約 not flagged"
+        if problem:
+            problems[problem] += 1
+            example.setdefault(problem, call_sid)
+    report.add(
+        "live transcripts: every line on its speaker, every call with a sentiment",
+        bool(answered) and not problems,
+        f"{len(answered)} answered calls, {lines_checked} lines, {unhappy} flagged for 解約"
+        + (
+            f"; {json.dumps(dict(problems), ensure_ascii=False)} e.g. {example}" if problems else ""
+        ),
     )
 
 

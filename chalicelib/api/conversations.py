@@ -94,11 +94,33 @@ def conference_status() -> Response:
     request = conversations.current_request
     form = twilio_form(request)
     callback = parse_form(ConferenceStatusCallback, form)
+    c = bootstrap.container()
     try:
-        bootstrap.container().ledger.store_event(conference_event(form, request.query_params))
+        c.ledger.store_event(conference_event(form, request.query_params))
     except StorageUnavailable as exc:
         return _unavailable(exc, conference_sid=callback.conference_sid)
+    _start_live_transcript(form, dict(request.query_params or {}))
     return _stored()
+
+
+def _start_live_transcript(form: dict[str, str], query: dict[str, str]) -> None:
+    """The customer's leg joined the agent's conference: the call is bridged, transcribe it.
+
+    A failure here never fails the callback (its event is stored): the call goes on without a
+    live transcript, counted and logged (chalicelib/transcripts/live.py)."""
+    conversation = query.get("conversation", "")
+    if (
+        form.get("StatusCallbackEvent") != "participant-join"
+        or not conversation
+        or form.get("CallSid") != conversation
+    ):
+        return
+    try:
+        bootstrap.container().live_transcripts.start_on_customer_leg(
+            conversation, query.get("agent", "")
+        )
+    except StorageUnavailable as exc:
+        logger.warning("live transcript not claimed", call_sid=conversation, problem=str(exc))
 
 
 # --- the staff API -------------------------------------------------------------------------
@@ -124,6 +146,20 @@ def list_conversations() -> Response:
         lambda: scoped_search(asked, staff.agent_id, staff.is_supervisor),
     )
     query = search_from_params(params, c.settings.conversations.report_timezone, c.clock())
+    if params.get("text") is not None:
+        # Words said on calls (live transcripts): an agent finds only their own calls'.
+        from chalicelib.transcripts.live import search_transcripts
+
+        found = search_transcripts(
+            c.transcript_store,
+            query.days,
+            query.from_ms,
+            query.to_ms,
+            params["text"],
+            query.limit,
+            only_agent="" if staff.is_supervisor else staff.agent_id,
+        )
+        return json_response({"conversations": found, "next_cursor": None})
     items, cursor = c.conversations.search(query, params.get("cursor"))
     return json_response({"conversations": items, "next_cursor": cursor})
 

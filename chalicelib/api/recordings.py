@@ -148,7 +148,35 @@ def conversation_recording(call_sid: str) -> Response:
 @recordings.route("/conversations/{call_sid}/transcript", methods=["GET"], cors=CORS)
 @webhook
 def conversation_transcript(call_sid: str) -> Response:
-    from chalicelib.recordings.pipeline import RecordingPipeline
+    """The live transcript (lines by speaker with sentiment: live during the call, whole after
+    it) and the recording's post-call turns, for the supervisors and the agents on the call;
+    every read audited."""
+    from chalicelib.platform.errors import NotFound
+    from chalicelib.recordings.domain import may_listen
+    from chalicelib.recordings.pipeline import NotAllowed, answered_agents
     from chalicelib.supervision.audit import TRANSCRIPT
 
-    return _staff_view(call_sid, TRANSCRIPT, RecordingPipeline.transcript)
+    c = bootstrap.container()
+
+    def read(
+        pipeline: RecordingPipeline, conversation_id: str, agent_id: str, is_supervisor: bool
+    ) -> dict[str, Any]:
+        live = c.live_transcripts.transcript(conversation_id)
+        body: dict[str, Any] | None = None
+        try:
+            body = pipeline.transcript(conversation_id, agent_id, is_supervisor)
+        except NotFound:
+            if live is None:
+                raise
+        if body is None:
+            # During the call there is no recording yet: the live transcript's own agent and
+            # the conversation record decide who may read it.
+            agents = {str(live["agent_id"]) if live else ""}
+            agents |= answered_agents(c.ledger.current_record(conversation_id))
+            if not may_listen(agent_id, is_supervisor, agents - {""}):
+                raise NotAllowed("only supervisors and the agents on this call may read it")
+            body = {"conversation_id": conversation_id, "recordings": []}
+        body["live"] = live
+        return body
+
+    return _staff_view(call_sid, TRANSCRIPT, read)

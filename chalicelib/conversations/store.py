@@ -106,6 +106,13 @@ class EventStore:
         """Store the event under its conversation; False if it was already there."""
         return self._put_new(self._item(conversation_id, event, now_s))
 
+    def record_cost(self, conversation_id: str, item: str, usd: str, now_s: int) -> bool:
+        """A cost of the conversation other than a Twilio leg's (e.g. its live transcript),
+        stored as a price event so the record's cost folds it in; stored once."""
+        from chalicelib.conversations.events import price_event
+
+        return self.put(price_event(conversation_id, item, usd, "USD"), conversation_id, now_s)
+
     def put_pending(self, event: Event, now_s: int) -> bool:
         return self._put_new(self._item(PENDING_PREFIX + event.pending_on, event, now_s))
 

@@ -285,6 +285,38 @@ class SupervisionSettings(_Section):
     floor_abandonment_alert: float = Field(default=0.1, ge=0, le=1)
 
 
+class TranscriptSettings(_Section):
+    """Live transcripts (Twilio Real-Time Transcription) and their sentiment (Comprehend)."""
+
+    # Utterances, per-call summaries (sentiment so far, keyword hits) and start claims.
+    live_transcripts_table: str = "cc-local-live-transcripts"
+    live_transcript_enabled: bool = True
+    # Teams (comma-separated) whose calls are not transcribed live: the switch per team.
+    live_transcript_teams_off: str = ""
+    # BCP-47 code handed to Twilio; Comprehend gets its two-letter language (ja).
+    live_transcript_language: str = "ja-JP"
+    # Words that raise an alert when a customer says them (comma-separated).
+    live_transcript_keywords: str = "解約,クレーム,上の者"
+    # The stream consumer scores utterances off the webhook path. True scores inline after each
+    # stored utterance instead: only for stages that run no stream consumers (`chalice local`).
+    live_transcript_score_inline: bool = False
+    # A call is flagged once its customer's sentiment so far is at least this negative (0..1).
+    live_transcript_negative_threshold: float = Field(default=0.5, ge=0, le=1)
+
+    # Cost estimate added to the conversation's cost when its transcription stops
+    # (docs/transcripts.md "Cost"): USD per started minute of Real-Time Transcription (set it
+    # from Twilio's price list for your account) and per Comprehend unit (100 characters,
+    # at least 3 per document; https://aws.amazon.com/comprehend/pricing/).
+    live_transcript_usd_per_minute: float = Field(default=0.0, ge=0)
+    comprehend_usd_per_unit: float = Field(default=0.0001, ge=0)
+
+    def teams_off(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.live_transcript_teams_off.split(",") if t.strip())
+
+    def keywords(self) -> tuple[str, ...]:
+        return tuple(w.strip() for w in self.live_transcript_keywords.split(",") if w.strip())
+
+
 # Each area's settings, by the root's field name.
 AREAS: dict[str, type[_Section]] = {
     "telephony": TelephonySettings,
@@ -296,6 +328,7 @@ AREAS: dict[str, type[_Section]] = {
     "recordings": RecordingSettings,
     "softphone": SoftphoneSettings,
     "supervision": SupervisionSettings,
+    "transcripts": TranscriptSettings,
 }
 
 
@@ -322,6 +355,7 @@ class Settings(_Section):
     recordings: RecordingSettings
     softphone: SoftphoneSettings
     supervision: SupervisionSettings
+    transcripts: TranscriptSettings
 
     @model_validator(mode="after")
     def _stage_is_complete(self) -> Settings:

@@ -338,6 +338,29 @@ class TwilioGateway:
         )
         return str(conferences[0].sid) if conferences else None
 
+    def start_transcription(
+        self, call_sid: str, name: str, status_callback_url: str, language_code: str
+    ) -> str:
+        """Start Twilio Real-Time Transcription on a call in progress, both tracks, final
+        results only; the Transcription's sid (GT...). Parameters as the Calls Transcriptions
+        subresource documents them (https://www.twilio.com/docs/voice/api/realtime-transcription-resource,
+        and `CreateRealtimeTranscriptionRequest` in Twilio's OpenAPI description): `Track`
+        inbound_track | outbound_track | both_tracks, `StatusCallbackUrl` (absolute),
+        `StatusCallbackMethod`, `LanguageCode` (BCP-47), `PartialResults`. `Name` lets the
+        transcription be stopped by name (UpdateRealtimeTranscription, Sid or name)."""
+        transcription = self._call(
+            lambda: self.client.calls(call_sid).transcriptions.create(
+                name=name,
+                track="both_tracks",
+                status_callback_url=status_callback_url,
+                status_callback_method="POST",
+                language_code=language_code,
+                partial_results=False,
+            ),
+            f"start transcription on {call_sid}",
+        )
+        return str(transcription.sid)
+
     # --- softphone call control (issue 7) ---
     def accepted_task_sids(self, worker_sid: str) -> list[str]:
         """Tasks the worker holds right now (accepted reservations), newest first."""

@@ -34,6 +34,8 @@ TASK_LEG_ENDED = "/twilio/voice/task-leg/ended"
 # Conferences and recordings.
 CONFERENCE_STATUS = "/twilio/conference/status"
 RECORDING_STATUS = "/twilio/recordings/status"
+# Real-Time Transcription's StatusCallbackUrl (chalicelib/transcripts).
+TRANSCRIPTION_REALTIME = "/twilio/transcriptions/realtime"
 # TaskRouter.
 TASKROUTER_ASSIGNMENT = "/twilio/taskrouter/assignment"
 TASKROUTER_EVENTS = "/twilio/taskrouter/events"

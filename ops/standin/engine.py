@@ -7,6 +7,7 @@ virtual clock (clock.Scheduler):
 - ops/standin/voice.py: calls and the TwiML they follow;
 - ops/standin/conferences.py: conferences, participants, transfers;
 - ops/standin/recordings.py: recordings;
+- ops/standin/live_transcription.py: real-time transcriptions and their callbacks;
 - ops/standin/delivery.py: how requests reach the app, as Twilio sends them: synchronous
   requests whose answer steers the call (the incoming-call webhook, every TwiML fetch,
   TaskRouter's assignment callback), and asynchronous callbacks with chaos applied (duplicates,
@@ -26,6 +27,7 @@ from typing import Any
 from ops.standin.clock import Scheduler
 from ops.standin.conferences import Conference, Conferencing
 from ops.standin.delivery import Delivery
+from ops.standin.live_transcription import LiveTranscription
 from ops.standin.outbound import Dialler
 from ops.standin.recordings import Recorder, Recording
 from ops.standin.shared import Activity, Agents, Chaos, Shared, Stats, TwilioAccount
@@ -61,6 +63,9 @@ class Standin:
         self.voice = Voice(self.shared, self.delivery, self.taskrouter, self.recorder)
         self.conferencing = Conferencing(
             self.shared, self.delivery, self.taskrouter, self.voice, self.recorder
+        )
+        self.live_transcription = LiveTranscription(
+            self.shared, self.delivery, self.voice, self.conferencing
         )
         self.taskrouter.voice = self.voice
         self.taskrouter.conferencing = self.conferencing

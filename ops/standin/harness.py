@@ -275,6 +275,10 @@ def in_process_stack(
     routes = app_routes(app)
     with app_logs_quieted(), mock_aws(), fastmoto.patched(), app_counters() as counters:
         session = boto3.session.Session(region_name="ap-northeast-1")
+        # moto has no BatchDetectSentiment: the live transcripts' scorer gets the stand-in's.
+        from ops.standin.comprehend import play_batch_detect_sentiment
+
+        play_batch_detect_sentiment()
         clock = Scheduler(start=start if start is not None else day_start(), pace=pace)
         # Hooks go on the session before any client exists: clients copy its handlers.
         writes = Writes()

@@ -788,6 +788,20 @@ class Rest:
         with self.s.lock:
             return _json(self.call_json(self.s.calls[sid]))
 
+    def transcription_create(
+        self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
+    ) -> RestReply:
+        """Start real-time transcription on a call (ops/standin/live_transcription.py)."""
+        from ops.standin.live_transcription import TranscriptionRefused
+
+        self._account(m)
+        try:
+            session = self.s.live_transcription.start(m.group("ca"), dict(f))
+        except TranscriptionRefused as exc:
+            raise RestError(exc.status, exc.code, str(exc)) from exc
+        with self.s.lock:
+            return _json(self.s.live_transcription.resource(session))
+
     def call_create(
         self, m: re.Match[str], q: Mapping[str, str], f: Mapping[str, str]
     ) -> RestReply:
@@ -1049,6 +1063,11 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
     _r("POST", rf"{_AC}/Calls\.json", Rest.call_create),
     _r("GET", rf"{_AC}/Calls/(?P<ca>CA{_SID})\.json", Rest.call_fetch),
     _r("POST", rf"{_AC}/Calls/(?P<ca>CA{_SID})\.json", Rest.call_update),
+    _r(
+        "POST",
+        rf"{_AC}/Calls/(?P<ca>CA{_SID})/Transcriptions\.json",
+        Rest.transcription_create,
+    ),
     _r("GET", rf"{_AC}/Conferences\.json", Rest.conferences_list),
     _r("GET", rf"{_AC}/Conferences/(?P<cf>CF{_SID})\.json", Rest.conference_fetch),
     _r("POST", rf"{_AC}/Conferences/(?P<cf>CF{_SID})\.json", Rest.conference_update),

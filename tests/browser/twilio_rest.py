@@ -145,6 +145,17 @@ class FakeTwilioRest:
                 "muted": form.get("Muted") == "true",
                 "status": "connected",
             }
+        if m := re.fullmatch(
+            r"/api/2010-04-01/Accounts/(AC\w+)/Calls/(CA\w+)/Transcriptions\.json", path
+        ):
+            # Real-time transcription started on a live call (its callbacks are the test's).
+            return 200, {
+                "sid": f"GT{next(self._ids):032x}",
+                "account_sid": m.group(1),
+                "call_sid": m.group(2),
+                "name": form.get("Name"),
+                "status": "in-progress",
+            }
         return 404, {"code": 20404, "message": f"no fake for {method} {path}", "status": 404}
 
 

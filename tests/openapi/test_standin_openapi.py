@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from chalicelib.conversations.pricing import RateLimiter
+from chalicelib.transcripts.domain import comprehend_units
 from ops.standin.engine import CallerPlan
 from ops.standin.harness import Stack
 from ops.standin.rest import Exchange
@@ -168,7 +169,12 @@ def test_prices_reach_the_conversation_once_twilio_has_rated_the_calls(
         legs = [c for c in standin.calls.values() if sid in (c.sid, c.parent_call_sid)]
         charged = sum(abs(Decimal(standin.voice.price(c)[0] or "0")) for c in legs)
         assert len(legs) >= 2 and charged > 0
-        assert int(record["cost_micros"]) == int(charged * 1_000_000), record
+        # Plus the call's live transcript: Comprehend's units for every line the parties said
+        # (docs/transcripts.md "Cost"; Real-Time Transcription minutes are priced 0 by default).
+        said = standin.live_transcription.spoken.get(sid, [])
+        analysed = sum(comprehend_units(line.text) for line in said) * Decimal("0.0001")
+        assert said and analysed > 0
+        assert int(record["cost_micros"]) == int((charged + analysed) * 1_000_000), record
         assert record["cost_unit"] == "USD", record
 
 

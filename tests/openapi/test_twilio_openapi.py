@@ -105,6 +105,13 @@ def drive_every_method(gateway: TwilioGateway) -> set[str]:
         ),
         "create_task": lambda: gateway.create_task(sid("WW", 1), {"type": "callback"}, 5, 3600),
         "redirect_call": lambda: gateway.redirect_call(call, "https://cc.example/twilio/x"),
+        # Live transcripts: real-time transcription on the customer's leg (chalicelib/transcripts).
+        "start_transcription": lambda: gateway.start_transcription(
+            call,
+            f"live-{call}",
+            "https://cc.example/twilio/transcriptions/realtime?conversation=" + call,
+            "ja-JP",
+        ),
         "accepted_task_sids": lambda: gateway.accepted_task_sids(worker),
         "conference_name": lambda: gateway.conference_name(conference),
         # The softphone's hold (with music), resume and mute (chalicelib/softphone/calls.py).

@@ -15,6 +15,7 @@ import { formatPhone, formatTime, initI18n, onLanguage, setUser, t, translatePag
 import { Phone } from "./phone.js";
 import { OneTab } from "./one_tab.js";
 import { Presence } from "./presence.js";
+import { TranscriptFollower, drawTranscript } from "../shared/transcript.js";
 
 const $ = (id) => document.getElementById(id);
 const config = globalThis.CC_CONFIG;
@@ -49,6 +50,7 @@ let working = false; // signed in, holding the line in this tab
 let pendingDial = ""; // a CRM request that came before the rep signed in
 let lineElsewhere = false; // another tab of this rep holds the softphone
 let phoneStarting = null;
+let transcript; // the current call's live transcript (web/shared/transcript.js)
 const ringer = new Ringer();
 const flasher = new TitleFlasher();
 const notifier = new Notifier();
@@ -362,6 +364,8 @@ function renderCall() {
   if (call.held) label = t("softphone.call.held");
   if (call.transfer && call.transfer.mode === "warm") label = t("softphone.call.warmHeld");
   $("call-label").textContent = label;
+  const conversation = info.conversationId || info.customerCallSid;
+  if (transcript && call.status === "open" && conversation) transcript.follow(conversation);
   $("call-view").dataset.held = String(Boolean(call.held));
   $("mute").setAttribute("aria-pressed", String(call.muted));
   $("mute").firstChild.textContent = call.muted ? t("softphone.call.unmute") : t("softphone.call.mute");
@@ -600,6 +604,9 @@ function bindCallEvents(sdkCall) {
 function endCall({ wrapUp }) {
   const call = ui.call;
   stopAlerting();
+  if (transcript) transcript.stop();
+  $("transcript-lines").replaceChildren();
+  $("transcript-empty").hidden = false;
   clearInterval(timerHandle);
   clearInterval(supervisionHandle);
   showSupervision([]);
@@ -1286,6 +1293,14 @@ async function main() {
   control = new CallControl(api);
   wrapUpCodes = new WrapUpCodes(api);
   listenForDialRequests(config.crmOrigins, readyToDial);
+  transcript = new TranscriptFollower({
+    get: (path) => api.get(path),
+    onUpdate: (live) => {
+      $("transcript-empty").hidden = Boolean(live && live.lines.length);
+      drawTranscript($("transcript-lines"), live);
+    },
+  });
+  setupTranscriptToggle();
   wire();
   if (session.signedIn) {
     ringer.unlock();
@@ -1296,3 +1311,21 @@ async function main() {
 }
 
 main();
+
+// ---------------------------------------------------------------- live transcript
+
+/** The rep can hide the live transcript; the choice is kept for the next calls. */
+function setupTranscriptToggle() {
+  const button = $("transcript-toggle");
+  const apply = (shown) => {
+    $("transcript-lines").hidden = !shown;
+    button.setAttribute("aria-expanded", String(shown));
+    button.textContent = shown ? "Hide" : "Show";
+  };
+  apply(localStorage.getItem("cc.transcript.hidden") !== "1");
+  button.addEventListener("click", () => {
+    const shown = $("transcript-lines").hidden;
+    localStorage.setItem("cc.transcript.hidden", shown ? "0" : "1");
+    apply(shown);
+  });
+}

@@ -3,6 +3,7 @@
 // phone down. The server answers 304 when nothing changed and only the changes otherwise.
 
 import { CognitoSession, SignInError } from "../shared/cognito.js";
+import { watchFlaggedCalls } from "./flags.js";
 import { watchOverdue } from "./followups.js";
 import { STATES, REASONS, merge, visible, byTeam, countStates, duration } from "./model.js";
 import { initI18n, onLanguage, t } from "../shared/i18n.js";
@@ -210,3 +211,5 @@ watchOverdue({
   list: $("overdue-list"),
   count: $("overdue-count"),
 });
+// Live transcripts (issue 21): calls to watch, until the supervisors' floor takes them over.
+watchFlaggedCalls({ api: API, token });

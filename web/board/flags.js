@@ -1,0 +1,82 @@
+// Calls a supervisor should look at (negative sentiment or an alert word), from
+// GET /transcripts/flagged, with each call's live transcript one click away. Kept in its own
+// module and panel so the supervisors' live floor can take it over whole; agents (403) never
+// see the panel.
+
+import { TranscriptFollower, drawTranscript } from "../shared/transcript.js";
+
+const POLL_MS = 5000;
+const REASONS = { negative: "negative sentiment", keyword: "alert word" };
+
+export function watchFlaggedCalls({ api, token }) {
+  const panel = document.getElementById("flagged");
+  const list = document.getElementById("flagged-calls");
+  const dialog = document.getElementById("transcript-dialog");
+  const lines = document.getElementById("transcript-lines");
+  const title = document.getElementById("transcript-title");
+
+  async function get(path) {
+    const id = await token();
+    const response = await fetch(`${api}${path}`, {
+      headers: id ? { Authorization: `Bearer ${id}` } : {},
+      cache: "no-store",
+    });
+    if (!response.ok) {
+      const error = new Error(`${path} answered ${response.status}`);
+      error.status = response.status;
+      throw error;
+    }
+    return response.json();
+  }
+
+  const follower = new TranscriptFollower({ get, onUpdate: (live) => drawTranscript(lines, live) });
+  dialog.addEventListener("close", () => follower.stop());
+
+  function open(call) {
+    title.textContent = `${call.agent_id || "?"} — ${call.call_sid}`;
+    lines.replaceChildren();
+    dialog.showModal();
+    follower.follow(call.call_sid);
+  }
+
+  function render(calls) {
+    panel.hidden = calls.length === 0;
+    list.replaceChildren(
+      ...calls.map((call) => {
+        const item = document.createElement("li");
+        item.className = `flagged-call${call.live ? " live" : ""}`;
+        item.dataset.call = call.call_sid;
+        item.dataset.reasons = call.reasons.join(" ");
+        const who = document.createElement("span");
+        who.className = "flagged-agent";
+        who.textContent = call.agent_id || "?";
+        const why = document.createElement("span");
+        why.className = "why";
+        why.textContent = [
+          ...call.reasons.map((r) => REASONS[r] || r),
+          ...call.keywords.map((k) => `「${k}」`),
+        ].join(" · ");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "open-transcript";
+        button.textContent = call.live ? "Live transcript" : "Transcript";
+        button.addEventListener("click", () => open(call));
+        item.append(who, why, button);
+        return item;
+      }),
+    );
+  }
+
+  async function loop() {
+    try {
+      render((await get("/transcripts/flagged")).calls || []);
+    } catch (error) {
+      if (error.status === 403) {
+        panel.hidden = true;
+        return; // not a supervisor: nothing to watch
+      }
+    }
+    setTimeout(loop, POLL_MS);
+  }
+  loop();
+}
