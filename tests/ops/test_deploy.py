@@ -299,3 +299,22 @@ def test_rollback_without_an_earlier_release_says_so_and_changes_nothing(
     assert rollback(stage) == 2
     assert said == ["rollback: there is no earlier release of the functions to roll back to"]
     assert stage.session.cloudformation.calls == calls
+
+
+def test_a_failed_update_rolls_back_and_a_rerun_deploys_the_new_code(
+    stage: Deployment, files: dict[str, Path]
+) -> None:
+    assert deploy(stage, files)[0] == "exit 0"
+    first_code = deployed_code_uri(stage)
+    (files["inputs"] / "app.py").write_text("release 2")
+    stage.packager.code = "release 2"  # type: ignore[attr-defined]
+    stage.session.cloudformation.fail_next = ("APIHandler", "Runtime python3.11 is not valid")
+    out = deploy(stage, files)
+    text = "\n".join(out)
+    assert out[0] == "exit 1", text
+    assert "ended UPDATE_ROLLBACK_COMPLETE; failed: APIHandler: Runtime python3.11" in text
+    assert deployed_code_uri(stage) == first_code  # CloudFormation put the live release back
+    again = deploy(stage, files)
+    assert again[0] == "exit 0", again
+    assert "    update stack contact-center-dev: the template changed" in again
+    assert deployed_code_uri(stage) != first_code
