@@ -171,10 +171,10 @@ class Deployment:
         token = self.environ.get("TWILIO_AUTH_TOKEN", "")
         if sid and token:
             return sid, token
-        secret = self._stored_secret()
+        secret = self.stored_secret()
         return str(secret.get("account_sid") or ""), str(secret.get("auth_token") or "")
 
-    def _stored_secret(self) -> dict[str, Any]:
+    def stored_secret(self) -> dict[str, Any]:
         try:
             return StageStore(self.session, self.stage).secret()
         except (ClientError, BotoCoreError, ValueError):
@@ -534,7 +534,7 @@ class Secret:
         if deployment.stack_status() not in DONE:
             raise Blocked("runs once the stack has made the secret")
         sid, token = deployment.twilio_credentials()
-        stored = deployment._stored_secret()
+        stored = deployment.stored_secret()
         if stored.get("account_sid") == sid and stored.get("auth_token") == token:
             return []
         store = StageStore(deployment.session, deployment.stage)
@@ -544,7 +544,7 @@ class Secret:
     def apply(self, deployment: Deployment) -> None:
         store = StageStore(deployment.session, deployment.stage)
         sid, token = deployment.twilio_credentials()
-        store.put_secret({**deployment._stored_secret(), "account_sid": sid, "auth_token": token})
+        store.put_secret({**deployment.stored_secret(), "account_sid": sid, "auth_token": token})
 
 
 def _provisioner(deployment: Deployment, apply: bool) -> Any:
