@@ -731,6 +731,7 @@ def run(deployment: Deployment, plan_only: bool, chosen: list[Step] | None = Non
             continue
         except (StepFailed, ClientError, BotoCoreError, TwilioException) as exc:
             say(f"    FAILED: {exc}")
+            _stopped(say, number, step, deployment.stage)
             return 1
         if not work:
             say("    nothing to do")
@@ -744,11 +745,7 @@ def run(deployment: Deployment, plan_only: bool, chosen: list[Step] | None = Non
             step.apply(deployment)
         except (StepFailed, ClientError, BotoCoreError, TwilioException, OSError) as exc:
             say(f"    FAILED: {exc}")
-            say(
-                f"stopped at step {number} ({step.title}). Steps before it are done; fix the "
-                f"cause and run `python -m ops deploy --stage {deployment.stage}` again: it "
-                "resumes here"
-            )
+            _stopped(say, number, step, deployment.stage)
             return 1
         say("    done")
     if plan_only:
@@ -759,6 +756,13 @@ def run(deployment: Deployment, plan_only: bool, chosen: list[Step] | None = Non
         )
         return 0
     return doctor(deployment)
+
+
+def _stopped(say: Say, number: int, step: Step, stage: str) -> None:
+    say(
+        f"stopped at step {number} ({step.title}). Steps before it are done; fix the cause and "
+        f"run `python -m ops deploy --stage {stage}` again: it resumes here"
+    )
 
 
 def doctor(deployment: Deployment) -> int:

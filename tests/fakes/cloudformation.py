@@ -338,7 +338,26 @@ class StageSession:
         return _Faulty(self, service, self.session.client(service, **kwargs))
 
     def resource(self, service: str, **kwargs: Any) -> Any:
-        return self.session.resource(service, **kwargs)
+        """A boto3 resource whose client answers the faults too (through botocore's events)."""
+        resource = self.session.resource(service, **kwargs)
+        events = resource.meta.client.meta.events
+        for (fault_service, method), fault in list(self.faults.items()):
+            if fault_service != service:
+                continue
+            operation = "".join(part.capitalize() for part in method.split("_"))
+
+            def maybe_fail(fault: list[int] = fault, key: Any = (service, method), **_: Any) -> Any:
+                if key not in self.faults:
+                    return None
+                if fault[0] > 0:
+                    fault[0] -= 1
+                    return None
+                del self.faults[key]
+                error = {"Code": "InternalServerError", "Message": "injected fault"}
+                raise ClientError({"Error": error}, key[1])
+
+            events.register(f"before-call.{service}.{operation}", maybe_fail)
+        return resource
 
 
 class _Faulty:

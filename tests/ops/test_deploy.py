@@ -165,6 +165,8 @@ FAULTS: dict[str, Callable[[Deployment], None]] = {
     "staff (a user created, not yet in its group)": lambda d: d.session.fail_once(
         "cognito-idp", "admin_add_user_to_group", after=2
     ),
+    "agents directory": lambda d: d.session.fail_once("dynamodb", "batch_write_item"),
+    "chalice deploy's roles": lambda d: d.session.fail_once("iam", "get_role", after=3),
 }
 STOPPED_AT = {
     "package": 1,
@@ -173,6 +175,8 @@ STOPPED_AT = {
     "provision (after Twilio, storing the sids)": 4,
     "pages (half uploaded)": 6,
     "staff (a user created, not yet in its group)": 7,
+    "agents directory": 5,
+    "chalice deploy's roles": 8,
 }
 
 
