@@ -171,10 +171,10 @@ class Deployment:
         token = self.environ.get("TWILIO_AUTH_TOKEN", "")
         if sid and token:
             return sid, token
-        secret = self._stored_secret()
+        secret = self.stored_secret()
         return str(secret.get("account_sid") or ""), str(secret.get("auth_token") or "")
 
-    def _stored_secret(self) -> dict[str, Any]:
+    def stored_secret(self) -> dict[str, Any]:
         try:
             return StageStore(self.session, self.stage).secret()
         except (ClientError, BotoCoreError, ValueError):
@@ -534,7 +534,7 @@ class Secret:
         if deployment.stack_status() not in DONE:
             raise Blocked("runs once the stack has made the secret")
         sid, token = deployment.twilio_credentials()
-        stored = deployment._stored_secret()
+        stored = deployment.stored_secret()
         if stored.get("account_sid") == sid and stored.get("auth_token") == token:
             return []
         store = StageStore(deployment.session, deployment.stage)
@@ -544,7 +544,7 @@ class Secret:
     def apply(self, deployment: Deployment) -> None:
         store = StageStore(deployment.session, deployment.stage)
         sid, token = deployment.twilio_credentials()
-        store.put_secret({**deployment._stored_secret(), "account_sid": sid, "auth_token": token})
+        store.put_secret({**deployment.stored_secret(), "account_sid": sid, "auth_token": token})
 
 
 def _provisioner(deployment: Deployment, apply: bool) -> Any:
@@ -731,6 +731,7 @@ def run(deployment: Deployment, plan_only: bool, chosen: list[Step] | None = Non
             continue
         except (StepFailed, ClientError, BotoCoreError, TwilioException) as exc:
             say(f"    FAILED: {exc}")
+            _stopped(say, number, step, deployment.stage)
             return 1
         if not work:
             say("    nothing to do")
@@ -744,11 +745,7 @@ def run(deployment: Deployment, plan_only: bool, chosen: list[Step] | None = Non
             step.apply(deployment)
         except (StepFailed, ClientError, BotoCoreError, TwilioException, OSError) as exc:
             say(f"    FAILED: {exc}")
-            say(
-                f"stopped at step {number} ({step.title}). Steps before it are done; fix the "
-                f"cause and run `python -m ops deploy --stage {deployment.stage}` again: it "
-                "resumes here"
-            )
+            _stopped(say, number, step, deployment.stage)
             return 1
         say("    done")
     if plan_only:
@@ -759,6 +756,13 @@ def run(deployment: Deployment, plan_only: bool, chosen: list[Step] | None = Non
         )
         return 0
     return doctor(deployment)
+
+
+def _stopped(say: Say, number: int, step: Step, stage: str) -> None:
+    say(
+        f"stopped at step {number} ({step.title}). Steps before it are done; fix the cause and "
+        f"run `python -m ops deploy --stage {stage}` again: it resumes here"
+    )
 
 
 def doctor(deployment: Deployment) -> int:

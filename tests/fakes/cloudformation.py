@@ -108,10 +108,10 @@ class MotoStacks:
                 },
                 "CreateStack",
             )
-        if self.fail_next:
-            self._fail(name, "CREATE", "ROLLBACK_COMPLETE")
-            return {"StackId": name}
         template = json.loads(request["TemplateBody"])
+        if self.fail_next:
+            self._fail(name, "CREATE", "ROLLBACK_COMPLETE", template)
+            return {"StackId": name}
         answer: dict[str, Any] = self.moto.create_stack(
             StackName=name,
             TemplateBody=json.dumps(for_moto(template)),
@@ -140,7 +140,9 @@ class MotoStacks:
                 "UpdateStack",
             )
         if self.fail_next:
-            self._fail(name, "UPDATE", "UPDATE_ROLLBACK_COMPLETE")
+            self._fail(
+                name, "UPDATE", "UPDATE_ROLLBACK_COMPLETE", json.loads(request["TemplateBody"])
+            )
             return {"StackId": name}
         self.failed.pop(name, None)
         answer: dict[str, Any] = self.moto.update_stack(
@@ -160,13 +162,14 @@ class MotoStacks:
         result: dict[str, Any] = self.moto.delete_stack(StackName=StackName)
         return result
 
-    def _fail(self, name: str, verb: str, status: str) -> None:
+    def _fail(self, name: str, verb: str, status: str, template: dict[str, Any]) -> None:
         logical, reason = self.fail_next or ("", "")
+        kind = template["Resources"][logical]["Type"]
         self.fail_next = None
         now = datetime.now(UTC)
         events = [
             _event(name, name, "AWS::CloudFormation::Stack", f"{verb}_IN_PROGRESS", "", now),
-            _event(name, logical, "AWS::DynamoDB::Table", f"{verb}_FAILED", reason, now),
+            _event(name, logical, kind, f"{verb}_FAILED", reason, now),
             _event(name, name, "AWS::CloudFormation::Stack", status, "", now),
         ]
         previous = self.failed.get(name, {}).get("events", [])
@@ -335,7 +338,26 @@ class StageSession:
         return _Faulty(self, service, self.session.client(service, **kwargs))
 
     def resource(self, service: str, **kwargs: Any) -> Any:
-        return self.session.resource(service, **kwargs)
+        """A boto3 resource whose client answers the faults too (through botocore's events)."""
+        resource = self.session.resource(service, **kwargs)
+        events = resource.meta.client.meta.events
+        for (fault_service, method), fault in list(self.faults.items()):
+            if fault_service != service:
+                continue
+            operation = "".join(part.capitalize() for part in method.split("_"))
+
+            def maybe_fail(fault: list[int] = fault, key: Any = (service, method), **_: Any) -> Any:
+                if key not in self.faults:
+                    return None
+                if fault[0] > 0:
+                    fault[0] -= 1
+                    return None
+                del self.faults[key]
+                error = {"Code": "InternalServerError", "Message": "injected fault"}
+                raise ClientError({"Error": error}, key[1])
+
+            events.register(f"before-call.{service}.{operation}", maybe_fail)
+        return resource
 
 
 class _Faulty:

@@ -165,6 +165,8 @@ FAULTS: dict[str, Callable[[Deployment], None]] = {
     "staff (a user created, not yet in its group)": lambda d: d.session.fail_once(
         "cognito-idp", "admin_add_user_to_group", after=2
     ),
+    "agents directory": lambda d: d.session.fail_once("dynamodb", "batch_write_item"),
+    "chalice deploy's roles": lambda d: d.session.fail_once("iam", "get_role", after=3),
 }
 STOPPED_AT = {
     "package": 1,
@@ -173,6 +175,8 @@ STOPPED_AT = {
     "provision (after Twilio, storing the sids)": 4,
     "pages (half uploaded)": 6,
     "staff (a user created, not yet in its group)": 7,
+    "agents directory": 5,
+    "chalice deploy's roles": 8,
 }
 
 
@@ -299,3 +303,22 @@ def test_rollback_without_an_earlier_release_says_so_and_changes_nothing(
     assert rollback(stage) == 2
     assert said == ["rollback: there is no earlier release of the functions to roll back to"]
     assert stage.session.cloudformation.calls == calls
+
+
+def test_a_failed_update_rolls_back_and_a_rerun_deploys_the_new_code(
+    stage: Deployment, files: dict[str, Path]
+) -> None:
+    assert deploy(stage, files)[0] == "exit 0"
+    first_code = deployed_code_uri(stage)
+    (files["inputs"] / "app.py").write_text("release 2")
+    stage.packager.code = "release 2"  # type: ignore[attr-defined]
+    stage.session.cloudformation.fail_next = ("APIHandler", "Runtime python3.11 is not valid")
+    out = deploy(stage, files)
+    text = "\n".join(out)
+    assert out[0] == "exit 1", text
+    assert "ended UPDATE_ROLLBACK_COMPLETE; failed: APIHandler: Runtime python3.11" in text
+    assert deployed_code_uri(stage) == first_code  # CloudFormation put the live release back
+    again = deploy(stage, files)
+    assert again[0] == "exit 0", again
+    assert "    update stack contact-center-dev: the template changed" in again
+    assert deployed_code_uri(stage) != first_code
