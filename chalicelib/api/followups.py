@@ -3,6 +3,8 @@ the supervisors' list of overdue ones for the board."""
 
 from __future__ import annotations
 
+import re
+
 from chalice import Blueprint, ForbiddenError, Response
 
 from chalicelib import bootstrap
@@ -33,8 +35,6 @@ def my_followups() -> Response:
 @followups.route("/followups/{call_sid}/done", methods=["POST"], cors=CORS)
 @webhook
 def followup_done(call_sid: str) -> Response:
-    import re
-
     from chalicelib.escalation.followups import NotYours
 
     staff = require_staff(followups.current_request)

@@ -13,11 +13,14 @@ TaskRouter's offer (routed to everyone), not through an inbox.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.platform.errors import ContactCenterError, NotFound
 from chalicelib.platform.observability import count, logger
 from chalicelib.telephony.phone_numbers import for_display
+
+if TYPE_CHECKING:
+    from chalicelib.platform.settings import Settings
 
 FOLLOW_UP_OUTCOMES = ("voicemail", "callback")
 DONE_FACT = "follow_up_done"
@@ -194,7 +197,7 @@ class FollowUpInbox:
         return rows
 
 
-def settings_from(settings: Any) -> InboxSettings:
+def settings_from(settings: Settings) -> InboxSettings:
     e = settings.escalation
     return InboxSettings(
         look_back_days=e.followup_inbox_days,
