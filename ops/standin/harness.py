@@ -311,6 +311,8 @@ def in_process_stack(
             # As deployed: records are rebuilt by the events stream, played by LambdaRuntime
             # (the local stage rebuilds inline only because `chalice local` has no streams).
             "conversation_rebuild_inline": False,
+            # Likewise live transcripts are scored by their table's stream (transcript_stream).
+            "live_transcript_score_inline": False,
             # The strictest recording setting: Twilio's copy is deleted once S3's is verified.
             "recording_twilio_copy": "delete",
         }
