@@ -122,27 +122,40 @@ def outbound_call() -> Response:
         return twiml(softphone_twiml.refuse_non_agent())
     if decision.refused:
         return twiml(softphone_twiml.refuse_invalid_number())
-    # Every report of the call names the conversation (the rep's leg) and the rep.
+    colleague = c.agents.get(decision.to_agent) if decision.to_agent else None
+    if decision.to_agent and colleague is None:
+        return twiml(softphone_twiml.colleague_unknown())
+    # Every report of the call names the conversation (the rep's leg) and the rep (and, for an
+    # internal call, the colleague, who is on it too).
     context = {"conversation": request.call_sid, "agent": decision.agent_id}
-    placed = c.outbound_calls.place(
-        decision.agent_id,
-        request.call_sid,
-        CustomerDial(
-            number_e164=decision.number_e164,
-            caller_id=outbound_caller_id(settings.telephony.company_number),
-            ring_seconds=settings.softphone.outbound_ring_seconds,
-            region=settings.routing.conference_region,
-            leg_status_callback=callback_url(
-                settings.url(webhooks.VOICE_STATUS), {**context, "dialled_by": decision.agent_id}
-            ),
-            conference_status_callback=callback_url(
-                settings.url(webhooks.CONFERENCE_STATUS), context
-            ),
-            recording_status_callback=callback_url(
-                settings.url(webhooks.RECORDING_STATUS), {"conversation": request.call_sid}
-            ),
+    ends = {**context, "colleague": decision.to_agent}
+    dial = CustomerDial(
+        number_e164=(f"client:{client_identity(colleague)}" if colleague else decision.number_e164),
+        caller_id=(
+            request.from_ if colleague else outbound_caller_id(settings.telephony.company_number)
+        ),
+        ring_seconds=settings.softphone.outbound_ring_seconds,
+        region=settings.routing.conference_region,
+        leg_status_callback=callback_url(
+            settings.url(webhooks.VOICE_STATUS), {**ends, "dialled_by": decision.agent_id}
+        ),
+        conference_status_callback=callback_url(settings.url(webhooks.CONFERENCE_STATUS), context),
+        recording_status_callback=callback_url(
+            settings.url(webhooks.RECORDING_STATUS), {"conversation": request.call_sid}
         ),
     )
+    if colleague is not None:
+        placed = c.outbound_calls.place_internal(
+            decision.agent_id,
+            request.call_sid,
+            decision.to_agent,
+            str(colleague.get("worker_sid") or ""),
+            dial,
+        )
+    else:
+        placed = c.outbound_calls.place(decision.agent_id, request.call_sid, dial)
+    if placed.busy:
+        return twiml(softphone_twiml.colleague_busy())
     if placed.failed:
         return twiml(softphone_twiml.dial_failed())
     return twiml(
@@ -159,7 +172,7 @@ def outbound_call() -> Response:
                 ),
                 left_url=callback_url(
                     settings.url(webhooks.OUTBOUND_LEFT),
-                    {**context, "customer": placed.customer_call_sid},
+                    {**ends, "customer": placed.customer_call_sid},
                 ),
             )
         )
@@ -182,6 +195,7 @@ def outbound_left() -> Response:
         query.get("conversation") or "",
         query.get("customer") or "",
         c.clock(),
+        query.get("colleague") or "",
     )
     return twiml(softphone_twiml.hang_up())
 

@@ -531,7 +531,7 @@ class Conferencing(Part):
             status_events=status_events,
             timeout=timeout,
         )
-        if self.voice.dialler is not None and call.role == "customer":
+        if self.voice.dialler is not None:
             with self.lock:
                 self.voice.dialler.customer_placed(call, conference)
         return call
