@@ -14,8 +14,18 @@ The softphone dials through the TwiML App (`POST /twilio/voice/outbound`). `deci
 3. answers the rep's leg with TwiML that joins the same conference first (see
    chalicelib.softphone.twiml.rep_into_conference): the customer joins only once they answer,
    so the rep is the conference's first participant, whose settings (region, recording,
-   status callback) the conference keeps, and channel 1 of the dual-channel recording, as for
-   inbound calls (chalicelib.recordings.domain).
+   status callback) the conference keeps. The customer answering starts the conference and its
+   dual-channel recording; which channel holds whom is read from the participant-join
+   callbacks and labels (chalicelib.recordings.pipeline), as for inbound calls.
+
+Why the worker's activity and not an outbound TaskRouter task: a task is assigned through a
+reservation, and TaskRouter reserves only workers in an available activity
+(https://www.twilio.com/docs/taskrouter/activities), so a rep dialling from wrap-up, away or a
+break would wait for a reservation that never comes. The activity holds in every state, and the
+presence mirror keeps it in step with DynamoDB (chalicelib.presence.mirror).
+
+An internal call (`To=agent:<id>`) is the same call with a colleague's softphone in the
+customer's place; both reps are on it (reason `internal`).
 
 The call's end comes back as the customer leg's status callback: `completed` means it was
 answered (the rep wraps up like after any call); busy, no-answer, failed or canceled means it
