@@ -82,6 +82,7 @@ def _outbound_leg_report(query: Any, form: Any, occurred_ms: int) -> None:
         status,
         occurred_ms or c.clock(),
         callback_url(c.settings.url(webhooks.OUTBOUND_NOT_CONNECTED), {"status": status}),
+        query.get("colleague") or "",
     )
 
 

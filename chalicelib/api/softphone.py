@@ -122,31 +122,45 @@ def outbound_call() -> Response:
         return twiml(softphone_twiml.refuse_non_agent())
     if decision.refused:
         return twiml(softphone_twiml.refuse_invalid_number())
-    # The guard rails, before any <Dial> (docs/softphone.md, "Guard rails").
-    screening = c.outbound_screen.screen(decision.agent_id, decision.number_e164)
-    if not screening.check.allowed:
-        return twiml(softphone_twiml.refuse_dial(screening.check.reason_ja))
-    # Every report of the call names the conversation (the rep's leg) and the rep.
+    colleague = c.agents.get(decision.to_agent) if decision.to_agent else None
+    if decision.to_agent and colleague is None:
+        return twiml(softphone_twiml.colleague_unknown())
+    # Every report of the call names the conversation (the rep's leg) and the rep (and, for an
+    # internal call, the colleague, who is on it too).
     context = {"conversation": request.call_sid, "agent": decision.agent_id}
-    placed = c.outbound_calls.place(
-        decision.agent_id,
-        request.call_sid,
-        CustomerDial(
-            number_e164=decision.number_e164,
-            caller_id=screening.caller_id,
-            ring_seconds=settings.softphone.outbound_ring_seconds,
-            region=settings.routing.conference_region,
-            leg_status_callback=callback_url(
-                settings.url(webhooks.VOICE_STATUS), {**context, "dialled_by": decision.agent_id}
-            ),
-            conference_status_callback=callback_url(
-                settings.url(webhooks.CONFERENCE_STATUS), context
-            ),
-            recording_status_callback=callback_url(
-                settings.url(webhooks.RECORDING_STATUS), {"conversation": request.call_sid}
-            ),
+    ends = {**context, "colleague": decision.to_agent}
+    caller_id = request.from_
+    if colleague is None:
+        # The guard rails, before any customer is rung (docs/softphone.md, "Guard rails").
+        screening = c.outbound_screen.screen(decision.agent_id, decision.number_e164)
+        if not screening.check.allowed:
+            return twiml(softphone_twiml.refuse_dial(screening.check.reason_ja))
+        caller_id = screening.caller_id
+    dial = CustomerDial(
+        number_e164=(f"client:{client_identity(colleague)}" if colleague else decision.number_e164),
+        caller_id=caller_id,
+        ring_seconds=settings.softphone.outbound_ring_seconds,
+        region=settings.routing.conference_region,
+        leg_status_callback=callback_url(
+            settings.url(webhooks.VOICE_STATUS), {**ends, "dialled_by": decision.agent_id}
+        ),
+        conference_status_callback=callback_url(settings.url(webhooks.CONFERENCE_STATUS), context),
+        recording_status_callback=callback_url(
+            settings.url(webhooks.RECORDING_STATUS), {"conversation": request.call_sid}
         ),
     )
+    if colleague is not None:
+        placed = c.outbound_calls.place_internal(
+            decision.agent_id,
+            request.call_sid,
+            decision.to_agent,
+            str(colleague.get("worker_sid") or ""),
+            dial,
+        )
+    else:
+        placed = c.outbound_calls.place(decision.agent_id, request.call_sid, dial)
+    if placed.busy:
+        return twiml(softphone_twiml.colleague_busy())
     if placed.failed:
         return twiml(softphone_twiml.dial_failed())
     return twiml(
@@ -163,7 +177,7 @@ def outbound_call() -> Response:
                 ),
                 left_url=callback_url(
                     settings.url(webhooks.OUTBOUND_LEFT),
-                    {**context, "customer": placed.customer_call_sid},
+                    {**ends, "customer": placed.customer_call_sid},
                 ),
             )
         )
@@ -186,6 +200,7 @@ def outbound_left() -> Response:
         query.get("conversation") or "",
         query.get("customer") or "",
         c.clock(),
+        query.get("colleague") or "",
     )
     return twiml(softphone_twiml.hang_up())
 

@@ -59,7 +59,7 @@ FACTS = frozenset(
 )
 # Query parameters we add to the callback URLs we hand Twilio (assignment.py), naming the
 # conversation, task, reservation and agent a leg or conference belongs to.
-CONTEXT_KEYS = ("conversation", "task", "reservation", "agent")
+CONTEXT_KEYS = ("conversation", "task", "reservation", "agent", "dialled_by")
 
 
 @dataclass(frozen=True, slots=True)

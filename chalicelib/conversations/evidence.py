@@ -171,15 +171,10 @@ def _read_leg(evidence: Evidence, e: Event) -> None:
     leg.to = form.get("To", leg.to)
     leg.direction = form.get("Direction", leg.direction)
     leg.parent = form.get("ParentCallSid", leg.parent)
-    if (
-        not leg.parent
-        and e.conversation_id
-        and e.conversation_id != sid
-        and form.get("Direction") == "outbound-api"
-        and not form.get("To", "").startswith("client:")
-    ):
-        # A customer an outbound call rang through the Participants API: no parent leg, but
-        # its callback URL names the conversation (chalicelib.softphone.outbound).
+    if not leg.parent and e.context.get("dialled_by") and e.conversation_id != sid:
+        # The customer (or colleague) an outbound call rang through the Participants API: no
+        # parent leg, but its callback URL names the conversation and the rep who dialled
+        # (chalicelib.softphone.outbound).
         leg.parent = e.conversation_id
     leg.agent = e.context.get("agent", leg.agent)
     t = e.occurred_ms

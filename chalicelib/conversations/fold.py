@@ -458,6 +458,9 @@ def _record(
         "owner_agent_id": str(attrs.get("owner_agent_id", "")),
         "team": str(attrs.get("team", "") or facts.get(OUTBOUND_DIALLED, {}).get("team", "")),
         "dialled_by": _dialled_by(evidence, call),
+        # A rep's call to a colleague: no customer, left out of the customer KPIs.
+        "internal": bool(facts.get(OUTBOUND_DIALLED, {}).get("internal")),
+        "to_agent": str(facts.get(OUTBOUND_DIALLED, {}).get("to_agent", "")),
         "caller": answer.caller,
         "started_ms": started_ms,
         "ended_ms": ended_ms or None,

@@ -18,6 +18,7 @@ Definitions (inbound conversations; outbound ones are counted apart):
 Outbound (conversations a rep placed from the softphone), per rep (`dialled_by`) and team:
 - attempts: outbound conversations; connected: those the customer answered (outcome answered);
 - talk time: talk_ms of the connected ones; connect rate = connected / attempts.
+Internal calls (a rep calling a colleague, `internal`) are in no KPI: counted as internal_calls.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def compute(
     agents: dict[str, list[int]] = {}
     # customer -> [conversations, total_ms, cost_micros]
     customers: dict[str, list[int]] = {}
-    outbound = outbound_answered = 0
+    outbound = outbound_answered = internal = 0
     outbound_records: list[Mapping[str, Any]] = []
     offered_outcomes = OFFERED_OUTCOMES
     abandoned_outcomes = ABANDONED_OUTCOMES
@@ -152,6 +153,9 @@ def compute(
         get = r.get
         outcome = get("outcome")
         if not outcome:
+            continue
+        if get("internal"):
+            internal += 1  # a rep calling a colleague: no customer, in no customer KPI
             continue
         outcomes[outcome] += 1
         talk = get("talk_ms") or 0
@@ -245,6 +249,7 @@ def compute(
             "outcomes": dict(sorted(outcomes.items())),
             "outbound": outbound,
             "outbound_answered": outbound_answered,
+            "internal_calls": internal,
         },
         "by_hour": [
             {
@@ -289,7 +294,7 @@ def outbound_kpis(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     agents: dict[str, list[int]] = {}
     teams: dict[str, list[int]] = {}
     for r in records:
-        if r.get("direction") != "outbound" or not r.get("outcome"):
+        if r.get("direction") != "outbound" or not r.get("outcome") or r.get("internal"):
             continue
         connected = r.get("outcome") == "answered"
         talk = int(r.get("talk_ms") or 0) if connected else 0

@@ -53,6 +53,8 @@ class Event(StrEnum):
     # reached anyone (busy, no answer, failed, or the rep hung up while it rang).
     DIALLED_OUT = "dialled_out"
     NOT_CONNECTED = "not_connected"
+    # A rep called a colleague (`To=agent:<id>`): both are on that call.
+    INTERNAL_CALL = "internal_call"
 
 
 class Reason(StrEnum):
@@ -72,6 +74,7 @@ class Reason(StrEnum):
     WRAP_UP_OVER = "wrap_up_over"
     OUTBOUND = "outbound"
     NOT_CONNECTED = "not_connected"
+    INTERNAL = "internal"
 
 
 class Resume(StrEnum):
@@ -123,7 +126,13 @@ TRANSITIONS: dict[Event, Rule] = {
     # (wrap-up, like any call); one that never connected frees the rep at once.
     Event.DIALLED_OUT: Rule(IDLE | {S.RINGING}, S.ON_CALL, Reason.OUTBOUND),
     Event.NOT_CONNECTED: Rule(frozenset({S.ON_CALL}), S.AVAILABLE, Reason.NOT_CONNECTED),
+    # Both sides of an internal call; the colleague only from a state free of calls (the
+    # service asks more: available or in wrap-up).
+    Event.INTERNAL_CALL: Rule(IDLE | {S.RINGING}, S.ON_CALL, Reason.INTERNAL),
 }
+
+# On a call no reservation stands for: TaskRouter is told by the worker's activity.
+DIALLED_REASONS = frozenset({Reason.OUTBOUND.value, Reason.INTERNAL.value})
 
 MANUAL_CHOICES: dict[AgentState, Event] = {
     S.AVAILABLE: Event.CHOOSE_AVAILABLE,
@@ -313,7 +322,7 @@ def transition(
         resume=_remembered(presence, event, to),
         wrap_up_until_ms=at + timers.wrap_up_ms if to == S.WRAP_UP else None,
         wrapped_task=task_sid if event == Event.CALL_ENDED else presence.wrapped_task,
-        call_sid=call_sid if event == Event.DIALLED_OUT else "",
+        call_sid=call_sid if event in (Event.DIALLED_OUT, Event.INTERNAL_CALL) else "",
     )
     if event in EXTERNAL:
         after = replace(after, **_event_mark(presence, event, at_ms, task_sid))

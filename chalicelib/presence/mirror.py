@@ -31,7 +31,7 @@ from typing import Protocol, TypeVar
 from chalicelib.platform.errors import TelephonyUnavailable
 from chalicelib.platform.observability import count, logger
 from chalicelib.platform.settings import Settings
-from chalicelib.presence.domain import AgentState, Presence, Reason
+from chalicelib.presence.domain import DIALLED_REASONS, AgentState, Presence
 
 T = TypeVar("T")
 
@@ -54,8 +54,8 @@ REJECTS_PENDING = frozenset({AgentState.AWAY, AgentState.BREAK, AgentState.OFFLI
 def rejects_pending(presence: Presence) -> bool:
     """Whether the activity change for `presence` also turns down a call ringing them: a rep
     who dialled out cannot take it either."""
-    outbound = presence.state == AgentState.ON_CALL and presence.reason == Reason.OUTBOUND
-    return presence.state in REJECTS_PENDING or outbound
+    dialled = presence.state == AgentState.ON_CALL and presence.reason in DIALLED_REASONS
+    return presence.state in REJECTS_PENDING or dialled
 
 
 class Workers(Protocol):
@@ -134,7 +134,7 @@ class PresenceMirror:
 
     def activity_of(self, presence: Presence) -> str | None:
         """The activity TaskRouter should show for `presence` (None: leave it alone)."""
-        if presence.state == AgentState.ON_CALL and presence.reason == Reason.OUTBOUND:
+        if presence.state == AgentState.ON_CALL and presence.reason in DIALLED_REASONS:
             return self._outbound or None
         return self.activity_for(presence.state)
 

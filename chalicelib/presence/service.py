@@ -15,13 +15,13 @@ from chalicelib.platform.errors import Conflict, InvalidInput, NotFound
 from chalicelib.platform.observability import count, logger
 from chalicelib.platform.settings import PresenceSettings
 from chalicelib.presence.domain import (
+    DIALLED_REASONS,
     MANUAL_CHOICES,
     AgentState,
     Change,
     Event,
     IllegalTransition,
     Presence,
-    Reason,
     Timers,
     catch_up,
     due_event,
@@ -163,7 +163,24 @@ class PresenceService:
 
     # --- outbound calls --------------------------------------------------------------------
 
-    def start_outbound(self, agent_id: str, call_sid: str) -> Presence | None:
+    def start_internal_callee(self, agent_id: str, call_sid: str) -> Presence | None:
+        """A colleague is being called by a rep: on that call now, if they are free (available
+        or wrapping up); None otherwise (busy, away, on a break, signed out)."""
+        now = self._clock()
+
+        def decide(p: Presence | None) -> Change | None:
+            if p is None or p.state not in (AgentState.AVAILABLE, AgentState.WRAP_UP):
+                return None
+            return transition(p, Event.INTERNAL_CALL, now, self.timers, call_sid=call_sid)
+
+        presence = self._apply(agent_id, decide)
+        if presence is None or presence.call_sid != call_sid:
+            return None
+        return presence
+
+    def start_outbound(
+        self, agent_id: str, call_sid: str, internal: bool = False
+    ) -> Presence | None:
         """The rep dialled out: on a call (reason `outbound`) now. None if they are not signed
         in (the call is placed all the same: the rep is the one calling). A retried webhook of
         the same call changes nothing; a rep already on another call stays as they are."""
@@ -179,7 +196,8 @@ class PresenceService:
                         "outbound call placed while on a call", agent_id=agent_id, state=p.reason
                     )
                 return None
-            change = transition(p, Event.DIALLED_OUT, now, self.timers, call_sid=call_sid)
+            event = Event.INTERNAL_CALL if internal else Event.DIALLED_OUT
+            change = transition(p, event, now, self.timers, call_sid=call_sid)
             return replace(change, after=replace(change.after, last_seen_ms=now))
 
         presence = self._apply(agent_id, decide)
@@ -198,7 +216,7 @@ class PresenceService:
             if (
                 p is None
                 or p.state != AgentState.ON_CALL
-                or p.reason != Reason.OUTBOUND
+                or p.reason not in DIALLED_REASONS
                 or p.call_sid != call_sid
             ):
                 return None

@@ -36,15 +36,29 @@ class OutboundDecision:
     agent_id: str
     number_e164: str = ""
     refused: str = ""  # "not_an_agent" | "invalid_number"
+    # An internal call (`To=agent:<id>`): the colleague called, instead of a number.
+    to_agent: str = ""
+
+
+INTERNAL_PREFIX = "agent:"
 
 
 def decide_outbound(request: OutboundRequest, default_country: str) -> OutboundDecision:
-    """What the TwiML App does with a call from the softphone: dial `To`, if it is a number."""
+    """What the TwiML App does with a call from the softphone: dial `To`, if it is a number,
+    or call the colleague `To=agent:<id>` names."""
     identity = request.from_.removeprefix("client:") if request.from_.startswith("client:") else ""
     if not identity:
         count("OutboundRefusedNotAgent")
         logger.warning("outbound call not from a softphone", call_sid=request.call_sid)
         return OutboundDecision(agent_id="", refused="not_an_agent")
+    if request.to.startswith(INTERNAL_PREFIX):
+        colleague = request.to.removeprefix(INTERNAL_PREFIX).strip()
+        if not colleague or colleague == identity:
+            count("InternalCallRefused")
+            return OutboundDecision(agent_id=identity, refused="invalid_number")
+        count("InternalCallsDialled")
+        logger.info("internal call dialled", call_sid=request.call_sid, agent_id=identity)
+        return OutboundDecision(agent_id=identity, to_agent=colleague)
     try:
         number = to_e164(request.to, default_country)
     except InvalidPhoneNumber:

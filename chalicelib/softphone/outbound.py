@@ -10,12 +10,23 @@ The softphone dials through the TwiML App (`POST /twilio/voice/outbound`). `deci
 2. adds the customer to the conference through the Participants API, naming the conference by
    its friendly name (Twilio creates it if it does not exist yet: error 16003 is "Could not
    recognize conference sid or friendly name", https://www.twilio.com/docs/api/errors/16003),
-   labelled `customer`, with the caller ID `outbound_caller_id` chooses;
+   labelled `customer`, with the caller ID `caller_id.choose_caller_id` chooses (the team's
+   number, else the company's);
 3. answers the rep's leg with TwiML that joins the same conference first (see
    chalicelib.softphone.twiml.rep_into_conference): the customer joins only once they answer,
    so the rep is the conference's first participant, whose settings (region, recording,
-   status callback) the conference keeps, and channel 1 of the dual-channel recording, as for
-   inbound calls (chalicelib.recordings.domain).
+   status callback) the conference keeps. The customer answering starts the conference and its
+   dual-channel recording; which channel holds whom is read from the participant-join
+   callbacks and labels (chalicelib.recordings.pipeline), as for inbound calls.
+
+Why the worker's activity and not an outbound TaskRouter task: a task is assigned through a
+reservation, and TaskRouter reserves only workers in an available activity
+(https://www.twilio.com/docs/taskrouter/activities), so a rep dialling from wrap-up, away or a
+break would wait for a reservation that never comes. The activity holds in every state, and the
+presence mirror keeps it in step with DynamoDB (chalicelib.presence.mirror).
+
+An internal call (`To=agent:<id>`) is the same call with a colleague's softphone in the
+customer's place; both reps are on it (reason `internal`).
 
 The call's end comes back as the customer leg's status callback: `completed` means it was
 answered (the rep wraps up like after any call); busy, no-answer, failed or canceled means it
@@ -32,7 +43,7 @@ from typing import Any, Protocol
 
 from chalicelib.platform.errors import StorageUnavailable, TelephonyUnavailable
 from chalicelib.platform.observability import count, logger
-from chalicelib.presence.domain import AgentState, Presence, Reason
+from chalicelib.presence.domain import DIALLED_REASONS, AgentState, Presence
 from chalicelib.softphone.calls import CUSTOMER_LABEL, agent_label
 
 # The customer's leg's final statuses: only `completed` was ever answered.
@@ -49,13 +60,12 @@ def conference_name(rep_call_sid: str) -> str:
     return f"outbound-{rep_call_sid}"
 
 
-def outbound_caller_id(company_number: str, agent: dict[str, Any] | None = None) -> str:
-    """The number the customer sees. One place, so a per-team number can be chosen here."""
-    return company_number
-
-
 class OutboundPresence(Protocol):
-    def start_outbound(self, agent_id: str, call_sid: str) -> Presence | None: ...
+    def start_outbound(
+        self, agent_id: str, call_sid: str, internal: bool = False
+    ) -> Presence | None: ...
+
+    def start_internal_callee(self, agent_id: str, call_sid: str) -> Presence | None: ...
 
     def end_outbound(
         self, agent_id: str, call_sid: str, connected: bool, at_ms: int
@@ -128,6 +138,8 @@ class Placed:
     conference: str
     customer_call_sid: str = ""
     failed: bool = False
+    # An internal call whose colleague was not free: nobody was rung.
+    busy: bool = False
 
 
 class OutboundCalls:
@@ -150,9 +162,48 @@ class OutboundCalls:
         except Twilio refusing to ring the customer: then nothing can be connected."""
         presence = self._busy(agent_id, rep_call_sid)
         self._note_dialled(agent_id, rep_call_sid, dial.number_e164, presence)
+        return self._ring(agent_id, rep_call_sid, dial.participant(), presence)
+
+    def place_internal(
+        self,
+        agent_id: str,
+        rep_call_sid: str,
+        colleague_id: str,
+        colleague_worker_sid: str,
+        dial: CustomerDial,
+    ) -> Placed:
+        """A rep calls a colleague (`dial.number_e164` is `client:<identity>`): both are on the
+        call (reason `internal`) before the colleague's softphone rings; a colleague who is not
+        free (available or in wrap-up) is not rung, and the rep hears so."""
+        try:
+            colleague = self._presence.start_internal_callee(colleague_id, rep_call_sid)
+        except StorageUnavailable as exc:
+            logger.error("colleague not marked on call", agent_id=colleague_id, problem=str(exc))
+            colleague = None
+        if colleague is None:
+            count("InternalCallColleagueBusy")
+            return Placed(conference=conference_name(rep_call_sid), failed=True, busy=True)
+        self._unavailable(colleague_id, colleague_worker_sid or colleague.worker_sid)
+        presence = self._busy(agent_id, rep_call_sid, internal=True)
+        self._note_dialled(
+            agent_id, rep_call_sid, "", presence, internal=True, to_agent=colleague_id
+        )
+        params = {**dial.participant(), "label": agent_label(colleague_id)}
+        placed = self._ring(agent_id, rep_call_sid, params, presence)
+        if placed.failed:
+            self._release(colleague_id, rep_call_sid, connected=False, at_ms=colleague.since_ms)
+        return placed
+
+    def _ring(
+        self,
+        agent_id: str,
+        rep_call_sid: str,
+        participant: dict[str, Any],
+        presence: Presence | None,
+    ) -> Placed:
         name = conference_name(rep_call_sid)
         try:
-            customer = self._gateway.dial_customer(name, **dial.participant())
+            customer = self._gateway.dial_customer(name, **participant)
         except TelephonyUnavailable as exc:
             count("OutboundDialFailed")
             logger.error(
@@ -171,10 +222,22 @@ class OutboundCalls:
         return Placed(conference=name, customer_call_sid=customer)
 
     def _note_dialled(
-        self, agent_id: str, rep_call_sid: str, number: str, presence: Presence | None
+        self,
+        agent_id: str,
+        rep_call_sid: str,
+        number: str,
+        presence: Presence | None,
+        internal: bool = False,
+        to_agent: str = "",
     ) -> None:
         """The conversation record's who, team and number, whatever Twilio reports later."""
-        data = {"agent_id": agent_id, "team": presence.team if presence else "", "number": number}
+        data: dict[str, Any] = {
+            "agent_id": agent_id,
+            "team": presence.team if presence else "",
+            "number": number,
+        }
+        if internal:
+            data.update(internal=True, to_agent=to_agent)
         try:
             self._facts.record_call_fact(rep_call_sid, OUTBOUND_DIALLED, self._clock(), data)
         except StorageUnavailable as exc:
@@ -182,32 +245,33 @@ class OutboundCalls:
             count("OutboundFactFailed")
             logger.warning("outbound call fact not stored", call_sid=rep_call_sid, problem=str(exc))
 
-    def _busy(self, agent_id: str, rep_call_sid: str) -> Presence | None:
+    def _busy(self, agent_id: str, rep_call_sid: str, internal: bool = False) -> Presence | None:
         try:
-            presence = self._presence.start_outbound(agent_id, rep_call_sid)
+            presence = self._presence.start_outbound(agent_id, rep_call_sid, internal)
         except StorageUnavailable as exc:
             count("OutboundPresenceFailed")
             logger.error("rep not marked on call", agent_id=agent_id, problem=str(exc))
             return None
         if (
-            presence is None
-            or presence.state != AgentState.ON_CALL
-            or presence.reason != Reason.OUTBOUND
-            or not presence.worker_sid
-            or not self._activity
+            presence is not None
+            and presence.state == AgentState.ON_CALL
+            and presence.reason in DIALLED_REASONS
         ):
-            return presence
+            self._unavailable(agent_id, presence.worker_sid)
+        return presence
+
+    def _unavailable(self, agent_id: str, worker_sid: str) -> None:
+        """The worker in the outbound activity now, a call ringing them turned down."""
+        if not worker_sid or not self._activity:
+            return
         try:
-            self._gateway.update_worker_activity(
-                presence.worker_sid, self._activity, reject_pending=True
-            )
+            self._gateway.update_worker_activity(worker_sid, self._activity, reject_pending=True)
         except TelephonyUnavailable as exc:
             # The stream mirror sends the same activity again, and reconciliation after it.
             count("OutboundActivityDeferred")
             logger.warning(
                 "outbound activity left to the mirror", agent_id=agent_id, problem=str(exc)
             )
-        return presence
 
     def _release(self, agent_id: str, rep_call_sid: str, connected: bool, at_ms: int) -> None:
         try:
@@ -223,6 +287,7 @@ class OutboundCalls:
         status: str,
         at_ms: int,
         not_connected_url: str,
+        colleague_id: str = "",
     ) -> bool:
         """The customer's leg reached a final status. True if this ended the rep's call.
 
@@ -232,6 +297,8 @@ class OutboundCalls:
             return False
         connected = status == CONNECTED_STATUS
         before = self._presence.end_outbound(agent_id, rep_call_sid, connected, at_ms)
+        if colleague_id:
+            self._release(colleague_id, rep_call_sid, connected, at_ms)
         count("OutboundConnected" if connected else "OutboundNotConnected")
         if not connected:
             try:
@@ -243,7 +310,12 @@ class OutboundCalls:
         return before is not None
 
     def rep_left(
-        self, agent_id: str, rep_call_sid: str, customer_call_sid: str, at_ms: int
+        self,
+        agent_id: str,
+        rep_call_sid: str,
+        customer_call_sid: str,
+        at_ms: int,
+        colleague_id: str = "",
     ) -> None:
         """The rep's leg left the conference (hung up, the call ended, or handed over by
         transfer). A customer phone still ringing stops ringing: its callback then frees the
@@ -262,6 +334,8 @@ class OutboundCalls:
             return
         if status in ("in-progress", CONNECTED_STATUS) and agent_id and rep_call_sid:
             self._release(agent_id, rep_call_sid, connected=True, at_ms=at_ms)
+            if colleague_id:
+                self._release(colleague_id, rep_call_sid, connected=True, at_ms=at_ms)
 
 
 def rep_label(agent_id: str) -> str:

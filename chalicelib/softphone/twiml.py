@@ -69,6 +69,23 @@ NOT_CONNECTED_JA = {
 }
 NOT_CONNECTED_OTHER_JA = "通話を接続できませんでした。"
 DIAL_FAILED_JA = "ただいま発信できません。しばらくしてからおかけ直しください。"
+COLLEAGUE_BUSY_JA = "おかけになった担当者は、ただいま電話に出られません。"
+COLLEAGUE_UNKNOWN_JA = "おかけになった担当者は見つかりませんでした。"
+
+
+def colleague_busy() -> str:
+    """An internal call to a colleague who is not free (on a call, away, on a break, offline)."""
+    response = VoiceResponse()
+    response.say(COLLEAGUE_BUSY_JA, language="ja-JP")
+    response.hangup()
+    return str(response)
+
+
+def colleague_unknown() -> str:
+    response = VoiceResponse()
+    response.say(COLLEAGUE_UNKNOWN_JA, language="ja-JP")
+    response.hangup()
+    return str(response)
 
 
 def not_connected(status: str) -> str:

@@ -551,7 +551,7 @@ class Conferencing(Part):
             coaching=coaching,
             call_sid_to_coach=call_sid_to_coach,
         )
-        if self.voice.dialler is not None and call.role == "customer":
+        if self.voice.dialler is not None:
             with self.lock:
                 self.voice.dialler.customer_placed(call, conference)
         return call

@@ -160,11 +160,13 @@ class Dialler(Part):
             return
         truth.answered_at = self.now()
         callee = self.callees.get(truth.number) or Callee("answer")
+        # A colleague on an internal call is no customer: the rep who called hangs up.
+        customer_first = callee.customer_hangs_up_first and call.role == "customer"
         self.clock.after(
             callee.talk_seconds,
             self.conferencing.hang_up_conversation,
             conference.sid,
-            callee.customer_hangs_up_first,
+            customer_first,
             conference.end_generation,
         )
 

@@ -799,7 +799,8 @@ class Voice(Part):
                     return
                 call.conference_sid = conference_sid
                 self.conferencing.join(conference, call, label, end_on_exit)
-                if self.dialler is not None and call.role == "customer":
+                if self.dialler is not None:
+                    # A rep's outbound call (a customer, or a colleague on an internal call).
                     self.dialler.customer_joined(call, conference)
                 if call.role == "agent":
                     self.conferencing.note_transfer(conference, call.to.removeprefix("client:"))

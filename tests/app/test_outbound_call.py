@@ -433,3 +433,61 @@ def test_an_unreadable_directory_still_dials_from_the_company_number(
 ) -> None:
     container.settings = container.settings.with_values(agents_table="no-such-table")
     assert caller_id_of(twilio, twilio_http, "ito") == "+81300000000"
+
+
+def test_an_internal_call_rings_the_colleagues_softphone_and_busies_both(
+    twilio: TwilioPoster,
+    twilio_http: RecordingHttpClient,
+    rep: str,
+    container: Container,
+    resources: Any,
+) -> None:
+    put_agent(resources, container.settings, "suzuki", team="osaka")
+    container.presence.sign_in("suzuki")
+    root = ET.fromstring(twilio.post(PATH, outbound_form("agent:suzuki")).body)
+    assert root.find("Dial/Conference") is not None
+    (participant,) = _requests(twilio_http, "POST", "/Participants.json")
+    assert (participant.data["From"], participant.data["To"], participant.data["Label"]) == (
+        "client:sato",
+        "client:suzuki",
+        "agent:suzuki",
+    )
+    for agent_id in ("sato", "suzuki"):
+        presence = container.presence_store.get(agent_id)
+        assert presence is not None
+        assert (presence.state.value, presence.reason) == ("on_call", "internal")
+    # The colleague's leg ending ends the call for both.
+    path, form = customer_leg(
+        "completed", f"agent=sato&colleague=suzuki&conversation={REP_CALL}&dialled_by=sato"
+    )
+    form["To"] = "client:suzuki"
+    assert twilio.post(path, form).status_code == 204
+    for agent_id in ("sato", "suzuki"):
+        presence = container.presence_store.get(agent_id)
+        assert presence is not None and presence.state.value == "wrap_up"
+
+
+@pytest.mark.parametrize("to", ["agent:sato", "agent:"])
+def test_a_rep_cannot_call_themselves_or_nobody(twilio: TwilioPoster, rep: str, to: str) -> None:
+    root = ET.fromstring(twilio.post(PATH, outbound_form(to)).body)
+    assert root.find("Dial") is None and root.find("Hangup") is not None
+
+
+def test_an_internal_call_to_a_busy_or_unknown_colleague_is_refused_with_a_reason(
+    twilio: TwilioPoster,
+    twilio_http: RecordingHttpClient,
+    rep: str,
+    container: Container,
+    resources: Any,
+) -> None:
+    put_agent(resources, container.settings, "suzuki", team="osaka")
+    container.presence.sign_in("suzuki")
+    container.presence.choose("suzuki", "break")
+    for to in ("agent:suzuki", "agent:nobody"):
+        root = ET.fromstring(twilio.post(PATH, outbound_form(to)).body)
+        assert root.find("Dial") is None
+        say = root.find("Say")
+        assert say is not None and say.attrib["language"] == "ja-JP"
+    assert _requests(twilio_http, "POST", "/Participants.json") == []
+    presence = container.presence_store.get("sato")
+    assert presence is not None and presence.state.value == "available"

@@ -31,6 +31,26 @@ def test_dashboard_shows_todays_offered_answered_and_missed_offers(
     abandoned.leg("completed", 30, duration=30).task("task.canceled", 30)
     play_callbacks(stack, answered)
     play_callbacks(stack, abandoned)
+    # An outbound call dash_o placed from the softphone (its leg, and the customer's leg the
+    # Participants API rang, whose callback URL names the conversation and the rep).
+    outbound = CallScript(n=7003, t0=now_ms - 100_000)
+    rep_leg = outbound.call_sid
+    dialled = {"agent": "dash_o", "conversation": rep_leg, "dialled_by": "dash_o"}
+    customer = "CA" + "7003".rjust(32, "c")
+    number = "+81312345678"
+    for status, at in (("in-progress", 5), ("completed", 65)):
+        outbound.leg(
+            status,
+            at,
+            call_sid=customer,
+            from_="+81300000000",
+            to=number,
+            direction="outbound-api",
+            duration=60,
+            query=dialled,
+        )
+    outbound.leg("completed", 66, from_="client:dash_o", to=number, duration=66)
+    play_callbacks(stack, outbound)
 
     with staff_page(browser, stack, "/dashboard/") as page:
         expect(page.locator("#sign-in")).to_be_visible()
@@ -52,4 +72,8 @@ def test_dashboard_shows_todays_offered_answered_and_missed_offers(
         missed_row = page.locator("#missed tbody tr", has_text="dash_a")
         expect(missed_row.locator("td").nth(1)).to_have_text("1")  # one reservation timed out
         expect(page.locator("#hourly svg rect.offered").first).to_be_attached()
+        outbound_row = page.locator("#outbound tbody tr", has_text="dash_o")
+        expect(outbound_row.locator("td").nth(1)).to_have_text("1")  # attempts
+        expect(outbound_row.locator("td").nth(2)).to_have_text("1")  # connected
+        expect(outbound_row.locator("td").nth(3)).to_have_text("100.0%")
         save_screenshot(page, "dashboard")

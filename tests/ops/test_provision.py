@@ -88,6 +88,7 @@ def test_first_run_creates_everything_with_these_rest_calls(
         ("POST", "/v1/Workspaces"),
         ("POST", f"/v1/Workspaces/{ws}/Activities"),  # Away
         ("POST", f"/v1/Workspaces/{ws}/Activities"),  # Break
+        ("POST", f"/v1/Workspaces/{ws}/Activities"),  # Outbound call
         ("POST", f"/v1/Workspaces/{ws}/Activities"),  # Wrap-up
         ("POST", f"/v1/Workspaces/{ws}"),  # default and timeout activities
         ("POST", f"/v1/Workspaces/{ws}/TaskQueues"),
@@ -101,7 +102,9 @@ def test_first_run_creates_everything_with_these_rest_calls(
         "FriendlyName": "contact-center-test",
         "EventCallbackUrl": f"{BASE}/twilio/taskrouter/events",
     }
-    assert [p["FriendlyName"] for p in posted[1:4]] == ["Away", "Break", "Wrap-up"]
+    assert [p["FriendlyName"] for p in posted[1:5]] == ["Away", "Break", "Outbound call", "Wrap-up"]
+    assert [p["Available"] for p in posted[1:5]] == ["false"] * 4
+    posted = posted[:3] + posted[4:]  # the rest as before the outbound activity
     assert posted[4] == {
         "DefaultActivitySid": activities["Offline"],
         "TimeoutActivitySid": activities["Away"],
@@ -124,7 +127,11 @@ def test_first_run_creates_everything_with_these_rest_calls(
         "FriendlyName": "contact-center-test-softphone",
         "VoiceUrl": f"{BASE}/twilio/voice/outbound",
         "VoiceMethod": "POST",
+        # The softphone's own leg reports its end (the outbound conversation's key).
+        "StatusCallback": f"{BASE}/twilio/voice/status",
+        "StatusCallbackMethod": "POST",
     }
+    assert store.parameters()["activity_sid_outbound"] == activities["Outbound call"]
     # Where the app reads the sids: SSM parameters named after the settings, and the secret.
     parameters = store.parameters()
     assert parameters["twilio_workspace_sid"] == ws

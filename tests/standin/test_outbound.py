@@ -167,3 +167,53 @@ def test_an_outbound_call_is_held_muted_and_cold_transferred_like_an_inbound_one
         assert conference.status == "in-progress"
         assert _presence(stack, rep).state.value == "wrap_up"
         assert _presence(stack, colleague).state.value == "on_call"
+
+
+def test_an_internal_call_busies_both_reps_and_stays_out_of_the_customer_kpis() -> None:
+    with available_floor(3, seed=8) as (stack, floor, _customers):
+        from chalicelib.conversations.kpis import compute
+
+        standin = stack.standin
+        rep, colleague = floor[0]["agent_id"], floor[1]["agent_id"]
+        stack.population.script[colleague] = [4.0]  # picks up after 4 s
+        sid = standin.dialler.dial(
+            rep, f"agent:{colleague}", Callee("answer", answer_after=4, talk_seconds=30)
+        )
+        truth = standin.dialler.calls[sid]
+        for agent_id in (rep, colleague):
+            presence = _presence(stack, agent_id)
+            assert (presence.state.value, presence.reason, presence.call_sid) == (
+                "on_call",
+                "internal",
+                sid,
+            )
+            assert _worker_activity(stack, agent_id) == "Outbound call"
+        _run_until_over(stack, truth)
+        assert truth.outcome == "connected"
+        standin.clock.run(until=standin.now() + 5)
+        assert _presence(stack, rep).state.value == "wrap_up"
+        assert _presence(stack, colleague).state.value == "wrap_up"
+        record = stack.container.ledger.current_record(sid)
+        assert record is not None
+        assert (record["direction"], record["internal"], record["to_agent"]) == (
+            "outbound",
+            True,
+            colleague,
+        )
+        kpis = compute([record])
+        assert kpis["totals"]["internal_calls"] == 1
+        assert kpis["outbound"]["totals"]["attempts"] == 0
+
+
+def test_an_internal_call_to_a_colleague_who_is_not_free_rings_nobody() -> None:
+    with available_floor(3, seed=9) as (stack, floor, _customers):
+        standin = stack.standin
+        rep, colleague = floor[0]["agent_id"], floor[1]["agent_id"]
+        stack.population._set(colleague, "Break")
+        standin.clock.run(until=standin.now() + 5)
+        sid = standin.dialler.dial(rep, f"agent:{colleague}", Callee("answer"))
+        standin.clock.run(until=standin.now() + 10)
+        assert standin.calls[sid].status == "completed"
+        assert not any(c.to == f"client:{colleague}" for c in standin.calls.values())
+        assert _presence(stack, rep).state.value == "available"
+        assert _presence(stack, colleague).state.value == "break"
