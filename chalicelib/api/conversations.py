@@ -105,20 +105,20 @@ def conference_status() -> Response:
 
 
 def _start_live_transcript(form: dict[str, str], query: dict[str, str]) -> None:
-    """The customer's leg joined the agent's conference: the call is bridged, transcribe it.
+    """The customer's leg joined the agent's conference (inbound or outbound): the call is
+    bridged, transcribe it.
 
     A failure here never fails the callback (its event is stored): the call goes on without a
     live transcript, counted and logged (chalicelib/transcripts/live.py)."""
-    conversation = query.get("conversation", "")
-    if (
-        form.get("StatusCallbackEvent") != "participant-join"
-        or not conversation
-        or form.get("CallSid") != conversation
-    ):
+    from chalicelib.transcripts.domain import customer_leg_joined
+
+    joined = customer_leg_joined(form, query)
+    if joined is None:
         return
+    leg, conversation = joined
     try:
         bootstrap.container().live_transcripts.start_on_customer_leg(
-            conversation, query.get("agent", "")
+            leg, query.get("agent", ""), conversation_id=conversation
         )
     except StorageUnavailable as exc:
         logger.warning("live transcript not claimed", call_sid=conversation, problem=str(exc))

@@ -37,7 +37,8 @@ def clean_note(text: Any) -> str:
 
 
 def agents_on_call(record: Mapping[str, Any]) -> set[str]:
-    agents = {str(record.get("answered_by") or "")}
+    # An outbound call's rep (answered or not) and the colleague of an internal call were on it.
+    agents = {str(record.get(key) or "") for key in ("answered_by", "dialled_by", "to_agent")}
     for offer in record.get("offers") or []:
         if isinstance(offer, Mapping) and str(offer.get("outcome", "")) in _TOOK_THE_CALL:
             agents.add(str(offer.get("agent_id") or ""))

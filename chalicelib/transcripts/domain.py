@@ -38,6 +38,33 @@ from typing import Literal
 
 from chalicelib.platform.errors import InvalidInput
 
+# The label our outbound calls give the customer's participant (chalicelib/softphone/outbound.py);
+# conference status callbacks carry it as `ParticipantLabel`
+# (https://www.twilio.com/docs/voice/api/conference-resource#conference-status-callback).
+CUSTOMER_LABEL = "customer"
+
+
+def customer_leg_joined(
+    form: Mapping[str, str], query: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """(the customer's leg, the conversation) when this conference callback says the customer
+    joined the agent's conference; None for any other event or participant.
+
+    Inbound, the conversation is the caller's own leg. Outbound, it is our rep's leg, and the
+    customer is the participant labelled `customer`. A colleague on an internal call, an agent
+    joining, or a supervisor is not a customer."""
+    conversation = query.get("conversation", "")
+    leg = form.get("CallSid", "")
+    if form.get("StatusCallbackEvent") != "participant-join" or not conversation or not leg:
+        return None
+    label = form.get("ParticipantLabel")
+    # A labelled participant is the customer only by its label (an outbound rep's own leg is
+    # the conversation, labelled `agent:<id>`); an unlabelled one only as the caller's own leg.
+    if (label == CUSTOMER_LABEL) if label else (leg == conversation):
+        return leg, conversation
+    return None
+
+
 Speaker = Literal["customer", "agent"]
 LegRole = Literal["customer", "agent"]
 Sentiment = Literal["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"]

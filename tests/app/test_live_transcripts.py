@@ -17,7 +17,7 @@ from chalicelib import bootstrap
 from chalicelib.transcripts.comprehend import SentimentUnavailable
 from ops.standin.comprehend import FakeComprehend, play_batch_detect_sentiment
 from tests.conftest import TwilioPoster
-from tests.data import ACCOUNT_SID
+from tests.data import ACCOUNT_SID, sid
 from tests.fakes.twilio_http import RecordingHttpClient
 from tests.recording_data import AGENT_CALL, CUSTOMER_CALL, participant_join_form
 
@@ -362,3 +362,25 @@ def test_an_outbound_calls_customer_leg_is_transcribed_onto_its_conversation(
         ("customer", "POSITIVE")
     ]
     assert container.live_transcripts.transcript(customer_leg) is None
+
+
+def test_an_outbound_customer_joining_our_reps_conference_starts_the_transcription(
+    twilio: TwilioPoster, starts: RecordingHttpClient
+) -> None:
+    """Outbound, the conversation is our rep's leg and the customer is the participant labelled
+    `customer` (ParticipantLabel, conference status callback): their join starts it, on their
+    leg; the rep's own join or a colleague's (internal call) does not."""
+    path = f"{CONFERENCE}?agent=sato&conversation={AGENT_CALL}"
+
+    def joined(call_sid: str, label: str, sequence: int) -> int:
+        form = participant_join_form(call_sid, sequence, "Tue, 4 Feb 2025 17:03:01 +0000")
+        form["ParticipantLabel"] = label
+        return twilio.post(path, form).status_code
+
+    assert joined(AGENT_CALL, "agent:sato", 1) == 204
+    assert joined(sid("CA", 77), "agent:suzuki", 2) == 204
+    assert transcription_starts(starts) == []
+    assert joined(CUSTOMER_CALL, "customer", 3) == 204
+    [start] = transcription_starts(starts)
+    assert f"/Calls/{CUSTOMER_CALL}/Transcriptions.json" in start.url
+    assert parse_qs(urlsplit(start.data["StatusCallbackUrl"]).query)["conversation"] == [AGENT_CALL]
