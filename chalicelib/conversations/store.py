@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -261,6 +261,32 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return position
 
 
+def cursor_position(
+    position: Mapping[str, Any], hash_keys: Sequence[str]
+) -> tuple[int, dict[str, Any] | None]:
+    """The partition a cursor resumes at and its start key, checked against the search's own
+    partitions: a start key must be exactly the index's key (its hash key, `started_ms`, the
+    table's `conversation_id`), each of its type, or DynamoDB refuses the Query
+    (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html,
+    ExclusiveStartKey) and a hand-made cursor would surface as a 503."""
+    refused = InvalidInput("cursor is not one this API returned for this search")
+    p, key = position.get("p", 0), position.get("k")
+    if type(p) is not int or not 0 <= p <= len(hash_keys):
+        raise refused
+    if key is None:
+        return p, None
+    if p == len(hash_keys) or not isinstance(key, dict):
+        raise refused
+    expected = {"conversation_id": str, hash_keys[p]: str, "started_ms": int}
+    if set(key) != set(expected) or not all(type(key[k]) is t for k, t in expected.items()):
+        raise refused
+    if not all(key[k] for k in expected if expected[k] is str) or not (
+        0 <= key["started_ms"] < 10**15
+    ):
+        raise refused
+    return p, dict(key)
+
+
 class ConversationTable:
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -335,9 +361,8 @@ class ConversationTable:
         else:
             partitions = [("day-index", "day", day) for day in query.days]
         position: dict[str, Any] = decode_cursor(cursor) if cursor else {"p": 0, "k": None}
+        p, start_key = cursor_position(position, [hash_key for _, hash_key, _ in partitions])
         results: list[dict[str, Any]] = []
-        p = int(position.get("p") or 0)
-        start_key = position.get("k")
         while p < len(partitions) and len(results) < query.limit:
             index, hash_key, value = partitions[p]
             kwargs: dict[str, Any] = {
