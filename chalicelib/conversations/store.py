@@ -261,6 +261,11 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return position
 
 
+def _record(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored record as the fold makes it: `expires_at` is the table's, not the record's."""
+    return {k: v for k, v in _plain(item).items() if k != "expires_at"}
+
+
 def cursor_position(
     position: Mapping[str, Any], hash_keys: Sequence[str]
 ) -> tuple[int, dict[str, Any] | None]:
@@ -288,13 +293,18 @@ def cursor_position(
 
 
 class ConversationTable:
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, retention_days: int = 1095) -> None:
         self._table = table
+        # A record expires (DynamoDB TTL on `expires_at`) this long after its call started.
+        self._retention_s = retention_days * 86_400
 
     def put(self, record: Mapping[str, Any], event_count: int) -> bool:
         """Write the record unless one folded from at least as many events is already there."""
         item = {k: v for k, v in record.items() if v is not None and v != ""}
         item["event_count"] = event_count
+        started_ms = item.get("started_ms")
+        if isinstance(started_ms, int | Decimal) and not isinstance(started_ms, bool):
+            item["expires_at"] = int(started_ms) // 1000 + self._retention_s
         try:
             self._table.put_item(
                 Item=item,
@@ -314,7 +324,7 @@ class ConversationTable:
             item = self._table.get_item(Key={"conversation_id": conversation_id}).get("Item")
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable(f"conversation read failed: {exc}") from exc
-        return _plain(item) if item else None
+        return _record(item) if item else None
 
     def _pages(self, kwargs: dict[str, Any]) -> Iterator[tuple[list[dict[str, Any]], Any]]:
         try:
@@ -331,7 +341,7 @@ class ConversationTable:
         """Every conversation that started on a local day (day-index, all attributes)."""
         kwargs = {"IndexName": "day-index", "KeyConditionExpression": Key("day").eq(day)}
         for items, _ in self._pages(kwargs):
-            yield from items
+            yield from (_record(i) for i in items)
 
     def cost_pending(self, limit: int) -> list[dict[str, Any]]:
         """Ended conversations still missing a leg's price, oldest first."""

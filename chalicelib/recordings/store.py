@@ -40,8 +40,11 @@ def _set_expression(fields: dict[str, Any], if_absent: Iterable[str] = ()) -> di
 
 
 class RecordingStore:
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, retention_days: int = 365) -> None:
         self._table = table
+        # Items expire (DynamoDB TTL on `expires_at`) with the recording they describe: the
+        # bucket's lifecycle deletes the audio after as many days (RecordingRetentionDays).
+        self._retention_s = retention_days * 86_400
 
     def _update(self, key: dict[str, str], what: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -65,6 +68,7 @@ class RecordingStore:
             "recording_sid": recording_sid,
             "status": "received",
             "received_at": received_at.isoformat(),
+            "expires_at": int(received_at.timestamp()) + self._retention_s,
             **{k: v for k, v in facts.items() if v not in ("", None)},
         }
         item = self._update(
@@ -106,6 +110,7 @@ class RecordingStore:
                     "reconciled_conversation": conversation_id,
                     "conferences": outcomes,
                     "reconciled_at": at.isoformat(),
+                    "expires_at": int(at.timestamp()) + self._retention_s,
                 }
             ),
         )
