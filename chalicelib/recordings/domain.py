@@ -48,6 +48,11 @@ class CorruptMedia(ContactCenterError):
     """What Twilio sent is not the complete recording we asked for."""
 
 
+class CopyInProgress(ContactCenterError):
+    """Another copy job holds this recording's claim: this one retries later (SQS), by when the
+    other has copied it (then it is skipped) or its claim has lapsed (then this one copies)."""
+
+
 class CopyNotVerified(ContactCenterError):
     """The object in S3 does not match what was downloaded: never delete Twilio's copy."""
 

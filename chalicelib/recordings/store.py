@@ -78,6 +78,39 @@ class RecordingStore:
         )
         return str(item.get("status", "received"))
 
+    def claim_copy(
+        self, recording_sid: str, claimant: str, now: datetime, lease_seconds: int
+    ) -> bool:
+        """Claim the copy of one recording for `lease_seconds`, by a conditional write: two jobs
+        of one recording (a redelivered message, the callback and the reconciliation) never copy
+        it at once. False when it is copied already or another claimant's lease is running.
+        A conditional update is atomic per item and refused with ConditionalCheckFailedException
+        (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html)."""
+        now_s = int(now.timestamp())
+        try:
+            self._table.update_item(
+                Key=_recording_key(recording_sid),
+                UpdateExpression="SET copy_claim = :me, copy_claimed_until = :until",
+                ConditionExpression=(
+                    "(attribute_not_exists(copy_claimed_until) OR copy_claimed_until < :now"
+                    " OR copy_claim = :me) AND (attribute_not_exists(#status) OR #status <> :done)"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":me": claimant,
+                    ":until": now_s + lease_seconds,
+                    ":now": now_s,
+                    ":done": "copied",
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StorageUnavailable(f"claim {recording_sid} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"claim {recording_sid} failed: {exc}") from exc
+        return True
+
     def record(self, recording_sid: str, **fields: Any) -> dict[str, Any]:
         """Set fields of a recording's item (copy results, Twilio copy state, transcription)."""
         return self._update(
