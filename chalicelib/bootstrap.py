@@ -151,7 +151,8 @@ class Container:
         from chalicelib.recordings.store import RecordingStore
 
         return RecordingStore(
-            self.records_dynamodb.Table(self.settings.recordings.recordings_table)
+            self.records_dynamodb.Table(self.settings.recordings.recordings_table),
+            self.settings.recordings.recording_retention_days,
         )
 
     @cached_property
@@ -233,7 +234,8 @@ class Container:
         from chalicelib.conversations.store import ConversationTable
 
         return ConversationTable(
-            self.records_dynamodb.Table(self.settings.conversations.conversations_table)
+            self.records_dynamodb.Table(self.settings.conversations.conversations_table),
+            self.settings.conversations.conversation_record_retention_days,
         )
 
     @cached_property

@@ -197,6 +197,19 @@ def cmd_export_conversations(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erase_customer(args: argparse.Namespace) -> int:
+    import boto3
+
+    from ops.erase import erase_customer
+    from ops.stage import settings_for
+
+    settings = settings_for(args.stage)
+    session = boto3.session.Session(region_name=settings.aws_region)
+    report = erase_customer(args.customer_id, session, settings)
+    print("\n".join(report.lines()))
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from ops.simulate import run
 
@@ -303,6 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--stage", default="local")
     sub = command("export-conversations", cmd_export_conversations, "Export one day to S3.")
     sub.add_argument("day", help="local day, YYYY-MM-DD")
+    sub.add_argument("--stage", default="local")
+    sub = command(
+        "erase-customer", cmd_erase_customer, "Remove every trace of one customer; report it."
+    )
+    sub.add_argument("customer_id", help="the customer's id (customers table `customer_id`)")
     sub.add_argument("--stage", default="local")
     sub = command(
         "simulate",

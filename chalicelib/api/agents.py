@@ -127,9 +127,13 @@ def choose_status() -> Response:
 @agents.route("/presence", methods=["GET"], cors=CORS)
 @presence_api
 def board() -> Response:
+    from chalicelib.presence.board import is_cursor
+
     require_staff(agents.current_request)
     query = agents.current_request.query_params
     since = query.get("since") if query else None
+    if since and not is_cursor(since):
+        raise InvalidInput("since must be the version of an earlier board reply")
     reply = bootstrap.container().presence_board.snapshot().reply(since)
     if reply is None:
         headers: dict[str, str | list[str]] = dict(CORS.get_access_control_headers())

@@ -23,7 +23,7 @@ def request_limits(request: Request, get_response: Callable[[Request], Response]
     path = request.path or ""
     # `raw_body` is what API Gateway already holds in memory (base64-decoded for a binary
     # body): its length costs nothing, unlike a parse of it.
-    refusal = refusal_for(path, headers, request.query_params, request.raw_body)
+    refusal = refusal_for(path, headers, request.query_params, request.raw_body, request.uri_params)
     if refusal is None:
         return get_response(request)
     count("RequestRefusedByLimits")

@@ -67,7 +67,7 @@ def _flush_metrics() -> None:
 def copy_worker(event: SQSEvent) -> None:
     """Copy one recording per message. Raising returns the message to the queue for a retry;
     after the queue's maxReceiveCount it moves to the dead-letter queue, which alarms."""
-    from chalicelib.recordings.domain import CopyJob
+    from chalicelib.recordings.domain import CopyInProgress, CopyJob
 
     pipeline = bootstrap.container().recordings
     try:
@@ -76,6 +76,11 @@ def copy_worker(event: SQSEvent) -> None:
             logger.append_keys(recording_sid=job.recording_sid)
             try:
                 pipeline.copy_recording(job)
+            except CopyInProgress:
+                # Not a failure: the message comes back after its visibility timeout, and then
+                # finds the recording copied (skipped) or the other job's claim lapsed.
+                logger.info("recording copy claimed by another job; retried later")
+                raise
             except Exception:
                 count("RecordingCopyFailed")
                 logger.exception(

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chalice import Blueprint, ForbiddenError, Response
 
 from chalicelib import bootstrap
-from chalicelib.api.auth import require_staff
+from chalicelib.api.auth import Staff, require_staff
 from chalicelib.api.web import (
     CORS,
     FORM,
     json_body,
     json_response,
+    json_text,
     map_errors,
     twilio_form,
     twiml,
@@ -244,11 +245,11 @@ def _outbound_call(agent_id: str) -> HeldCall | None:
     )
 
 
-def _my_call(conference_sid: str) -> HeldCall:
+def _my_call(conference_sid: str, staff: Staff | None = None) -> HeldCall:
     """The call on `conference_sid`, if the signed-in agent holds it (403 otherwise)."""
     from chalicelib.softphone.calls import held_call
 
-    staff = require_staff(softphone.current_request)
+    staff = staff or require_staff(softphone.current_request)
     record = _agent_record(staff.agent_id)
     gateway = bootstrap.container().twilio
     outbound = _outbound_call(staff.agent_id)
@@ -311,10 +312,11 @@ def resume(conference_sid: str) -> Response:
 def mute(conference_sid: str) -> Response:
     from chalicelib.softphone.calls import mute_agent
 
+    staff = require_staff(softphone.current_request)
     muted = json_body(softphone.current_request).get("muted", True)
     if not isinstance(muted, bool):
         raise InvalidInput("muted must be true or false")
-    call = _my_call(conference_sid)
+    call = _my_call(conference_sid, staff)
     mute_agent(bootstrap.container().twilio, call, muted)
     return json_response({"conference_sid": conference_sid, "muted": muted})
 
@@ -332,9 +334,8 @@ def hangup(conference_sid: str) -> Response:
 def _transfer_target(body: dict[str, Any]) -> TransferTarget:
     from chalicelib.softphone.calls import TransferTarget
 
-    to_agent = str(body.get("to_agent") or "")
-    to_team = str(body.get("to_team") or "")
-    target = TransferTarget(mode=str(body.get("mode") or ""), to_agent=to_agent, to_team=to_team)
+    to_agent, to_team = json_text(body, "to_agent"), json_text(body, "to_team")
+    target = TransferTarget(mode=json_text(body, "mode"), to_agent=to_agent, to_team=to_team)
     c = bootstrap.container()
     if to_agent:
         colleague = c.agents.get(to_agent)
@@ -355,8 +356,10 @@ def transfer(conference_sid: str) -> Response:
     """Body: {"to_agent": id} or {"to_team": name}, and "mode": "cold" | "warm"."""
     from chalicelib.softphone.calls import TransferPolicy, start_transfer
 
+    # Signed in first: the target's look-up must not tell a stranger which agents exist.
+    staff = require_staff(softphone.current_request)
     target = _transfer_target(json_body(softphone.current_request))
-    call = _my_call(conference_sid)
+    call = _my_call(conference_sid, staff)
     s = bootstrap.container().settings
     policy = TransferPolicy(
         workflow_sid=s.telephony.twilio_workflow_sid,
@@ -399,8 +402,9 @@ def transfer_cancel(conference_sid: str) -> Response:
     customer comes back off hold to the agent, who stays on the call."""
     from chalicelib.softphone.calls import cancel_transfer
 
-    transfer_task_sid = str(json_body(softphone.current_request).get("transfer_task_sid") or "")
-    call = _my_call(conference_sid)
+    staff = require_staff(softphone.current_request)
+    transfer_task_sid = json_text(json_body(softphone.current_request), "transfer_task_sid")
+    call = _my_call(conference_sid, staff)
     outcome = cancel_transfer(bootstrap.container().twilio, call, transfer_task_sid)
     return json_response(
         {

@@ -196,3 +196,16 @@ def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidInput("body must be a JSON object")
     return body
+
+
+def json_text(body: Mapping[str, Any], name: str, max_chars: int = 64) -> str:
+    """A short text field of a JSON body ("" when absent): InvalidInput naming it when it is not
+    a string or too long (ids end up as DynamoDB keys and Twilio path segments)."""
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string")
+    if len(value) > max_chars:
+        raise InvalidInput(f"{name} is longer than {max_chars} characters")
+    return value

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import Field
 
-from chalicelib.telephony.forms import TwilioForm
+from chalicelib.telephony.forms import MAX_CALL_SECONDS, MAX_SEQUENCE_NUMBER, TwilioForm
 
 VOICE = "voice"
 CONFERENCE = "conference"
@@ -299,9 +299,13 @@ class CallStatusCallback(TwilioForm):
     call_sid: str = Field(alias="CallSid", pattern=r"^CA[0-9a-fA-F]{32}$")
     call_status: str = Field(alias="CallStatus", min_length=1)
     timestamp: str = Field(alias="Timestamp", min_length=1)
+    # Checked, not used here: the fold reads them from the stored form.
+    call_duration: int = Field(alias="CallDuration", default=0, ge=0, le=MAX_CALL_SECONDS)
+    sequence_number: int = Field(alias="SequenceNumber", default=0, ge=0, le=MAX_SEQUENCE_NUMBER)
 
 
 class ConferenceStatusCallback(TwilioForm):
     conference_sid: str = Field(alias="ConferenceSid", pattern=r"^CF[0-9a-fA-F]{32}$")
     event: str = Field(alias="StatusCallbackEvent", min_length=1)
     timestamp: str = Field(alias="Timestamp", min_length=1)
+    sequence_number: int = Field(alias="SequenceNumber", default=0, ge=0, le=MAX_SEQUENCE_NUMBER)

@@ -45,7 +45,7 @@ def parse_instant(text: str, timezone: str, end_of_day: bool = False, name: str 
     if len(text) > 40:
         raise InvalidInput(problem)
     try:
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             ms = int(text)
         elif _DAY.match(text):
             day = date.fromisoformat(text)
@@ -94,7 +94,7 @@ def search_from_params(
     if outcome and outcome not in OUTCOMES:
         raise InvalidInput(f"outcome must be one of {', '.join(OUTCOMES)}")
     limit_text = str(p.get("limit") or "50").strip()
-    if not limit_text.isdigit() or len(limit_text) > 4:
+    if not (limit_text.isascii() and limit_text.isdigit()) or len(limit_text) > 4:
         raise InvalidInput(f"limit must be a number between 1 and {MAX_LIMIT}")
     limit = int(limit_text)
     if not 1 <= limit <= MAX_LIMIT:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -271,14 +271,50 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return position
 
 
+def _record(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored record as the fold makes it: `expires_at` is the table's, not the record's."""
+    return {k: v for k, v in _plain(item).items() if k != "expires_at"}
+
+
+def cursor_position(
+    position: Mapping[str, Any], hash_keys: Sequence[str]
+) -> tuple[int, dict[str, Any] | None]:
+    """The partition a cursor resumes at and its start key, checked against the search's own
+    partitions: a start key must be exactly the index's key (its hash key, `started_ms`, the
+    table's `conversation_id`), each of its type, or DynamoDB refuses the Query
+    (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html,
+    ExclusiveStartKey) and a hand-made cursor would surface as a 503."""
+    refused = InvalidInput("cursor is not one this API returned for this search")
+    p, key = position.get("p", 0), position.get("k")
+    if type(p) is not int or not 0 <= p <= len(hash_keys):
+        raise refused
+    if key is None:
+        return p, None
+    if p == len(hash_keys) or not isinstance(key, dict):
+        raise refused
+    expected = {"conversation_id": str, hash_keys[p]: str, "started_ms": int}
+    if set(key) != set(expected) or not all(type(key[k]) is t for k, t in expected.items()):
+        raise refused
+    if not all(key[k] for k in expected if expected[k] is str) or not (
+        0 <= key["started_ms"] < 10**15
+    ):
+        raise refused
+    return p, dict(key)
+
+
 class ConversationTable:
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, retention_days: int = 1095) -> None:
         self._table = table
+        # A record expires (DynamoDB TTL on `expires_at`) this long after its call started.
+        self._retention_s = retention_days * 86_400
 
     def put(self, record: Mapping[str, Any], event_count: int) -> bool:
         """Write the record unless one folded from at least as many events is already there."""
         item = {k: v for k, v in record.items() if v is not None and v != ""}
         item["event_count"] = event_count
+        started_ms = item.get("started_ms")
+        if isinstance(started_ms, int | Decimal) and not isinstance(started_ms, bool):
+            item["expires_at"] = int(started_ms) // 1000 + self._retention_s
         try:
             self._table.put_item(
                 Item=item,
@@ -298,7 +334,7 @@ class ConversationTable:
             item = self._table.get_item(Key={"conversation_id": conversation_id}).get("Item")
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable(f"conversation read failed: {exc}") from exc
-        return _plain(item) if item else None
+        return _record(item) if item else None
 
     def _pages(self, kwargs: dict[str, Any]) -> Iterator[tuple[list[dict[str, Any]], Any]]:
         try:
@@ -315,7 +351,7 @@ class ConversationTable:
         """Every conversation that started on a local day (day-index, all attributes)."""
         kwargs = {"IndexName": "day-index", "KeyConditionExpression": Key("day").eq(day)}
         for items, _ in self._pages(kwargs):
-            yield from items
+            yield from (_record(i) for i in items)
 
     def cost_pending(self, limit: int) -> list[dict[str, Any]]:
         """Ended conversations still missing a leg's price, oldest first."""
@@ -358,9 +394,8 @@ class ConversationTable:
         else:
             partitions = [("day-index", "day", day) for day in query.days]
         position: dict[str, Any] = decode_cursor(cursor) if cursor else {"p": 0, "k": None}
+        p, start_key = cursor_position(position, [hash_key for _, hash_key, _ in partitions])
         results: list[dict[str, Any]] = []
-        p = int(position.get("p") or 0)
-        start_key = position.get("k")
         while p < len(partitions) and len(results) < query.limit:
             index, hash_key, value = partitions[p]
             kwargs: dict[str, Any] = {

@@ -30,6 +30,10 @@ MAX_API_BODY_BYTES = 32 * 1024
 MAX_FORM_FIELDS = 200
 MAX_QUERY_PARAMETERS = 16
 MAX_QUERY_VALUE_CHARS = 1024
+# Path parameters are sids (34 characters) and agent ids: a DynamoDB partition key holds at most
+# 2048 bytes (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html,
+# "Partition key value"), so a longer one would be refused by DynamoDB as a 503, not by us.
+MAX_PATH_PARAMETER_CHARS = 128
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ def is_webhook(path: str) -> bool:
 def body_size(headers: Mapping[str, str], body: bytes | str | None) -> int:
     """The larger of the stated and the actual size: a lying Content-Length gains nothing."""
     stated = str(headers.get("content-length") or "").strip()
-    declared = int(stated) if stated.isdigit() and len(stated) < 16 else 0
+    declared = int(stated) if stated.isascii() and stated.isdigit() and len(stated) < 16 else 0
     return max(declared, len(body or b""))
 
 
@@ -60,6 +64,7 @@ def refusal_for(
     headers: Mapping[str, str],
     query: Mapping[str, str] | None,
     body: bytes | str | None,
+    path_parameters: Mapping[str, str] | None = None,
 ) -> Refusal | None:
     """Why this request must not be worked on, or None. Reads sizes and header presence only."""
     webhook = is_webhook(path)
@@ -70,6 +75,11 @@ def refusal_for(
     size = body_size(headers, body)
     if size > limit:
         return Refusal(413, "PayloadTooLarge", f"body of {size} bytes is over {limit}")
+    for name, value in (path_parameters or {}).items():
+        if len(value) > MAX_PATH_PARAMETER_CHARS:
+            return Refusal(
+                400, "BadRequestError", f"{name} is longer than {MAX_PATH_PARAMETER_CHARS}"
+            )
     if query:
         if len(query) > MAX_QUERY_PARAMETERS:
             return Refusal(

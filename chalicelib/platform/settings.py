@@ -187,6 +187,8 @@ class ConversationSettings(_Section):
     analytics_bucket: str
     # Events expire (DynamoDB TTL) after this; records and the S3 export are kept.
     conversation_event_retention_days: int = Field(default=400, ge=30, le=3650)
+    # Conversation records expire (DynamoDB TTL) this long after their call started.
+    conversation_record_retention_days: int = Field(default=1095, ge=30, le=3650)
     # A caller who hangs up within this many seconds is a short abandon, reported apart.
     short_abandon_seconds: int = Field(default=5, ge=0, le=60)
     # Service level: answered within this many seconds of entering the queue.
@@ -223,6 +225,8 @@ class RecordingSettings(_Section):
     recording_twilio_copy: Literal["keep", "delete"] = "keep"
     # Empty: the bucket's KMS default (aws/s3); else the key id or ARN every object is sealed with.
     recordings_kms_key_id: str = ""
+    # Recording items expire (DynamoDB TTL) with the audio: RecordingRetentionDays in the stack.
+    recording_retention_days: int = Field(default=365, ge=30, le=3650)
     transcription_enabled: bool = True
     transcription_language: str = "ja-JP"
     # Lifetime of a playback link handed to a browser.

@@ -109,9 +109,15 @@ class Snapshot:
         return text
 
 
+def is_cursor(text: str) -> bool:
+    """Whether `text` has the shape of a board version this API hands out (`Snapshot.cursor`)."""
+    parts = text.split(".")
+    return len(parts) == 3 and all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts)
+
+
 def _parse_cursor(cursor: str) -> tuple[int, int, int] | None:
     parts = cursor.split(".")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
         return None
     return int(parts[0]), int(parts[1]), int(parts[2])
 

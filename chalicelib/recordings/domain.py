@@ -35,7 +35,7 @@ from pydantic import Field, field_validator, model_validator
 
 from chalicelib.platform.errors import ContactCenterError
 from chalicelib.recordings.job_names import TRANSCRIPTION_JOB_PREFIX
-from chalicelib.telephony.forms import TwilioForm
+from chalicelib.telephony.forms import MAX_CALL_SECONDS, TwilioForm
 
 RECORDINGS_PREFIX = "recordings/"
 TRANSCRIPTS_PREFIX = "transcripts/"
@@ -46,6 +46,11 @@ UNSPACED_LANGUAGES = ("ja", "zh", "th")
 
 class CorruptMedia(ContactCenterError):
     """What Twilio sent is not the complete recording we asked for."""
+
+
+class CopyInProgress(ContactCenterError):
+    """Another copy job holds this recording's claim: this one retries later (SQS), by when the
+    other has copied it (then it is skipped) or its claim has lapsed (then this one copies)."""
 
 
 class CopyNotVerified(ContactCenterError):
@@ -94,7 +99,7 @@ class RecordingCallback(TwilioForm):
     # No file extension: the media format is chosen when fetching.
     recording_url: str = Field(alias="RecordingUrl", default="")
     status: str = Field(alias="RecordingStatus", min_length=1)
-    duration_seconds: int = Field(alias="RecordingDuration", default=0, ge=0)
+    duration_seconds: int = Field(alias="RecordingDuration", default=0, ge=0, le=MAX_CALL_SECONDS)
     channels: int = Field(alias="RecordingChannels", default=1, ge=1, le=2)
     # A conference recording carries ConferenceSid and no CallSid; a <Record> the opposite.
     conference_sid: str = Field(

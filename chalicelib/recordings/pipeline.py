@@ -15,6 +15,7 @@ Safety rules this module keeps (see docs/recordings.md):
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from chalicelib.platform.observability import count, logger, timing_ms
 from chalicelib.recordings.domain import (
     CallContext,
     ChannelMap,
+    CopyInProgress,
     CopyJob,
     CopyNotVerified,
     MappingSource,
@@ -139,6 +141,11 @@ def follow_up_listeners(
     return {agent_id} if team and team == agent_team else set()
 
 
+# How long a copy claim holds: the copy worker's Lambda timeout (300 s, infra/resources.json
+# CopyWorker) and a margin, so a claim outlives the job that took it and lapses after a crash.
+COPY_LEASE_SECONDS = 360
+
+
 class RecordingPipeline:
     """Timestamps come from the injected clock, so a rehearsed day stamps its own hours."""
 
@@ -163,6 +170,8 @@ class RecordingPipeline:
         self._facts = facts
         self._settings = settings
         self._clock = clock
+        # Who holds a copy claim: one name per pipeline (per Lambda container).
+        self._claimant = uuid.uuid4().hex
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock() / 1000, UTC)
@@ -267,6 +276,11 @@ class RecordingPipeline:
         record = self._store.get(job.recording_sid) or {}
         copied = record.get("status") != "copied"
         if copied:
+            if not self._store.claim_copy(
+                job.recording_sid, self._claimant, self._now(), COPY_LEASE_SECONDS
+            ):
+                count("RecordingCopyClaimHeld")
+                raise CopyInProgress(f"{job.recording_sid} is being copied by another job")
             record = self._copy(job)
         else:
             count("RecordingCopySkippedDuplicate")

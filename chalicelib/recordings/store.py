@@ -40,8 +40,11 @@ def _set_expression(fields: dict[str, Any], if_absent: Iterable[str] = ()) -> di
 
 
 class RecordingStore:
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, retention_days: int = 365) -> None:
         self._table = table
+        # Items expire (DynamoDB TTL on `expires_at`) with the recording they describe: the
+        # bucket's lifecycle deletes the audio after as many days (RecordingRetentionDays).
+        self._retention_s = retention_days * 86_400
 
     def _update(self, key: dict[str, str], what: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -65,6 +68,7 @@ class RecordingStore:
             "recording_sid": recording_sid,
             "status": "received",
             "received_at": received_at.isoformat(),
+            "expires_at": int(received_at.timestamp()) + self._retention_s,
             **{k: v for k, v in facts.items() if v not in ("", None)},
         }
         item = self._update(
@@ -73,6 +77,39 @@ class RecordingStore:
             **_set_expression(fields, if_absent=fields.keys()),
         )
         return str(item.get("status", "received"))
+
+    def claim_copy(
+        self, recording_sid: str, claimant: str, now: datetime, lease_seconds: int
+    ) -> bool:
+        """Claim the copy of one recording for `lease_seconds`, by a conditional write: two jobs
+        of one recording (a redelivered message, the callback and the reconciliation) never copy
+        it at once. False when it is copied already or another claimant's lease is running.
+        A conditional update is atomic per item and refused with ConditionalCheckFailedException
+        (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html)."""
+        now_s = int(now.timestamp())
+        try:
+            self._table.update_item(
+                Key=_recording_key(recording_sid),
+                UpdateExpression="SET copy_claim = :me, copy_claimed_until = :until",
+                ConditionExpression=(
+                    "(attribute_not_exists(copy_claimed_until) OR copy_claimed_until < :now"
+                    " OR copy_claim = :me) AND (attribute_not_exists(#status) OR #status <> :done)"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":me": claimant,
+                    ":until": now_s + lease_seconds,
+                    ":now": now_s,
+                    ":done": "copied",
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StorageUnavailable(f"claim {recording_sid} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"claim {recording_sid} failed: {exc}") from exc
+        return True
 
     def record(self, recording_sid: str, **fields: Any) -> dict[str, Any]:
         """Set fields of a recording's item (copy results, Twilio copy state, transcription)."""
@@ -106,6 +143,7 @@ class RecordingStore:
                     "reconciled_conversation": conversation_id,
                     "conferences": outcomes,
                     "reconciled_at": at.isoformat(),
+                    "expires_at": int(at.timestamp()) + self._retention_s,
                 }
             ),
         )

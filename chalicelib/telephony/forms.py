@@ -15,6 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from chalicelib.platform.errors import InvalidInput
 
+# Bounds for the numbers Twilio posts, so a forged or broken one is a 400 here and never a
+# 38-digit overflow in DynamoDB later (Number: "up to 38 digits of precision",
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html).
+# A call or recording lasts at most a day: Twilio ends a call at its maximum duration
+# (https://www.twilio.com/docs/api/errors/32015; `<Dial timeLimit>`, default 4 hours, is
+# capped at 24 hours: https://www.twilio.com/docs/voice/twiml/dial#timelimit).
+MAX_CALL_SECONDS = 86_400
+MAX_EPOCH_SECONDS = 10**11  # the year 5138: any real timestamp is below it
+MAX_EPOCH_MS = MAX_EPOCH_SECONDS * 1000
+MAX_SEQUENCE_NUMBER = 10**9
+
 
 class TwilioForm(BaseModel):
     # defer_build: a model's validator is built on its first use, not at import, so a cold

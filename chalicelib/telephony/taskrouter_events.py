@@ -14,7 +14,13 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from chalicelib.platform.observability import count, logger
-from chalicelib.telephony.forms import TwilioForm, json_object, parse_form
+from chalicelib.telephony.forms import (
+    MAX_EPOCH_MS,
+    MAX_EPOCH_SECONDS,
+    TwilioForm,
+    json_object,
+    parse_form,
+)
 
 
 class TaskRouterEvent(TwilioForm):
@@ -26,15 +32,15 @@ class TaskRouterEvent(TwilioForm):
     resource_type: str = Field(alias="ResourceType", default="")
     resource_sid: str = Field(alias="ResourceSid", default="")
     # Epoch seconds and milliseconds; TimestampMs is preferred when present.
-    timestamp: int = Field(alias="Timestamp", default=0)
-    timestamp_ms: int = Field(alias="TimestampMs", default=0)
+    timestamp: int = Field(alias="Timestamp", default=0, ge=0, le=MAX_EPOCH_SECONDS)
+    timestamp_ms: int = Field(alias="TimestampMs", default=0, ge=0, le=MAX_EPOCH_MS)
     task_sid: str = Field(alias="TaskSid", default="")
     reservation_sid: str = Field(alias="ReservationSid", default="")
     worker_sid: str = Field(alias="WorkerSid", default="")
     task_queue_sid: str = Field(alias="TaskQueueSid", default="")
     task_assignment_status: str = Field(alias="TaskAssignmentStatus", default="")
     task_canceled_reason: str = Field(alias="TaskCanceledReason", default="")
-    task_age: int = Field(alias="TaskAge", default=0)
+    task_age: int = Field(alias="TaskAge", default=0, ge=0, le=MAX_EPOCH_SECONDS)
     worker_activity_name: str = Field(alias="WorkerActivityName", default="")
     worker_previous_activity_name: str = Field(alias="WorkerPreviousActivityName", default="")
     task_attributes: dict[str, Any] = Field(alias="TaskAttributes", default_factory=dict)

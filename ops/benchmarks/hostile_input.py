@@ -40,39 +40,85 @@ def _request(
     return status, body, time.perf_counter() - started
 
 
-def hostile_requests(api: str, token: str) -> list[tuple[str, str, bytes | None, dict[str, str]]]:
-    """(method, url, body, headers) of inputs that used to answer 5xx or cost too much."""
+HostileRequest = tuple[str, str, "bytes | dict[str, str] | None", dict[str, str]]
+
+ACCOUNT = "AC" + "0" * 32
+CALL, CONFERENCE, TASK = "CA" + "1" * 32, "CF" + "1" * 32, "WT" + "1" * 32
+RECORDING, WORKER, RESERVATION = "RE" + "1" * 32, "WK" + "1" * 32, "WR" + "1" * 32
+
+
+def hostile_requests(api: str, token: str, account_sid: str = ACCOUNT) -> list[HostileRequest]:
+    """(method, url, body, headers) of inputs that used to answer 5xx or cost too much. A dict
+    body is a Twilio form, to be signed for the URL by whoever sends it (`signed_form`)."""
     auth = {"Authorization": f"Bearer {token}"}
     json_headers = {**auth, "Content-Type": "application/json"}
     form = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "x"}
+    huge = "9" * 400
 
     def cursor(value: Any) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
 
+    recording = {
+        "AccountSid": account_sid, "RecordingSid": RECORDING, "ConferenceSid": CONFERENCE,
+        "RecordingStatus": "completed", "RecordingDuration": huge, "RecordingChannels": "2",
+        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Recordings/RE",
+    }  # fmt: skip
+    leg = {
+        "AccountSid": account_sid, "CallSid": CALL, "CallStatus": "completed",
+        "CallDuration": huge, "SequenceNumber": huge, "Timestamp": "Tue, 99 Nov 99999 01:02:03",
+        "From": "+81312345678", "To": "+81300000000", "Direction": "inbound",
+    }  # fmt: skip
+    conference = {
+        "AccountSid": account_sid, "ConferenceSid": CONFERENCE, "FriendlyName": TASK,
+        "StatusCallbackEvent": "participant-join", "CallSid": CALL, "SequenceNumber": huge,
+        "Timestamp": huge,
+    }  # fmt: skip
+    event = {
+        "AccountSid": account_sid, "WorkspaceSid": "WS" + "0" * 32, "EventType": "task.created",
+        "TaskSid": TASK, "TaskAttributes": json.dumps({"call_sid": CALL, "stage": huge}),
+        "TimestampMs": huge, "TaskAge": huge, "Timestamp": huge,
+    }  # fmt: skip
     conversations = api + "/conversations?"
     return [
         ("GET", conversations + "from=0002-01-01&to=9998-12-31", None, auth),
-        ("GET", conversations + "from=" + "9" * 400, None, auth),
+        ("GET", conversations + "from=" + huge, None, auth),
         ("GET", conversations + "to=99999999999999999999", None, auth),
         ("GET", conversations + "from=abc", None, auth),
+        ("GET", conversations + "from=%C2%B2", None, auth),
         ("GET", conversations + "limit=" + "9" * 50, None, auth),
         ("GET", conversations + "cursor=" + cursor({"p": "x", "k": None}), None, auth),
         ("GET", conversations + "cursor=" + cursor({"p": 0, "k": {"day": 5}}), None, auth),
         ("GET", conversations + "cursor=" + cursor({"p": 0, "k": {"nope": "x"}}), None, auth),
+        ("GET", conversations + "cursor=" + cursor({"p": 10**30, "k": None}), None, auth),
         ("GET", conversations + "cursor=" + cursor([1, 2]), None, auth),
         ("GET", conversations + "cursor=%%%", None, auth),
         ("GET", conversations + "&".join(f"p{i}=1" for i in range(100)), None, auth),
-        ("GET", api + "/presence?since=" + "9" * 400, None, auth),
+        ("GET", api + "/presence?since=" + huge, None, auth),
         ("GET", api + "/presence?since=1.2.3.4", None, auth),
+        ("GET", api + "/presence?since=%C2%B2.1.1", None, auth),
         ("GET", api + "/conversations/" + "A" * 2000, None, auth),
+        ("POST", api + "/calls/CF0/transfer", b'{"to_agent": "sato"}', {}),
         ("POST", api + "/calls/CF0/transfer", b'{"to_agent": 5}', json_headers),
         ("POST", api + "/calls/CF0/mute", b"[1", json_headers),
         ("PUT", api + "/agents/me/status", b'{"state": ["x"]}', json_headers),
         ("POST", api + "/conversations/CA0/note", b'{"text": 7}', json_headers),
-        ("POST", api + webhooks.RECORDING_STATUS, b"RecordingDuration=" + b"9" * 400, form),
+        ("POST", api + webhooks.RECORDING_STATUS, recording, {}),
+        ("POST", api + webhooks.VOICE_STATUS, leg, {}),
+        ("POST", api + webhooks.CONFERENCE_STATUS, conference, {}),
+        ("POST", api + webhooks.TASKROUTER_EVENTS, event, {}),
         ("POST", api + webhooks.TASKROUTER_EVENTS, b"EventType=" + b"%ff" * 100, form),
         ("POST", api + webhooks.INCOMING, b"&" * 10_000, form),
     ]
+
+
+def signed_form(url: str, form: dict[str, str], auth_token: str) -> tuple[bytes, dict[str, str]]:
+    """A form body and the headers Twilio would send it with, signed for `url`."""
+    from twilio.request_validator import RequestValidator
+
+    return urllib.parse.urlencode(form).encode(), {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": RequestValidator(auth_token).compute_signature(url, form),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         worst = 0.0
         five_xx: list[str] = []
         for method, url, data, headers in hostile_requests(api, token):
+            if isinstance(data, dict):
+                data, headers = signed_form(url, data, LOCAL_AUTH_TOKEN)
             status, body, seconds = _request(url, data=data, headers=headers, method=method)
             answers[status] = answers.get(status, 0) + 1
             worst = max(worst, seconds)

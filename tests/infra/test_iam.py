@@ -249,3 +249,51 @@ def test_every_call_the_suite_made_is_allowed_by_its_functions_role(
 
 def test_the_template_packaged_here_is_the_one_in_the_repository() -> None:
     assert Path(__file__).resolve().parents[2] / "infra" / "resources.json" == iam.RESOURCES
+
+
+# Issue 20: the recordings bucket is encrypted under our own key (RecordingsKey). With a bucket
+# default of SSE-KMS under a customer managed key, whoever puts an object needs
+# kms:GenerateDataKey on the key and whoever reads it kms:Decrypt, S3 asking KMS on their behalf
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html, "Permissions").
+RECORDINGS_KEY = f"arn:aws:kms:{iam.REGION}:{iam.ACCOUNT}:key/{{RecordingsKey}}"
+KMS_NEEDS = [
+    # copies recordings (Transcribe writes its output with this role's rights)
+    (COPY_WORKER, "RecordingWorkerRole", "kms:GenerateDataKey"),
+    # verifies copies (Transcribe reads the media with this role's rights)
+    (COPY_WORKER, "RecordingWorkerRole", "kms:Decrypt"),
+    # signs playback links and reads transcripts
+    (API, "ApiHandlerRole", "kms:Decrypt"),
+]
+
+
+@pytest.mark.parametrize(("function", "role", "action"), KMS_NEEDS)
+def test_who_touches_recordings_may_use_their_key(
+    template: dict[str, Any], function: str, role: str, action: str
+) -> None:
+    call = Call(function, "s3.PutObject", action, RECORDINGS_KEY)
+    assert iam.evaluate({call}, template) == []
+    assert iam.evaluate({call}, without_action(template, role, action)) != []
+
+
+def test_the_recordings_key_is_not_usable_by_functions_that_never_read_recordings(
+    template: dict[str, Any],
+) -> None:
+    calls = {
+        Call(f, "s3.GetObject", "kms:Decrypt", RECORDINGS_KEY)
+        for f in ("chalicelib.api.agents.presence_stream", "chalicelib.api.agents.presence_sweep")
+    }
+    assert len(iam.evaluate(calls, template)) == len(calls)
+
+
+def test_the_streams_may_send_to_their_failure_destination(template: dict[str, Any]) -> None:
+    # Lambda sends an on-failure record with the function's execution role
+    # (https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html).
+    queue = f"arn:aws:sqs:{iam.REGION}:{iam.ACCOUNT}:{{StreamFailureQueue}}"
+    calls = {
+        Call(f, "sqs.SendMessage", "sqs:SendMessage", queue)
+        for f in (
+            "chalicelib.api.agents.presence_stream",
+            "chalicelib.api.conversations.conversation_stream",
+        )
+    }
+    assert iam.evaluate(calls, template) == []

@@ -297,3 +297,109 @@ def test_a_packaged_stage_allows_its_site_and_never_the_local_pages(tmp_path: Pa
     assert set(preflights) == {f"'{SITE}'"}
     for name, function in resources_of(template, FUNCTION).items():
         assert function["Properties"]["Environment"]["Variables"]["WEB_ORIGIN"] == SITE, name
+
+
+# --- issue 20: protection and capacity ---------------------------------------------------------
+DATA_BUCKETS = ("RecordingsBucket", "AnalyticsBucket")
+# Tables holding a customer's number, name, notes or call content, and the attribute TTL reads.
+PERSONAL_DATA_TABLES = (
+    "ConversationEventsTable",
+    "ConversationsTable",
+    "RecordingsTable",
+    "PresenceHistoryTable",
+)
+
+
+def test_every_table_is_retained_and_protected_from_deletion(packaged: dict[str, Any]) -> None:
+    tables = resources_of(packaged, "AWS::DynamoDB::Table")
+    assert len(tables) >= 7
+    for name, table in tables.items():
+        assert table.get("DeletionPolicy") == "Retain", name
+        assert table.get("UpdateReplacePolicy") == "Retain", name
+        assert table["Properties"].get("DeletionProtectionEnabled") is True, name
+
+
+def test_data_buckets_are_retained_and_tls_only(packaged: dict[str, Any]) -> None:
+    policies = resources_of(packaged, "AWS::S3::BucketPolicy")
+    for name in DATA_BUCKETS:
+        bucket = packaged["Resources"][name]
+        assert bucket.get("DeletionPolicy") == "Retain", name
+        assert bucket.get("UpdateReplacePolicy") == "Retain", name
+        [policy] = [p for p in policies.values() if p["Properties"]["Bucket"] == {"Ref": name}]
+        denies = [
+            s
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            if s["Effect"] == "Deny"
+            and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            and s["Principal"] == "*"
+        ]
+        assert denies, f"{name} allows requests without TLS"
+        resources = json.dumps(denies[0]["Resource"])
+        assert f"${{{name}.Arn}}/*" in resources and f'"{name}", "Arn"' in resources
+
+
+def test_recordings_are_under_our_own_rotated_retained_key(packaged: dict[str, Any]) -> None:
+    rules = packaged["Resources"]["RecordingsBucket"]["Properties"]["BucketEncryption"]
+    default = rules["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert default == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": ["RecordingsKey", "Arn"]},
+    }
+    key = packaged["Resources"]["RecordingsKey"]
+    assert key["Type"] == "AWS::KMS::Key"
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key.get("DeletionPolicy") == "Retain"
+
+
+def test_tables_with_personal_data_expire_items(packaged: dict[str, Any]) -> None:
+    for name in PERSONAL_DATA_TABLES:
+        ttl = packaged["Resources"][name]["Properties"].get("TimeToLiveSpecification")
+        assert ttl == {"AttributeName": "expires_at", "Enabled": True}, name
+
+
+def test_old_recording_versions_are_kept_thirty_days_then_gone(packaged: dict[str, Any]) -> None:
+    rules = packaged["Resources"]["RecordingsBucket"]["Properties"]["LifecycleConfiguration"]
+    for rule in rules["Rules"]:
+        if rule["Prefix"] in ("recordings/", "transcripts/", "transcribe-output/"):
+            assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}, rule["Id"]
+
+
+def test_the_api_has_reserved_concurrency_and_the_copy_worker_a_cap(
+    packaged: dict[str, Any],
+) -> None:
+    functions = resources_of(packaged, FUNCTION)
+    api = functions["APIHandler"]["Properties"]["ReservedConcurrentExecutions"]
+    worker = functions["CopyWorker"]["Properties"]["ReservedConcurrentExecutions"]
+    params = packaged["Parameters"]
+    assert params[api["Ref"]]["Default"] >= 50
+    assert 1 <= params[worker["Ref"]]["Default"] <= 10
+
+
+def test_api_gateway_throttles_and_a_waf_rate_rule_guards_the_stage(
+    packaged: dict[str, Any],
+) -> None:
+    [api] = resources_of(packaged, "AWS::Serverless::Api").values()
+    [setting] = api["Properties"]["MethodSettings"]
+    assert setting["ResourcePath"] == "/*" and setting["HttpMethod"] == "*"
+    assert "ThrottlingRateLimit" in setting and "ThrottlingBurstLimit" in setting
+    [acl] = resources_of(packaged, "AWS::WAFv2::WebACL").values()
+    limits = [
+        r["Statement"]["RateBasedStatement"]["Limit"]
+        for r in acl["Properties"]["Rules"]
+        if "RateBasedStatement" in r["Statement"] and "Block" in r["Action"]
+    ]
+    assert limits and min(limits) <= 2000
+    [association] = resources_of(packaged, "AWS::WAFv2::WebACLAssociation").values()
+    assert "${RestAPI}/stages/api" in json.dumps(association["Properties"]["ResourceArn"])
+
+
+@pytest.mark.parametrize("function", ["PresenceStream", "ConversationStream"])
+def test_both_streams_bisect_limit_retries_and_keep_failures(
+    packaged: dict[str, Any], function: str
+) -> None:
+    [source] = packaged["Resources"][function]["Properties"]["Events"].values()
+    props = source["Properties"]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert 0 < props["MaximumRetryAttempts"] <= 10
+    destination = props["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}

@@ -34,7 +34,8 @@ def create_stack(aws: Any) -> None:
     data = {
         name: resource
         for name, resource in template["Resources"].items()
-        if resource.get("Metadata", {}).get(SETTING_KEY)
+        # The data resources, and the key the recordings bucket is encrypted with.
+        if resource.get("Metadata", {}).get(SETTING_KEY) or resource.get("Type") == "AWS::KMS::Key"
     }
     aws.client("cloudformation").create_stack(
         StackName=f"contact-center-{STAGE}",
@@ -141,10 +142,22 @@ def test_a_deleted_table_is_named(
     healthy: Any, examine: Callable[[Any], dict[str, Finding]]
 ) -> None:
     table = deployed_settings(healthy, STAGE).routing.customers_table
-    healthy.client("dynamodb").delete_table(TableName=table)
+    dynamodb = healthy.client("dynamodb")
+    # Deletion protection (infra/resources.json) refuses DeleteTable until it is turned off,
+    # on AWS and on moto alike: the accident takes two deliberate steps now.
+    dynamodb.update_table(TableName=table, DeletionProtectionEnabled=False)
+    dynamodb.delete_table(TableName=table)
     finding = examine(healthy)["tables, buckets and queues"]
     assert finding.problem == f"missing: table {table} (CUSTOMERS_TABLE)"
     assert "point-in-time backup" in finding.fix
+
+
+def test_a_deployed_table_refuses_deletion_while_protected(healthy: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    table = deployed_settings(healthy, STAGE).routing.customers_table
+    with pytest.raises(ClientError, match="DeletionProtectionEnabled"):
+        healthy.client("dynamodb").delete_table(TableName=table)
 
 
 def test_a_table_without_point_in_time_recovery(
