@@ -531,8 +531,9 @@ class Container:
     def transcript_store(self) -> TranscriptStore:
         from chalicelib.transcripts.store import TranscriptStore
 
-        table = self.settings.transcripts.live_transcripts_table
-        return TranscriptStore(self.records_dynamodb.Table(table))
+        s = self.settings.transcripts
+        table = self.records_dynamodb.Table(s.live_transcripts_table)
+        return TranscriptStore(table, s.live_transcript_retention_days)
 
     @cached_property
     def sentiment_detector(self) -> ComprehendSentiment:

@@ -306,6 +306,8 @@ class TranscriptSettings(_Section):
     live_transcript_score_inline: bool = False
     # A call is flagged once its customer's sentiment so far is at least this negative (0..1).
     live_transcript_negative_threshold: float = Field(default=0.5, ge=0, le=1)
+    # What callers and reps said expires (DynamoDB TTL) after this: the recordings' retention.
+    live_transcript_retention_days: int = Field(default=365, ge=30, le=3650)
 
     # Cost estimate added to the conversation's cost when its transcription stops
     # (docs/transcripts.md "Cost"): USD per started minute of Real-Time Transcription (set it

@@ -72,8 +72,15 @@ def utterance_from_item(item: dict[str, Any]) -> Utterance:
 
 
 class TranscriptStore:
-    def __init__(self, table: Any) -> None:
+    """`retention_days`: every item expires (DynamoDB TTL on `expires_at`, epoch seconds) that
+    long after the moment it describes: what callers said is personal data (issue 20)."""
+
+    def __init__(self, table: Any, retention_days: int = 365) -> None:
         self._table = table
+        self._retention_s = retention_days * 86_400
+
+    def _expires(self, at_ms: int) -> int:
+        return at_ms // 1000 + self._retention_s
 
     def _guard(self, what: str, operation: Any) -> Any:
         try:
@@ -96,6 +103,7 @@ class TranscriptStore:
                     "agent_id": agent_id,
                     "day": day,
                     "started_ms": started_ms,
+                    "expires_at": self._expires(started_ms),
                 },
                 ConditionExpression=Attr("call_sid").not_exists(),
             ),
@@ -115,7 +123,7 @@ class TranscriptStore:
         self._guard(
             "transcript line",
             lambda: self._table.put_item(
-                Item=_line_item(utterance),
+                Item={**_line_item(utterance), "expires_at": self._expires(utterance.at_ms)},
                 ConditionExpression=Attr("sentiment").not_exists(),
             ),
         )
@@ -131,6 +139,7 @@ class TranscriptStore:
                     "sk": f"session#{transcription_sid}#{event}",
                     "event": event,
                     "at_ms": at_ms,
+                    "expires_at": self._expires(at_ms),
                 }
             ),
         )
@@ -183,6 +192,7 @@ class TranscriptStore:
             "live": live,
             "text": text,
             "updated_ms": now_ms,
+            "expires_at": self._expires(now_ms),
         }
         if mood.sentiment:
             item["sentiment"] = mood.sentiment

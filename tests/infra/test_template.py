@@ -307,6 +307,8 @@ PERSONAL_DATA_TABLES = (
     "ConversationsTable",
     "RecordingsTable",
     "PresenceHistoryTable",
+    "LiveTranscriptsTable",
+    "AuditTable",
 )
 
 
@@ -393,7 +395,7 @@ def test_api_gateway_throttles_and_a_waf_rate_rule_guards_the_stage(
     assert "${RestAPI}/stages/api" in json.dumps(association["Properties"]["ResourceArn"])
 
 
-@pytest.mark.parametrize("function", ["PresenceStream", "ConversationStream"])
+@pytest.mark.parametrize("function", ["PresenceStream", "ConversationStream", "TranscriptStream"])
 def test_both_streams_bisect_limit_retries_and_keep_failures(
     packaged: dict[str, Any], function: str
 ) -> None:
