@@ -40,8 +40,10 @@ if TYPE_CHECKING:
     from chalicelib.platform.settings import Settings
 
 # Keys offered while waiting, and the fallback menu's key for the same choice
-# (chalicelib/escalation/fallback.py: Choice; there 1 = voicemail, 2 = callback).
-WAIT_KEYS = {"1": "2", "2": "1"}
+# (chalicelib/escalation/fallback.py: Choice). The same keys on purpose: if Twilio plays the
+# <Enqueue action> (the menu) instead of following our redirect, or we answer <Leave/>, the
+# caller hears the menu with the keys they just learned (1 = voicemail, 2 = callback).
+WAIT_KEYS = {"1": "1", "2": "2"}
 # Seconds the Gather waits for a key after its last nested verb.
 KEY_SECONDS = 3
 # The fallback choice's query parameter carrying the key pressed in the queue.

@@ -50,8 +50,9 @@ BUSY_AFTER_SECONDS = 2.0
 
 # The fallback menu's key for a callback (chalicelib/escalation/prompts.json), which callers hear.
 CALLBACK_KEY = "2"
-# The key for a callback offered while waiting in the queue (chalicelib/routing/waiting.py).
-WAIT_CALLBACK_KEY = "1"
+# The key for a callback offered while waiting in the queue (chalicelib/routing/waiting.py):
+# the menu's own key, so a caller who hears both never finds them swapped.
+WAIT_CALLBACK_KEY = CALLBACK_KEY
 # What a waitUrl document may hold: "The verbs supported in waitUrl TwiML are <Play>, <Say>,
 # <Pause>, <Hangup>, <Redirect>, <Leave> and <Gather>" (https://www.twilio.com/docs/voice/twiml/enqueue).
 WAIT_VERBS = frozenset({"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"})

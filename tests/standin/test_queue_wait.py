@@ -73,7 +73,7 @@ def test_a_waiting_caller_hears_our_wait_documents_until_the_fallback(figures: s
 
 @pytest.mark.parametrize(
     ("key", "outcome", "follow_up"),
-    [("1", "callback_requested", "FollowUpCreated_callback"), ("2", "voicemail", None)],
+    [("1", "voicemail", None), ("2", "callback_requested", "FollowUpCreated_callback")],
 )
 def test_a_key_while_waiting_leaves_the_queue_for_the_fallback_once(
     key: str, outcome: str, follow_up: str | None
@@ -90,7 +90,7 @@ def test_a_key_while_waiting_leaves_the_queue_for_the_fallback_once(
         assert truth.abandoned is False
         if follow_up:
             assert counters[follow_up] == 1
-        assert counters["FollowUpCreated_voicemail"] == (1 if key == "2" else 0)
+        assert counters["FollowUpCreated_voicemail"] == (1 if key == "1" else 0)
         assert stack.standin.stats.counters["EnqueueActionOnRedirect"] == 1
 
 
