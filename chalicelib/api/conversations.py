@@ -138,31 +138,32 @@ def list_conversations() -> Response:
     staff = require_staff(request)
     c = bootstrap.container()
     asked: dict[str, str] = dict(request.query_params or {})
-    # A rep lists their own calls only; `agent=me` is the softphone's "your recent calls".
-    params = audited(
-        request,
-        staff,
-        CONVERSATION_LIST,
-        urlencode(sorted(asked.items())),
-        lambda: scoped_search(asked, staff.agent_id, staff.is_supervisor),
-    )
-    query = search_from_params(params, c.settings.conversations.report_timezone, c.clock())
-    if params.get("text") is not None:
-        # Words said on calls (live transcripts): an agent finds only their own calls'.
-        from chalicelib.transcripts.live import search_transcripts
 
-        found = search_transcripts(
-            c.transcript_store,
-            query.days,
-            query.from_ms,
-            query.to_ms,
-            params["text"],
-            query.limit,
-            only_agent="" if staff.is_supervisor else staff.agent_id,
-        )
-        return json_response({"conversations": found, "next_cursor": None})
-    items, cursor = c.conversations.search(query, params.get("cursor"))
-    return json_response({"conversations": items, "next_cursor": cursor})
+    def read() -> dict[str, Any]:
+        # A rep lists their own calls only; `agent=me` is the softphone's "your recent calls".
+        params = scoped_search(asked, staff.agent_id, staff.is_supervisor)
+        query = search_from_params(params, c.settings.conversations.report_timezone, c.clock())
+        if params.get("text") is not None:
+            # Words said on calls (live transcripts): an agent finds only their own calls'.
+            from chalicelib.transcripts.live import search_transcripts
+
+            found = search_transcripts(
+                c.transcript_store,
+                query.days,
+                query.from_ms,
+                query.to_ms,
+                params["text"],
+                query.limit,
+                only_agent="" if staff.is_supervisor else staff.agent_id,
+            )
+            return {"conversations": found, "next_cursor": None}
+        items, cursor = c.conversations.search(query, params.get("cursor"))
+        return {"conversations": items, "next_cursor": cursor}
+
+    # The read runs inside the audit: a refusal is recorded, a listing that happened is
+    # recorded, and a request refused as malformed (400) read nothing and writes nothing.
+    body = audited(request, staff, CONVERSATION_LIST, urlencode(sorted(asked.items())), read)
+    return json_response(body)
 
 
 @conversations.route("/conversations/{call_sid}", methods=["GET"], cors=CORS)
