@@ -28,7 +28,7 @@ def used_keys() -> set[str]:
             text = path.read_text(encoding="utf-8")
             keys |= set(re.findall(r'\bt\(\s*"([a-zA-Z][\w.]+)"', text))
             # Keys tiles() hands the dashboard to translate.
-            keys |= set(re.findall(r'"((?:dashboard|board|softphone|common)\.[\w.]+)"', text))
+            keys |= set(re.findall(r'"((?:dashboard|board|floor|reports|softphone|common)\.[\w.]+)"', text))
     return keys
 
 
