@@ -83,7 +83,7 @@ function signInFailure(error) {
   if (!code || code === "NetworkError") {
     return new SignInError(t("common.signIn.unreachable"), "network");
   }
-  return new SignInError(FRIENDLY[code] || error.message || "Sign-in failed.", code);
+  return new SignInError(FRIENDLY[code] ? t(FRIENDLY[code]) : error.message || t("common.signIn.failed"), code);
 }
 
 async function srpSignIn(cognito, username, password) {
