@@ -43,12 +43,16 @@ def test_softphone_is_japanese_by_default_and_remembers_english_per_user(
     expect(page.locator('[data-set-state="away"]')).to_have_text(JA["softphone.state.away"])
     expect(page.locator("#followups-title")).to_contain_text(JA["softphone.followups.title"])
     expect(page.locator(".shortcuts dd").first).to_have_text(JA["softphone.keys.acceptDecline"])
+    # The call view's live transcript, ready for the next call.
+    expect(page.locator("#transcript-empty")).to_have_text(JA["softphone.transcript.waiting"])
+    expect(page.locator("#transcript-toggle")).to_have_text(JA["softphone.transcript.hide"])
     softphone.screenshot("softphone-ja")
 
     page.locator("#app select[data-lang-switch]").select_option("en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#idle-title")).to_have_text(EN["softphone.idle.title"])
     expect(page.locator("#phone-status")).to_have_text(EN["softphone.phone.ready"])
+    expect(page.locator("#transcript-toggle")).to_have_text(EN["softphone.transcript.hide"])
     assert page.evaluate(f"localStorage.getItem('cc.lang:{agent}')") == "en"
 
     page.reload()
