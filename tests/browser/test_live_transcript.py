@@ -11,6 +11,7 @@ the stack's moto server, which plays Comprehend's BatchDetectSentiment
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,7 +108,8 @@ def test_the_rep_reads_the_live_transcript_and_a_supervisor_sees_the_call_flagge
     lines = page.locator("#transcript-lines li")
     expect(lines).to_have_count(2)
     expect(lines.nth(0)).to_have_attribute("data-speaker", "customer")
-    expect(lines.nth(0).locator(".speaker")).to_have_text("お客様")
+    expect(lines.nth(0).locator(".speaker")).to_have_text("Customer")  # in English (conftest)
+    expect(lines.nth(0).locator(".sentiment")).to_have_attribute("title", "Negative")
     expect(lines.nth(0)).to_have_attribute("data-sentiment", "NEGATIVE")
     expect(lines.nth(1)).to_have_attribute("data-speaker", "agent")
     expect(page.locator("#transcript-empty")).to_be_hidden()
@@ -117,6 +119,7 @@ def test_the_rep_reads_the_live_transcript_and_a_supervisor_sees_the_call_flagge
     page.click("#transcript-toggle")
     expect(page.locator("#transcript-lines")).to_be_hidden()
     expect(page.locator("#transcript-toggle")).to_have_attribute("aria-expanded", "false")
+    expect(page.locator("#transcript-toggle")).to_have_text("Show")
     page.click("#transcript-toggle")
     expect(page.locator("#transcript-lines")).to_be_visible()
 
@@ -127,6 +130,11 @@ def test_the_rep_reads_the_live_transcript_and_a_supervisor_sees_the_call_flagge
         expect(flagged.locator(".flagged-agent")).to_have_text(agent["agent_id"])
         expect(flagged).to_have_attribute("data-reasons", "negative keyword")
         expect(flagged.locator(".why")).to_contain_text("解約")
+        expect(flagged.locator(".why")).to_contain_text("negative sentiment")
+        # "Live transcript" while the call is live, "Transcript" after: in English either way.
+        expect(flagged.locator("button.open-transcript")).to_have_text(
+            re.compile(r"^(Live transcript|Transcript)$")
+        )
         flagged.locator("button.open-transcript").click()
         shown = board.locator("#transcript-lines li")
         expect(shown).to_have_count(2)

@@ -10,6 +10,10 @@ from pathlib import Path
 WEB = Path(__file__).resolve().parents[2] / "web"
 CATALOGUES = {lang: WEB / "shared" / "i18n" / f"{lang}.json" for lang in ("ja", "en")}
 PAGES = [p for p in WEB.rglob("*") if "node_modules" not in p.parts and "vendor" not in p.parts]
+# A key named in full in a script (tables of keys handed to t() later).
+NAMED_KEY = re.compile(r'"((?:dashboard|board|floor|reports|softphone|common)\.[\w.]+)"')
+# A key built in a script: t(`floor.mode.${mode}`); its fixed part must start some keys.
+BUILT_KEY = re.compile(r"\bt\(\s*`([a-zA-Z][\w.]*\.)\$\{")
 
 
 def catalogue(lang: str) -> dict[str, str]:
@@ -28,7 +32,7 @@ def used_keys() -> set[str]:
             text = path.read_text(encoding="utf-8")
             keys |= set(re.findall(r'\bt\(\s*"([a-zA-Z][\w.]+)"', text))
             # Keys tiles() hands the dashboard to translate.
-            keys |= set(re.findall(r'"((?:dashboard|board|softphone|common)\.[\w.]+)"', text))
+            keys |= set(NAMED_KEY.findall(text))
     return keys
 
 
@@ -41,6 +45,25 @@ def test_both_languages_have_the_same_keys_and_no_empty_text() -> None:
 def test_every_key_the_pages_use_is_in_the_catalogues() -> None:
     missing = used_keys() - set(catalogue("en"))
     assert not missing, sorted(missing)
+
+
+def test_every_key_prefix_the_scripts_build_on_is_in_the_catalogues() -> None:
+    en = catalogue("en")
+    prefixes = {
+        prefix
+        for path in PAGES
+        if path.suffix == ".js"
+        for prefix in BUILT_KEY.findall(path.read_text(encoding="utf-8"))
+    }
+    assert "floor.mode." in prefixes  # the pattern still finds them
+    unknown = {prefix for prefix in prefixes if not any(key.startswith(prefix) for key in en)}
+    assert not unknown, sorted(unknown)
+
+
+def test_catalogues_are_sorted_so_new_lines_merge() -> None:
+    for lang in CATALOGUES:
+        keys = list(catalogue(lang))
+        assert keys == sorted(keys), lang
 
 
 def test_translations_keep_their_placeholders() -> None:

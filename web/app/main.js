@@ -51,6 +51,7 @@ let pendingDial = ""; // a CRM request that came before the rep signed in
 let lineElsewhere = false; // another tab of this rep holds the softphone
 let phoneStarting = null;
 let transcript; // the current call's live transcript (web/shared/transcript.js)
+let liveTranscript = null; // its last lines, redrawn when the language changes
 const ringer = new Ringer();
 const flasher = new TitleFlasher();
 const notifier = new Notifier();
@@ -395,16 +396,15 @@ function startTimer() {
 
 // A supervisor listening, whispering or joined (POST /supervisor/calls/{id}/monitor): the page
 // asks GET /conversations/{id}/monitoring every 3 s while a call is open.
-const SUPERVISION_TEXT = {
-  listen: (who) => `${who} (supervisor) is listening to this call.`,
-  whisper: (who) => `${who} (supervisor) is whispering to you — the customer cannot hear them.`,
-  barge: (who) => `${who} (supervisor) has joined the call — the customer hears them.`,
-};
+const SUPERVISION_MODES = ["listen", "whisper", "barge"];
 let supervisionHandle = null;
+let supervising = []; // the last answer, redrawn when the language changes
 
 function showSupervision(supervisors) {
+  supervising = supervisors;
   const line = $("call-supervisor");
-  const text = supervisors.map((s) => (SUPERVISION_TEXT[s.mode] || SUPERVISION_TEXT.listen)(s.agent_id)).join(" ");
+  const mode = (s) => (SUPERVISION_MODES.includes(s.mode) ? s.mode : "listen");
+  const text = supervisors.map((s) => t(`softphone.supervision.${mode(s)}`, { who: s.agent_id })).join(" ");
   line.textContent = text;
   line.hidden = !text;
 }
@@ -605,6 +605,7 @@ function endCall({ wrapUp }) {
   const call = ui.call;
   stopAlerting();
   if (transcript) transcript.stop();
+  liveTranscript = null;
   $("transcript-lines").replaceChildren();
   $("transcript-empty").hidden = false;
   clearInterval(timerHandle);
@@ -865,7 +866,7 @@ async function finishWrapUp(event) {
   const { info } = ui.wrapUp;
   const code = wrapUpCodes.chosen($("wrapup-codes"));
   if (code === "") {
-    $("wrapup-error").textContent = "Choose what came of this call.";
+    $("wrapup-error").textContent = t("softphone.wrapUp.chooseCode");
     return;
   }
   const button = $("wrapup-done");
@@ -881,7 +882,7 @@ async function finishWrapUp(event) {
         // The call's record never appeared (its callbacks are lost or late): the rep is not
         // held in wrap-up for it, but is told the code was not kept.
         if (error.status !== 404) throw error;
-        setBanner("wrapup-code", `The call's record is not there yet: "${code}" was not saved.`);
+        setBanner("wrapup-code", t("softphone.wrapUp.codeNotSaved", { code }));
       }
     }
     if (note && conversation && ui.wrapUp.noteSaved !== note) {
@@ -1272,6 +1273,9 @@ async function main() {
   onLanguage(() => {
     renderState();
     if (ui.call) renderCall();
+    showSupervision(supervising);
+    drawTranscript($("transcript-lines"), liveTranscript);
+    applyTranscriptToggle();
     refreshRecent();
     followUps?.refresh();
   });
@@ -1296,6 +1300,7 @@ async function main() {
   transcript = new TranscriptFollower({
     get: (path) => api.get(path),
     onUpdate: (live) => {
+      liveTranscript = live;
       $("transcript-empty").hidden = Boolean(live && live.lines.length);
       drawTranscript($("transcript-lines"), live);
     },
@@ -1315,17 +1320,18 @@ main();
 // ---------------------------------------------------------------- live transcript
 
 /** The rep can hide the live transcript; the choice is kept for the next calls. */
-function setupTranscriptToggle() {
+function applyTranscriptToggle(shown = !$("transcript-lines").hidden) {
   const button = $("transcript-toggle");
-  const apply = (shown) => {
-    $("transcript-lines").hidden = !shown;
-    button.setAttribute("aria-expanded", String(shown));
-    button.textContent = shown ? "Hide" : "Show";
-  };
-  apply(localStorage.getItem("cc.transcript.hidden") !== "1");
-  button.addEventListener("click", () => {
+  $("transcript-lines").hidden = !shown;
+  button.setAttribute("aria-expanded", String(shown));
+  button.textContent = t(shown ? "softphone.transcript.hide" : "softphone.transcript.show");
+}
+
+function setupTranscriptToggle() {
+  applyTranscriptToggle(localStorage.getItem("cc.transcript.hidden") !== "1");
+  $("transcript-toggle").addEventListener("click", () => {
     const shown = $("transcript-lines").hidden;
     localStorage.setItem("cc.transcript.hidden", shown ? "0" : "1");
-    apply(shown);
+    applyTranscriptToggle(shown);
   });
 }

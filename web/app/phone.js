@@ -2,6 +2,8 @@
 // API and kept registered by renewing the token before it expires.
 // SDK reference: https://www.twilio.com/docs/voice/sdks/javascript/twiliodevice
 
+import { t } from "../shared/i18n.js";
+
 // Twilio's "AccessTokenExpired" / "AccessTokenInvalid" errors: fetch a new token and re-register.
 const TOKEN_ERRORS = new Set([20101, 20104, 31204, 31205]);
 
@@ -30,7 +32,7 @@ export class Phone {
 
   async start() {
     const { Device } = globalThis.Twilio || {};
-    if (!Device) throw new Error("The Twilio Voice SDK did not load (vendor/twilio.min.js).");
+    if (!Device) throw new Error(t("softphone.phone.sdkMissing"));
     const token = await this.fetchToken();
     const device = new Device(token, {
       edge: this.edge,
@@ -68,7 +70,7 @@ export class Phone {
 
   async onDeviceError(error) {
     if (error && TOKEN_ERRORS.has(error.code)) {
-      this.hooks.onStatus("connecting", "renewing the phone's access");
+      this.hooks.onStatus("connecting", t("softphone.phone.renewing"));
       if ((await this.renewToken()) && this.device.state !== "registered") {
         await this.device.register().catch((failure) => this.hooks.onError(failure, "register"));
       }

@@ -3,10 +3,12 @@
 // module and panel so the supervisors' live floor can take it over whole; agents (403) never
 // see the panel.
 
+import { onLanguage, t } from "../shared/i18n.js";
 import { TranscriptFollower, drawTranscript } from "../shared/transcript.js";
 
 const POLL_MS = 5000;
-const REASONS = { negative: "negative sentiment", keyword: "alert word" };
+const REASONS = ["negative", "keyword"];
+const reasonLabel = (reason) => (REASONS.includes(reason) ? t(`board.flagged.reason.${reason}`) : reason);
 
 export function watchFlaggedCalls({ api, token }) {
   const panel = document.getElementById("flagged");
@@ -29,17 +31,27 @@ export function watchFlaggedCalls({ api, token }) {
     return response.json();
   }
 
-  const follower = new TranscriptFollower({ get, onUpdate: (live) => drawTranscript(lines, live) });
+  let shown = [];
+  let live = null;
+  const follower = new TranscriptFollower({
+    get,
+    onUpdate: (update) => {
+      live = update;
+      drawTranscript(lines, live);
+    },
+  });
   dialog.addEventListener("close", () => follower.stop());
 
   function open(call) {
     title.textContent = `${call.agent_id || "?"} — ${call.call_sid}`;
+    live = null;
     lines.replaceChildren();
     dialog.showModal();
     follower.follow(call.call_sid);
   }
 
   function render(calls) {
+    shown = calls;
     panel.hidden = calls.length === 0;
     list.replaceChildren(
       ...calls.map((call) => {
@@ -53,19 +65,25 @@ export function watchFlaggedCalls({ api, token }) {
         const why = document.createElement("span");
         why.className = "why";
         why.textContent = [
-          ...call.reasons.map((r) => REASONS[r] || r),
+          ...call.reasons.map(reasonLabel),
           ...call.keywords.map((k) => `「${k}」`),
         ].join(" · ");
         const button = document.createElement("button");
         button.type = "button";
         button.className = "open-transcript";
-        button.textContent = call.live ? "Live transcript" : "Transcript";
+        button.textContent = t(call.live ? "board.flagged.live" : "board.flagged.transcript");
         button.addEventListener("click", () => open(call));
         item.append(who, why, button);
         return item;
       }),
     );
   }
+
+  // Labels are drawn here: redrawn in the new language (the dialog's lines too).
+  onLanguage(() => {
+    render(shown);
+    if (dialog.open) drawTranscript(lines, live);
+  });
 
   async function loop() {
     try {

@@ -5,6 +5,7 @@
 // (PUT /supervisor/agents/{id}/state).
 
 import { CognitoSession, SignInError } from "../shared/cognito.js";
+import { initI18n, onLanguage, t } from "../shared/i18n.js";
 
 const POLL_MS = 1000;
 const MAX_BACKOFF_MS = 30000;
@@ -31,7 +32,7 @@ async function call(method, path, body, retried = false) {
     const id = await session.idToken();
     if (!id) {
       askSignIn();
-      throw new Error("not signed in");
+      throw new Error(t("common.notSignedIn"));
     }
     headers.Authorization = `Bearer ${id}`;
   }
@@ -70,7 +71,7 @@ async function loop() {
   } catch (error) {
     view.failures += 1;
     delay = Math.min(MAX_BACKOFF_MS, POLL_MS * 2 ** view.failures);
-    $("status").textContent = error.status === 403 ? "Supervisors only" : "Floor offline, retrying";
+    $("status").textContent = t(error.status === 403 ? "floor.supervisorsOnly" : "floor.offline");
     $("status").className = "status stale";
     console.warn("floor poll failed", error);
   }
@@ -86,7 +87,7 @@ $("sign-in-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
   if (!session) {
-    $("sign-in-error").textContent = "This page has no sign-in settings (web/config.js).";
+    $("sign-in-error").textContent = t("common.signIn.noSettings");
     return;
   }
   try {
@@ -94,7 +95,7 @@ $("sign-in-form").addEventListener("submit", async (event) => {
     $("sign-in").close();
     $("sign-in-error").textContent = "";
   } catch (error) {
-    $("sign-in-error").textContent = error instanceof SignInError ? error.message : "Sign-in failed.";
+    $("sign-in-error").textContent = error instanceof SignInError ? error.message : t("common.signIn.failed");
   }
 });
 
@@ -110,12 +111,12 @@ function rows(tableId, items, build) {
 }
 
 async function act(text, run) {
-  $("action").textContent = `${text}…`;
+  $("action").textContent = t("floor.action.running", { action: text });
   try {
     await run();
-    $("action").textContent = `${text}: done`;
+    $("action").textContent = t("floor.action.done", { action: text });
   } catch (error) {
-    $("action").textContent = `${text}: ${error.message}`;
+    $("action").textContent = t("floor.action.failed", { action: text, error: error.message });
   }
 }
 
@@ -127,10 +128,10 @@ function monitorButtons(callRow) {
     const button = document.createElement("button");
     button.type = "button";
     button.dataset.mode = mode;
-    button.textContent = mode[0].toUpperCase() + mode.slice(1);
+    button.textContent = t(`floor.mode.${mode}`);
     button.setAttribute("aria-pressed", String(current === mode));
     button.addEventListener("click", () =>
-      act(`${mode} ${callRow.agent_id}`, async () => {
+      act(t(`floor.action.${mode}`, { agent: callRow.agent_id }), async () => {
         await call("POST", `/supervisor/calls/${encodeURIComponent(id)}/monitor`, { mode });
         view.monitoring.set(id, mode);
         render();
@@ -142,9 +143,9 @@ function monitorButtons(callRow) {
     const leave = document.createElement("button");
     leave.type = "button";
     leave.dataset.mode = "leave";
-    leave.textContent = "Leave";
+    leave.textContent = t("floor.mode.leave");
     leave.addEventListener("click", () =>
-      act(`leave ${callRow.agent_id}`, async () => {
+      act(t("floor.action.leave", { agent: callRow.agent_id }), async () => {
         await call("DELETE", `/supervisor/calls/${encodeURIComponent(id)}/monitor`);
         view.monitoring.delete(id);
         render();
@@ -157,14 +158,14 @@ function monitorButtons(callRow) {
 
 function forceButtons(rep) {
   const td = document.createElement("td");
-  for (const [state, label] of [["away", "Set away"], ["offline", "Sign out"]]) {
+  for (const state of ["away", "offline"]) {
     const button = document.createElement("button");
     button.type = "button";
     button.dataset.force = state;
-    button.textContent = label;
+    button.textContent = t(`floor.force.${state}`);
     button.disabled = rep.state === "offline" || (state === "away" && ["away", "on_call", "wrap_up"].includes(rep.state));
     button.addEventListener("click", () =>
-      act(`${label} ${rep.id}`, () => call("PUT", `/supervisor/agents/${encodeURIComponent(rep.id)}/state`, { state })),
+      act(t(`floor.action.${state}`, { agent: rep.id }), () => call("PUT", `/supervisor/agents/${encodeURIComponent(rep.id)}/state`, { state })),
     );
     td.append(button);
   }
@@ -172,10 +173,20 @@ function forceButtons(rep) {
 }
 
 const ALERT_TEXT = {
-  longest_wait: (a) => `A caller${a.team ? ` for ${a.team}` : ""} has waited ${duration(a.value * 1000)} (alert at ${duration(a.threshold * 1000)})`,
-  service_level: (a) => `${a.team}: service level ${percent(a.value)} today (below ${percent(a.threshold)})`,
-  abandonment: (a) => `${a.team}: ${percent(a.value)} of callers abandoned today (above ${percent(a.threshold)})`,
+  longest_wait: (a) =>
+    t(a.team ? "floor.alert.longestWaitTeam" : "floor.alert.longestWait", {
+      team: a.team,
+      wait: duration(a.value * 1000),
+      threshold: duration(a.threshold * 1000),
+    }),
+  service_level: (a) => t("floor.alert.serviceLevel", { team: a.team, value: percent(a.value), threshold: percent(a.threshold) }),
+  abandonment: (a) => t("floor.alert.abandonment", { team: a.team, value: percent(a.value), threshold: percent(a.threshold) }),
 };
+// Routing stages (chalicelib/routing/plan.py Stage) and rep states, as the floor reads them.
+const STAGES = ["owner", "team", "everyone", "fallback"];
+const REP_STATES = ["available", "away", "break", "offline", "on_call", "ringing", "wrap_up"];
+const stageLabel = (stage) => (STAGES.includes(stage) ? t(`floor.stage.${stage}`) : stage || "—");
+const stateLabel = (state) => (REP_STATES.includes(state) ? t(`floor.state.${state}`) : state.replace("_", " "));
 
 function render() {
   const floor = view.floor;
@@ -196,7 +207,7 @@ function render() {
     const slBad = t.service_level !== null && t.service_level < floor.thresholds.service_level;
     const abBad = t.abandonment_rate !== null && t.abandonment_rate > floor.thresholds.abandonment;
     tr.append(
-      cell(name || "(no team)"),
+      cell(name || t("floor.noTeam")),
       cell(String(t.offered)),
       cell(String(t.answered)),
       cell(String(t.abandoned)),
@@ -214,8 +225,8 @@ function render() {
     tr.append(
       cell(duration(wait), wait >= floor.thresholds.longest_wait_seconds * 1000 ? "bad" : ""),
       cell(w.team || "—"),
-      cell(w.stage || "—"),
-      cell(w.customer_name || w.customer_id || "new caller"),
+      cell(stageLabel(w.stage)),
+      cell(w.customer_name || w.customer_id || t("floor.newCaller")),
       cell(w.owner_agent_id || "—"),
     );
     return tr;
@@ -228,7 +239,7 @@ function render() {
     tr.append(
       cell(c.agent_id),
       cell(duration(c.talk_seconds * 1000 + drift)),
-      cell(c.customer_name || c.customer_id || "new caller"),
+      cell(c.customer_name || c.customer_id || t("floor.newCaller")),
       cell(c.team || "—"),
       monitorButtons(c),
     );
@@ -241,7 +252,7 @@ function render() {
     tr.append(
       cell(a.name || a.id),
       cell(a.team || "—"),
-      cell(a.state.replace("_", " "), `state-${a.state}`),
+      cell(stateLabel(a.state), `state-${a.state}`),
       cell(a.since ? duration(now - a.since) : ""),
       forceButtons(a),
     );
@@ -249,6 +260,8 @@ function render() {
   });
 }
 
-if (window.CC_CONFIG_MISSING) $("status").textContent = "No config.js: using the local API";
+await initI18n();
+onLanguage(() => render());
+if (window.CC_CONFIG_MISSING) $("status").textContent = t("common.noConfig");
 setInterval(render, 1000);
 loop();

@@ -4,6 +4,7 @@
 // (ops/benchmarks/reports_page.py reads it).
 
 import { CognitoSession, SignInError } from "../shared/cognito.js";
+import { initI18n, onLanguage, t } from "../shared/i18n.js";
 
 const config = window.CC_CONFIG || {};
 const API = String(config.apiBaseUrl || "http://127.0.0.1:8000").replace(/\/$/, "");
@@ -32,7 +33,7 @@ async function fetchReport(query, retried = false) {
     const id = await session.idToken();
     if (!id) {
       $("sign-in").showModal();
-      throw new Error("sign in first");
+      throw new Error(t("common.notSignedIn"));
     }
     headers.Authorization = `Bearer ${id}`;
   }
@@ -40,9 +41,14 @@ async function fetchReport(query, retried = false) {
   if (response.status === 401 && session && !retried && (await session.refresh())) return fetchReport(query, true);
   if (response.status === 401) $("sign-in").showModal();
   const body = await response.json();
-  if (!response.ok) throw new Error(body.Message || body.error || `reports answered ${response.status}`);
+  if (!response.ok) throw new Error(body.Message || body.error || t("reports.answered", { status: response.status }));
   return body;
 }
+
+/** A chart axis titled in the page's language. */
+const axis = (key) => ({ title: { display: true, text: t(key) } });
+const summary = (report) => t("reports.summary", { from: report.from, to: report.to, conversations: report.conversations });
+let shown = null; // the report the status line describes
 
 function chart(id, config) {
   if (charts[id]) charts[id].destroy();
@@ -66,25 +72,26 @@ function rows(id, items, cells) {
 export function render(report) {
   const started = performance.now();
   last = report;
-  const t = report.totals;
+  const totals = report.totals;
+  // data-kpi names the figure whatever the language (tests and scripts read it).
   const kpis = [
-    ["Conversations", report.conversations],
-    ["Offered", t.offered],
-    ["Answered", t.answered],
-    ["Abandoned", t.abandoned],
-    ["Service level", pct(t.service_level)],
-    ["ASA (s)", secs(t.asa_ms)],
-    ["AHT (s)", secs(t.aht_ms)],
-    ["Owner reach", pct(t.owner_reach_rate)],
+    ["Conversations", "conversations", report.conversations],
+    ["Offered", "offered", totals.offered],
+    ["Answered", "answered", totals.answered],
+    ["Abandoned", "abandoned", totals.abandoned],
+    ["Service level", "serviceLevel", pct(totals.service_level)],
+    ["ASA (s)", "asa", secs(totals.asa_ms)],
+    ["AHT (s)", "aht", secs(totals.aht_ms)],
+    ["Owner reach", "ownerReach", pct(totals.owner_reach_rate)],
   ];
   $("totals").replaceChildren(
-    ...kpis.map(([label, value]) => {
+    ...kpis.map(([name, key, value]) => {
       const div = document.createElement("div");
       div.className = "kpi";
-      div.dataset.kpi = label;
+      div.dataset.kpi = name;
       const b = document.createElement("b");
       b.textContent = String(value ?? "");
-      div.append(b, label);
+      div.append(b, t(`reports.kpi.${key}`));
       return div;
     }),
   );
@@ -95,43 +102,45 @@ export function render(report) {
     data: {
       labels,
       datasets: [
-        { label: "Offered", data: series((x) => x.offered) },
-        { label: "Answered", data: series((x) => x.answered) },
-        { label: "Abandoned", data: series((x) => x.abandoned) },
+        { label: t("reports.series.offered"), data: series((x) => x.offered) },
+        { label: t("reports.series.answered"), data: series((x) => x.answered) },
+        { label: t("reports.series.abandoned"), data: series((x) => x.abandoned) },
       ],
     },
+    options: { scales: { x: axis("reports.axis.period"), y: axis("reports.axis.calls") } },
   });
   chart("rates-chart", {
     type: "line",
     data: {
       labels,
       datasets: [
-        { label: "Service level %", data: series((x) => (x.service_level ?? 0) * 100) },
-        { label: "Abandonment %", data: series((x) => (x.abandonment_rate ?? 0) * 100) },
+        { label: t("reports.series.serviceLevel"), data: series((x) => (x.service_level ?? 0) * 100) },
+        { label: t("reports.series.abandonment"), data: series((x) => (x.abandonment_rate ?? 0) * 100) },
       ],
     },
-    options: { scales: { y: { min: 0, max: 100 } } },
+    options: { scales: { x: axis("reports.axis.period"), y: { min: 0, max: 100, ...axis("reports.axis.percent") } } },
   });
   chart("times-chart", {
     type: "line",
     data: {
       labels,
       datasets: [
-        { label: "ASA", data: series((x) => (x.asa_ms ?? 0) / 1000) },
-        { label: "AHT", data: series((x) => (x.aht_ms ?? 0) / 1000) },
+        { label: t("reports.series.asa"), data: series((x) => (x.asa_ms ?? 0) / 1000) },
+        { label: t("reports.series.aht"), data: series((x) => (x.aht_ms ?? 0) / 1000) },
       ],
     },
+    options: { scales: { x: axis("reports.axis.period"), y: axis("reports.axis.seconds") } },
   });
   const reps = Object.entries(report.by_agent).sort((a, b) => b[1].answered - a[1].answered);
   chart("reps-chart", {
     type: "bar",
-    data: { labels: reps.slice(0, 30).map(([id]) => id), datasets: [{ label: "Answered", data: reps.slice(0, 30).map(([, r]) => r.answered) }] },
-    options: { indexAxis: "y" },
+    data: { labels: reps.slice(0, 30).map(([id]) => id), datasets: [{ label: t("reports.series.answered"), data: reps.slice(0, 30).map(([, r]) => r.answered) }] },
+    options: { indexAxis: "y", scales: { x: axis("reports.axis.calls"), y: axis("reports.axis.rep") } },
   });
-  rows("teams", Object.entries(report.by_team), ([name, k]) => [name || "(none)", k.offered, k.answered, k.abandoned, pct(k.service_level), secs(k.asa_ms), secs(k.aht_ms), pct(k.owner_reach_rate)]);
+  rows("teams", Object.entries(report.by_team), ([name, k]) => [name || t("reports.noTeam"), k.offered, k.answered, k.abandoned, pct(k.service_level), secs(k.asa_ms), secs(k.aht_ms), pct(k.owner_reach_rate)]);
   rows("reps", reps, ([id, r]) => [id, r.answered, secs(r.aht_ms), secs(r.talk_ms), r.offers, r.missed_offers]);
   const w = report.wrap_up;
-  $("wrap-up").textContent = `Answered calls: ${w.answered}; with a wrap-up note: ${w.with_note}; without: ${w.without_note}.`;
+  $("wrap-up").textContent = t("reports.wrapUp", { answered: w.answered, withNote: w.with_note, withoutNote: w.without_note });
   const customers = Object.entries(report.cost_per_customer).sort((a, b) => b[1].cost_micros - a[1].cost_micros).slice(0, 200);
   rows("customers", customers, ([id, c]) => [id, c.conversations, secs(c.total_ms), yen(c.cost_micros)]);
   window.reportRendered = { ms: performance.now() - started, charts: Object.keys(charts).length };
@@ -161,13 +170,14 @@ async function show() {
     params.delete("to");
     params.set("last", String(lastDays));
   }
-  $("status").textContent = "Loading…";
+  $("status").textContent = t("common.loading");
   try {
     const report = await fetchReport(params.toString());
     render(report);
     form.from.value = report.from;
     form.to.value = report.to;
-    $("status").textContent = `${report.from} – ${report.to}: ${report.conversations} conversations`;
+    shown = report;
+    $("status").textContent = summary(report);
   } catch (error) {
     $("status").textContent = String(error.message || error);
   }
@@ -201,10 +211,16 @@ $("sign-in-form").addEventListener("submit", async (event) => {
     $("sign-in").close();
     show();
   } catch (error) {
-    $("sign-in-error").textContent = error instanceof SignInError ? error.message : "Sign-in failed.";
+    $("sign-in-error").textContent = error instanceof SignInError ? error.message : t("common.signIn.failed");
   }
 });
 
 window.renderReport = render;
+await initI18n();
+// Charts, figures and the status line are drawn by this script: redrawn in the new language.
+onLanguage(() => {
+  if (last) render(last);
+  if (shown) $("status").textContent = summary(shown);
+});
 preset("week");
 if (!new URLSearchParams(location.search).has("manual")) show();

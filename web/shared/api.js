@@ -8,6 +8,8 @@
 // cannot read the sign-in keys; transient, never a reason to sign out), "refused" (this page is
 // too old: 426), "http" (any other error status, with the server's message).
 
+import { t } from "./i18n.js";
+
 export const CLIENT_VERSION_HEADER = "X-Client-Version";
 const VERSION_HEADERS = {
   server: "X-Server-Version",
@@ -113,8 +115,8 @@ export class ApiClient {
       });
     } catch (error) {
       this.onReachability(false);
-      const why = error && error.name === "AbortError" ? "timed out" : "could not be reached";
-      throw new ApiError("network", `The server ${why}. Check your connection.`);
+      const timedOut = error && error.name === "AbortError";
+      throw new ApiError("network", t(timedOut ? "common.api.timedOut" : "common.api.unreachable"));
     } finally {
       clearTimeout(timer);
     }
@@ -146,25 +148,25 @@ export class ApiClient {
     if (response.status === 426) {
       const error = new ApiError(
         "refused",
-        messageOf(body, "This softphone is too old for the server. Reload the page."),
+        messageOf(body, t("common.api.tooOld")),
         { status: 426, body },
       );
       this.onRefused(error);
       throw error;
     }
     if (response.status === 503) {
-      throw new ApiError("unavailable", messageOf(body, "The server is briefly unavailable. Retrying."), {
+      throw new ApiError("unavailable", messageOf(body, t("common.api.unavailable")), {
         status: 503,
         body,
       });
     }
     if (response.status === 401) {
-      throw new ApiError("unauthorized", "Your sign-in has expired. Sign in again.", {
+      throw new ApiError("unauthorized", t("common.api.expired"), {
         status: 401,
         body,
       });
     }
-    throw new ApiError("http", messageOf(body, `The server answered ${response.status}.`), {
+    throw new ApiError("http", messageOf(body, t("common.api.status", { status: response.status })), {
       status: response.status,
       body,
     });

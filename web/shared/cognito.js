@@ -11,6 +11,8 @@
 // The tokens live in sessionStorage: they survive the reload the page does to update itself,
 // and die with the tab. The ID token is what the API checks (`Authorization: Bearer`).
 
+import { t } from "./i18n.js";
+
 export const SIGN_IN_FLOW = "USER_SRP_AUTH";
 export const REFRESH_FLOW = "REFRESH_TOKEN_AUTH";
 const LIBRARY_URL = new URL("../vendor/amazon-cognito-identity.min.js", import.meta.url);
@@ -38,12 +40,13 @@ export function cognitoEndpoint(cognito) {
   return cognito.endpoint || `https://cognito-idp.${cognito.region}.amazonaws.com/`;
 }
 
+// Cognito's refusals, as the user reads them (catalogue keys, web/shared/i18n/*.json).
 const FRIENDLY = {
-  NotAuthorizedException: "Wrong user name or password.",
-  UserNotFoundException: "Wrong user name or password.",
-  PasswordResetRequiredException: "Your password must be reset. Ask your supervisor.",
-  UserNotConfirmedException: "Your account is not activated yet. Ask your supervisor.",
-  TooManyRequestsException: "Too many attempts. Wait a minute and try again.",
+  NotAuthorizedException: "common.signIn.wrong",
+  UserNotFoundException: "common.signIn.wrong",
+  PasswordResetRequiredException: "common.signIn.resetRequired",
+  UserNotConfirmedException: "common.signIn.notConfirmed",
+  TooManyRequestsException: "common.signIn.tooMany",
 };
 
 let library = null;
@@ -58,7 +61,7 @@ function loadLibrary() {
       script.onload = () => resolve(globalThis.AmazonCognitoIdentity);
       script.onerror = () => {
         library = null;
-        reject(new SignInError("The sign-in could not be loaded. Check your connection.", "network"));
+        reject(new SignInError(t("common.signIn.notLoaded"), "network"));
       };
       document.head.appendChild(script);
     });
@@ -78,9 +81,9 @@ const NO_STORAGE = {
 function signInFailure(error) {
   const code = (error && error.code) || "";
   if (!code || code === "NetworkError") {
-    return new SignInError("The sign-in service could not be reached. Check your connection.", "network");
+    return new SignInError(t("common.signIn.unreachable"), "network");
   }
-  return new SignInError(FRIENDLY[code] || error.message || "Sign-in failed.", code);
+  return new SignInError(FRIENDLY[code] ? t(FRIENDLY[code]) : error.message || t("common.signIn.failed"), code);
 }
 
 async function srpSignIn(cognito, username, password) {
@@ -97,7 +100,7 @@ async function srpSignIn(cognito, username, password) {
   return new Promise((resolve, reject) => {
     // NEW_PASSWORD_REQUIRED and MFA are set up by supervisors in the console, not here.
     const attention = (name) => () =>
-      reject(new SignInError(`Your account needs attention (${name}). Ask your supervisor.`, name));
+      reject(new SignInError(t("common.signIn.attention", { name }), name));
     user.authenticateUser(details, {
       onSuccess: (result) =>
         resolve({
@@ -131,17 +134,18 @@ async function initiateAuth(cognito, authFlow, parameters, fetchImpl) {
       }),
     });
   } catch {
-    throw new SignInError("The sign-in service could not be reached. Check your connection.", "network");
+    throw new SignInError(t("common.signIn.unreachable"), "network");
   }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     const code = String(body.__type || "").split("#").pop();
-    throw new SignInError(FRIENDLY[code] || body.message || `Sign-in failed (${response.status}).`, code);
+    const message = FRIENDLY[code] ? t(FRIENDLY[code]) : body.message || t("common.signIn.failedStatus", { status: response.status });
+    throw new SignInError(message, code);
   }
   if (body.ChallengeName) {
     // NEW_PASSWORD_REQUIRED and MFA are set up by supervisors in the console, not here.
     throw new SignInError(
-      `Your account needs attention (${body.ChallengeName}). Ask your supervisor.`,
+      t("common.signIn.attention", { name: body.ChallengeName }),
       body.ChallengeName,
     );
   }

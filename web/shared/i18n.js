@@ -1,7 +1,8 @@
 // The pages' language (issue 18): Japanese by default, English by choice, through i18next
 // (vendored like the Voice SDK: web/vendor/i18next.min.js, loaded as the global `i18next`).
 // Every string lives in one catalogue per language, web/shared/i18n/<lang>.json, keyed by page
-// ("softphone.*", "board.*", "dashboard.*", "common.*"), so new strings merge as new lines.
+// ("softphone.*", "board.*", "dashboard.*", "floor.*", "reports.*", "common.*"), sorted, so new
+// strings merge as new lines.
 //
 // In the markup: data-i18n="key" sets an element's text; data-i18n-attr="placeholder:key;title:key"
 // sets attributes. A <select data-lang-switch> anywhere becomes the switch. The choice is kept

@@ -3,8 +3,13 @@
 // (a supervisor opening a flagged call). Text is set with textContent only: it is what callers
 // said, never markup.
 
-const SPEAKERS = { customer: "お客様", agent: "担当" };
+import { t } from "./i18n.js";
+
+const SPEAKERS = ["customer", "agent"];
 const SENTIMENTS = { POSITIVE: "🙂", NEGATIVE: "😠", NEUTRAL: "😐", MIXED: "😕" };
+const speakerLabel = (speaker) => (SPEAKERS.includes(speaker) ? t(`common.transcript.speaker.${speaker}`) : speaker);
+const sentimentLabel = (sentiment) =>
+  t(sentiment in SENTIMENTS ? `common.transcript.sentiment.${sentiment.toLowerCase()}` : "common.transcript.notScored");
 
 /** Draw `live` (the endpoint's `live` part) into `list`, an <ol>. */
 export function drawTranscript(list, live) {
@@ -16,14 +21,14 @@ export function drawTranscript(list, live) {
     item.dataset.sentiment = line.sentiment || "";
     const who = document.createElement("span");
     who.className = "speaker";
-    who.textContent = SPEAKERS[line.speaker] || line.speaker;
+    who.textContent = speakerLabel(line.speaker);
     const text = document.createElement("span");
     text.className = "text";
     text.textContent = line.text;
     const mood = document.createElement("span");
     mood.className = "sentiment";
     mood.textContent = SENTIMENTS[line.sentiment] || "";
-    mood.title = line.sentiment || "not scored yet";
+    mood.title = sentimentLabel(line.sentiment || "");
     item.append(who, text, mood);
     return item;
   });
