@@ -57,6 +57,10 @@ export function mergeInfo(info, server) {
 
 /** Why this call came to the agent `me`: routing stage, transfer, or a follow-up's owner/team. */
 export function reasonText(info, me = "") {
+  if (info.colleague) {
+    const key = info.direction === "outbound" ? "softphone.reason.internalTo" : "softphone.reason.internalFrom";
+    return t(key, { name: info.colleague.name });
+  }
   if (info.transferFrom) return t("softphone.reason.transferred", { agent: info.transferFrom });
   if (info.taskType === "voicemail" || info.taskType === "callback") {
     const what = t(`common.followup.${info.taskType}`);

@@ -9,6 +9,7 @@ import { Notifier, Ringer, TitleFlasher } from "./alerts.js";
 import { CallControl, callInfo, colleaguesFrom, itemsOf, mergeInfo, reasonText } from "./calls.js";
 import { announceReady, listenForDialRequests } from "./click_to_dial.js";
 import { checkDial } from "./dialling.js";
+import { findColleague, internalCaller, internalTarget } from "./internal_calls.js";
 import { WrapUpCodes } from "./wrapup_codes.js";
 import { FollowUps } from "./followups.js";
 import { formatPhone, formatTime, initI18n, onLanguage, setUser, t, translatePage } from "../shared/i18n.js";
@@ -257,6 +258,7 @@ function showView(name) {
 }
 
 function displayName(info) {
+  if (info.colleague) return info.colleague.name;
   return info.customerName || formatPhone(info.number) || t("softphone.unknownCaller");
 }
 
@@ -361,6 +363,7 @@ function renderCall() {
     .filter(Boolean)
     .join(" · ");
   let label = info.direction === "outbound" ? t("softphone.call.outbound") : t("softphone.call.onCall");
+  if (info.colleague) label = t("softphone.call.internal");
   if (call.status === "connecting") label = t("softphone.call.calling");
   if (call.held) label = t("softphone.call.held");
   if (call.transfer && call.transfer.mode === "warm") label = t("softphone.call.warmHeld");
@@ -441,7 +444,8 @@ async function onIncoming(sdkCall) {
     sdkCall.reject();
     return;
   }
-  const info = callInfo(sdkCall);
+  const caller = internalCaller(sdkCall);
+  const info = caller ? internalInfo(callInfo(sdkCall), caller) : callInfo(sdkCall);
   ui.call = { sdk: sdkCall, info, status: "ringing", startedAt: 0, muted: false, held: false, transfer: null };
   ui.missed = null;
   bindCallEvents(sdkCall);
@@ -454,10 +458,41 @@ async function onIncoming(sdkCall) {
   flasher.start(t("softphone.notify.flash", { who: displayName(info) }));
   notifier.show(t("softphone.incoming.label"), incomingSummary(info), () => $("accept").focus());
   $("accept").focus();
+  if (caller) {
+    await learnColleague(sdkCall);
+    return;
+  }
   // The SDK only knows the number: the customer, owner, team and why come from the task
   // TaskRouter reserved for us (GET /agents/me/call -> offer).
   await learnOffer(sdkCall, 3);
   if (ui.call && ui.call.sdk === sdkCall) loadCustomerHistory(ui.call.info);
+}
+
+/** A colleague's call (no customer, no offer): shown by the colleague's name once known. */
+function internalInfo(info, agentId, name = "") {
+  return { ...info, number: "", internal: true, colleague: { id: agentId, name: name || agentId } };
+}
+
+/** The ringing colleague's name, from the colleagues list the transfer panel reads too. */
+async function learnColleague(sdkCall) {
+  renderHistory($("incoming-history"), [], t("softphone.history.noCustomer"));
+  renderHistory($("call-history"), [], t("softphone.history.noCustomer"));
+  try {
+    await loadColleagues();
+  } catch {
+    return; // the id is shown instead
+  }
+  const info = ui.call?.sdk === sdkCall ? ui.call.info : null;
+  const found = info && colleagues.agents.find((a) => a.id === info.colleague.id);
+  if (!found) return;
+  ui.call.info = { ...info, colleague: { id: found.id, name: found.name } };
+  if (ui.call.status === "ringing") {
+    renderIncoming();
+    flasher.start(t("softphone.notify.flash", { who: displayName(ui.call.info) }));
+    notifier.show(t("softphone.incoming.label"), incomingSummary(ui.call.info), () => $("accept").focus());
+  } else {
+    renderCall();
+  }
 }
 
 /** The notification's text: who is calling (name and number) and why it came to us. */
@@ -565,7 +600,7 @@ function bindCallEvents(sdkCall) {
     watchSupervision();
     $("hangup").focus();
     if (ui.call.info.conferenceSid) takeOverColdTransfer(ui.call);
-    else if (ui.call.info.direction === "inbound") learnFromServer(sdkCall, 6);
+    else if (ui.call.info.direction === "inbound" && !ui.call.info.internal) learnFromServer(sdkCall, 6);
   });
   sdkCall.on("ringing", () => {
     if (mine() && ui.call.info.direction === "outbound") $("call-label").textContent = t("softphone.call.ringing");
@@ -619,17 +654,29 @@ function endCall({ wrapUp }) {
     ui.wrapUp = { info, startedAt: call.startedAt, endedAt: Date.now(), transferred: Boolean(call.transferred) };
     $("wrapup-name").textContent = displayName(call.info);
     const talked = formatDuration(ui.wrapUp.endedAt - call.startedAt);
-    $("wrapup-summary").textContent = t(call.transferred ? "softphone.wrapUp.summaryTransferred" : "softphone.wrapUp.summary", { direction: t(call.info.direction === "outbound" ? "softphone.wrapUp.outbound" : "softphone.wrapUp.inbound"), talked });
+    const direction = info.internal ? "internal" : info.direction === "outbound" ? "outbound" : "inbound";
+    $("wrapup-summary").textContent = t(call.transferred ? "softphone.wrapUp.summaryTransferred" : "softphone.wrapUp.summary", { direction: t(`softphone.wrapUp.${direction}`), talked });
     $("wrapup-note").value = "";
     $("wrapup-error").textContent = "";
-    wrapUpCodes.show($("wrapup-codes"));
+    // The colleague who was called does not know the conversation (the caller's leg names it):
+    // their wrap-up only ends the call; the caller notes it and gives it a code.
+    const noted = !calleeOfInternal(info);
+    $("wrapup-note").hidden = !noted;
+    document.querySelector("label[for=wrapup-note]").hidden = !noted;
+    if (!noted) $("wrapup-summary").textContent += ` ${t("softphone.wrapUp.internalCallee")}`;
+    if (noted) wrapUpCodes.show($("wrapup-codes"));
+    else $("wrapup-codes").hidden = true;
     showView("wrapup-view");
-    $("wrapup-note").focus();
+    (noted ? $("wrapup-note") : $("wrapup-done")).focus();
   } else {
     showView("idle-view");
   }
   hidePanels();
   refreshRecent();
+}
+
+function calleeOfInternal(info) {
+  return Boolean(info.internal && info.direction === "inbound");
 }
 
 function accept() {
@@ -847,7 +894,65 @@ async function dial(event) {
     $("dial-error").textContent = t("softphone.dial.failed", { error: error.message || error });
     return;
   }
-  const info = { ...callInfo(sdkCall), direction: "outbound", number };
+  placed(sdkCall, { ...callInfo(sdkCall), direction: "outbound", number });
+}
+
+/** Fill the colleague suggestions (agent id, with name and team as the label) when asked. */
+async function fillColleagueOptions() {
+  try {
+    await loadColleagues();
+  } catch (error) {
+    $("colleague-error").textContent = t("softphone.transfer.colleaguesFailed", { error: error.message });
+    return;
+  }
+  const list = $("colleague-options");
+  list.replaceChildren();
+  for (const agent of colleagues.agents.slice().sort((a, b) => a.name.localeCompare(b.name))) {
+    const option = document.createElement("option");
+    option.value = agent.id;
+    const state = agent.state ? ` — ${STATE_LABELS[agent.state] || agent.state}` : "";
+    option.label = `${agent.name}${agent.team ? ` (${agent.team})` : ""}${state}`;
+    list.append(option);
+  }
+}
+
+/**
+ * Call a colleague (by agent id or name): `To=agent:<id>` through the TwiML App. No dial check:
+ * the guard rails are for customers' numbers; a busy colleague is refused by the server, aloud.
+ */
+async function dialColleague(event) {
+  event.preventDefault();
+  if (!idle()) return;
+  const text = $("colleague-name").value.trim();
+  if (ui.phoneStatus !== "ready") {
+    $("colleague-error").textContent = t("softphone.dial.notConnected");
+    return;
+  }
+  try {
+    await loadColleagues();
+  } catch (error) {
+    $("colleague-error").textContent = t("softphone.transfer.colleaguesFailed", { error: error.message });
+    return;
+  }
+  const colleague = findColleague(colleagues.agents, text);
+  if (!colleague) {
+    $("colleague-error").textContent = t("softphone.colleague.notFound", { name: text });
+    return;
+  }
+  $("colleague-error").textContent = "";
+  let sdkCall;
+  try {
+    sdkCall = await phone.connect(internalTarget(colleague.id));
+  } catch (error) {
+    $("colleague-error").textContent = t("softphone.dial.failed", { error: error.message || error });
+    return;
+  }
+  placed(sdkCall, internalInfo({ ...callInfo(sdkCall), direction: "outbound" }, colleague.id, colleague.name));
+  $("colleague-name").value = "";
+}
+
+/** The call just placed (to a number or a colleague), on screen while it connects. */
+function placed(sdkCall, info) {
   ui.call = { sdk: sdkCall, info, status: "connecting", startedAt: 0, muted: false, held: false, transfer: null };
   bindCallEvents(sdkCall);
   renderHistory($("call-history"), [], t("softphone.history.outboundNone"));
@@ -864,7 +969,8 @@ async function finishWrapUp(event) {
   if (!ui.wrapUp) return;
   const note = $("wrapup-note").value.trim();
   const { info } = ui.wrapUp;
-  const code = wrapUpCodes.chosen($("wrapup-codes"));
+  const noted = !calleeOfInternal(info);
+  const code = noted ? wrapUpCodes.chosen($("wrapup-codes")) : null;
   if (code === "") {
     $("wrapup-error").textContent = t("softphone.wrapUp.chooseCode");
     return;
@@ -873,7 +979,7 @@ async function finishWrapUp(event) {
   button.disabled = true;
   try {
     // A conversation is known by the customer's call (inbound) or our own leg (outbound).
-    const conversation = info.conversationId || info.customerCallSid || info.callSid;
+    const conversation = noted ? info.conversationId || info.customerCallSid || info.callSid : "";
     if (code && conversation && ui.wrapUp.codeSaved !== code) {
       try {
         await wrapUpCodes.save(conversation, code);
@@ -1258,6 +1364,8 @@ function wire() {
   $("warm-cancel").addEventListener("click", cancelWarmTransfer);
   $("recent-more").addEventListener("click", () => refreshRecent({ more: true }));
   $("dial-form").addEventListener("submit", dial);
+  $("colleague-form").addEventListener("submit", dialColleague);
+  $("colleague-name").addEventListener("focus", fillColleagueOptions);
   $("wrapup-view").addEventListener("submit", finishWrapUp);
   $("recent-refresh").addEventListener("click", refreshRecent);
   $("followups-refresh").addEventListener("click", () => followUps?.refresh());
