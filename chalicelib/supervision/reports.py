@@ -2,13 +2,14 @@
 
 Every figure is chalicelib.conversations.kpis.compute's (the dashboard's and `ops report`'s
 definitions: offered, answered, abandoned, service level, ASA, AHT, owner reach, cost per
-customer), computed over each period's conversation records and over the whole range. Wrap-up:
-the product records a free-text wrap-up note, not codes, so the report counts answered calls
-with and without a note.
+customer, outbound connect rate), and the wrap-up codes are chalicelib.softphone.wrap_up's
+tally (overall, per team, per rep).
 
-The records are read per local day from the conversations table (day-index). A range is at most
-MAX_REPORT_DAYS; past days are kept per container (they no longer change once the price job is
-done), so a page switching between day, week and month reads each day once.
+A day that is over is read as its roll-up (chalicelib/supervision/rollup.py: per team and rep
+sums, written by the nightly export job, or here on first use of a day that has none); today
+is folded live from the conversations table's day-index on every request. `build_report` is the
+same report computed from the records themselves: the definition the roll-ups must match
+(tests/unit/test_report_rollups.py) and what `ops` uses over an export.
 """
 
 from __future__ import annotations
@@ -19,15 +20,32 @@ from typing import Any, Protocol
 
 from chalicelib.conversations.kpis import compute
 from chalicelib.platform.errors import InvalidInput
+from chalicelib.softphone.wrap_up import tally_codes
+from chalicelib.supervision.rollup import (
+    cell_filter,
+    fold_day,
+    is_current,
+    summarize,
+    totals_and_teams,
+)
 
 GRANULARITIES = ("day", "week", "month")
 MAX_REPORT_DAYS = 31
-# Past days kept per container (a month and a bit).
+# Past days' roll-ups kept per container (a month and a bit).
 MAX_CACHED_DAYS = 40
+# Days this close to today may still be rewritten (late prices: the nightly job re-folds the
+# day before yesterday too), so they are read from the bucket each time, not kept.
+SETTLED_AFTER_DAYS = 3
 
 
 class DayRecords(Protocol):
     def day(self, day: str) -> Iterator[dict[str, Any]]: ...
+
+
+class DayRollups(Protocol):
+    def get(self, day: str) -> dict[str, Any] | None: ...
+
+    def put(self, day: str, rollup: Mapping[str, Any]) -> None: ...
 
 
 def period_of(day: str, granularity: str) -> str:
@@ -97,7 +115,8 @@ def build_report(
         "by_team": whole["by_team"],
         "by_agent": whole["by_agent"],
         "cost_per_customer": whole["by_customer"],
-        "wrap_up": wrap_up_counts(everything),
+        "outbound": whole["outbound"],
+        "wrap_up_codes": tally_codes(everything),
         "periods": [
             {"period": name, **_period(records, service_level_ms, timezone)}
             for name, records in periods.items()
@@ -110,44 +129,76 @@ def _period(records: Iterable[Mapping[str, Any]], sl_ms: int, timezone: str) -> 
     return {"totals": kpis["totals"], "by_team": kpis["by_team"]}
 
 
-def wrap_up_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    answered = [r for r in records if r.get("outcome") == "answered"]
-    noted = sum(1 for r in answered if r.get("wrap_up_note"))
-    return {"answered": len(answered), "with_note": noted, "without_note": len(answered) - noted}
+def build_report_from_rollups(
+    rollups_by_day: Mapping[str, Mapping[str, Any]],
+    granularity: str,
+    team: str,
+    agent: str,
+    service_level_ms: int,
+) -> dict[str, Any]:
+    """build_report's answer from the days' roll-ups (one per day, rollup.fold_day); pure."""
+    keep = cell_filter(team, agent)
+    periods: dict[str, list[Mapping[str, Any]]] = {}
+    everything: list[Mapping[str, Any]] = []
+    for day in sorted(rollups_by_day):
+        kept = [cell for cell in rollups_by_day[day]["cells"] if keep(cell)]
+        periods.setdefault(period_of(day, granularity), []).extend(kept)
+        everything.extend(kept)
+    whole = summarize(everything)
+    period_rows = []
+    for name, cells in periods.items():
+        totals, by_team = totals_and_teams(cells)
+        period_rows.append({"period": name, "totals": totals, "by_team": by_team})
+    return {
+        "granularity": granularity,
+        "service_level_threshold_ms": service_level_ms,
+        **whole,
+        "periods": period_rows,
+    }
 
 
 class Reports:
     def __init__(
         self,
         conversations: DayRecords,
+        rollups: DayRollups,
         timezone: str,
         service_level_ms: int,
         today: Callable[[], date],
     ) -> None:
         self._conversations = conversations
+        self._rollups = rollups
         self._timezone = timezone
         self._service_level_ms = service_level_ms
         self._today = today
-        self._days: dict[str, list[dict[str, Any]]] = {}
+        self._days: dict[str, dict[str, Any]] = {}
 
-    def _records(self, day: str, today: str) -> list[dict[str, Any]]:
+    def _fold(self, day: str) -> dict[str, Any]:
+        return fold_day(self._conversations.day(day), day, self._service_level_ms, self._timezone)
+
+    def rollup(self, day: str, today: date) -> dict[str, Any]:
+        """A day's roll-up: today (and later) folded live; a past day from the container, the
+        bucket, or folded now and stored when the bucket has none (or an outdated one)."""
+        if day >= today.isoformat():
+            return self._fold(day)
         cached = self._days.get(day)
         if cached is not None:
             return cached
-        records = list(self._conversations.day(day))
-        if day < today:  # today still changes: read it every time
+        rollup = self._rollups.get(day)
+        if rollup is None or not is_current(rollup, self._service_level_ms, self._timezone):
+            rollup = self._fold(day)
+            self._rollups.put(day, rollup)
+        if day <= (today - timedelta(days=SETTLED_AFTER_DAYS)).isoformat():
             if len(self._days) >= MAX_CACHED_DAYS:
                 self._days.pop(min(self._days))
-            self._days[day] = records
-        return records
+            self._days[day] = rollup
+        return rollup
 
     def report(self, params: Mapping[str, str]) -> dict[str, Any]:
         today = self._today()
         days, granularity, team, agent = report_range(params, today)
-        by_day = {d: self._records(d, today.isoformat()) for d in days}
-        report = build_report(
-            by_day, granularity, wanted(team, agent), self._service_level_ms, self._timezone
-        )
+        by_day = {d: self.rollup(d, today) for d in days}
+        report = build_report_from_rollups(by_day, granularity, team, agent, self._service_level_ms)
         return {
             "from": days[0],
             "to": days[-1],
@@ -155,3 +206,17 @@ class Reports:
             "agent": agent or None,
             **report,
         }
+
+
+class DayRollupWriter:
+    """The nightly job's side: fold a finished day's records and store its roll-up."""
+
+    def __init__(self, rollups: DayRollups, timezone: str, service_level_ms: int) -> None:
+        self._rollups = rollups
+        self._timezone = timezone
+        self._service_level_ms = service_level_ms
+
+    def write(self, day: str, records: Iterable[Mapping[str, Any]]) -> int:
+        rollup = fold_day(records, day, self._service_level_ms, self._timezone)
+        self._rollups.put(day, rollup)
+        return len(rollup["cells"])

@@ -1,5 +1,5 @@
-"""The audit table (infra/resources.json AuditTable): the only file of the area that talks to
-AWS.
+"""The audit table (infra/resources.json AuditTable) and the reports' per-day roll-ups in the
+analytics bucket: the only file of the area that talks to AWS.
 
 Key: `day` (UTC date) + `seq` (zero-padded at_ms, then a random id so two reads in the same
 millisecond are two entries); `agent-index` (agent_id, seq) answers one agent's reads. Entries
@@ -8,7 +8,10 @@ expire through DynamoDB TTL (`expires_at`, epoch seconds) after the retention da
 
 from __future__ import annotations
 
+import gzip
+import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,3 +82,46 @@ class AuditTable:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return found[:MAX_ENTRIES]
+
+
+ROLLUP_PREFIX = "report-rollups"
+
+
+class RollupBucket:
+    """One gzipped JSON object per local day: `report-rollups/day=YYYY-MM-DD.json.gz`,
+    rewritten whole (folding a day again is idempotent)."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
+    @staticmethod
+    def key(day: str) -> str:
+        return f"{ROLLUP_PREFIX}/day={day}.json.gz"
+
+    def get(self, day: str) -> dict[str, Any] | None:
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=self.key(day))["Body"].read()
+        except ClientError as exc:
+            # A missing key is NoSuchKey (404) only for a caller allowed s3:ListBucket on the
+            # bucket, else AccessDenied (403): the API's role has both grants
+            # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, Permissions).
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return None
+            raise StorageUnavailable(f"roll-up read failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"roll-up read failed: {exc}") from exc
+        rollup: dict[str, Any] = json.loads(gzip.decompress(body))
+        return rollup
+
+    def put(self, day: str, rollup: Mapping[str, Any]) -> None:
+        body = gzip.compress(json.dumps(rollup, separators=(",", ":")).encode(), compresslevel=6)
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=self.key(day),
+                Body=body,
+                ContentType="application/gzip",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable(f"roll-up write failed: {exc}") from exc
