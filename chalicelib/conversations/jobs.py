@@ -98,6 +98,6 @@ class DailyExport:
         count("ConversationsExported", rows)
         logger.info("conversations exported", day=day, rows=rows, key=key)
         if self._rollups is not None:
-            cells = self._rollups.write(day, records)
-            logger.info("report roll-up written", day=day, cells=cells)
+            reps = self._rollups.write(day, records)
+            logger.info("report roll-up written", day=day, reps=reps)
         return key, rows

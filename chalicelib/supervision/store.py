@@ -87,21 +87,27 @@ class AuditTable:
 ROLLUP_PREFIX = "report-rollups"
 
 
+# What the two objects of a day both carry (the rules the day was folded with).
+_ROLLUP_HEADER = ("version", "day", "service_level_ms", "timezone")
+
+
 class RollupBucket:
-    """One gzipped JSON object per local day: `report-rollups/day=YYYY-MM-DD.json.gz`,
-    rewritten whole (folding a day again is idempotent)."""
+    """A local day's roll-up as two gzipped JSON objects, rewritten whole (folding a day again
+    is idempotent): `report-rollups/day=YYYY-MM-DD/all.json.gz`, the whole day (what a report
+    without a filter reads), and `.../parts.json.gz`, the day per team and per rep (read for a
+    filtered report only)."""
 
     def __init__(self, s3: Any, bucket: str) -> None:
         self._s3 = s3
         self._bucket = bucket
 
     @staticmethod
-    def key(day: str) -> str:
-        return f"{ROLLUP_PREFIX}/day={day}.json.gz"
+    def key(day: str, view: str) -> str:
+        return f"{ROLLUP_PREFIX}/day={day}/{view}.json.gz"
 
-    def get(self, day: str) -> dict[str, Any] | None:
+    def _read(self, key: str) -> dict[str, Any] | None:
         try:
-            body = self._s3.get_object(Bucket=self._bucket, Key=self.key(day))["Body"].read()
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
         except ClientError as exc:
             # A missing key is NoSuchKey (404) only for a caller allowed s3:ListBucket on the
             # bucket, else AccessDenied (403): the API's role has both grants
@@ -111,17 +117,33 @@ class RollupBucket:
             raise StorageUnavailable(f"roll-up read failed: {exc}") from exc
         except BotoCoreError as exc:
             raise StorageUnavailable(f"roll-up read failed: {exc}") from exc
-        rollup: dict[str, Any] = json.loads(gzip.decompress(body))
-        return rollup
+        value: dict[str, Any] = json.loads(gzip.decompress(body))
+        return value
+
+    def get(self, day: str, parts: bool = True) -> dict[str, Any] | None:
+        """The day's roll-up (`all`, and `teams` and `reps` when `parts`); None when the day has
+        none, or its two objects were not folded together (a write cut between them)."""
+        whole = self._read(self.key(day, "all"))
+        if whole is None or not parts:
+            return whole
+        detail = self._read(self.key(day, "parts"))
+        if detail is None or any(detail.get(k) != whole.get(k) for k in _ROLLUP_HEADER):
+            return None
+        return {**detail, **whole}
 
     def put(self, day: str, rollup: Mapping[str, Any]) -> None:
-        body = gzip.compress(json.dumps(rollup, separators=(",", ":")).encode(), compresslevel=6)
+        header = {k: rollup[k] for k in _ROLLUP_HEADER}
+        # The parts first: a day whose `all` is there has its parts too (get checks both).
+        self._write(
+            self.key(day, "parts"), {**header, "teams": rollup["teams"], "reps": rollup["reps"]}
+        )
+        self._write(self.key(day, "all"), {**header, "all": rollup["all"]})
+
+    def _write(self, key: str, value: Mapping[str, Any]) -> None:
+        body = gzip.compress(json.dumps(value, separators=(",", ":")).encode(), compresslevel=6)
         try:
             self._s3.put_object(
-                Bucket=self._bucket,
-                Key=self.key(day),
-                Body=body,
-                ContentType="application/gzip",
+                Bucket=self._bucket, Key=key, Body=body, ContentType="application/gzip"
             )
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable(f"roll-up write failed: {exc}") from exc

@@ -87,6 +87,16 @@ def test_the_nightly_export_folds_the_day_into_the_reports_rollup(container: Con
     from_records = build_report({DAY: records}, "day", wanted("", ""), sl_ms, tz)
     assert build_report_from_rollups({DAY: rollup}, "day", "", "", sl_ms) == from_records
     assert from_records["totals"]["offered"] == 3
+    # Per rep, from the day's parts object.
+    from_parts = build_report_from_rollups({DAY: rollup}, "day", "", "agent_x", sl_ms)
+    assert from_parts == build_report({DAY: records}, "day", wanted("", "agent_x"), sl_ms, tz)
+    # Two objects folded apart (a write cut between them) are no roll-up for a filtered report.
+    bucket = container.report_rollups
+    bucket._write(bucket.key(DAY, "parts"), {**rollup, "service_level_ms": sl_ms + 1})
+    assert bucket.get(DAY, parts=True) is None
+    assert bucket.get(DAY, parts=False) == {
+        k: v for k, v in rollup.items() if k not in ("teams", "reps")
+    }
 
 
 def price_responder(prices: dict[str, str | None]) -> Any:

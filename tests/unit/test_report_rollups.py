@@ -118,7 +118,7 @@ class Bucket:
         self.objects: dict[str, dict[str, Any]] = {}
         self.puts: list[str] = []
 
-    def get(self, day: str) -> dict[str, Any] | None:
+    def get(self, day: str, parts: bool = True) -> dict[str, Any] | None:
         return self.objects.get(day)
 
     def put(self, day: str, rollup: Any) -> None:
