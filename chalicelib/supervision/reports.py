@@ -135,11 +135,19 @@ def build_report_from_rollups(
     service_level_ms: int,
 ) -> dict[str, Any]:
     """build_report's answer from the days' roll-ups (one per day, rollup.fold_day); pure."""
+    parts = {day: parts_of(rollup, team, agent) for day, rollup in rollups_by_day.items()}
+    return build_report_from_parts(parts, granularity, service_level_ms)
+
+
+def build_report_from_parts(
+    parts_by_day: Mapping[str, list[Mapping[str, Any]]], granularity: str, service_level_ms: int
+) -> dict[str, Any]:
+    """The report from each day's stored parts already chosen for the filters."""
     whole = Sums()
     periods: dict[str, Sums] = {}
-    for day in sorted(rollups_by_day):
+    for day in sorted(parts_by_day):
         period = periods.setdefault(period_of(day, granularity), Sums())
-        for part in parts_of(rollups_by_day[day], team, agent):
+        for part in parts_by_day[day]:
             whole.add(part)
             period.add_totals(part)
     period_rows = []
@@ -171,21 +179,18 @@ class Reports:
         self._days: dict[tuple[str, bool], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def _fold(self, day: str) -> dict[str, Any]:
-        return fold_day(self._conversations.day(day), day, self._service_level_ms, self._timezone)
-
     def rollup(self, day: str, today: date, parts: bool = True) -> dict[str, Any]:
-        """A day's roll-up: today (and later) folded live; a past day from the container, the
-        bucket, or folded now and stored when the bucket has none (or an outdated one).
-        Without `parts`, only the whole day's view may be read (a report without a filter)."""
-        if day >= today.isoformat():
-            return self._fold(day)
+        """A past day's roll-up: from the container, the bucket, or folded now and stored when
+        the bucket has none (or an outdated one). Without `parts`, only the whole day's view
+        may be read (a report without a filter)."""
         cached = self._days.get((day, parts)) or self._days.get((day, True))
         if cached is not None:
             return cached
         rollup = self._rollups.get(day, parts)
         if rollup is None or not is_current(rollup, self._service_level_ms, self._timezone):
-            rollup = self._fold(day)
+            rollup = fold_day(
+                self._conversations.day(day), day, self._service_level_ms, self._timezone
+            )
             self._rollups.put(day, rollup)
         if day <= (today - timedelta(days=SETTLED_AFTER_DAYS)).isoformat():
             with self._lock:
@@ -194,15 +199,26 @@ class Reports:
                 self._days[(day, parts)] = rollup
         return rollup
 
+    def _parts(self, day: str, today: date, team: str, agent: str) -> list[Mapping[str, Any]]:
+        if day >= today.isoformat():
+            # Today (not over): its records as they are now, only those the filters keep.
+            live = Sums()
+            keep = wanted(team, agent)
+            for record in self._conversations.day(day):
+                if keep(record):
+                    live.add_record(record, self._service_level_ms)
+            return [live.stored()]
+        return parts_of(self.rollup(day, today, bool(team or agent)), team, agent)
+
     def report(self, params: Mapping[str, str]) -> dict[str, Any]:
         today = self._today()
         days, granularity, team, agent = report_range(params, today)
-        parts = bool(team or agent)
         # The days' objects are fetched side by side: S3 answers each in tens of ms.
         with ThreadPoolExecutor(max_workers=FETCHERS) as pool:
-            rollups = list(pool.map(lambda d: self.rollup(d, today, parts), days))
-        by_day = dict(zip(days, rollups, strict=True))
-        report = build_report_from_rollups(by_day, granularity, team, agent, self._service_level_ms)
+            parts = list(pool.map(lambda d: self._parts(d, today, team, agent), days))
+        report = build_report_from_parts(
+            dict(zip(days, parts, strict=True)), granularity, self._service_level_ms
+        )
         return {
             "from": days[0],
             "to": days[-1],

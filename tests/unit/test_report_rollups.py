@@ -160,3 +160,20 @@ def test_past_days_are_folded_once_and_stored_today_is_read_live() -> None:
     other.report({"from": "2025-11-01", "to": "2025-11-01"})
     assert table.reads == ["2025-11-01"]
     assert bucket.objects["2025-11-01"]["service_level_ms"] == 30_000
+
+
+def test_a_day_read_live_and_from_its_rollup_give_the_same_report() -> None:
+    from datetime import date
+
+    by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in synthetic_records(3_000, seed=4):
+        by_day[datetime.fromtimestamp(r["started_ms"] / 1000, UTC).date().isoformat()].append(r)
+    week = {d: by_day[d] for d in sorted(by_day)[:7]}
+    first, last = min(week), max(week)
+    for team, agent in (("", ""), ("team05", ""), ("", "agent007"), ("team05", "agent007")):
+        expected = build_report(week, "week", wanted(team, agent), SL_MS, TZ)
+        for today in (date(2030, 1, 1), date.fromisoformat(first)):  # all over; all live
+            reports = Reports(Table(week), Bucket(), TZ, SL_MS, lambda t=today: t)
+            params = {"from": first, "to": last, "by": "week", "team": team, "agent": agent}
+            answer = reports.report(params)
+            assert {k: answer[k] for k in expected} == expected
