@@ -21,7 +21,8 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 from chalicelib.conversations.kpis import compute
-from chalicelib.platform.errors import InvalidInput
+from chalicelib.platform.errors import InvalidInput, StorageUnavailable
+from chalicelib.platform.observability import logger
 from chalicelib.softphone.wrap_up import tally_codes
 from chalicelib.supervision.rollup import Sums, fold_day, is_current, parts_of
 
@@ -191,7 +192,11 @@ class Reports:
             rollup = fold_day(
                 self._conversations.day(day), day, self._service_level_ms, self._timezone
             )
-            self._rollups.put(day, rollup)
+            try:
+                self._rollups.put(day, rollup)
+            except StorageUnavailable as exc:
+                # The report is answered all the same; the next request folds the day again.
+                logger.warning("report roll-up not stored", day=day, error=str(exc))
         if day <= (today - timedelta(days=SETTLED_AFTER_DAYS)).isoformat():
             with self._lock:
                 if len(self._days) >= MAX_CACHED_DAYS:

@@ -177,3 +177,18 @@ def test_a_day_read_live_and_from_its_rollup_give_the_same_report() -> None:
             params = {"from": first, "to": last, "by": "week", "team": team, "agent": agent}
             answer = reports.report(params)
             assert {k: answer[k] for k in expected} == expected
+
+
+def test_a_day_folded_on_demand_is_reported_even_when_the_bucket_refuses_it() -> None:
+    from datetime import date
+
+    from chalicelib.platform.errors import StorageUnavailable
+
+    class Refusing(Bucket):
+        def put(self, day: str, rollup: Any) -> None:
+            raise StorageUnavailable("roll-up write failed: SlowDown")
+
+    one = {"outcome": "answered", "team": "east", "answered_by": "a1", "queue_wait_ms": 1000}
+    table = Table({"2025-11-01": [one]})
+    reports = Reports(table, Refusing(), TZ, SL_MS, lambda: date(2025, 11, 10))
+    assert reports.report({"from": "2025-11-01"})["totals"]["answered"] == 1
