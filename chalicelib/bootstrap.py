@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from chalicelib.supervision.floor import FloorCache
     from chalicelib.supervision.monitor import Monitoring
     from chalicelib.supervision.reports import Reports
+    from chalicelib.supervision.store import RollupBucket
     from chalicelib.telephony.rest import TwilioGateway
     from chalicelib.transcripts.comprehend import ComprehendSentiment
     from chalicelib.transcripts.live import LiveTranscripts, SentimentScorer
@@ -268,6 +269,7 @@ class Container:
     @cached_property
     def conversation_export(self) -> DailyExport:
         from chalicelib.conversations.jobs import DailyExport
+        from chalicelib.supervision.reports import DayRollupWriter
 
         s = self.settings
         return DailyExport(
@@ -275,6 +277,11 @@ class Container:
             self.boto_session.client("s3"),
             s.conversations.analytics_bucket,
             s.conversations.report_timezone,
+            DayRollupWriter(
+                self.report_rollups,
+                s.conversations.report_timezone,
+                s.conversations.service_level_seconds * 1000,
+            ),
         )
 
     @cached_property
@@ -511,6 +518,14 @@ class Container:
         )
 
     @cached_property
+    def report_rollups(self) -> RollupBucket:
+        from chalicelib.supervision.store import RollupBucket
+
+        return RollupBucket(
+            self.boto_session.client("s3"), self.settings.conversations.analytics_bucket
+        )
+
+    @cached_property
     def reports(self) -> Reports:
         from zoneinfo import ZoneInfo
 
@@ -518,9 +533,10 @@ class Container:
 
         s = self.settings.conversations
         zone = ZoneInfo(s.report_timezone)
-        # Cached: past days' records live as long as the Lambda container.
+        # Cached: past days' roll-ups live as long as the Lambda container.
         return Reports(
             self.conversations,
+            self.report_rollups,
             s.report_timezone,
             s.service_level_seconds * 1000,
             lambda: self.now().astimezone(zone).date(),

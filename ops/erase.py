@@ -46,6 +46,7 @@ class ErasureReport:
     recording_items: int = 0
     s3_object_versions: int = 0
     export_days_rewritten: list[str] = field(default_factory=list)
+    report_rollup_days_rewritten: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [
@@ -58,6 +59,8 @@ class ErasureReport:
             f"  recording/transcript object versions deleted: {self.s3_object_versions}",
             "  analytics export days rewritten without them: "
             + (", ".join(self.export_days_rewritten) or "none"),
+            "  report roll-up days folded again without them: "
+            + (", ".join(self.report_rollup_days_rewritten) or "none"),
         ]
 
 
@@ -168,19 +171,29 @@ def erase_customer(customer_id: str, session: Any, settings: Settings) -> Erasur
         customers.delete_item(Key={"phone": row["phone"]})
         report.customer_rows += 1
 
-    # Each day file rebuilt from the records left: everyone else's rows stay.
-    export = DailyExport(
-        ConversationTable(conversations),
-        s3,
-        settings.conversations.analytics_bucket,
-        settings.conversations.report_timezone,
-    )
+    # Each day file rebuilt from the records left: everyone else's rows stay. The reports'
+    # roll-up of the day (its cost per customer names them) is folded again with it, or alone
+    # for a day the reports folded before any export.
     from chalicelib.conversations.export import object_key
+    from chalicelib.supervision.reports import DayRollupWriter
+    from chalicelib.supervision.store import RollupBucket
 
     analytics = settings.conversations.analytics_bucket
+    rollups = RollupBucket(s3, analytics)
+    writer = DayRollupWriter(
+        rollups,
+        settings.conversations.report_timezone,
+        settings.conversations.service_level_seconds * 1000,
+    )
+    table = ConversationTable(conversations)
+    export = DailyExport(table, s3, analytics, settings.conversations.report_timezone, writer)
     for day in sorted(days):
         listed = s3.list_objects_v2(Bucket=analytics, Prefix=object_key(day))
         if listed.get("KeyCount", 0):  # only files already exported; the job writes the rest
             export.export_one_day(day)
             report.export_days_rewritten.append(day)
+            report.report_rollup_days_rewritten.append(day)
+        elif rollups.get(day, parts=False) is not None:
+            writer.write(day, table.day(day))
+            report.report_rollup_days_rewritten.append(day)
     return report

@@ -246,6 +246,7 @@ def backfill_taskrouter_events(event: Any) -> None:
 # 16:30 UTC = 01:30 in Tokyo: the previous local day is complete (calls run past midnight).
 @conversations.schedule(Cron(30, 16, "*", "*", "?", "*"))
 def export_conversations(event: Any) -> None:
-    """Export yesterday's conversations, and re-export the day before (its late prices)."""
+    """Export yesterday's conversations and fold them into the reports' roll-up, and do both
+    again for the day before (its late prices)."""
     c = bootstrap.container()
     c.conversation_export.export_recent_days(c.clock(), days=(1, 2))

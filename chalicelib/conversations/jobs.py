@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.conversations.kpis import compute
@@ -56,16 +56,29 @@ class KpiFeed:
         return feed
 
 
+class DayRollups(Protocol):
+    """The reports' per-day roll-ups (chalicelib/supervision/reports.py DayRollupWriter)."""
+
+    def write(self, day: str, records: Iterable[Mapping[str, Any]]) -> int: ...
+
+
 class DailyExport:
-    """A local day's conversation records as one Parquet object in the analytics bucket."""
+    """A local day's conversation records as one Parquet object in the analytics bucket, and
+    the same records folded into the day's report roll-up (one read of the day for both)."""
 
     def __init__(
-        self, conversations: ConversationTable, s3: Any, bucket: str, timezone: str
+        self,
+        conversations: ConversationTable,
+        s3: Any,
+        bucket: str,
+        timezone: str,
+        rollups: DayRollups | None = None,
     ) -> None:
         self._conversations = conversations
         self._s3 = s3
         self._bucket = bucket
         self._timezone = timezone
+        self._rollups = rollups
 
     def export_recent_days(
         self, now_ms: int, days: tuple[int, ...] = (1,)
@@ -80,7 +93,11 @@ class DailyExport:
         from chalicelib.conversations.export import export_day
 
         date.fromisoformat(day)  # a bad day fails here, not as an odd S3 key
-        key, rows = export_day(self._conversations.day(day), day, self._s3, self._bucket)
+        records = list(self._conversations.day(day))
+        key, rows = export_day(records, day, self._s3, self._bucket)
         count("ConversationsExported", rows)
         logger.info("conversations exported", day=day, rows=rows, key=key)
+        if self._rollups is not None:
+            reps = self._rollups.write(day, records)
+            logger.info("report roll-up written", day=day, reps=reps)
         return key, rows

@@ -81,10 +81,12 @@ def code_fact(agent_id: str, code: str) -> dict[str, str]:
 
 
 def tally_codes(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """How many calls ended with each code, overall and per team, for the report. Counted:
-    the calls somebody took (answered inbound, every outbound); `(none)` when no code was given."""
+    """How many calls ended with each code, overall, per team and per rep (who answered it, or
+    dialled it), for the report. Counted: the calls somebody took (answered inbound, every
+    outbound); `(none)` when no code was given."""
     total: Counter[str] = Counter()
     by_team: dict[str, Counter[str]] = {}
+    by_agent: dict[str, Counter[str]] = {}
     for record in records:
         taken = record.get("answered_by") or record.get("direction") == "outbound"
         if not taken and not record.get("wrap_up_code"):
@@ -92,7 +94,10 @@ def tally_codes(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         code = str(record.get("wrap_up_code") or NO_CODE)
         total[code] += 1
         by_team.setdefault(str(record.get("team") or "-"), Counter())[code] += 1
+        rep = str(record.get("answered_by") or record.get("dialled_by") or "-")
+        by_agent.setdefault(rep, Counter())[code] += 1
     return {
         "total": dict(total.most_common()),
         "by_team": {team: dict(counts) for team, counts in sorted(by_team.items())},
+        "by_agent": {rep: dict(counts) for rep, counts in sorted(by_agent.items())},
     }

@@ -2,32 +2,49 @@
 
 Every figure is chalicelib.conversations.kpis.compute's (the dashboard's and `ops report`'s
 definitions: offered, answered, abandoned, service level, ASA, AHT, owner reach, cost per
-customer), computed over each period's conversation records and over the whole range. Wrap-up:
-the product records a free-text wrap-up note, not codes, so the report counts answered calls
-with and without a note.
+customer, outbound connect rate), and the wrap-up codes are chalicelib.softphone.wrap_up's
+tally (overall, per team, per rep).
 
-The records are read per local day from the conversations table (day-index). A range is at most
-MAX_REPORT_DAYS; past days are kept per container (they no longer change once the price job is
-done), so a page switching between day, week and month reads each day once.
+A day that is over is read as its roll-up (chalicelib/supervision/rollup.py: per team and rep
+sums, written by the nightly export job, or here on first use of a day that has none); today
+is folded live from the conversations table's day-index on every request. `build_report` is the
+same report computed from the records themselves: the definition the roll-ups must match
+(tests/unit/test_report_rollups.py, and `python -m ops bench reports-page --check` at 600k).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any, Protocol
 
 from chalicelib.conversations.kpis import compute
-from chalicelib.platform.errors import InvalidInput
+from chalicelib.platform.errors import InvalidInput, StorageUnavailable
+from chalicelib.platform.observability import logger
+from chalicelib.softphone.wrap_up import tally_codes
+from chalicelib.supervision.rollup import Sums, fold_day, is_current, parts_of
 
 GRANULARITIES = ("day", "week", "month")
 MAX_REPORT_DAYS = 31
-# Past days kept per container (a month and a bit).
+# Past days' roll-ups kept per container (a month and a bit).
 MAX_CACHED_DAYS = 40
+# Days this close to today may still be rewritten (late prices: the nightly job re-folds the
+# day before yesterday too), so they are read from the bucket each time, not kept.
+SETTLED_AFTER_DAYS = 3
+# Days read from the bucket at once.
+FETCHERS = 8
 
 
 class DayRecords(Protocol):
     def day(self, day: str) -> Iterator[dict[str, Any]]: ...
+
+
+class DayRollups(Protocol):
+    def get(self, day: str, parts: bool = True) -> dict[str, Any] | None: ...
+
+    def put(self, day: str, rollup: Mapping[str, Any]) -> None: ...
 
 
 def period_of(day: str, granularity: str) -> str:
@@ -97,7 +114,8 @@ def build_report(
         "by_team": whole["by_team"],
         "by_agent": whole["by_agent"],
         "cost_per_customer": whole["by_customer"],
-        "wrap_up": wrap_up_counts(everything),
+        "outbound": whole["outbound"],
+        "wrap_up_codes": tally_codes(everything),
         "periods": [
             {"period": name, **_period(records, service_level_ms, timezone)}
             for name, records in periods.items()
@@ -110,43 +128,101 @@ def _period(records: Iterable[Mapping[str, Any]], sl_ms: int, timezone: str) -> 
     return {"totals": kpis["totals"], "by_team": kpis["by_team"]}
 
 
-def wrap_up_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    answered = [r for r in records if r.get("outcome") == "answered"]
-    noted = sum(1 for r in answered if r.get("wrap_up_note"))
-    return {"answered": len(answered), "with_note": noted, "without_note": len(answered) - noted}
+def build_report_from_rollups(
+    rollups_by_day: Mapping[str, Mapping[str, Any]],
+    granularity: str,
+    team: str,
+    agent: str,
+    service_level_ms: int,
+) -> dict[str, Any]:
+    """build_report's answer from the days' roll-ups (one per day, rollup.fold_day); pure."""
+    parts = {day: parts_of(rollup, team, agent) for day, rollup in rollups_by_day.items()}
+    return build_report_from_parts(parts, granularity, service_level_ms)
+
+
+def build_report_from_parts(
+    parts_by_day: Mapping[str, list[Mapping[str, Any]]], granularity: str, service_level_ms: int
+) -> dict[str, Any]:
+    """The report from each day's stored parts already chosen for the filters."""
+    whole = Sums()
+    periods: dict[str, Sums] = {}
+    for day in sorted(parts_by_day):
+        period = periods.setdefault(period_of(day, granularity), Sums())
+        for part in parts_by_day[day]:
+            whole.add(part)
+            period.add_totals(part)
+    period_rows = []
+    for name, sums in periods.items():
+        totals, by_team = sums.totals_and_teams()
+        period_rows.append({"period": name, "totals": totals, "by_team": by_team})
+    return {
+        "granularity": granularity,
+        "service_level_threshold_ms": service_level_ms,
+        **whole.figures(),
+        "periods": period_rows,
+    }
 
 
 class Reports:
     def __init__(
         self,
         conversations: DayRecords,
+        rollups: DayRollups,
         timezone: str,
         service_level_ms: int,
         today: Callable[[], date],
     ) -> None:
         self._conversations = conversations
+        self._rollups = rollups
         self._timezone = timezone
         self._service_level_ms = service_level_ms
         self._today = today
-        self._days: dict[str, list[dict[str, Any]]] = {}
+        self._days: dict[tuple[str, bool], dict[str, Any]] = {}
+        self._lock = threading.Lock()
 
-    def _records(self, day: str, today: str) -> list[dict[str, Any]]:
-        cached = self._days.get(day)
+    def rollup(self, day: str, today: date, parts: bool = True) -> dict[str, Any]:
+        """A past day's roll-up: from the container, the bucket, or folded now and stored when
+        the bucket has none (or an outdated one). Without `parts`, only the whole day's view
+        may be read (a report without a filter)."""
+        cached = self._days.get((day, parts)) or self._days.get((day, True))
         if cached is not None:
             return cached
-        records = list(self._conversations.day(day))
-        if day < today:  # today still changes: read it every time
-            if len(self._days) >= MAX_CACHED_DAYS:
-                self._days.pop(min(self._days))
-            self._days[day] = records
-        return records
+        rollup = self._rollups.get(day, parts)
+        if rollup is None or not is_current(rollup, self._service_level_ms, self._timezone):
+            rollup = fold_day(
+                self._conversations.day(day), day, self._service_level_ms, self._timezone
+            )
+            try:
+                self._rollups.put(day, rollup)
+            except StorageUnavailable as exc:
+                # The report is answered all the same; the next request folds the day again.
+                logger.warning("report roll-up not stored", day=day, error=str(exc))
+        if day <= (today - timedelta(days=SETTLED_AFTER_DAYS)).isoformat():
+            with self._lock:
+                if len(self._days) >= MAX_CACHED_DAYS:
+                    self._days.pop(min(self._days))
+                self._days[(day, parts)] = rollup
+        return rollup
+
+    def _parts(self, day: str, today: date, team: str, agent: str) -> list[Mapping[str, Any]]:
+        if day >= today.isoformat():
+            # Today (not over): its records as they are now, only those the filters keep.
+            live = Sums()
+            keep = wanted(team, agent)
+            for record in self._conversations.day(day):
+                if keep(record):
+                    live.add_record(record, self._service_level_ms)
+            return [live.stored()]
+        return parts_of(self.rollup(day, today, bool(team or agent)), team, agent)
 
     def report(self, params: Mapping[str, str]) -> dict[str, Any]:
         today = self._today()
         days, granularity, team, agent = report_range(params, today)
-        by_day = {d: self._records(d, today.isoformat()) for d in days}
-        report = build_report(
-            by_day, granularity, wanted(team, agent), self._service_level_ms, self._timezone
+        # The days' objects are fetched side by side: S3 answers each in tens of ms.
+        with ThreadPoolExecutor(max_workers=FETCHERS) as pool:
+            parts = list(pool.map(lambda d: self._parts(d, today, team, agent), days))
+        report = build_report_from_parts(
+            dict(zip(days, parts, strict=True)), granularity, self._service_level_ms
         )
         return {
             "from": days[0],
@@ -155,3 +231,17 @@ class Reports:
             "agent": agent or None,
             **report,
         }
+
+
+class DayRollupWriter:
+    """The nightly job's side: fold a finished day's records and store its roll-up."""
+
+    def __init__(self, rollups: DayRollups, timezone: str, service_level_ms: int) -> None:
+        self._rollups = rollups
+        self._timezone = timezone
+        self._service_level_ms = service_level_ms
+
+    def write(self, day: str, records: Iterable[Mapping[str, Any]]) -> int:
+        rollup = fold_day(records, day, self._service_level_ms, self._timezone)
+        self._rollups.put(day, rollup)
+        return len(rollup["reps"])

@@ -1,5 +1,5 @@
-"""The audit table (infra/resources.json AuditTable): the only file of the area that talks to
-AWS.
+"""The audit table (infra/resources.json AuditTable) and the reports' per-day roll-ups in the
+analytics bucket: the only file of the area that talks to AWS.
 
 Key: `day` (UTC date) + `seq` (zero-padded at_ms, then a random id so two reads in the same
 millisecond are two entries); `agent-index` (agent_id, seq) answers one agent's reads. Entries
@@ -8,7 +8,10 @@ expire through DynamoDB TTL (`expires_at`, epoch seconds) after the retention da
 
 from __future__ import annotations
 
+import gzip
+import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,3 +82,68 @@ class AuditTable:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return found[:MAX_ENTRIES]
+
+
+ROLLUP_PREFIX = "report-rollups"
+
+
+# What the two objects of a day both carry (the rules the day was folded with).
+_ROLLUP_HEADER = ("version", "day", "service_level_ms", "timezone")
+
+
+class RollupBucket:
+    """A local day's roll-up as two gzipped JSON objects, rewritten whole (folding a day again
+    is idempotent): `report-rollups/day=YYYY-MM-DD/all.json.gz`, the whole day (what a report
+    without a filter reads), and `.../parts.json.gz`, the day per team and per rep (read for a
+    filtered report only)."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
+    @staticmethod
+    def key(day: str, view: str) -> str:
+        return f"{ROLLUP_PREFIX}/day={day}/{view}.json.gz"
+
+    def _read(self, key: str) -> dict[str, Any] | None:
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            # A missing key is NoSuchKey (404) only for a caller allowed s3:ListBucket on the
+            # bucket, else AccessDenied (403): the API's role has both grants
+            # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, Permissions).
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return None
+            raise StorageUnavailable(f"roll-up read failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"roll-up read failed: {exc}") from exc
+        value: dict[str, Any] = json.loads(gzip.decompress(body))
+        return value
+
+    def get(self, day: str, parts: bool = True) -> dict[str, Any] | None:
+        """The day's roll-up (`all`, and `teams` and `reps` when `parts`); None when the day has
+        none, or its two objects were not folded together (a write cut between them)."""
+        whole = self._read(self.key(day, "all"))
+        if whole is None or not parts:
+            return whole
+        detail = self._read(self.key(day, "parts"))
+        if detail is None or any(detail.get(k) != whole.get(k) for k in _ROLLUP_HEADER):
+            return None
+        return {**detail, **whole}
+
+    def put(self, day: str, rollup: Mapping[str, Any]) -> None:
+        header = {k: rollup[k] for k in _ROLLUP_HEADER}
+        # The parts first: a day whose `all` is there has its parts too (get checks both).
+        self._write(
+            self.key(day, "parts"), {**header, "teams": rollup["teams"], "reps": rollup["reps"]}
+        )
+        self._write(self.key(day, "all"), {**header, "all": rollup["all"]})
+
+    def _write(self, key: str, value: Mapping[str, Any]) -> None:
+        body = gzip.compress(json.dumps(value, separators=(",", ":")).encode(), compresslevel=6)
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket, Key=key, Body=body, ContentType="application/gzip"
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable(f"roll-up write failed: {exc}") from exc

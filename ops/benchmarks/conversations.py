@@ -180,6 +180,8 @@ def synthetic_records(count: int, seed: int) -> list[dict[str, Any]]:
         + ["outside_hours"] * 1
         + ["failed"] * 1
     )
+    # Wrap-up codes from the call's number, not the generator: the other fields stay as before.
+    codes = ("商談化", "不在", "折り返し依頼", "対象外", "")
     records = []
     for n in range(count):
         owner = rng.choice(AGENTS)
@@ -210,6 +212,7 @@ def synthetic_records(count: int, seed: int) -> list[dict[str, Any]]:
                 "wrap_ms": rng.randint(0, 60_000) if answered else 0,
                 "offers": offers,
                 "cost_micros": rng.randint(5_000, 60_000),
+                "wrap_up_code": codes[n % len(codes)] if answered else "",
             }
         )
     return records

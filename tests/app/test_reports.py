@@ -48,7 +48,16 @@ def test_supervisors_get_a_report_for_a_range_and_reps_are_refused(
     }
     assert report["by_agent"]["agent_a"]["missed_offers"] == 5
     assert report["cost_per_customer"]["C1"]["conversations"] == 3
-    assert report["wrap_up"] == {"answered": 2, "with_note": 0, "without_note": 2}
+    # Wrap-up codes of the calls taken: nobody gave one in these scripts.
+    assert report["wrap_up_codes"]["total"] == {"(none)": 2}
+    assert report["wrap_up_codes"]["by_agent"] == {"owner": {"(none)": 1}, "agent_x": {"(none)": 1}}
+    # Both days are over (the container's clock is today): each was folded into a roll-up and
+    # stored in the analytics bucket (the report above was read from them).
+    stored = container.report_rollups.get(DAY)
+    assert stored is not None and stored["all"]["conversations"] == 3
+    assert set(stored["reps"]) == {"owner", "agent_x"}
+    empty = container.report_rollups.get("2025-11-24")
+    assert empty is not None and empty["all"]["conversations"] == 0
 
     by_month = json.loads(get(f"from=2025-11-24&to={DAY}&by=month", boss).body)
     assert [p["period"] for p in by_month["periods"]] == ["2025-11"]

@@ -68,6 +68,37 @@ def test_scheduled_export_writes_yesterday(container: Container, aws: Any) -> No
     ]
 
 
+def test_the_nightly_export_folds_the_day_into_the_reports_rollup(container: Container) -> None:
+    from chalicelib.supervision.reports import build_report, build_report_from_rollups, wanted
+
+    store(
+        container,
+        script.answered_by_owner(n=46),
+        script.offered_five_times_then_answered_by_x(n=47),
+        script.abandoned_in_queue(n=48),
+    )
+    assert container.report_rollups.get(DAY) is None
+    container.conversation_export.export_one_day(DAY)
+    rollup = container.report_rollups.get(DAY)
+    assert rollup is not None
+    records = list(container.conversations.day(DAY))
+    sl_ms = container.settings.conversations.service_level_seconds * 1000
+    tz = container.settings.conversations.report_timezone
+    from_records = build_report({DAY: records}, "day", wanted("", ""), sl_ms, tz)
+    assert build_report_from_rollups({DAY: rollup}, "day", "", "", sl_ms) == from_records
+    assert from_records["totals"]["offered"] == 3
+    # Per rep, from the day's parts object.
+    from_parts = build_report_from_rollups({DAY: rollup}, "day", "", "agent_x", sl_ms)
+    assert from_parts == build_report({DAY: records}, "day", wanted("", "agent_x"), sl_ms, tz)
+    # Two objects folded apart (a write cut between them) are no roll-up for a filtered report.
+    bucket = container.report_rollups
+    bucket._write(bucket.key(DAY, "parts"), {**rollup, "service_level_ms": sl_ms + 1})
+    assert bucket.get(DAY, parts=True) is None
+    assert bucket.get(DAY, parts=False) == {
+        k: v for k, v in rollup.items() if k not in ("teams", "reps")
+    }
+
+
 def price_responder(prices: dict[str, str | None]) -> Any:
     def respond(request: RecordedRequest) -> tuple[int, Any]:
         sid = re.search(r"Calls/(CA[0-9a-f]{32})", request.url).group(1)  # type: ignore[union-attr]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -90,6 +91,11 @@ def test_erasing_a_customer_removes_every_trace_and_keeps_everyone_else(
     assert report.recording_items == 1
     assert report.s3_object_versions == 4  # two audio versions, raw output, speaker turns
     assert report.export_days_rewritten == [DAY]
+    # The reports' roll-up of the day no longer names the customer.
+    assert report.report_rollup_days_rewritten == [DAY]
+    rollup = container.report_rollups.get(DAY)
+    assert rollup is not None and rollup["all"]["customers"]["id"] == ["C2"]
+    assert "C1" not in json.dumps(rollup)
     assert _exported_ids(aws, settings) == {kept}
     contents = repr(stored_contents(aws))
     for trace in [*erased, "+81312345678", "+81398765432", erased_key, sid("RE", 1)]:

@@ -138,27 +138,52 @@ export function render(report) {
     options: { indexAxis: "y", scales: { x: axis("reports.axis.calls"), y: axis("reports.axis.rep") } },
   });
   rows("teams", Object.entries(report.by_team), ([name, k]) => [name || t("reports.noTeam"), k.offered, k.answered, k.abandoned, pct(k.service_level), secs(k.asa_ms), secs(k.aht_ms), pct(k.owner_reach_rate)]);
-  rows("reps", reps, ([id, r]) => [id, r.answered, secs(r.aht_ms), secs(r.talk_ms), r.offers, r.missed_offers]);
-  const w = report.wrap_up;
-  $("wrap-up").textContent = t("reports.wrapUp", { answered: w.answered, withNote: w.with_note, withoutNote: w.without_note });
+  const dialled = report.outbound.by_agent;
+  rows("reps", reps, ([id, r]) => [id, r.answered, secs(r.aht_ms), secs(r.talk_ms), r.offers, r.missed_offers, dialled[id]?.attempts ?? 0, dialled[id]?.connected ?? 0, pct(dialled[id]?.connect_rate)]);
+  // Wrap-up codes: one column per code given in the range, one row per team, then per rep.
+  const w = report.wrap_up_codes;
+  const codes = Object.keys(w.total);
+  $("wrap-up").querySelector("thead tr").replaceChildren(
+    ...["", "", ...codes].map((text) => {
+      const th = document.createElement("th");
+      th.textContent = text;
+      return th;
+    }),
+  );
+  rows("wrap-up", wrapUpRows(w), ([kind, name, counts]) => [t(`reports.kind.${kind}`), name || (kind === "team" ? t("reports.noTeam") : ""), ...codes.map((code) => counts[code] ?? 0)]);
   const customers = Object.entries(report.cost_per_customer).sort((a, b) => b[1].cost_micros - a[1].cost_micros).slice(0, 200);
   rows("customers", customers, ([id, c]) => [id, c.conversations, secs(c.total_ms), yen(c.cost_micros)]);
   window.reportRendered = { ms: performance.now() - started, charts: Object.keys(charts).length };
   document.body.dataset.rendered = String(Date.now());
 }
 
-/** The report as CSV: one row per period (totals), then one per team and one per rep. */
+/** [kind, name, {code: calls}]: all calls taken, each team, each rep. */
+function wrapUpRows(w) {
+  return [["all", "", w.total], ...Object.entries(w.by_team).map(([n, c]) => ["team", n, c]), ...Object.entries(w.by_agent).map(([n, c]) => ["rep", n, c])];
+}
+
+/** The report as CSV: one row per period (totals), then one per team and one per rep, with
+outbound attempts / connected / connect rate and one column per wrap-up code (calls taken). */
 export function toCsv(report) {
   const quote = (v) => {
     const s = v === null || v === undefined ? "" : String(v);
     return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  const head = ["kind", "name", "offered", "answered", "abandoned", "service_level", "abandonment_rate", "asa_ms", "aht_ms", "owner_reach_rate"];
+  const w = report.wrap_up_codes;
+  const codes = Object.keys(w.total);
+  const head = ["kind", "name", "offered", "answered", "abandoned", "service_level", "abandonment_rate", "asa_ms", "aht_ms", "owner_reach_rate", "outbound_attempts", "outbound_connected", "connect_rate", ...codes.map((c) => `wrap_up:${c}`)];
+  const out_ = (o) => (o ? [o.attempts, o.connected, o.connect_rate] : [0, 0, ""]);
+  const coded = (counts) => codes.map((c) => (counts && counts[c]) || 0);
   const line = (kind, name, k) => [kind, name, k.offered, k.answered, k.abandoned, k.service_level, k.abandonment_rate, k.asa_ms, k.aht_ms, k.owner_reach_rate];
   const out = [head];
-  for (const p of report.periods) out.push(line("period", p.period, p.totals));
-  for (const [name, k] of Object.entries(report.by_team)) out.push(line("team", name, k));
-  for (const [id, r] of Object.entries(report.by_agent)) out.push(["rep", id, "", r.answered, "", "", "", "", r.aht_ms, ""]);
+  for (const p of report.periods) out.push([...line("period", p.period, p.totals), "", "", "", ...codes.map(() => "")]);
+  out.push([...line("all", "", report.totals), ...out_(report.outbound.totals), ...coded(w.total)]);
+  for (const [name, k] of Object.entries(report.by_team)) out.push([...line("team", name, k), ...out_(report.outbound.by_team[name]), ...coded(w.by_team[name] ?? (name === "(none)" ? w.by_team["-"] : undefined))]);
+  const reps = new Set([...Object.keys(report.by_agent), ...Object.keys(report.outbound.by_agent), ...Object.keys(w.by_agent)]);
+  for (const id of [...reps].sort()) {
+    const r = report.by_agent[id] || {};
+    out.push(["rep", id, "", r.answered ?? 0, "", "", "", "", r.aht_ms ?? "", "", ...out_(report.outbound.by_agent[id]), ...coded(w.by_agent[id])]);
+  }
   return out.map((row) => row.map(quote).join(",")).join("\n") + "\n";
 }
 
