@@ -155,6 +155,9 @@ def test_chalice_deploy_runs_each_function_with_the_stacks_role_as_far_as_moto_g
         "CONVERSATION_EVENTS_STREAM_ARN": dynamodb.describe_table(
             TableName=settings.conversations.conversation_events_table
         )["Table"]["LatestStreamArn"],
+        "LIVE_TRANSCRIPTS_STREAM_ARN": dynamodb.describe_table(
+            TableName=settings.transcripts.live_transcripts_table
+        )["Table"]["LatestStreamArn"],
     }
     session.client("sqs").create_queue(QueueName="contact-center-recording-copy")
     done = subprocess.run(
