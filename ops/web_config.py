@@ -155,14 +155,10 @@ def web_handler(config: Path | None, web_dir: Path = WEB_DIR, csp: str = "") -> 
     return Handler
 
 
-def serve_web(
-    port: int, config: Path | None = None, web_dir: Path = WEB_DIR, csp: str = ""
-) -> int:
+def serve_web(port: int, config: Path | None = None, web_dir: Path = WEB_DIR, csp: str = "") -> int:
     """Serve `web_dir` on 127.0.0.1:`port` until interrupted, `/config.js` from `config`,
     with `csp` as every answer's Content-Security-Policy."""
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", port), web_handler(config, web_dir, csp)
-    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), web_handler(config, web_dir, csp))
     with server, contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0
