@@ -148,3 +148,57 @@ def test_an_injected_inline_script_and_handler_are_refused(browser: Any, stack: 
         page.wait_for_timeout(200)
         assert page.evaluate("() => window.timed") is None
         assert ("script-src", "eval") in {(v["directive"], v["blocked"]) for v in _violations(page)}
+
+
+def test_the_real_voice_sdk_reaches_only_hosts_the_policy_allows(
+    browser: Any, stack: Stack
+) -> None:
+    """The other tests' Device is a fake: here the vendored SDK itself starts registering on the
+    Tokyo edge (signalling over wss, Insights, its sounds). The network is not there (no
+    internet), but the policy is checked before any connection, so a host it does not allow
+    would be reported."""
+    import base64
+    import json
+    import time
+
+    def b64(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    now = int(time.time())
+    token = ".".join(
+        [
+            b64({"alg": "HS256", "typ": "JWT", "cty": "twilio-fpa;v=1"}),
+            b64(
+                {
+                    "iss": "SK" + "0" * 32,
+                    "sub": "AC" + "0" * 32,
+                    "exp": now + 600,
+                    "iat": now,
+                    "grants": {"identity": "csp", "voice": {"incoming": {"allow": True}}},
+                }
+            ),
+            "c2lnbmF0dXJl",
+        ]
+    )
+    with watched_page(browser, stack, "/") as (page, console):
+        page.goto(f"{stack.web_url}/")
+        expect(page.locator("#signin")).to_be_visible()
+        sockets: list[str] = []
+        page.on("websocket", lambda ws: sockets.append(ws.url))
+        outcome = page.evaluate(
+            """async (token) => {
+              const device = new Twilio.Device(token, { edge: "tokyo", logLevel: "silent" });
+              const errors = [];
+              device.on("error", (e) => errors.push(String(e && e.message)));
+              device.register().catch((e) => errors.push(String(e && e.message)));
+              await new Promise((r) => setTimeout(r, 2000));
+              device.destroy();
+              return errors;
+            }""",
+            token,
+        )
+        assert sockets, outcome
+        assert all(u.startswith("wss://voice-js.tokyo.twilio.com/") for u in sockets), sockets
+        page.wait_for_timeout(300)
+        assert _violations(page) == []
+        assert console == []
