@@ -138,31 +138,31 @@ def list_conversations() -> Response:
     staff = require_staff(request)
     c = bootstrap.container()
     asked: dict[str, str] = dict(request.query_params or {})
-    # A rep lists their own calls only; `agent=me` is the softphone's "your recent calls".
-    params = audited(
-        request,
-        staff,
-        CONVERSATION_LIST,
-        urlencode(sorted(asked.items())),
-        lambda: scoped_search(asked, staff.agent_id, staff.is_supervisor),
-    )
-    query = search_from_params(params, c.settings.conversations.report_timezone, c.clock())
-    if params.get("text") is not None:
-        # Words said on calls (live transcripts): an agent finds only their own calls'.
-        from chalicelib.transcripts.live import search_transcripts
 
-        found = search_transcripts(
-            c.transcript_store,
-            query.days,
-            query.from_ms,
-            query.to_ms,
-            params["text"],
-            query.limit,
-            only_agent="" if staff.is_supervisor else staff.agent_id,
-        )
-        return json_response({"conversations": found, "next_cursor": None})
-    items, cursor = c.conversations.search(query, params.get("cursor"))
-    return json_response({"conversations": items, "next_cursor": cursor})
+    def search() -> dict[str, Any]:
+        # A rep lists their own calls only; `agent=me` is the softphone's "your recent calls".
+        # Run inside the audited check: a malformed query or cursor is a 400 that records no read.
+        params = scoped_search(asked, staff.agent_id, staff.is_supervisor)
+        query = search_from_params(params, c.settings.conversations.report_timezone, c.clock())
+        if params.get("text") is not None:
+            # Words said on calls (live transcripts): an agent finds only their own calls'.
+            from chalicelib.transcripts.live import search_transcripts
+
+            found = search_transcripts(
+                c.transcript_store,
+                query.days,
+                query.from_ms,
+                query.to_ms,
+                params["text"],
+                query.limit,
+                only_agent="" if staff.is_supervisor else staff.agent_id,
+            )
+            return {"conversations": found, "next_cursor": None}
+        items, cursor = c.conversations.search(query, params.get("cursor"))
+        return {"conversations": items, "next_cursor": cursor}
+
+    body = audited(request, staff, CONVERSATION_LIST, urlencode(sorted(asked.items())), search)
+    return json_response(body)
 
 
 @conversations.route("/conversations/{call_sid}", methods=["GET"], cors=CORS)
