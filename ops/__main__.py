@@ -148,7 +148,7 @@ def cmd_dev_token(args: argparse.Namespace) -> int:
 def cmd_serve_web(args: argparse.Namespace) -> int:
     from ops.web_config import serve_web
 
-    return serve_web(args.port, Path(args.config) if args.config else None)
+    return serve_web(args.port, Path(args.config) if args.config else None, csp=args.csp)
 
 
 def cmd_web_deploy(args: argparse.Namespace) -> int:
@@ -303,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = command("serve-web", cmd_serve_web, "Serve the static web pages on 127.0.0.1.")
     sub.add_argument("--port", type=int, default=8080)
     sub.add_argument("--config", help="file served as /config.js (ops local writes it)")
+    sub.add_argument("--csp", default="", help="Content-Security-Policy header (ops/web_csp.py)")
     sub = command("web-deploy", cmd_web_deploy, "Upload web/ as a new release and make it live.")
     sub.add_argument("--stage", required=True)
     sub = command("web-rollback", cmd_web_rollback, "Make the previous web release live again.")

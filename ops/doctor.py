@@ -59,6 +59,11 @@ Probe = Callable[[str], "int | str"]
 # The company's own closures (BUSINESS_HOURS `closures`) are a list someone must extend; warn
 # this long before the last one passes (issue 18).
 CLOSURES_NOTICE = timedelta(days=90)
+# How to give the app its REST key (docs/deploy.md, "The REST client's API key").
+REST_KEY_FIX = (
+    "create a Restricted API key in the Twilio Console (Voice and TaskRouter permissions, "
+    "docs/deploy.md) and put it in the secret as rest_api_key_sid / rest_api_key_secret"
+)
 
 
 def floor_today() -> date:
@@ -154,7 +159,46 @@ class Doctor:
                 problem, fix = f"could not check: {exc}", "see the error; run the doctor again"
             findings.append(Finding(name, problem, fix))
         findings.append(self.closures())
+        findings.append(self.rest_key())
         return findings
+
+    def rest_key(self) -> Finding:
+        """The app's REST client should use a restricted API key, not the account's auth token
+        (which can do anything, and cannot be rotated without re-signing every webhook check)."""
+        check = "REST client on a restricted API key"
+        try:
+            secret = self.store.secret()
+        except (ClientError, ValueError):
+            return Finding(check, "not checked: the Twilio secret cannot be read", "see above")
+        key_sid = str(secret.get("rest_api_key_sid") or "")
+        if not key_sid or not secret.get("rest_api_key_secret"):
+            return Finding(
+                check,
+                "the app calls Twilio's REST API with the account auth token",
+                REST_KEY_FIX,
+                warning=True,
+            )
+        from twilio.base.exceptions import TwilioRestException
+        from twilio.rest import Client
+
+        client = Client(
+            key_sid,
+            str(secret["rest_api_key_secret"]),
+            account_sid=str(secret.get("account_sid") or ""),
+            http_client=self.twilio_http_client,
+        )
+        try:
+            # Something the app itself reads with the key: its TaskRouter workspace.
+            client.taskrouter.v1.workspaces(self.settings().telephony.twilio_workspace_sid).fetch()
+        except Skip as exc:
+            return Finding(check, f"not checked: {exc}", "fix the problems above first")
+        except TwilioRestException as exc:
+            return Finding(
+                check,
+                f"Twilio refused REST key {key_sid} (HTTP {exc.status}): the app's REST calls fail",
+                REST_KEY_FIX,
+            )
+        return Finding(check)
 
     def aws_credentials(self) -> Iterator[tuple[str, str]]:
         try:

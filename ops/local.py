@@ -28,6 +28,7 @@ from ops.web_config import (
     parse_crm_origins,
     write_web_config,
 )
+from ops.web_csp import content_security_policy
 
 API_PORT = 8000
 MOTO_PORT = 5000
@@ -151,6 +152,7 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
     os.environ["PUBLIC_BASE_URL"] = api_url
     children: list[subprocess.Popen[Any]] = []
     web_config = local_config_path(ports.web, LOG_DIR)
+    csp = ""
 
     def start(args: list[str], log: Path | None = None) -> None:
         output = log.open("ab") if log else None
@@ -173,17 +175,17 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
         if WEB_DIR.is_dir():
             # This stack's own file, served as /config.js: a second stack (the browser tests,
             # on other ports) never rewrites the config of a page a developer has open.
-            write_web_config(
-                web_config,
-                local_web_config(
-                    api_url,
-                    moto_url,
-                    env["AWS_DEFAULT_REGION"],
-                    env["COGNITO_USER_POOL_ID"],
-                    env["COGNITO_CLIENT_ID"],
-                    parse_crm_origins(os.environ.get("CRM_ORIGINS", "")),
-                ),
+            page_config = local_web_config(
+                api_url,
+                moto_url,
+                env["AWS_DEFAULT_REGION"],
+                env["COGNITO_USER_POOL_ID"],
+                env["COGNITO_CLIENT_ID"],
+                parse_crm_origins(os.environ.get("CRM_ORIGINS", "")),
             )
+            write_web_config(web_config, page_config)
+            # The pages are served under the policy their config gives (ops/web_csp.py).
+            csp = content_security_policy(page_config)
         start(
             [
                 sys.executable,
@@ -210,6 +212,8 @@ def run_local_stack(ports: Ports = Ports(), simulate: bool = True) -> int:
                     str(ports.web),
                     "--config",
                     str(web_config),
+                    "--csp",
+                    csp,
                 ]
             )
         wait_for_http(f"{api_url}{webhooks.INCOMING}")

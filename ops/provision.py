@@ -654,6 +654,11 @@ def run_for_stage(
         agents=agents,
         teams=teams,
     )
+    if not credentials.get("rest_api_key_sid"):
+        print(
+            "note: the app calls Twilio's REST API with the auth token; give it a restricted "
+            "API key (docs/deploy.md, 'The REST client's API key')"
+        )
     if agents_file and outcome is not None and code == 0:
         out = write_worker_sids(Path(agents_file), outcome.workers)
         print(f"worker sids written to {out}: python -m ops import-agents {out} --stage {stage}")

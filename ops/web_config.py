@@ -46,6 +46,10 @@ class WebConfig:
     # Origins of CRM pages allowed to ask the softphone to dial (postMessage; web/app/
     # click_to_dial.js). Left out of the file when there are none: nobody may.
     crm_origins: tuple[str, ...] = ()
+    # Where the pages play media from besides their own origin: the recordings bucket's S3
+    # origins (presigned GETs). Not written to config.js: only the page's CSP needs it
+    # (ops/web_csp.py).
+    media_origins: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         cognito = {
@@ -98,6 +102,7 @@ def local_web_config(
         cognito_client_id=client_id,
         cognito_endpoint=moto_url,
         crm_origins=crm_origins,
+        media_origins=(moto_url,),  # moto is the local S3 too
     )
 
 
@@ -120,9 +125,10 @@ def local_config_path(web_port: int, directory: Path = LOCAL_CONFIG_DIR) -> Path
     return directory / f"web-config-{web_port}.js"
 
 
-def web_handler(config: Path | None, web_dir: Path = WEB_DIR) -> type[Any]:
+def web_handler(config: Path | None, web_dir: Path = WEB_DIR, csp: str = "") -> type[Any]:
     """A static file handler for `web_dir` that answers `/config.js` from `config` (uncached:
-    it changes with every start of the stack)."""
+    it changes with every start of the stack), every answer with the `csp` policy
+    (ops/web_csp.py), if any."""
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -139,6 +145,8 @@ def web_handler(config: Path | None, web_dir: Path = WEB_DIR) -> type[Any]:
         def end_headers(self) -> None:
             if self._is_config():
                 self.send_header("Cache-Control", "no-store")
+            if csp:
+                self.send_header("Content-Security-Policy", csp)
             super().end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:
@@ -147,9 +155,10 @@ def web_handler(config: Path | None, web_dir: Path = WEB_DIR) -> type[Any]:
     return Handler
 
 
-def serve_web(port: int, config: Path | None = None, web_dir: Path = WEB_DIR) -> int:
-    """Serve `web_dir` on 127.0.0.1:`port` until interrupted, `/config.js` from `config`."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), web_handler(config, web_dir))
+def serve_web(port: int, config: Path | None = None, web_dir: Path = WEB_DIR, csp: str = "") -> int:
+    """Serve `web_dir` on 127.0.0.1:`port` until interrupted, `/config.js` from `config`,
+    with `csp` as every answer's Content-Security-Policy."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), web_handler(config, web_dir, csp))
     with server, contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0

@@ -68,7 +68,12 @@ class SiteFile:
 
 
 def site_files(web_dir: Path, config: WebConfig) -> list[SiteFile]:
-    """The release's files: web/ minus what is not served, plus this stage's config.js."""
+    """The release's files: web/ minus what is not served, plus this stage's config.js; each
+    page carries the stage's Content-Security-Policy (S3 cannot send it as a header; the
+    release keeps it, so a rollback restores the policy with the config)."""
+    from ops.web_csp import content_security_policy, with_meta_policy
+
+    policy = content_security_policy(config, meta=True)
     files: list[SiteFile] = []
     for path in sorted(web_dir.rglob("*")):
         relative = path.relative_to(web_dir).as_posix()
@@ -80,7 +85,10 @@ def site_files(web_dir: Path, config: WebConfig) -> list[SiteFile]:
             or any(part.startswith(".") for part in relative.split("/"))
         ):
             continue
-        files.append(SiteFile(relative, path.read_bytes()))
+        body = path.read_bytes()
+        if relative.endswith(".html"):
+            body = with_meta_policy(body.decode("utf-8"), policy).encode("utf-8")
+        files.append(SiteFile(relative, body))
     files.append(SiteFile(CONFIG_NAME, config.script().encode("utf-8")))
     return files
 
@@ -300,7 +308,11 @@ def _clients(stage: str) -> tuple[Any, Any, Any]:
 
 
 def stage_web_config(settings: Any) -> WebConfig:
-    """The deployed pages' config.js: the stage's API and Cognito pool."""
+    """The deployed pages' config.js: the stage's API and Cognito pool (and, for their CSP
+    only, the recordings bucket the voicemail player plays from)."""
+    from ops.web_csp import recordings_origins
+
+    endpoint = settings.aws_endpoint_url if settings.is_local else ""
     return WebConfig(
         api_base_url=settings.public_base_url,
         cognito_region=settings.aws_region,
@@ -308,6 +320,9 @@ def stage_web_config(settings: Any) -> WebConfig:
         cognito_client_id=settings.auth.cognito_client_id,
         cognito_endpoint=settings.aws_endpoint_url if settings.is_local else "",
         crm_origins=parse_crm_origins(getattr(settings, "crm_origins", "")),
+        media_origins=recordings_origins(
+            settings.recordings.recordings_bucket, settings.aws_region, endpoint
+        ),
     )
 
 

@@ -61,3 +61,21 @@ def stored_contents(aws: Any) -> dict[str, Any]:
     for name, queue in sqs_backends[DEFAULT_ACCOUNT_ID][aws.region_name].queues.items():
         contents[f"sqs:{name}"] = sorted(str(m.body) for m in queue._messages)
     return contents
+
+
+def writes_besides_denied_reads(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What changed from `before` to `after` (`stored_contents`), leaving out the audit trail's
+    records of denied reads: a read refused with 403 is recorded on purpose
+    (chalicelib/api/supervision.py `audited`: "record the read in the audit trail either way")."""
+    changed: dict[str, Any] = {}
+    for name in sorted(set(before) | set(after)):
+        old, new = set(before.get(name, [])), set(after.get(name, []))
+        if old == new:
+            continue
+        added = new - old
+        if name.endswith("-audit") and old <= new:
+            added = {i for i in added if '"outcome": {"S": "denied"}' not in i}
+            if not added:
+                continue
+        changed[name] = sorted(added) or "items removed or changed"
+    return changed

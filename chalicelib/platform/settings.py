@@ -48,9 +48,36 @@ class _Section(BaseModel):
 
 class TwilioCredentials(_Section):
     account_sid: str
+    # Validates webhook signatures (Twilio signs with it); the REST client's too when the stage
+    # has no REST key below.
     auth_token: str = Field(min_length=1)
+    # A Standard key: signs the softphones' Voice access tokens (a Restricted key cannot:
+    # https://www.twilio.com/docs/iam/api-keys/restricted-api-keys).
     api_key_sid: str = ""
     api_key_secret: str = ""
+    # A Restricted key for the REST client, allowed only what TwilioGateway calls (docs/deploy.md):
+    # Twilio takes the key SID as the Basic auth user and its secret as the password
+    # (https://www.twilio.com/docs/iam/api-keys). Empty: the REST client uses the auth token.
+    rest_api_key_sid: str = ""
+    rest_api_key_secret: str = ""
+
+    @model_validator(mode="after")
+    def _rest_key_whole(self) -> TwilioCredentials:
+        if bool(self.rest_api_key_sid) != bool(self.rest_api_key_secret):
+            raise ValueError("rest_api_key_sid and rest_api_key_secret go together")
+        if self.rest_api_key_sid and not self.rest_api_key_sid.startswith("SK"):
+            raise ValueError("rest_api_key_sid is an API key SID (SK...)")
+        return self
+
+    @property
+    def rest_uses_api_key(self) -> bool:
+        return bool(self.rest_api_key_sid)
+
+    def rest_auth(self) -> tuple[str, str]:
+        """(user, password) for Twilio's REST API: the REST key, else the account's token."""
+        if self.rest_uses_api_key:
+            return self.rest_api_key_sid, self.rest_api_key_secret
+        return self.account_sid, self.auth_token
 
 
 class TelephonySettings(_Section):
@@ -71,6 +98,10 @@ class TelephonySettings(_Section):
     # it in the Twilio secret as api_key_sid / api_key_secret). See LOCAL_API_KEY_SID.
     twilio_api_key_sid: str = ""
     twilio_api_key_secret: str = ""
+    # The REST client's restricted key; only honoured on local stages (deployed stages keep it in
+    # the Twilio secret as rest_api_key_sid / rest_api_key_secret). Empty: the auth token.
+    twilio_rest_api_key_sid: str = ""
+    twilio_rest_api_key_secret: str = ""
     company_number: str = "+81300000000"
     # How national numbers (03-1234-5678) are read.
     default_country: str = "JP"
@@ -478,6 +509,8 @@ def load_twilio_credentials(settings: Settings) -> TwilioCredentials:
             auth_token=telephony.twilio_auth_token or LOCAL_AUTH_TOKEN,
             api_key_sid=telephony.twilio_api_key_sid or LOCAL_API_KEY_SID,
             api_key_secret=telephony.twilio_api_key_secret or LOCAL_API_KEY_SECRET,
+            rest_api_key_sid=telephony.twilio_rest_api_key_sid,
+            rest_api_key_secret=telephony.twilio_rest_api_key_secret,
         )
     # Imported here: the parameters utility pulls in boto3 clients we do not want at cold start
     # for routes that never need a secret.

@@ -84,9 +84,13 @@ class TwilioGateway:
         if self._client is None:
             from twilio.rest import Client
 
+            # On a REST key when the stage has one: the key SID is the Basic auth user, the
+            # requests still name the account (https://www.twilio.com/docs/iam/api-keys).
+            user, password = self._credentials.rest_auth()
             self._client = Client(
-                self._credentials.account_sid,
-                self._credentials.auth_token,
+                user,
+                password,
+                account_sid=self._credentials.account_sid,
                 http_client=self._http_client,
             )
         return self._client

@@ -70,9 +70,15 @@ def account_for(
     from chalicelib.routing.workflow import TeamQueues, queue_expressions, workflow_definition
 
     team_queues = TeamQueues.placeholders(sorted(set(teams)))
+    credentials = load_twilio_credentials(settings)
+    keys = {
+        credentials.api_key_sid: credentials.api_key_secret,
+        credentials.rest_api_key_sid: credentials.rest_api_key_secret,
+    }
     return TwilioAccount(
         account_sid=settings.telephony.twilio_account_sid,
-        auth_token=load_twilio_credentials(settings).auth_token,
+        auth_token=credentials.auth_token,
+        api_keys={sid: secret for sid, secret in keys.items() if sid},
         workspace_sid=settings.telephony.twilio_workspace_sid,
         workflow_sid=settings.telephony.twilio_workflow_sid,
         workflow=workflow_definition(settings, team_queues),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import hmac
 import json
 import re
 import urllib.parse
@@ -153,7 +154,13 @@ class Rest:
             user, _, password = base64.b64decode(header[6:]).decode().partition(":")
         except ValueError:
             return False
-        return user == self.s.account.account_sid and password == self.s.account.auth_token
+        account = self.s.account
+        if user == account.account_sid:
+            return hmac.compare_digest(password, account.auth_token)
+        # An API key: its SID as the user, its secret as the password
+        # (https://www.twilio.com/docs/iam/api-keys); a wrong secret is a 401 like a wrong token.
+        secret = account.api_keys.get(user)
+        return secret is not None and hmac.compare_digest(password, secret)
 
     def _workspace(self, match: re.Match[str]) -> None:
         if match.group("ws") != self.s.account.workspace_sid:

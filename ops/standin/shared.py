@@ -16,6 +16,7 @@ import hashlib
 import random
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -148,6 +149,9 @@ class TwilioAccount:
     # Workspace TimeoutActivitySid: where a worker goes when a reservation times out (None: stays).
     timeout_activity_sid: str | None = None
     workspace_name: str = "contact-center"
+    # API keys of the account (SID -> secret): REST requests may authenticate with one instead
+    # of the auth token (https://www.twilio.com/docs/iam/api-keys).
+    api_keys: Mapping[str, str] = field(default_factory=dict)
 
 
 class Shared:

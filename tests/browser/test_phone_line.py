@@ -11,6 +11,16 @@ from playwright.sync_api import expect
 from tests.browser.conftest import Softphone
 
 
+def wait_until(page: Any, expression: str, timeout_ms: int = 10_000) -> None:
+    """`page.wait_for_function` compiles its predicate in the page, which the pages' CSP refuses
+    (no 'unsafe-eval', ops/web_csp.py); `evaluate` runs from DevTools and is not subject to it."""
+    waited = 0
+    while not page.evaluate(expression):
+        assert waited < timeout_ms, f"not true after {timeout_ms} ms: {expression}"
+        page.wait_for_timeout(50)
+        waited += 50
+
+
 def signed_in(softphone: Softphone, agent_id: str) -> None:
     softphone.open()
     softphone.sign_in(agent_id)
@@ -29,13 +39,13 @@ def test_the_token_is_renewed_before_it_expires_and_after_it_did(
         softphone.fake("window.fakeTwilio.tokenWillExpire()")
     fresh = renewal.value.json()
     assert fresh["identity"] == demo_agents[10]["agent_id"]
-    page.wait_for_function("window.fakeTwilio.entries('device.updateToken').length === 1")
+    wait_until(page, "window.fakeTwilio.entries('device.updateToken').length === 1")
     assert softphone.twilio_log("device.updateToken")[0]["token"] == fresh["token"]
     expect(page.locator("#phone-status")).to_have_attribute("data-status", "ready")
 
     # The token expired anyway (laptop asleep): renew, then register again.
     softphone.fake("window.fakeTwilio.tokenExpired()")
-    page.wait_for_function("window.fakeTwilio.entries('device.register').length === 2")
+    wait_until(page, "window.fakeTwilio.entries('device.register').length === 2")
     assert len(softphone.twilio_log("device.updateToken")) == 2
     assert len(softphone.api("GET", r"^/agents/me/token$")) == 3
     expect(page.locator("#phone-status")).to_have_attribute("data-status", "ready")

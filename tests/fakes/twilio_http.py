@@ -27,6 +27,7 @@ class RecordedRequest:
     params: dict[str, Any]
     data: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    auth_user: str = ""  # the Basic auth user: the account SID, or an API key's SID
 
     @property
     def path(self) -> str:
@@ -48,6 +49,10 @@ Responder = Callable[[RecordedRequest], tuple[Any, ...]]
 class RecordingHttpClient(HttpClient):
     requests: list[RecordedRequest] = field(default_factory=list)
     routes: list[tuple[str, re.Pattern[str], Responder]] = field(default_factory=list)
+    # When set, Basic auth users and their passwords Twilio would accept (the account SID and
+    # its auth token, API key SIDs and their secrets: https://www.twilio.com/docs/iam/api-keys);
+    # anything else is answered 401 / 20003, as Twilio does.
+    accepted_auth: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         import logging
@@ -80,10 +85,20 @@ class RecordingHttpClient(HttpClient):
         allow_redirects: bool = False,
     ) -> Response:
         recorded = RecordedRequest(
-            method.upper(), uri, dict(params or {}), dict(data or {}), dict(headers or {})
+            method.upper(),
+            uri,
+            dict(params or {}),
+            dict(data or {}),
+            dict(headers or {}),
+            auth[0] if auth else "",
         )
         self.requests.append(recorded)
         SESSION_REQUESTS.append(recorded)
+        if self.accepted_auth is not None and (
+            auth is None or self.accepted_auth.get(auth[0]) != auth[1]
+        ):
+            refusal = {"code": 20003, "message": "Authenticate", "status": 401}
+            return Response(401, json.dumps(refusal))
         for route_method, pattern, responder in self.routes:
             if route_method == recorded.method and pattern.search(uri):
                 status, body, *extra = responder(recorded)

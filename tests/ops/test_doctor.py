@@ -57,9 +57,14 @@ def create_stack(aws: Any) -> None:
         )
 
 
+REST_KEY = "SK" + "r" * 32
+REST_SECRET = "s" * 32
+
+
 @pytest.fixture
 def http() -> RecordingHttpClient:
-    return RecordingHttpClient()
+    # Twilio's own check: the account's token, or the REST key's secret, else 401.
+    return RecordingHttpClient(accepted_auth={ACCOUNT: "t" * 32, REST_KEY: REST_SECRET})
 
 
 @pytest.fixture
@@ -80,7 +85,15 @@ def healthy(aws: Any, twilio: FakeTwilioConfig, http: RecordingHttpClient, monke
     monkeypatch.setenv("COMPANY_NUMBER", NUMBER)
     create_stack(aws)
     aws.client("secretsmanager").create_secret(
-        Name=SECRET, SecretString=json.dumps({"account_sid": ACCOUNT, "auth_token": "t" * 32})
+        Name=SECRET,
+        SecretString=json.dumps(
+            {
+                "account_sid": ACCOUNT,
+                "auth_token": "t" * 32,
+                "rest_api_key_sid": REST_KEY,
+                "rest_api_key_secret": REST_SECRET,
+            }
+        ),
     )
     aws.client("ssm").put_parameter(
         Name=f"/contact-center/{STAGE}/public_base_url", Value=BASE, Type="String"
@@ -421,3 +434,45 @@ def test_closures_ending_within_90_days_warn_without_failing(
         today=lambda: date(2027, 10, 4),
     )
     assert {f.check: f for f in early.run()}[check].problem == ""
+
+
+def _secret_with(aws: Any, **changes: Any) -> None:
+    secrets = aws.client("secretsmanager")
+    secret = json.loads(secrets.get_secret_value(SecretId=SECRET)["SecretString"])
+    secret.update(changes)
+    secrets.put_secret_value(
+        SecretId=SECRET, SecretString=json.dumps({k: v for k, v in secret.items() if v})
+    )
+
+
+def test_the_rest_key_is_checked_with_twilio(
+    healthy: Any, examine: Callable[[Any], dict[str, Finding]], http: RecordingHttpClient
+) -> None:
+    finding = examine(healthy)["REST client on a restricted API key"]
+    assert (finding.problem, finding.warning) == ("", False)
+    assert any(r.auth_user == REST_KEY and "/Workspaces/WS" in r.url for r in http.requests)
+
+
+def test_a_stage_on_the_auth_token_for_rest_warns_without_failing(
+    healthy: Any, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    _secret_with(healthy, rest_api_key_sid="", rest_api_key_secret="")
+    findings = examine(healthy)
+    finding = findings["REST client on a restricted API key"]
+    assert finding.warning
+    assert finding.problem == "the app calls Twilio's REST API with the account auth token"
+    assert "rest_api_key_sid" in finding.fix
+    said: list[str] = []
+    assert report(list(findings.values()), said.append) == 0
+    assert said[-1] == "everything checks out, 1 warning(s)"
+
+
+def test_a_rest_key_twilio_refuses_is_a_problem(
+    healthy: Any, examine: Callable[[Any], dict[str, Finding]]
+) -> None:
+    _secret_with(healthy, rest_api_key_secret="not-the-secret")
+    finding = examine(healthy)["REST client on a restricted API key"]
+    assert not finding.ok
+    assert finding.problem == (
+        f"Twilio refused REST key {REST_KEY} (HTTP 401): the app's REST calls fail"
+    )
