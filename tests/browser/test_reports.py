@@ -77,7 +77,7 @@ def test_reports_page_draws_the_week_with_chart_js_and_downloads_csv(
         assert "折り返し依頼" in header
         rep_row = page.locator("#wrap-up tbody tr", has_text=rep)
         cells = rep_row.locator("td").all_inner_texts()
-        assert cells[:2] == ["rep", rep] and cells[header.index("折り返し依頼")] == "1"
+        assert cells[:2] == ["Rep", rep] and cells[header.index("折り返し依頼")] == "1"
         save_screenshot(page, "reports")
         with page.expect_download() as download:
             page.click("#csv")
