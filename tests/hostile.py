@@ -15,9 +15,9 @@ class Route:
 
     @property
     def is_webhook(self) -> bool:
-        from chalicelib.platform.limits import is_webhook
+        from chalicelib.telephony.webhooks import is_twilio_path
 
-        return is_webhook(self.path)
+        return is_twilio_path(self.path)
 
     def concrete(self, value: str = "CF" + "0" * 32) -> str:
         """The path with every placeholder filled (a plausible sid by default)."""

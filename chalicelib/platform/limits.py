@@ -45,13 +45,6 @@ class Refusal:
     message: str
 
 
-def is_webhook(path: str) -> bool:
-    """A route Twilio calls (every one is declared in chalicelib/telephony/webhooks.py)."""
-    from chalicelib.telephony.webhooks import is_twilio_path
-
-    return is_twilio_path(path)
-
-
 def body_size(headers: Mapping[str, str], body: bytes | str | None) -> int:
     """The larger of the stated and the actual size: a lying Content-Length gains nothing."""
     stated = str(headers.get("content-length") or "").strip()
@@ -60,14 +53,14 @@ def body_size(headers: Mapping[str, str], body: bytes | str | None) -> int:
 
 
 def refusal_for(
-    path: str,
+    webhook: bool,
     headers: Mapping[str, str],
     query: Mapping[str, str] | None,
     body: bytes | str | None,
     path_parameters: Mapping[str, str] | None = None,
 ) -> Refusal | None:
-    """Why this request must not be worked on, or None. Reads sizes and header presence only."""
-    webhook = is_webhook(path)
+    """Why this request must not be worked on, or None. Reads sizes and header presence only.
+    `webhook`: a route Twilio calls (the caller knows them: chalicelib/telephony/webhooks.py)."""
     # A webhook without the header cannot be Twilio's: refused before its body is read.
     if webhook and not str(headers.get("x-twilio-signature") or ""):
         return Refusal(403, "ForbiddenError", "missing X-Twilio-Signature")

@@ -50,9 +50,7 @@ def test_signed_but_oversized_form_is_413(twilio: TwilioPoster, aws: Any) -> Non
 
 def test_content_length_cannot_understate_the_body() -> None:
     headers = {"x-twilio-signature": "x", "content-length": "10"}
-    refusal = refusal_for(
-        "/twilio/voice/status", headers, None, b"a" * (MAX_WEBHOOK_BODY_BYTES + 1)
-    )
+    refusal = refusal_for(True, headers, None, b"a" * (MAX_WEBHOOK_BODY_BYTES + 1))
     assert refusal is not None and refusal.status == 413
 
 
