@@ -342,7 +342,7 @@ class Container:
     @cached_property
     def fallback(self) -> Fallback:
         from chalicelib.escalation.fallback import Fallback, settings_from
-        from chalicelib.escalation.prompts import load_prompts
+        from chalicelib.telephony.prompts import load_prompts
 
         s = self.settings
         return Fallback(
@@ -364,8 +364,8 @@ class Container:
 
     @cached_property
     def queue_wait(self) -> QueueWait:
-        from chalicelib.escalation.prompts import load_prompts
         from chalicelib.routing.waiting import QueueWait, settings_from
+        from chalicelib.telephony.prompts import load_prompts
 
         s = self.settings
         return QueueWait(

@@ -16,11 +16,11 @@ voice = Blueprint(__name__)
 @webhook
 def incoming_call() -> Response:
     from chalicelib.escalation.fallback import is_open
-    from chalicelib.escalation.prompts import load_prompts
     from chalicelib.routing import twiml
     from chalicelib.routing.greeting import load_greetings
     from chalicelib.routing.inbound import route_incoming_call
     from chalicelib.telephony.forms import IncomingCall, parse_form
+    from chalicelib.telephony.prompts import load_prompts
 
     form = twilio_form(voice.current_request)
     call = parse_form(IncomingCall, form)

@@ -20,7 +20,6 @@ from pydantic import Field
 from chalicelib.escalation import fallback_twiml
 from chalicelib.escalation.business_hours import BusinessCalendar
 from chalicelib.escalation.domain import CALLBACK, VOICEMAIL, FollowUp
-from chalicelib.escalation.prompts import Prompts
 from chalicelib.escalation.steps import CallFacts, Clock, record_fact
 from chalicelib.platform.errors import StorageUnavailable
 from chalicelib.platform.observability import count, logger
@@ -29,6 +28,7 @@ from chalicelib.routing.plan import Customer, RoutingPlan
 from chalicelib.telephony import webhooks
 from chalicelib.telephony.forms import TwilioForm
 from chalicelib.telephony.phone_numbers import caller_e164, masked
+from chalicelib.telephony.prompts import Prompts
 from chalicelib.telephony.tasks import TaskSnapshot
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from chalicelib.escalation.prompts import Prompts
+from chalicelib.telephony.prompts import Prompts
 
 MENU_SECONDS = 8
 

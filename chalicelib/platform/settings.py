@@ -198,7 +198,7 @@ class EscalationSettings(_Section):
     voicemail_max_seconds: int = Field(default=120, ge=10, le=3600)
     # Business hours JSON (see chalicelib/escalation/business_hours.py); empty: the bundled default.
     business_hours: str = ""
-    # Prompt language (a key of chalicelib/escalation/prompts.json) and optional replacement
+    # Prompt language (a key of chalicelib/telephony/prompts.json) and optional replacement
     # prompts JSON.
     prompt_language: str = "ja-JP"
     prompts: str = ""

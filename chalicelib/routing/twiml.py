@@ -11,9 +11,9 @@ from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from chalicelib.escalation.prompts import Prompts
 from chalicelib.routing.greeting import Greeting
 from chalicelib.routing.plan import RoutingPlan
+from chalicelib.telephony.prompts import Prompts
 
 # Priorities are relative inside one workspace; callbacks and voicemails (later stages) sit below.
 LIVE_CALL_PRIORITY = 10

@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Protocol
 from pydantic import Field, field_validator
 from twilio.twiml.voice_response import VoiceResponse
 
-from chalicelib.escalation.prompts import Prompts
 from chalicelib.platform.errors import TelephonyUnavailable
 from chalicelib.platform.observability import count, logger
 from chalicelib.platform.signatures import callback_url
 from chalicelib.telephony.forms import TwilioForm
+from chalicelib.telephony.prompts import Prompts
 
 if TYPE_CHECKING:
     from chalicelib.platform.settings import Settings

@@ -48,7 +48,7 @@ PRICE_UNIT = "USD"
 # assumption: a busy line is reported a couple of seconds after the call is placed.
 BUSY_AFTER_SECONDS = 2.0
 
-# The fallback menu's key for a callback (chalicelib/escalation/prompts.json), which callers hear.
+# The fallback menu's key for a callback (chalicelib/telephony/prompts.json), which callers hear.
 CALLBACK_KEY = "2"
 # The key for a callback offered while waiting in the queue (chalicelib/routing/waiting.py):
 # the menu's own key, so a caller who hears both never finds them swapped.

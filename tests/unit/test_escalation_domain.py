@@ -1,4 +1,4 @@
-"""The escalation timeline's decisions, business hours and prompts: pure, no AWS, no Twilio."""
+"""The escalation timeline's decisions and business hours: pure, no AWS, no Twilio."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from chalicelib.escalation.domain import (
     enter_stage,
     starts_timeline,
 )
-from chalicelib.escalation.prompts import PROMPT_NAMES, InvalidPrompts, load_prompts
 from chalicelib.presence.domain import AgentState
 from chalicelib.routing.plan import AgentPresence, Stage, TeamPresence
 
@@ -205,19 +204,3 @@ def test_team_overrides_inherit_the_rest() -> None:
 def test_bad_hours_fail_at_load(bad: dict[str, object]) -> None:
     with pytest.raises(InvalidBusinessHours):
         load_calendar(json.dumps(bad))
-
-
-def test_prompts_are_japanese_by_default_and_complete_in_every_language() -> None:
-    ja = load_prompts("ja-JP")
-    assert "営業時間外" in ja.text("outside_hours")
-    assert ja.voice
-    for language in ("ja-JP", "en-US"):
-        prompts = load_prompts(language)
-        assert all(prompts.text(name) for name in PROMPT_NAMES)
-
-
-def test_missing_prompt_or_language_fails_at_load() -> None:
-    with pytest.raises(InvalidPrompts):
-        load_prompts("fr-FR")
-    with pytest.raises(InvalidPrompts):
-        load_prompts("ja-JP", json.dumps({"ja-JP": {"outside_hours": "x"}}))

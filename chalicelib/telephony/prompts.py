@@ -5,6 +5,9 @@ takes it) with the Twilio voice to speak it and one text per prompt. The `PROMPT
 same JSON) replaces it for a stage; `PROMPT_LANGUAGE` picks the language (Japanese by default).
 Every language must carry every prompt, so a missing translation fails at load, not mid-call.
 https://www.twilio.com/docs/voice/twiml/say/text-speech
+
+They live here, below the areas, because routing (the greeting and the wait) and escalation (the
+fallback menu) both speak them, and routing sits below escalation: it may not import it.
 """
 
 from __future__ import annotations
