@@ -53,7 +53,11 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-class _Counts:
+class InboundCounts:
+    """The sums behind one team's (or the floor's) inbound KPIs. Kept as sums, not rates, so
+    parts add up exactly: per team into the floor here, per day into a month in
+    chalicelib/supervision/rollup.py."""
+
     __slots__ = (
         "abandoned",
         "answered",
@@ -96,21 +100,22 @@ class _Counts:
             "owner_reach_rate": _rate(self.owner_answered, self.owner_offered),
         }
 
-
-def _merge(parts: Iterable[_Counts]) -> _Counts:
-    total = _Counts()
-    for p in parts:
-        total.offered += p.offered
-        total.answered += p.answered
-        total.abandoned += p.abandoned
-        total.short_abandons += p.short_abandons
-        total.answered_in_sl += p.answered_in_sl
-        total.handle_ms += p.handle_ms
-        total.longest_wait_ms = max(total.longest_wait_ms, p.longest_wait_ms)
-        total.owner_offered += p.owner_offered
-        total.owner_answered += p.owner_answered
-        total.waits.extend(p.waits)
-    return total
+    @classmethod
+    def total_of(cls, parts: Iterable[InboundCounts]) -> InboundCounts:
+        """The parts added up: sums summed, the longest wait the longest, the waits pooled."""
+        total = cls()
+        for p in parts:
+            total.offered += p.offered
+            total.answered += p.answered
+            total.abandoned += p.abandoned
+            total.short_abandons += p.short_abandons
+            total.answered_in_sl += p.answered_in_sl
+            total.handle_ms += p.handle_ms
+            total.longest_wait_ms = max(total.longest_wait_ms, p.longest_wait_ms)
+            total.owner_offered += p.owner_offered
+            total.owner_answered += p.owner_answered
+            total.waits.extend(p.waits)
+        return total
 
 
 def _local_weekday(started_ms: Any, zone: ZoneInfo) -> int | None:
@@ -132,7 +137,7 @@ def compute(
     weekday from `started_ms` in `timezone`; one without either is left out of the heatmap.
     """
     zone = ZoneInfo(timezone)
-    teams: dict[str, _Counts] = {}
+    teams: dict[str, InboundCounts] = {}
     outcomes: dict[str, int] = defaultdict(int)
     hourly_offered = [0] * 24
     hourly_abandoned = [0] * 24
@@ -186,7 +191,7 @@ def compute(
         team_name = get("team") or NO_TEAM
         team = teams.get(team_name)
         if team is None:
-            team = teams[team_name] = _Counts()
+            team = teams[team_name] = InboundCounts()
         if outcome == "short_abandon":
             team.short_abandons += 1
             continue
@@ -229,7 +234,7 @@ def compute(
         elif abandoned:
             team.abandoned += 1
 
-    total = _merge(teams.values())
+    total = InboundCounts.total_of(teams.values())
     by_agent = {
         agent: {
             "answered": a[0],
@@ -276,7 +281,8 @@ def compute(
     }
 
 
-def _outbound_row(counts: list[int]) -> dict[str, Any]:
+def outbound_summary(counts: list[int]) -> dict[str, Any]:
+    """One row of the outbound KPIs from its sums `[attempts, connected, talk_ms]`."""
     attempts, connected, talk_ms = counts
     return {
         "attempts": attempts,
@@ -309,7 +315,7 @@ def outbound_kpis(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             counts[1] += connected
             counts[2] += talk
     return {
-        "totals": _outbound_row(totals),
-        "by_agent": {a: _outbound_row(c) for a, c in sorted(agents.items()) if a},
-        "by_team": {t: _outbound_row(c) for t, c in sorted(teams.items())},
+        "totals": outbound_summary(totals),
+        "by_agent": {a: outbound_summary(c) for a, c in sorted(agents.items()) if a},
+        "by_team": {t: outbound_summary(c) for t, c in sorted(teams.items())},
     }

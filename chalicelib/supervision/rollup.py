@@ -35,15 +35,14 @@ from chalicelib.conversations.kpis import (
     MISSED_OFFER_OUTCOMES,
     NO_TEAM,
     OFFERED_OUTCOMES,
-    _Counts,
-    _merge,
-    _outbound_row,
+    InboundCounts,
+    outbound_summary,
 )
 from chalicelib.softphone.wrap_up import NO_CODE
 
 ROLLUP_VERSION = 2
 
-# A team's inbound counts, in this order (kpis._Counts's fields; the waits are kept apart).
+# A team's inbound counts, in this order (kpis.InboundCounts's fields; the waits are kept apart).
 _COUNT_FIELDS = (
     "offered",
     "answered",
@@ -233,13 +232,13 @@ class Sums:
         """The report's `totals` and `by_team` (kpis.compute's shape)."""
         teams = {}
         for name, values in self.counts.items():
-            counts = _Counts()
+            counts = InboundCounts()
             for i, field in enumerate(_COUNT_FIELDS):
                 setattr(counts, field, values[i])
             counts.waits = self.waits[name]
             teams[name] = counts
         totals = {
-            **_merge(teams.values()).summary(),
+            **InboundCounts.total_of(teams.values()).summary(),
             "outcomes": dict(sorted(self.outcomes.items())),
             "outbound": self.outbound[0],
             "outbound_answered": self.outbound[1],
@@ -291,9 +290,9 @@ class Sums:
                 for cid, c in sorted(self.customers.items())
             },
             "outbound": {
-                "totals": _outbound_row(dialled_total),
-                "by_agent": {a: _outbound_row(c) for a, c in sorted(dialled.items()) if a},
-                "by_team": {t: _outbound_row(c) for t, c in sorted(dialled_teams.items())},
+                "totals": outbound_summary(dialled_total),
+                "by_agent": {a: outbound_summary(c) for a, c in sorted(dialled.items()) if a},
+                "by_team": {t: outbound_summary(c) for t, c in sorted(dialled_teams.items())},
             },
             "wrap_up_codes": {
                 # Counter.most_common's order: by count (sorted() keeps ties as they came).
