@@ -12,82 +12,26 @@ Modelling choices where Twilio's documentation is silent are marked "assumption:
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from ops.standin import payloads
+from ops.standin.resources import (
+    ACTIVE_CALL,
+    Call,
+    Conference,
+    Participant,
+    TransferPlan,
+)
 from ops.standin.shared import Part, Shared, callback_events
 from ops.standin.truth import CallTruth, TransferTruth
-from ops.standin.voice import ACTIVE_CALL, Call, Voice
 
 # The label our app gives a supervisor's softphone (chalicelib/supervision/monitor.py).
 SUPERVISOR_LABEL_PREFIX = "supervisor:"
 
 if TYPE_CHECKING:
     from ops.standin.delivery import Delivery
-    from ops.standin.recordings import Recorder
-    from ops.standin.taskrouter import TaskRouter
-
-
-@dataclass
-class Participant:
-    call_sid: str
-    label: str
-    end_on_exit: bool
-    muted: bool = False
-    hold: bool = False
-    joined: float = 0.0
-    status: str = "connected"
-    # A participant that joined with its own <Conference statusCallback> gets its own events
-    # there (assumption: Twilio's docs do not say how two participants' callbacks combine).
-    callback: str = ""
-    events: frozenset[str] = frozenset()
-    hold_since: float | None = None
-    left_at: float | None = None
-    # Coaching: only `call_sid_to_coach` hears this participant (a supervisor's whisper).
-    coaching: bool = False
-    call_sid_to_coach: str = ""
-
-
-@dataclass
-class Conference:
-    sid: str
-    friendly_name: str
-    created: float
-    region: str
-    status: str = "init"  # init, in-progress, completed
-    participants: dict[str, Participant] = field(default_factory=dict)
-    callback: str = ""
-    events: frozenset[str] = frozenset()
-    sequence: int = 0
-    record: bool = False
-    recording_channels: int = 2
-    recording_callback: str = ""
-    recording_events: frozenset[str] = frozenset({"completed"})
-    recording_sid: str = ""
-    # Chaos knob, set by a test on a live conference: what goes wrong with its recording (see
-    # Recorder.conference_recorded): "" nothing, "absent" (silent: Twilio keeps an `absent`
-    # recording, error 16102), "failed" (no recording resource at all), "unannounced"
-    # (completed, but its callback never arrives). None of them calls back on `completed`.
-    recording_fault: str = ""
-    started: float | None = None
-    ended: float | None = None
-    task_sid: str = ""
-    # Bumped when a transfer changes how the conversation ends: older end timers are void.
-    end_generation: int = 0
-    transfer_tasks: list[str] = field(default_factory=list)
-
-
-@dataclass
-class TransferPlan:
-    """How the people on a transferred call go on (decided by the population, not by Twilio)."""
-
-    call_sid: str
-    conference_sid: str
-    consult_seconds: float  # warm: the two agents talk this long before the first one leaves
-    remaining_seconds: float  # the customer talks this long with the colleague
-    customer_hangs_up_first: bool = True
+    from ops.standin.ports import RecorderPort, TaskRouterPort, VoicePort
 
 
 class Conferencing(Part):
@@ -95,9 +39,9 @@ class Conferencing(Part):
         self,
         shared: Shared,
         delivery: Delivery,
-        taskrouter: TaskRouter,
-        voice: Voice,
-        recorder: Recorder,
+        taskrouter: TaskRouterPort,
+        voice: VoicePort,
+        recorder: RecorderPort,
     ) -> None:
         super().__init__(shared)
         self.delivery = delivery

@@ -13,6 +13,9 @@ virtual clock (clock.Scheduler):
   TaskRouter's assignment callback), and asynchronous callbacks with chaos applied (duplicates,
   delays that reorder them, first attempts that fail);
 - ops/standin/shared.py: what they share (the account, the clock, the lock, the ground truth).
+The parts call one another, yet none imports another: each names its peers by the Protocols of
+ops/standin/ports.py and passes the resources of ops/standin/resources.py (calls, conferences,
+workers, tasks, reservations, recordings); `Standin` below builds them and hands each its peers.
 The app's REST calls land in `ops/standin/rest.py`, which changes the parts' state.
 
 State is guarded by one re-entrant lock, never held while a request to the app is in flight (the
@@ -25,16 +28,25 @@ import threading
 from typing import Any
 
 from ops.standin.clock import Scheduler
-from ops.standin.conferences import Conference, Conferencing
+from ops.standin.conferences import Conferencing
 from ops.standin.delivery import Delivery
 from ops.standin.live_transcription import LiveTranscription
 from ops.standin.outbound import Dialler
-from ops.standin.recordings import Recorder, Recording
+from ops.standin.recordings import Recorder
+from ops.standin.resources import (
+    Call,
+    CallerPlan,
+    Conference,
+    Recording,
+    Reservation,
+    Task,
+    Worker,
+)
 from ops.standin.shared import Activity, Agents, Chaos, Shared, Stats, TwilioAccount
-from ops.standin.taskrouter import Reservation, Task, TaskRouter, Worker
+from ops.standin.taskrouter import TaskRouter
 from ops.standin.transport import Transport
 from ops.standin.truth import GroundTruth, TransferTruth
-from ops.standin.voice import Call, CallerPlan, Voice
+from ops.standin.voice import Voice
 
 # Imported from here by the harness, the rehearsal and the tests.
 __all__ = ["Activity", "Agents", "CallerPlan", "Chaos", "Standin", "TwilioAccount"]
@@ -64,9 +76,7 @@ class Standin:
         self.conferencing = Conferencing(
             self.shared, self.delivery, self.taskrouter, self.voice, self.recorder
         )
-        self.live_transcription = LiveTranscription(
-            self.shared, self.delivery, self.voice, self.conferencing
-        )
+        self.live_transcription = LiveTranscription(self.shared, self.delivery, self.voice)
         self.taskrouter.voice = self.voice
         self.taskrouter.conferencing = self.conferencing
         self.voice.conferencing = self.conferencing

@@ -36,9 +36,8 @@ from urllib.parse import urlsplit
 from ops.standin.shared import Part, Shared
 
 if TYPE_CHECKING:
-    from ops.standin.conferences import Conferencing
     from ops.standin.delivery import Delivery
-    from ops.standin.voice import Voice
+    from ops.standin.ports import VoicePort
 
 # Virtual seconds between utterances (each party in turn).
 LINE_SECONDS = 7.0
@@ -86,13 +85,10 @@ def iso(epoch: float) -> str:
 
 
 class LiveTranscription(Part):
-    def __init__(
-        self, shared: Shared, delivery: Delivery, voice: Voice, conferencing: Conferencing
-    ) -> None:
+    def __init__(self, shared: Shared, delivery: Delivery, voice: VoicePort) -> None:
         super().__init__(shared)
         self.delivery = delivery
         self.voice = voice
-        self.conferencing = conferencing
         self.sessions: dict[str, Session] = {}
         # What each call's parties said, by call sid (the rehearsal's ground truth).
         self.spoken: dict[str, list[Spoken]] = {}

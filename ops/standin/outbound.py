@@ -16,13 +16,13 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.telephony import webhooks
+from ops.standin.resources import ACTIVE_CALL, Call
 from ops.standin.shared import Part, Shared
-from ops.standin.voice import ACTIVE_CALL, Call
 
 if TYPE_CHECKING:
-    from ops.standin.conferences import Conference, Conferencing
     from ops.standin.delivery import Delivery
-    from ops.standin.voice import Voice
+    from ops.standin.ports import ConferencingPort, VoicePort
+    from ops.standin.resources import Conference
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class OutboundTruth:
 
 class Dialler(Part):
     def __init__(
-        self, shared: Shared, delivery: Delivery, voice: Voice, conferencing: Conferencing
+        self, shared: Shared, delivery: Delivery, voice: VoicePort, conferencing: ConferencingPort
     ) -> None:
         super().__init__(shared)
         self.delivery = delivery

@@ -7,31 +7,15 @@ conference's recordings (`for_conference`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ops.standin import payloads
+from ops.standin.resources import Recording
 from ops.standin.shared import Part, Shared
 
 if TYPE_CHECKING:
-    from ops.standin.conferences import Conference
     from ops.standin.delivery import Delivery
-
-
-@dataclass
-class Recording:
-    sid: str
-    created: float
-    start: float
-    duration: int
-    channels: int
-    source: str
-    status: str = "completed"
-    call_sid: str = ""
-    conference_sid: str = ""
-    deleted: bool = False
-    # Why an `absent` recording is absent (Twilio's error dictionary), None otherwise.
-    error_code: int | None = None
+    from ops.standin.resources import Conference
 
 
 class Recorder(Part):

@@ -24,11 +24,16 @@ from typing import Any, ClassVar
 from chalicelib.platform.settings import TASK_TIMEOUT_MAX
 from chalicelib.telephony import webhooks
 from ops.standin import payloads
-from ops.standin.conferences import Conference, Participant
 from ops.standin.engine import Standin
-from ops.standin.recordings import Recording
-from ops.standin.taskrouter import Reservation, Task, Worker
-from ops.standin.voice import Call
+from ops.standin.resources import (
+    Call,
+    Conference,
+    Participant,
+    Recording,
+    Reservation,
+    Task,
+    Worker,
+)
 from ops.standin.wav import recording_wav
 
 JSON = "application/json"

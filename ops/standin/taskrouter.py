@@ -12,93 +12,27 @@ Modelling choices where Twilio's documentation is silent are marked "assumption:
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.telephony import webhooks
 from ops.standin import payloads
 from ops.standin.expressions import evaluate, lookup
+from ops.standin.resources import ACTIVE_CALL, Reservation, Task, Worker
 from ops.standin.shared import Activity, Part, Shared
 from ops.standin.truth import Offer
-from ops.standin.voice import ACTIVE_CALL
 
 if TYPE_CHECKING:
-    from ops.standin.conferences import Conference, Conferencing
     from ops.standin.delivery import Delivery
-    from ops.standin.outbound import Dialler
-    from ops.standin.voice import Voice
-
-
-@dataclass
-class Worker:
-    sid: str
-    name: str
-    attributes: dict[str, Any]
-    activity_sid: str
-    activity_since: float
-    idle_since: float
-    reservation_sid: str | None = None
-    task_sid: str | None = None
-    date_created: float = 0.0
-
-    @property
-    def agent_id(self) -> str:
-        return str(self.attributes.get("agent_id") or self.name)
-
-
-@dataclass
-class Task:
-    sid: str
-    attributes: dict[str, Any]
-    priority: int
-    timeout: int
-    created: float
-    workflow_sid: str
-    channel: str = "voice"
-    status: str = "pending"  # pending, reserved, assigned, wrapping, completed, canceled
-    targets: list[dict[str, Any]] = field(default_factory=list)
-    filter_name: str = ""
-    target_index: int = 0
-    target_expired: bool = False
-    on_default: bool = False
-    queue_sid: str = ""
-    queue_entered: float = 0.0
-    generation: int = 0  # bumped on every re-route: stale target timers are ignored
-    excluded: set[str] = field(default_factory=set)
-    reservations: list[str] = field(default_factory=list)
-    reason: str = ""
-    call_sid: str = ""
-    worker_sid: str = ""
-    updated: float = 0.0
-
-    def etag(self) -> str:
-        """The task's version, as the ETag header carries it. Twilio's is opaque; a digest of
-        what an update can change moves whenever the task does (assumption: an A-B-A change
-        gives A's tag back, where Twilio's counter would not)."""
-        state = json.dumps([self.status, self.attributes, self.priority], sort_keys=True)
-        return hashlib.sha256(state.encode()).hexdigest()[:16]
-
-
-@dataclass
-class Reservation:
-    sid: str
-    task_sid: str
-    worker_sid: str
-    created: float
-    status: str = (
-        "pending"  # pending accepted rejected timeout canceled rescinded wrapping completed
-    )
-    agent_call_sid: str = ""
-    instruction: dict[str, Any] = field(default_factory=dict)
+    from ops.standin.ports import ConferencingPort, DiallerPort, VoicePort
+    from ops.standin.resources import Conference
 
 
 class TaskRouter(Part):
     # Bound by ops/standin/engine.py once every part exists (they call one another).
-    voice: Voice
-    conferencing: Conferencing
-    dialler: Dialler | None = None
+    voice: VoicePort
+    conferencing: ConferencingPort
+    dialler: DiallerPort | None = None
     # Whether an event callback answered 5xx is delivered again. TaskRouter asks for a 204
     # within 15 s and documents no retry (https://www.twilio.com/docs/taskrouter/api/event/
     # reference), so the rehearsal plays both: True (retried) and False (the event is lost).

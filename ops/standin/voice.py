@@ -14,25 +14,19 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from chalicelib.telephony import webhooks
 from ops.standin import payloads
+from ops.standin.resources import ACTIVE_CALL, Call
 from ops.standin.shared import Part, Shared, callback_events, url_path
 from ops.standin.truth import CallTruth
 
 if TYPE_CHECKING:
-    from ops.standin.conferences import Conferencing
     from ops.standin.delivery import Delivery
-    from ops.standin.outbound import Dialler
-    from ops.standin.recordings import Recorder
-    from ops.standin.taskrouter import Reservation, TaskRouter, Worker
-
-# Paths of the app Twilio is configured to call (phone number).
-
-ACTIVE_CALL = {"queued", "ringing", "in-progress"}
+    from ops.standin.ports import ConferencingPort, DiallerPort, RecorderPort, TaskRouterPort
+    from ops.standin.resources import CallerPlan, Reservation, Worker
 
 # What a call leg costs, on the Call resource: `price` is null while the call is live and "May
 # not be immediately available" after it completes; then it is the charge, negative (Twilio's
@@ -60,63 +54,17 @@ WAIT_VERBS = frozenset({"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "
 WAIT_RETRY_SECONDS = 10.0
 
 
-@dataclass
-class Call:
-    sid: str
-    from_: str
-    to: str
-    direction: str
-    created: float
-    role: str  # customer or agent
-    status: str = "queued"
-    answered_at: float | None = None
-    ended_at: float | None = None
-    status_callback: str = ""
-    status_events: frozenset[str] = frozenset({"completed"})
-    sequence: int = 0
-    verbs: list[ET.Element] = field(default_factory=list)
-    doc_url: str = ""
-    task_sid: str = ""
-    enqueue_action: str = ""
-    dial_action: str = ""  # <Dial action>: requested when the leg leaves its conference
-    enqueued_at: float | None = None
-    wait_url: str = ""  # <Enqueue waitUrl>, requested while the call waits
-    wait_verbs: list[ET.Element] = field(default_factory=list)
-    wait_doc_url: str = ""
-    conference_sid: str = ""
-    reservation_sid: str = ""
-    worker_sid: str = ""
-    parent_call_sid: str = ""
-    plan: CallerPlan | None = None
-    generation: int = 0  # bumped when the call's TwiML is replaced (redirect)
-
-
-@dataclass
-class CallerPlan:
-    """What one caller will do. Decided up front from the seed, so a run can be repeated."""
-
-    caller: str
-    patience: float  # seconds from placing the call until they give up waiting
-    talk_seconds: float
-    hangs_up_first: bool = True
-    digits: str = ""  # what they key in at a <Gather> ("" = nothing)
-    wait_digits: str = ""  # what they key in at a <Gather> while queued ("" = keep waiting)
-    voicemail_seconds: float = 20.0
-    answers_callback: bool = True
-    customer_id: str = ""
-    owner_agent_id: str = ""
-    team: str = ""
-    scenario: str = ""
-    transfer_to: str = ""  # the agent should transfer the call to this agent (if supported)
-
-
 class Voice(Part):
     # Bound by ops/standin/engine.py once every part exists (they call one another).
-    conferencing: Conferencing
-    dialler: Dialler | None = None
+    conferencing: ConferencingPort
+    dialler: DiallerPort | None = None
 
     def __init__(
-        self, shared: Shared, delivery: Delivery, taskrouter: TaskRouter, recorder: Recorder
+        self,
+        shared: Shared,
+        delivery: Delivery,
+        taskrouter: TaskRouterPort,
+        recorder: RecorderPort,
     ) -> None:
         super().__init__(shared)
         self.delivery = delivery

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from ops.standin.conferences import Conference, Participant
 from ops.standin.engine import CallerPlan
 from ops.standin.harness import Stack
+from ops.standin.resources import Conference, Participant
 from tests.standin.floor import available_floor
 
 
