@@ -4,13 +4,26 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup openapi dynalite run test lint typecheck bench bench-presence clean web-vendor
+.PHONY: setup openapi dynalite run test lint typecheck bench bench-presence clean web-vendor lock
 
+# Every package, the transitive ones and pip itself included, is pinned with its hashes
+# (requirements.txt: what the Lambda bundles; requirements-dev.txt: that plus the tooling), and
+# installed in pip's hash-checking mode: a file that differs from the one locked is refused.
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
+
+# Re-lock after editing requirements.in or requirements-dev.in (the direct dependencies, by hand).
+# pip-compile keeps every pin already in the .txt files unless asked to upgrade
+# (`make lock LOCK_ARGS=--upgrade-package=twilio`); pip-tools runs from its own venv so the lock
+# tool never enters the locked set.
+LOCK_VENV := .venv-lock
+LOCK_FLAGS := --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || ($(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet pip-tools==7.7.0)
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements.txt requirements.in
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) --allow-unsafe $(LOCK_ARGS) -o requirements-dev.txt requirements-dev.in
 
 # Twilio's OpenAPI description (npm @twilio/cli-core, pinned in tests/openapi/package.json):
 # tests/openapi checks every request we send and every stand-in reply against it.
@@ -58,4 +71,4 @@ web-vendor:
 	cd web && npm install --package-lock-only --no-audit --no-fund && npm ci --no-audit --no-fund && node scripts/vendor.mjs
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache tests/openapi/node_modules ops/dynalite-npm/node_modules
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .ruff_cache .mypy_cache tests/openapi/node_modules ops/dynalite-npm/node_modules

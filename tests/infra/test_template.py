@@ -405,3 +405,24 @@ def test_both_streams_bisect_limit_retries_and_keep_failures(
     assert 0 < props["MaximumRetryAttempts"] <= 10
     destination = props["DestinationConfig"]["OnFailure"]["Destination"]
     assert destination == {"Fn::GetAtt": ["StreamFailureQueue", "Arn"]}
+
+
+# Sized by `python -m ops bench memory` (docs/hardening.md, "Memory, measured"): a fresh process
+# answering its first incoming call peaked at 81 MB and spent 0.68 s of CPU; Lambda gives CPU in
+# proportion to memory (one vCPU at 1,769 MB), so at the default 128 MB that cold start alone
+# would take ~9 s of Twilio's 15 s webhook budget. Workers peaked at 81-84 MB.
+MEMORY_FLOORS = {
+    "APIHandler": 1024,
+    "EscalationEnterStage": 512,
+    "EscalationFallback": 512,
+    "CopyWorker": 1024,
+}
+EVERY_FUNCTION_FLOOR = 256
+
+
+def test_functions_have_the_memory_the_measurements_call_for(packaged: dict[str, Any]) -> None:
+    functions = resources_of(packaged, "AWS::Serverless::Function")
+    for name, floor in MEMORY_FLOORS.items():
+        assert functions[name]["Properties"]["MemorySize"] >= floor, name
+    for name, function in functions.items():
+        assert function["Properties"].get("MemorySize", 128) >= EVERY_FUNCTION_FLOOR, name
