@@ -11,12 +11,13 @@ and the Lambda permission that lets API Gateway call the handler.
 What stays may refer to what left. Chalice names its resources deterministically
 (chalice/deploy/appgraph.py: `<app_name>-<stage>` for the API handler, `<app_name>-<stage>-<name>`
 for every other function), so a reference to a function becomes that name, or its ARN (as an
-Fn::Join). The REST API's id is not deterministic: Chalice makes it,
-`.chalice/deployed/<stage>.json` records it, and the stack takes it back as the parameter
-`ChaliceRestApiId`; what names the API (the WAF association, the public URL parameter, the outputs) exists only once that parameter is
-set (`ops deploy` sets it right after its `chalice deploy`). Any other reference to a removed
-resource is refused with `UnknownReference`: a template change that this transform does not
-understand must fail the deploy, not deploy a dangling stack.
+Fn::Join). The REST API's id is not deterministic: Chalice makes it, and
+`.chalice/deployed/<stage>.json` records it; the stack takes it back as the parameter
+`ChaliceRestApiId`. What names the API (the WAF association, the public URL parameter, the
+outputs) exists only once that parameter is set: `ops deploy` sets it right after its
+`chalice deploy`. Any other reference to a removed resource is refused (`UnknownReference`):
+a template change this transform does not understand must fail the deploy, not deploy a
+dangling stack.
 """
 
 from __future__ import annotations
