@@ -95,9 +95,7 @@ class _Rewriter:
             return _join(self._text(value["Ref"], None, where))
         if set(value) == {"Fn::GetAtt"}:
             target = value["Fn::GetAtt"]
-            logical, attribute = (
-                target if isinstance(target, list) else str(target).split(".", 1)
-            )
+            logical, attribute = target if isinstance(target, list) else str(target).split(".", 1)
             if logical in self.removed:
                 return _join(self._text(logical, attribute, where))
             return value
