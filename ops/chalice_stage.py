@@ -198,7 +198,7 @@ class ChaliceRun:
     def plan(self, deployment: Deployment) -> list[str]:
         _template(deployment)
         if not built(deployment.options):
-            raise Blocked("runs once the package is built")
+            return [f"chalice deploy --stage {deployment.stage}: release of the new package"]
         release = release_id(deployment)
         live = ChaliceReleases(deployment).history().live
         if live == release and deployed_api_id(deployment.config_file, deployment.stage):

@@ -12,9 +12,9 @@ way AWS does. So this fake, at the boto3 client boundary:
   and the public URL parameter, and lists them among the stack's resources like AWS does;
 - keeps the template as sent (GetTemplate TemplateStage=Original), answers UpdateStack with the
   same template and parameters with AWS's ValidationError "No updates are to be performed.";
-- fails a create or update on demand (`fail_next`): the stack ends ROLLBACK_COMPLETE (a first
-  create) or UPDATE_ROLLBACK_COMPLETE, with a *_FAILED event carrying the resource's reason, as
-  DescribeStackEvents shows it.
+- fails a create or update on demand (`fail_next`; `fail_next_update` for the next update only):
+  the stack ends ROLLBACK_COMPLETE (a first create) or UPDATE_ROLLBACK_COMPLETE, with a *_FAILED
+  event carrying the resource's reason, as DescribeStackEvents shows it.
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ class MotoStacks:
         self.extra: dict[str, list[dict[str, Any]]] = {}
         self.failed: dict[str, dict[str, Any]] = {}  # stack name -> its fake failed state
         self.fail_next: tuple[str, str] | None = None  # (logical id, reason)
+        self.fail_next_update: tuple[str, str] | None = None  # the same, for an update only
         self.calls: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
@@ -146,6 +147,8 @@ class MotoStacks:
                 },
                 "UpdateStack",
             )
+        if self.fail_next_update:
+            self.fail_next, self.fail_next_update = self.fail_next_update, None
         if self.fail_next:
             self._fail(
                 name, "UPDATE", "UPDATE_ROLLBACK_COMPLETE", json.loads(request["TemplateBody"])
