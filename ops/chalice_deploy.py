@@ -267,7 +267,24 @@ class ChaliceDeploy:
         missing = sorted(k for k, v in stage_parameters(deployment).items() if stored.get(k) != v)
         if missing:
             todo.append(f"store {len(missing)} resource name(s) in SSM: {', '.join(missing)}")
+        if self._deployed_to_restore(deployment) is not None:
+            todo.append(
+                f"restore .chalice/deployed/{deployment.stage}.json (what chalice deploy made "
+                "for this stage) from the artifacts bucket"
+            )
         return todo
+
+    def _deployed_to_restore(self, deployment: Deployment) -> bytes | None:
+        """This checkout has no record of the stage's API and event sources, the artifacts
+        bucket has: without it `chalice deploy` would make a second API and second mappings
+        (it finds functions by name, everything else by that record)."""
+        if deployment.options.pipeline:
+            return None
+        from ops.chalice_stage import ChaliceReleases, deployed_file
+
+        if deployed_file(deployment.config_file, deployment.stage).is_file():
+            return None
+        return ChaliceReleases(deployment).kept_deployed()
 
     def apply(self, deployment: Deployment) -> None:
         template = self._template(deployment)
@@ -279,6 +296,13 @@ class ChaliceDeploy:
         for name, value in stage_parameters(deployment).items():
             if stored.get(name) != value:
                 store.put_parameter(name, value)
+        kept = self._deployed_to_restore(deployment)
+        if kept is not None:
+            from ops.chalice_stage import deployed_file
+
+            path = deployed_file(deployment.config_file, deployment.stage)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(kept)
 
 
 def without_generated(value: Any) -> Any:

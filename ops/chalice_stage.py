@@ -151,6 +151,7 @@ class ChaliceReleases:
         self.s3 = deployment.client("s3")
         self.bucket = deployment.artifacts_bucket()
         self.key = f"{deployment.stage}/chalice/history.json"
+        self.deployed_key = f"{deployment.stage}/chalice/deployed.json"
 
     def history(self) -> ChaliceHistory:
         try:
@@ -165,6 +166,19 @@ class ChaliceReleases:
     def save(self, history: ChaliceHistory) -> None:
         body = {"live": history.live, "releases": history.releases, "log": history.log[-200:]}
         self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=json.dumps(body).encode())
+
+    def keep_deployed(self, path: Path) -> None:
+        """Chalice's record of what it made (not in git: .gitignore), for another checkout."""
+        self.s3.put_object(Bucket=self.bucket, Key=self.deployed_key, Body=path.read_bytes())
+
+    def kept_deployed(self) -> bytes | None:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=self.deployed_key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+                return None
+            raise
+        return bytes(body["Body"].read())
 
     def record(self, entry: dict[str, Any], action: str = "deploy") -> None:
         history = self.history()
@@ -217,9 +231,9 @@ class ChaliceRun:
             raise StepFailed(
                 f"chalice deployed {sorted(functions)}, the package has {sorted(expected)}"
             )
-        ChaliceReleases(deployment).record(
-            {"release": release, "code": _code_key(template), "functions": functions}
-        )
+        releases = ChaliceReleases(deployment)
+        releases.keep_deployed(deployed_file(deployment.config_file, deployment.stage))
+        releases.record({"release": release, "code": _code_key(template), "functions": functions})
         deployment.say(f"    functions release {release}: {len(functions)} function(s)")
 
 

@@ -352,3 +352,23 @@ def test_rollback_after_a_bare_chalice_deploy_goes_to_the_release_before_the_las
     live = ChaliceReleases(owned).history().find(ChaliceReleases(owned).history().live)
     assert rollback_functions(owned, to=live["release"]) == 0
     assert all(f["CodeSha256"] == code_sha(owned, live["code"]) for f in functions(owned).values())
+
+
+def test_another_checkout_gets_chalices_record_back_before_any_chalice_deploy(
+    owned: Deployment, files: dict[str, Path]
+) -> None:
+    import shutil
+
+    from ops.chalice_stage import deployed_file
+
+    assert deploy(owned, files)[0] == "exit 0"
+    api = deployed_api_id(files["config"], STAGE)
+    # .chalice/deployed/ is not in git: a fresh checkout has no record of the API or mappings.
+    shutil.rmtree(deployed_file(files["config"], STAGE).parent)
+    out = deploy(owned, files)
+    text = "\n".join(out)
+    assert out[0] == "exit 0", text
+    assert f"restore .chalice/deployed/{STAGE}.json" in text
+    assert deployed_api_id(files["config"], STAGE) == api
+    assert owned.chalice.runs == 1  # type: ignore[attr-defined]
+    assert len(functions(owned)) == 14 and len(mappings(owned)) == 4
