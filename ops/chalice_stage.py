@@ -194,8 +194,10 @@ class ChaliceReleases:
 
 
 def release_id(deployment: Deployment) -> str:
-    """The code as packaged and the stage's config as `chalice deploy` reads it."""
-    stage = json.loads(deployment.config_file.read_text())
+    """The code as packaged and the stage's config as `chalice deploy` reads it (the top level
+    and this stage: another stage's settings are not this one's release)."""
+    config = json.loads(deployment.config_file.read_text())
+    stage = {**config, "stages": {deployment.stage: config["stages"][deployment.stage]}}
     digest = hashlib.sha256(fingerprint(deployment.options.inputs_root).encode())
     digest.update(json.dumps(stage, sort_keys=True).encode())
     return digest.hexdigest()[:12]

@@ -485,7 +485,8 @@ class Stack:
 
             # What `ops rollback` goes back to (a rollback records itself there).
             release = StackReleases(deployment).record(self._template(deployment))
-            deployment.say(f"    functions release {release}")
+            what = "functions" if deployment.options.pipeline else "stack template"
+            deployment.say(f"    {what} release {release}")
 
     def wait(self, deployment: Deployment, since: str | None, deleting: bool = False) -> None:
         """Until the stack settles: every new event printed as it comes, and on failure the

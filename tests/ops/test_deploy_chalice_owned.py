@@ -372,3 +372,22 @@ def test_another_checkout_gets_chalices_record_back_before_any_chalice_deploy(
     assert deployed_api_id(files["config"], STAGE) == api
     assert owned.chalice.runs == 1  # type: ignore[attr-defined]
     assert len(functions(owned)) == 14 and len(mappings(owned)) == 4
+
+
+def test_what_ops_deploy_writes_into_the_config_is_not_a_package_input(
+    owned: Deployment, files: dict[str, Path], tmp_path: Path
+) -> None:
+    from ops.deploy import fingerprint
+
+    original = files["config"].read_text()
+    assert deploy(owned, files)[0] == "exit 0"
+    written = files["config"].read_text()
+    stage = json.loads(written)["stages"][STAGE]
+    assert stage["lambda_functions"]["copy_worker"]["reserved_concurrency"] == 5
+    assert stage["environment_variables"]["RECORDING_COPY_QUEUE_ARN"].startswith("arn:aws:sqs:")
+    roots = []
+    for name, body in (("before", original), ("after", written)):
+        (tmp_path / name / ".chalice").mkdir(parents=True)
+        (tmp_path / name / ".chalice" / "config.json").write_text(body)
+        roots.append(fingerprint(tmp_path / name, (".chalice/config.json",)))
+    assert roots[0] == roots[1]
