@@ -236,6 +236,15 @@ def test_chalice_deploy_makes_the_functions_once_with_the_stacks_roles_then_upda
     # Every function once, with the role the stack made for it, the size the template gives.
     assert {name: f["Role"] for name, f in first.items()} == roles
     assert (first["copy_worker"]["MemorySize"], first["copy_worker"]["Timeout"]) == (1024, 300)
+    # Chalice made no role or policy of its own: every role in the account is one of the stack's.
+    stack_roles = {
+        r["PhysicalResourceId"]
+        for r in deployment.client("cloudformation").list_stack_resources(
+            StackName=f"contact-center-{STAGE}"
+        )["StackResourceSummaries"]
+        if r["ResourceType"] == "AWS::IAM::Role"
+    }
+    assert {r["RoleName"] for r in session.client("iam").list_roles()["Roles"]} == stack_roles
     # The consumers read the stack's own streams and queue (none of the local placeholders).
     sources = {
         m["EventSourceArn"] for m in lambda_.list_event_source_mappings()["EventSourceMappings"]
