@@ -18,8 +18,17 @@ that stage, two things must come from the stack and not from a second copy:
   resource names there too, and puts SETTINGS_PARAMETER_PATH in the stage's
   environment_variables.
 
-Generated keys (`manage_iam_role`, `iam_role_arn`) are left out of the package fingerprint
-(ops/deploy.py): `chalice package` merges our own roles over them either way.
+On a chalice-owned stage (the default of `ops deploy`: the stack holds no function, see
+ops/stage_template.py) it writes, besides, what the template would have given the functions and
+Chalice's config can say (https://aws.github.io/chalice/topics/configfile.html, lambda_functions):
+`lambda_memory_size`, `lambda_timeout` and `reserved_concurrency` of the functions
+infra/resources.json overrides, from those same overrides; and, in the stage's
+environment_variables, the stack's stream and queue ARNs the app's event sources read when
+Chalice imports it (chalice/cli/factory.py applies the stage's environment_variables before
+importing app.py), so a bare `chalice deploy` binds the consumers to the stack's streams and queue.
+
+Generated keys are left out of the package fingerprint (ops/deploy.py): `chalice package`
+merges the template's own values over them either way.
 """
 
 from __future__ import annotations
@@ -33,6 +42,20 @@ from ops.deployed import StageStore, parameter_path, stack_name, stack_settings
 
 GENERATED_KEYS = frozenset({"manage_iam_role", "iam_role_arn"})
 API_HANDLER = ("APIHandler", "api_handler")
+# Template property -> the Chalice config key that says the same per function.
+CONFIG_OF = {
+    "MemorySize": "lambda_memory_size",
+    "Timeout": "lambda_timeout",
+    "ReservedConcurrentExecutions": "reserved_concurrency",
+}
+# The variable each event-source function's source is read from when Chalice imports the app
+# (chalicelib/api/agents.py, conversations.py, transcripts.py, recordings.py).
+SOURCE_VARIABLES = {
+    "PresenceStream": "PRESENCE_STREAM_ARN",
+    "ConversationStream": "CONVERSATION_EVENTS_STREAM_ARN",
+    "TranscriptStream": "LIVE_TRANSCRIPTS_STREAM_ARN",
+    "CopyWorker": "RECORDING_COPY_QUEUE_ARN",
+}
 
 
 def chalice_name(logical_id: str) -> str:
@@ -55,6 +78,108 @@ def function_roles(template: dict[str, Any]) -> dict[str, str]:
     return roles
 
 
+def function_overrides() -> dict[str, dict[str, Any]]:
+    """chalice function name -> {config key: template value} for what infra/resources.json
+    overrides in a function and Chalice's config can express (values may be a Ref)."""
+    from ops.deploy import RESOURCES
+
+    overrides: dict[str, dict[str, Any]] = {}
+    for logical, resource in json.loads(RESOURCES.read_text())["Resources"].items():
+        if "Type" in resource:
+            continue  # a resource of its own, not an override of one of Chalice's
+        properties = resource.get("Properties", {})
+        found = {CONFIG_OF[k]: v for k, v in properties.items() if k in CONFIG_OF}
+        if found:
+            overrides[chalice_name(logical)] = found
+    return overrides
+
+
+class StackValues:
+    """Values of template expressions as the deployed stack has them: parameters, resources'
+    ids, and the few attributes the functions' settings need. Anything else is refused."""
+
+    def __init__(self, deployment: Deployment, template: dict[str, Any]) -> None:
+        self.deployment = deployment
+        cloudformation = deployment.client("cloudformation")
+        name = stack_name(deployment.stage)
+        stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        defaults = {
+            k: str(v["Default"])
+            for k, v in template.get("Parameters", {}).items()
+            if "Default" in v
+        }
+        given = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+        self.parameters = {**defaults, **given}
+        self.resources: dict[str, tuple[str, str]] = {}
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=name):
+            for resource in page["StackResourceSummaries"]:
+                self.resources[resource["LogicalResourceId"]] = (
+                    resource.get("ResourceType", ""),
+                    resource.get("PhysicalResourceId", ""),
+                )
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, str | int | bool):
+            return value
+        if isinstance(value, dict) and set(value) == {"Ref"}:
+            if value["Ref"] in self.parameters:
+                return self.parameters[value["Ref"]]
+            return self._physical(value["Ref"])
+        if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+            logical, attribute = value["Fn::GetAtt"]
+            return self._attribute(logical, attribute)
+        if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+            whole = re.fullmatch(r"\$\{(\w+)\.(\w+)\}", str(value["Fn::Sub"]))
+            if whole:
+                return self._attribute(whole.group(1), whole.group(2))
+        raise Blocked(f"cannot resolve {json.dumps(value)} from the stack")
+
+    def _physical(self, logical: str) -> str:
+        if logical not in self.resources:
+            raise Blocked(f"runs once the stack has {logical}")
+        return self.resources[logical][1]
+
+    def _attribute(self, logical: str, attribute: str) -> str:
+        kind = self.resources.get(logical, ("", ""))[0]
+        physical = self._physical(logical)
+        if kind == "AWS::SQS::Queue" and attribute == "Arn":
+            sqs = self.deployment.client("sqs")
+            found = sqs.get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])
+            return str(found["Attributes"]["QueueArn"])
+        if kind == "AWS::DynamoDB::Table" and attribute == "StreamArn":
+            table = self.deployment.client("dynamodb").describe_table(TableName=physical)
+            return str(table["Table"]["LatestStreamArn"])
+        raise Blocked(f"cannot resolve {logical}.{attribute} ({kind}) from the stack")
+
+
+def event_sources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Logical id of each function with a stream or queue event -> that event's properties."""
+    found: dict[str, dict[str, Any]] = {}
+    for logical, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event.get("Type") in ("DynamoDB", "SQS"):
+                if logical in found:
+                    raise Blocked(f"{logical} has two stream/queue events: not handled")
+                found[logical] = event["Properties"]
+    return found
+
+
+def source_arns(values: StackValues, template: dict[str, Any]) -> dict[str, str]:
+    """The variables the app's event sources read at import -> the stack's ARNs."""
+    arns: dict[str, str] = {}
+    for logical, properties in event_sources(template).items():
+        if logical not in SOURCE_VARIABLES:
+            raise Blocked(
+                f"{logical} has an event source the app reads from no known variable: add it "
+                "to ops/chalice_deploy.py SOURCE_VARIABLES"
+            )
+        source = properties.get("Stream", properties.get("Queue"))
+        arns[SOURCE_VARIABLES[logical]] = str(values.resolve(source))
+    return arns
+
+
 def role_arns(deployment: Deployment) -> dict[str, str]:
     """Role logical id -> its ARN, as the stack made it."""
     iam = deployment.client("iam")
@@ -69,7 +194,8 @@ def role_arns(deployment: Deployment) -> dict[str, str]:
 
 
 def stage_config(deployment: Deployment, template: dict[str, Any]) -> dict[str, Any]:
-    """The stage's section of .chalice/config.json with the generated keys filled in."""
+    """The stage's section of .chalice/config.json with the generated keys filled in (and, on a
+    chalice-owned stage, the functions' sizes and the event sources' ARNs)."""
     config = json.loads(deployment.config_file.read_text())
     stage = json.loads(json.dumps(config["stages"][deployment.stage]))
     arns = role_arns(deployment)
@@ -80,9 +206,16 @@ def stage_config(deployment: Deployment, template: dict[str, Any]) -> dict[str, 
         entry = functions.setdefault(function, {})
         entry["manage_iam_role"] = False
         entry["iam_role_arn"] = arns[role]
-    stage.setdefault("environment_variables", {})["SETTINGS_PARAMETER_PATH"] = parameter_path(
-        deployment.stage
-    )
+    variables = stage.setdefault("environment_variables", {})
+    variables["SETTINGS_PARAMETER_PATH"] = parameter_path(deployment.stage)
+    if deployment.options.pipeline:
+        return stage  # type: ignore[no-any-return]
+    values = StackValues(deployment, template)
+    for function, settings in function_overrides().items():
+        entry = functions.setdefault(function, {})
+        for key, value in settings.items():
+            entry[key] = int(values.resolve(value))
+    variables.update(source_arns(values, template))
     return stage  # type: ignore[no-any-return]
 
 
@@ -115,7 +248,11 @@ class ChaliceDeploy:
         return template
 
     def plan(self, deployment: Deployment) -> list[str]:
-        deployment.settings()  # Blocked until the stack is there
+        from ops.deploy import DONE
+
+        # Not deployment.settings(): a chalice-owned stage has no public URL before its API.
+        if deployment.stack_status() not in DONE:
+            raise Blocked("runs once the stack is deployed")
         template = self._template(deployment)
         todo: list[str] = []
         current = json.loads(deployment.config_file.read_text())["stages"][deployment.stage]
@@ -130,7 +267,24 @@ class ChaliceDeploy:
         missing = sorted(k for k, v in stage_parameters(deployment).items() if stored.get(k) != v)
         if missing:
             todo.append(f"store {len(missing)} resource name(s) in SSM: {', '.join(missing)}")
+        if self._deployed_to_restore(deployment) is not None:
+            todo.append(
+                f"restore .chalice/deployed/{deployment.stage}.json (what chalice deploy made "
+                "for this stage) from the artifacts bucket"
+            )
         return todo
+
+    def _deployed_to_restore(self, deployment: Deployment) -> bytes | None:
+        """This checkout has no record of the stage's API and event sources, the artifacts
+        bucket has: without it `chalice deploy` would make a second API and second mappings
+        (it finds functions by name, everything else by that record)."""
+        if deployment.options.pipeline:
+            return None
+        from ops.chalice_stage import ChaliceReleases, deployed_file
+
+        if deployed_file(deployment.config_file, deployment.stage).is_file():
+            return None
+        return ChaliceReleases(deployment).kept_deployed()
 
     def apply(self, deployment: Deployment) -> None:
         template = self._template(deployment)
@@ -142,12 +296,34 @@ class ChaliceDeploy:
         for name, value in stage_parameters(deployment).items():
             if stored.get(name) != value:
                 store.put_parameter(name, value)
+        kept = self._deployed_to_restore(deployment)
+        if kept is not None:
+            from ops.chalice_stage import deployed_file
+
+            path = deployed_file(deployment.config_file, deployment.stage)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(kept)
 
 
 def without_generated(value: Any) -> Any:
     """A config with the keys this module writes left out (for the package fingerprint)."""
+    value = _without(value, GENERATED_KEYS | set(SOURCE_VARIABLES.values()))
+    for stage in value.get("stages", {}).values() if isinstance(value, dict) else []:
+        functions = stage.get("lambda_functions", {})
+        for function, settings in function_overrides().items():
+            for key in settings:
+                functions.get(function, {}).pop(key, None)
+        # An entry left empty was made by this module: as if it had never been written.
+        for function in [name for name, entry in functions.items() if entry == {}]:
+            functions.pop(function)
+        if "lambda_functions" in stage and not functions:
+            stage.pop("lambda_functions")
+    return value
+
+
+def _without(value: Any, keys: set[str] | frozenset[str]) -> Any:
     if isinstance(value, dict):
-        return {k: without_generated(v) for k, v in value.items() if k not in GENERATED_KEYS}
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
     if isinstance(value, list):
-        return [without_generated(v) for v in value]
+        return [_without(v, keys) for v in value]
     return value

@@ -102,6 +102,9 @@ class Options:
     artifacts_bucket: str = ""
     build_dir: Path | None = None
     inputs_root: Path = ROOT  # the project `chalice package` packages
+    # The stack owns the functions and the API too (the packaged template as it is): for
+    # pipelines. Else (the default) `chalice deploy` owns them (ops/chalice_stage.py).
+    pipeline: bool = False
 
     @property
     def build(self) -> Path:
@@ -116,6 +119,7 @@ class Deployment:
     options: Options
     say: Say = print
     packager: Packager = field(default_factory=ChalicePackager)
+    chalice: Any = None  # ops.chalice_stage.ChaliceDeployer; the real CLI when None
     twilio_http_client: Any = None
     probe: Callable[[str], int | str] | None = None
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
@@ -353,12 +357,18 @@ class Package:
         deployment.say(f"    packaged: s3://{bucket}/{key}")
 
 
-def stack_parameters(options: Options) -> dict[str, str]:
-    return {
+def stack_parameters(options: Options, config_file: Path = CHALICE_CONFIG) -> dict[str, str]:
+    parameters = {
         "Stage": options.stage,
         "AlarmEmail": options.alarm_email,
         "PublicBaseUrl": options.public_base_url,
     }
+    if not options.pipeline:
+        from ops.chalice_stage import deployed_api_id
+        from ops.stage_template import API_ID_PARAMETER
+
+        parameters[API_ID_PARAMETER] = deployed_api_id(config_file, options.stage)
+    return parameters
 
 
 def _as_dict(body: Any) -> Any:
@@ -379,9 +389,9 @@ class Stack:
         self.parameters = parameters
 
     def _parameters(self, deployment: Deployment) -> dict[str, str]:
-        return (
-            self.parameters if self.parameters is not None else stack_parameters(deployment.options)
-        )
+        if self.parameters is not None:
+            return self.parameters
+        return stack_parameters(deployment.options, deployment.config_file)
 
     def _template(self, deployment: Deployment) -> dict[str, Any]:
         if self.template is not None:
@@ -390,7 +400,14 @@ class Stack:
         if not path.is_file():
             raise Blocked("runs once the package is built")
         template: dict[str, Any] = json.loads(path.read_text())
-        return template
+        if deployment.options.pipeline:
+            return template
+        from ops.stage_template import UnknownReference, chalice_owned
+
+        try:
+            return chalice_owned(template, _app_name(deployment.config_file))
+        except UnknownReference as exc:
+            raise StepFailed(f"the stage's template: {exc}") from exc
 
     def _deployed(self, deployment: Deployment) -> tuple[Any, dict[str, str]]:
         cloudformation = deployment.client("cloudformation")
@@ -418,6 +435,7 @@ class Stack:
         if self.template is None and not built(deployment.options):
             return [f"update stack {name} with the new package"]
         template, parameters = self._deployed(deployment)
+        _same_shape(deployment, template)
         wanted = self._parameters(deployment)
         changed = [k for k, v in wanted.items() if parameters.get(k, "") != v]
         if template != self._template(deployment):
@@ -467,7 +485,8 @@ class Stack:
 
             # What `ops rollback` goes back to (a rollback records itself there).
             release = StackReleases(deployment).record(self._template(deployment))
-            deployment.say(f"    functions release {release}")
+            what = "functions" if deployment.options.pipeline else "stack template"
+            deployment.say(f"    {what} release {release}")
 
     def wait(self, deployment: Deployment, since: str | None, deleting: bool = False) -> None:
         """Until the stack settles: every new event printed as it comes, and on failure the
@@ -509,6 +528,26 @@ class Stack:
         )
 
 
+def chalice_owned_stack(template: dict[str, Any]) -> bool:
+    """The deployed template is a chalice-owned stage's (ops/stage_template.py)."""
+    from ops.stage_template import API_ID_PARAMETER
+
+    return API_ID_PARAMETER in template.get("Parameters", {})
+
+
+def _same_shape(deployment: Deployment, deployed: dict[str, Any]) -> None:
+    """Switching a live stage between the two shapes would delete its functions and the API
+    Twilio calls (or make a second set): refused, never done on the side."""
+    if chalice_owned_stack(deployed) == (not deployment.options.pipeline):
+        return
+    now = "chalice-owned" if chalice_owned_stack(deployed) else "--pipeline"
+    raise StepFailed(
+        f"stack {stack_name(deployment.stage)} is a {now} stage; run the deploy "
+        + ("without --pipeline" if now == "chalice-owned" else "with --pipeline")
+        + " (changing a live stage's shape is not automated: docs/deploy.md, 'Two shapes')"
+    )
+
+
 def _events_since(cloudformation: Any, name: str, since: str | None) -> list[dict[str, Any]]:
     """The stack's events after `since`, oldest first (DescribeStackEvents is newest first)."""
     newer: list[dict[str, Any]] = []
@@ -523,6 +562,10 @@ def _events_since(cloudformation: Any, name: str, since: str | None) -> list[dic
 def _last_event_id(cloudformation: Any, name: str) -> str | None:
     events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
     return str(events[0]["EventId"]) if events else None
+
+
+def _app_name(config_file: Path) -> str:
+    return str(json.loads(config_file.read_text())["app_name"])
 
 
 class Secret:
@@ -685,18 +728,36 @@ class Staff:
         deployment.say(f"    {report(self._sync(deployment, True))[-1]}")
 
 
-def steps() -> list[Step]:
+def steps(pipeline: bool = False) -> list[Step]:
     from ops.chalice_deploy import ChaliceDeploy
+    from ops.chalice_stage import ApiStack, ChaliceRun, Tune
 
+    if pipeline:
+        # The functions and the API are the stack's; `chalice deploy` gets the roles and
+        # settings last, for a development copy (docs/deploy.md, "Two shapes").
+        return [
+            Package(),
+            Stack(),
+            Secret(),
+            Provision(),
+            Directory(),
+            Pages(),
+            Staff(),
+            ChaliceDeploy(),
+        ]
+    # Chalice's functions and API must exist before Twilio is pointed at the API's URL.
     return [
         Package(),
         Stack(),
+        ChaliceDeploy(),
+        ChaliceRun(),
+        ApiStack(),
+        Tune(),
         Secret(),
         Provision(),
         Directory(),
         Pages(),
         Staff(),
-        ChaliceDeploy(),
     ]
 
 
@@ -716,7 +777,7 @@ def run(deployment: Deployment, plan_only: bool, chosen: list[Step] | None = Non
             say(f"  - {line}")
         say("nothing was changed")
         return 2
-    todo = chosen if chosen is not None else steps()
+    todo = chosen if chosen is not None else steps(deployment.options.pipeline)
     pending = 0
     for number, step in enumerate(todo, start=1):
         say(f"[{number}/{len(todo)}] {step.title}")
@@ -792,6 +853,7 @@ def run_for_stage(args: Any) -> int:
         alarm_email=args.alarm_email,
         public_base_url=args.public_base_url,
         artifacts_bucket=args.artifacts_bucket,
+        pipeline=args.pipeline,
     )
     return run(Deployment(boto3.session.Session(), options), plan_only=args.plan)
 
@@ -799,6 +861,12 @@ def run_for_stage(args: Any) -> int:
 def add_arguments(sub: Any) -> None:
     sub.add_argument("--stage", required=True, help="the stage to deploy: dev, prod")
     sub.add_argument("--plan", action="store_true", help="print what would be done; change nothing")
+    sub.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="the stack owns the functions and the API too (the packaged template as it is); "
+        "default: `chalice deploy` owns them, for day-to-day `chalice deploy --stage S`",
+    )
     sub.add_argument(
         "--agents",
         default="agents.csv",

@@ -1,5 +1,9 @@
 """`python -m ops rollback --stage S [--to RELEASE]`: the functions and the pages, one release back.
 
+A chalice-owned stage (the default of `ops deploy`) rolls its functions back by their code: every
+function gets the zip of the earlier release back (ops/chalice_stage.py, `rollback_functions`);
+the stack (tables, roles...) stays as it is. What follows is the `--pipeline` shape's way.
+
 The functions go back by their packaged template, not by Lambda versions and aliases. Chalice's
 package makes unversioned AWS::Serverless::Function resources that API Gateway, the streams,
 the queue and the state machine call by their plain ARNs; moving them to aliases would mean an
@@ -120,26 +124,17 @@ def rollback(deployment: Deployment, to: str = "", pages: bool = True) -> int:
     from ops.web_deploy import rollback as web_rollback
 
     say = deployment.say
-    releases = StackReleases(deployment)
-    try:
-        history = releases.history()
-        target = to or history.previous()
-        template = releases.template(target)
-    except StepFailed as exc:
-        say(f"rollback: {exc}")
-        return 2
-    say(f"[1/2] functions: release {history.live or '-'} -> {target}")
-    stack = Stack(template=template, parameters=deployed_parameters(deployment))
-    try:
-        if stack.plan(deployment):
-            stack.apply(deployment)
-        else:
-            say("    the stack already runs that release")
-    except (StepFailed, ClientError) as exc:
-        say(f"    FAILED: {exc}")
-        return 1
-    releases.record(template, action="rollback")
-    say("    done")
+    if _chalice_owned(deployment):
+        from ops.chalice_stage import rollback_functions
+
+        code = rollback_functions(deployment, to)
+        if code:
+            return code
+        say("    done")
+    else:
+        code = _rollback_stack(deployment, to)
+        if code:
+            return code
     if not pages:
         return 0
     say("[2/2] pages")
@@ -156,6 +151,42 @@ def rollback(deployment: Deployment, to: str = "", pages: bool = True) -> int:
         say(f"    not rolled back: {exc}")
         return 0
     say(f"    live: {outcome.release} (was {outcome.previous})")
+    return 0
+
+
+def _chalice_owned(deployment: Deployment) -> bool:
+    from ops.deploy import _as_dict, chalice_owned_stack
+
+    body = deployment.client("cloudformation").get_template(
+        StackName=stack_name(deployment.stage), TemplateStage="Original"
+    )
+    return chalice_owned_stack(_as_dict(body["TemplateBody"]))
+
+
+def _rollback_stack(deployment: Deployment, to: str) -> int:
+    """A --pipeline stage: the stack goes back to an earlier packaged template."""
+    say = deployment.say
+    releases = StackReleases(deployment)
+    try:
+        history = releases.history()
+        target = to or history.previous()
+        template = releases.template(target)
+    except StepFailed as exc:
+        say(f"rollback: {exc}")
+        return 2
+    say(f"[1/2] functions: release {history.live or '-'} -> {target}")
+    stack = Stack(template=template, parameters=deployed_parameters(deployment))
+    deployment.options.pipeline = True  # the stack's own shape
+    try:
+        if stack.plan(deployment):
+            stack.apply(deployment)
+        else:
+            say("    the stack already runs that release")
+    except (StepFailed, ClientError) as exc:
+        say(f"    FAILED: {exc}")
+        return 1
+    releases.record(template, action="rollback")
+    say("    done")
     return 0
 
 

@@ -10,6 +10,7 @@ fraction of a cent per thousand recordings, and needs no orchestration. See docs
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,11 @@ recordings = Blueprint(__name__)
 
 # Deployed stages: the queue infra/resources.json creates, and Settings.recordings_queue.
 COPY_QUEUE_NAME = "contact-center-recording-copy"
+# Chalice binds the worker when it imports the app, with the stage's environment_variables
+# applied (chalice/cli/factory.py, load_chalice_app): `ops deploy` writes the stack's queue ARN
+# there for `chalice deploy`. `chalice package` binds it in the template instead
+# (infra/resources.json, CopyWorker), so there the name only fills the slot.
+COPY_QUEUE_ARN = os.environ.get("RECORDING_COPY_QUEUE_ARN") or None
 TRANSCRIBE_FINISHED = {
     "source": ["aws.transcribe"],
     "detail-type": ["Transcribe Job State Change"],
@@ -63,7 +69,9 @@ def _flush_metrics() -> None:
         metrics.flush_metrics()
 
 
-@recordings.on_sqs_message(queue=COPY_QUEUE_NAME, batch_size=1)
+@recordings.on_sqs_message(
+    queue=None if COPY_QUEUE_ARN else COPY_QUEUE_NAME, queue_arn=COPY_QUEUE_ARN, batch_size=1
+)
 def copy_worker(event: SQSEvent) -> None:
     """Copy one recording per message. Raising returns the message to the queue for a retry;
     after the queue's maxReceiveCount it moves to the dead-letter queue, which alarms."""

@@ -12,9 +12,9 @@ way AWS does. So this fake, at the boto3 client boundary:
   and the public URL parameter, and lists them among the stack's resources like AWS does;
 - keeps the template as sent (GetTemplate TemplateStage=Original), answers UpdateStack with the
   same template and parameters with AWS's ValidationError "No updates are to be performed.";
-- fails a create or update on demand (`fail_next`): the stack ends ROLLBACK_COMPLETE (a first
-  create) or UPDATE_ROLLBACK_COMPLETE, with a *_FAILED event carrying the resource's reason, as
-  DescribeStackEvents shows it.
+- fails a create or update on demand (`fail_next`; `fail_next_update` for the next update only):
+  the stack ends ROLLBACK_COMPLETE (a first create) or UPDATE_ROLLBACK_COMPLETE, with a *_FAILED
+  event carrying the resource's reason, as DescribeStackEvents shows it.
 """
 
 from __future__ import annotations
@@ -58,11 +58,18 @@ def _refs(value: Any) -> set[str]:
     return found
 
 
+# Types moto's CloudFormation does not model (it skips them with a warning), so a Fn::GetAtt of
+# one fails the whole stack there ("references undefined resource"): left out with what names them.
+UNMODELLED = {"AWS::CloudWatch::Alarm"}
+
+
 def for_moto(template: dict[str, Any]) -> dict[str, Any]:
-    """The packaged template as far as moto takes it."""
+    """The packaged template (or a chalice-owned stage's) as far as moto takes it."""
     resources = template["Resources"]
     dropped = {
-        k for k, r in resources.items() if r["Type"].startswith(SAM) or r["Type"] in MADE_HERE
+        k
+        for k, r in resources.items()
+        if r["Type"].startswith(SAM) or r["Type"] in MADE_HERE | UNMODELLED
     }
     while True:
         more = {k for k, r in resources.items() if k not in dropped and _refs(r) & dropped}
@@ -87,6 +94,7 @@ class MotoStacks:
         self.extra: dict[str, list[dict[str, Any]]] = {}
         self.failed: dict[str, dict[str, Any]] = {}  # stack name -> its fake failed state
         self.fail_next: tuple[str, str] | None = None  # (logical id, reason)
+        self.fail_next_update: tuple[str, str] | None = None  # the same, for an update only
         self.calls: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
@@ -139,6 +147,8 @@ class MotoStacks:
                 },
                 "UpdateStack",
             )
+        if self.fail_next_update:
+            self.fail_next, self.fail_next_update = self.fail_next_update, None
         if self.fail_next:
             self._fail(
                 name, "UPDATE", "UPDATE_ROLLBACK_COMPLETE", json.loads(request["TemplateBody"])
@@ -236,12 +246,15 @@ class MotoStacks:
             Name=f"contact-center/{stage}/twilio", SecretString=secret["SecretString"]
         )["ARN"]
         made.append(("TwilioSecret", "AWS::SecretsManager::Secret", arn))
-        url = parameters.get("PublicBaseUrl") or (
-            f"https://{uuid.uuid4().hex[:10]}.execute-api.ap-northeast-1.amazonaws.com/api"
-        )
-        name = f"/contact-center/{stage}/public_base_url"
-        self.session.client("ssm").put_parameter(Name=name, Value=url, Type="String")
-        made.append(("PublicBaseUrlParameter", "AWS::SSM::Parameter", name))
+        if "PublicBaseUrlParameter" not in for_moto(template)["Resources"]:
+            # Packaged: it names the SAM API moto drops. A chalice-owned stage's names the
+            # API Chalice made (a parameter), and moto makes it once that is set.
+            url = parameters.get("PublicBaseUrl") or (
+                f"https://{uuid.uuid4().hex[:10]}.execute-api.ap-northeast-1.amazonaws.com/api"
+            )
+            name = f"/contact-center/{stage}/public_base_url"
+            self.session.client("ssm").put_parameter(Name=name, Value=url, Type="String")
+            made.append(("PublicBaseUrlParameter", "AWS::SSM::Parameter", name))
         # moto's CloudFormation ignores PointInTimeRecoverySpecification; AWS applies it.
         dynamodb = self.session.client("dynamodb")
         for resource in self.moto.list_stack_resources(StackName=f"contact-center-{stage}")[

@@ -94,7 +94,33 @@ def stage(
     files: dict[str, Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Deployment:
+    """A stage deployed with `--pipeline`: the stack owns the functions and the API too."""
+    return make_stage(aws, twilio_http, sam_template, files, monkeypatch, pipeline=True)
+
+
+@pytest.fixture
+def owned(
+    aws: Any,
+    twilio_account: FakeTwilioConfig,
+    twilio_http: RecordingHttpClient,
+    sam_template: dict[str, Any],
+    files: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Deployment:
+    """A chalice-owned stage (the default shape): `chalice deploy` owns the functions and API."""
+    return make_stage(aws, twilio_http, sam_template, files, monkeypatch, pipeline=False)
+
+
+def make_stage(
+    aws: Any,
+    twilio_http: RecordingHttpClient,
+    sam_template: dict[str, Any],
+    files: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    pipeline: bool,
+) -> Deployment:
     from ops.standin.strict_cognito import install
+    from tests.fakes.chalice import FakeChalice
 
     install()
     # The stage's environment as `chalice package` bakes it (deployed_settings reads the
@@ -102,17 +128,20 @@ def stage(
     monkeypatch.setenv("WEB_ORIGIN", SITE)
     monkeypatch.setenv("COMPANY_NUMBER", NUMBER)
     said: list[str] = []
+    session = StageSession(aws)
     deployment = Deployment(
-        StageSession(aws),
+        session,
         Options(
             stage=STAGE,
             agents=files["agents"],
             supervisors=files["supervisors"],
             build_dir=files["build"],
             inputs_root=files["inputs"],
+            pipeline=pipeline,
         ),
         say=said.append,
         packager=ChaliceOutput(sam_template),
+        chalice=FakeChalice(session, sam_template),
         twilio_http_client=twilio_http,
         probe=lambda url: 403,
         environ={"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN},

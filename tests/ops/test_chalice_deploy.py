@@ -3,9 +3,9 @@
 The first test checks what `ops deploy` writes (ops/chalice_deploy.py) against the packaged
 template on moto: every function of the app runs, under `chalice deploy`, with the role the
 template gives it, and the settings a function would read (config environment + SSM) are the
-deployed ones. The second runs the real `chalice deploy` against a moto server, as far as moto
-goes: every function is created with the stack's role; moto's API Gateway then fails on
-Chalice's swagger (ImportRestApi wants `info.description`, a moto limit).
+deployed ones. The second runs the real `chalice deploy` against a moto server on a
+chalice-owned stage, twice: `ops deploy`'s steps make the functions once with the stack's roles,
+then a bare `chalice deploy` after a code change updates the same functions in place.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pytest
 
 from chalicelib.platform.settings import Settings
 from ops.chalice_deploy import ChaliceDeploy, chalice_name, function_roles
+from ops.chalice_stage import ApiStack, ChaliceRun, Tune, deployed_api_id
 from ops.deploy import Deployment, Options, Package, Stack
 from ops.deployed import StageStore, deployed_settings
 from tests.fakes.cloudformation import StageSession
@@ -109,14 +110,90 @@ def moto_server(monkeypatch: pytest.MonkeyPatch) -> Any:
     server.stop()
 
 
-def test_chalice_deploy_runs_each_function_with_the_stacks_role_as_far_as_moto_goes(
-    moto_server: str, sam_template: dict[str, Any], tmp_path: Path
+@pytest.fixture
+def api_gateway_imports_swagger(monkeypatch: pytest.MonkeyPatch) -> None:
+    """API Gateway imports OpenAPI 2.0 (Swagger) definitions as well as 3.0, the way Chalice
+    sends them (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-import-api.html),
+    and `info.description` is optional (https://swagger.io/specification/v2/#info-object).
+    moto 5 takes only 3.x and requires the description. What moto reads of a definition (paths,
+    methods, responses, x-amazon-apigateway-integration) has the same shape in both versions,
+    so the definition is handed to moto as 3.0 with those points put right, and a MOCK
+    integration is taken without a URI as API Gateway does; nothing else."""
+    from moto.apigateway.models import APIGatewayBackend
+
+    put = APIGatewayBackend.put_rest_api
+
+    def as_openapi3(api_doc: dict[str, Any]) -> dict[str, Any]:
+        if api_doc.get("swagger") != "2.0":
+            return api_doc
+        return {**{k: v for k, v in api_doc.items() if k != "swagger"}, "openapi": "3.0.1"}
+
+    def import_rest_api(self: Any, api_doc: dict[str, Any], fail_on_warnings: bool) -> Any:
+        info = api_doc["info"]
+        api = self.create_rest_api(name=info["title"], description=info.get("description"))
+        put(self, api.id, as_openapi3(api_doc), fail_on_warnings=fail_on_warnings)
+        return api
+
+    def put_rest_api(
+        self: Any, function_id: str, api_doc: dict[str, Any], *args: Any, **kw: Any
+    ) -> Any:
+        return put(self, function_id, as_openapi3(api_doc), *args, **kw)
+
+    integrate = APIGatewayBackend.put_integration
+
+    def put_integration(
+        self: Any,
+        function_id: str,
+        resource_id: str,
+        method_type: str,
+        integration_type: str,
+        uri: str | None = None,
+        integration_method: str | None = None,
+        **kw: Any,
+    ) -> Any:
+        # A MOCK integration (Chalice's CORS preflight) has no URI and no HTTP method: both are
+        # required only for the HTTP and AWS types
+        # (https://docs.aws.amazon.com/apigateway/latest/api/API_PutIntegration.html).
+        return integrate(
+            self,
+            function_id,
+            resource_id,
+            method_type,
+            integration_type,
+            uri,
+            integration_method,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    monkeypatch.setattr(APIGatewayBackend, "put_integration", put_integration)
+    monkeypatch.setattr(APIGatewayBackend, "import_rest_api", import_rest_api)
+    monkeypatch.setattr(APIGatewayBackend, "put_rest_api", put_rest_api)
+
+
+def chalice_deploy(project: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "chalice"), "deploy", "--stage", STAGE],
+        cwd=project,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_chalice_deploy_makes_the_functions_once_with_the_stacks_roles_then_updates_them(
+    moto_server: str,
+    api_gateway_imports_swagger: None,
+    sam_template: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
     session = boto3.session.Session(region_name="ap-northeast-1")
     project = tmp_path / "project"
     (project / ".chalice").mkdir(parents=True)
-    for name in ("app.py", "chalicelib", "requirements.txt"):
+    for name in ("chalicelib", "requirements.txt"):
         (project / name).symlink_to(ROOT / name)
+    (project / "app.py").write_text((ROOT / "app.py").read_text())
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     config["stages"][STAGE]["environment_variables"].update(WEB_ORIGIN=SITE, COMPANY_NUMBER=NUMBER)
     config["stages"][STAGE]["lambda_functions"]["export_conversations"].pop("layers")
@@ -137,47 +214,73 @@ def test_chalice_deploy_runs_each_function_with_the_stacks_role_as_far_as_moto_g
         poll_seconds=0,
         config_file=project / ".chalice" / "config.json",
     )
-    # The steps that make what `chalice deploy` needs (Twilio and the rest are the other tests').
-    for step in (Package(), Stack(), ChaliceDeploy()):
+    # The steps of a chalice-owned stage up to chalice deploy, the real command included
+    # (Twilio and the rest are the other tests').
+    for step in (Package(), Stack(), ChaliceDeploy(), ChaliceRun(), ApiStack(), Tune()):
         if step.plan(deployment):
             step.apply(deployment)
-    assert not ChaliceDeploy().plan(deployment)
+    for step in (Stack(), ChaliceDeploy(), ChaliceRun(), ApiStack(), Tune()):
+        assert not step.plan(deployment), step.title
     roles = roles_of(json.loads(deployment.config_file.read_text()))
     assert set(roles) == app_functions()
-    # What the app's event sources name at import: the stack's streams (and the queue name the
-    # app declares; see docs/deploy.md for what this means on AWS).
-    dynamodb = session.client("dynamodb")
+    lambda_ = session.client("lambda")
+
+    def made() -> dict[str, dict[str, Any]]:
+        return {
+            f["FunctionName"].removeprefix(f"contact-center-{STAGE}").removeprefix("-")
+            or "api_handler": f
+            for f in lambda_.list_functions()["Functions"]
+        }
+
+    first = made()
+    # Every function once, with the role the stack made for it, the size the template gives.
+    assert {name: f["Role"] for name, f in first.items()} == roles
+    assert (first["copy_worker"]["MemorySize"], first["copy_worker"]["Timeout"]) == (1024, 300)
+    # Chalice made no role or policy of its own: every role in the account is one of the stack's.
+    stack_roles = {
+        r["PhysicalResourceId"]
+        for r in deployment.client("cloudformation").list_stack_resources(
+            StackName=f"contact-center-{STAGE}"
+        )["StackResourceSummaries"]
+        if r["ResourceType"] == "AWS::IAM::Role"
+    }
+    assert {r["RoleName"] for r in session.client("iam").list_roles()["Roles"]} == stack_roles
+    # The consumers read the stack's own streams and queue (none of the local placeholders).
+    sources = {
+        m["EventSourceArn"] for m in lambda_.list_event_source_mappings()["EventSourceMappings"]
+    }
     settings = deployment.settings()
-    environment = {
-        "PRESENCE_STREAM_ARN": dynamodb.describe_table(TableName=settings.presence.presence_table)[
-            "Table"
-        ]["LatestStreamArn"],
-        "CONVERSATION_EVENTS_STREAM_ARN": dynamodb.describe_table(
-            TableName=settings.conversations.conversation_events_table
-        )["Table"]["LatestStreamArn"],
-        "LIVE_TRANSCRIPTS_STREAM_ARN": dynamodb.describe_table(
-            TableName=settings.transcripts.live_transcripts_table
-        )["Table"]["LatestStreamArn"],
-    }
-    session.client("sqs").create_queue(QueueName="contact-center-recording-copy")
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "chalice"), "deploy", "--stage", STAGE],
-        cwd=project,
-        env={**os.environ, **environment},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    # Chalice names the API handler after the app and stage, the others with their own name.
-    created = {
-        f["FunctionName"].removeprefix(f"contact-center-{STAGE}").removeprefix("-")
-        or "api_handler": f["Role"]
-        for f in session.client("lambda").list_functions()["Functions"]
-    }
-    # Every function is deployed, event sources included, with the role the stack made for it;
-    # then moto's API Gateway stops on Chalice's swagger (ImportRestApi: no info.description).
-    assert created == roles
-    assert done.returncode == 0 or "Internal Server Error" in done.stderr + done.stdout, (
-        done.stderr[-2000:]
-    )
+    dynamodb = session.client("dynamodb")
+    for table in (
+        settings.presence.presence_table,
+        settings.conversations.conversation_events_table,
+        settings.transcripts.live_transcripts_table,
+    ):
+        assert dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"] in sources
+    queue = session.client("sqs").get_queue_url(QueueName=settings.recordings.recordings_queue)
+    arn = session.client("sqs").get_queue_attributes(
+        QueueUrl=queue["QueueUrl"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    assert arn in sources and len(sources) == 4
+    api = deployed_api_id(deployment.config_file, STAGE)
+    assert settings.public_base_url == f"https://{api}.execute-api.ap-northeast-1.amazonaws.com/api"
+
+    # Day to day: a code change, then `chalice deploy` alone updates the same functions.
+    (project / "app.py").write_text((ROOT / "app.py").read_text() + "\n# release 2\n")
+    done = chalice_deploy(project)
+    assert done.returncode == 0, done.stderr[-2000:]
+    second = made()
+    assert set(second) == set(first)  # no second copy
+    assert all(second[n]["CodeSha256"] != first[n]["CodeSha256"] for n in second)
+    assert {name: f["Role"] for name, f in second.items()} == roles
+    after = lambda_.list_event_source_mappings()["EventSourceMappings"]
+    assert {m["EventSourceArn"] for m in after} == sources and len(after) == 4
+    # What ops deploy set beside chalice's config survives the bare deploy: the stream
+    # mappings' failure handling (Chalice updates an existing mapping's batch size and window
+    # only). The stage's throttling is moto's exception: its CreateDeployment replaces the
+    # stage, where API Gateway redeploys to the same stage and keeps the stage's settings
+    # (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-deployments.html:
+    # "You can reuse the same stage as many times as desired"; settings are the stage's). The
+    # next `ops deploy` would put it back either way.
+    assert deployed_api_id(deployment.config_file, STAGE) == api
+    assert [line.split(":")[0] for line in Tune().plan(deployment)] == [f"~ API {api} stage api"]
