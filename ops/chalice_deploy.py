@@ -27,7 +27,7 @@ environment_variables, the stack's stream and queue ARNs the app's event sources
 Chalice imports it (chalice/cli/factory.py applies the stage's environment_variables before
 importing app.py), so a bare `chalice deploy` binds the consumers to the stack's streams and queue.
 
-Generated keys are left out of the package fingerprint (ops/deploy.py): `chalice package`
+Generated keys are left out of the package fingerprint (ops/deployment.py): `chalice package`
 merges the template's own values over them either way.
 """
 
@@ -37,33 +37,13 @@ import json
 import re
 from typing import Any
 
-from ops.deploy import Blocked, Deployment
+from ops.chalice_config import (
+    SOURCE_VARIABLES,
+    chalice_name,
+    function_overrides,
+)
 from ops.deployed import StageStore, parameter_path, stack_name, stack_settings
-
-GENERATED_KEYS = frozenset({"manage_iam_role", "iam_role_arn"})
-API_HANDLER = ("APIHandler", "api_handler")
-# Template property -> the Chalice config key that says the same per function.
-CONFIG_OF = {
-    "MemorySize": "lambda_memory_size",
-    "Timeout": "lambda_timeout",
-    "ReservedConcurrentExecutions": "reserved_concurrency",
-}
-# The variable each event-source function's source is read from when Chalice imports the app
-# (chalicelib/api/agents.py, conversations.py, transcripts.py, recordings.py).
-SOURCE_VARIABLES = {
-    "PresenceStream": "PRESENCE_STREAM_ARN",
-    "ConversationStream": "CONVERSATION_EVENTS_STREAM_ARN",
-    "TranscriptStream": "LIVE_TRANSCRIPTS_STREAM_ARN",
-    "CopyWorker": "RECORDING_COPY_QUEUE_ARN",
-}
-
-
-def chalice_name(logical_id: str) -> str:
-    """Chalice's function name for the logical id `chalice package` gave it (the reverse of
-    chalice.utils.to_cfn_resource_name): EscalationEnterStage -> escalation_enter_stage."""
-    if logical_id == API_HANDLER[0]:
-        return API_HANDLER[1]
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id).lower()
+from ops.deployment import Blocked, Deployment
 
 
 def function_roles(template: dict[str, Any]) -> dict[str, str]:
@@ -76,22 +56,6 @@ def function_roles(template: dict[str, Any]) -> dict[str, str]:
         if isinstance(role, dict) and "Fn::GetAtt" in role:
             roles[chalice_name(logical)] = role["Fn::GetAtt"][0]
     return roles
-
-
-def function_overrides() -> dict[str, dict[str, Any]]:
-    """chalice function name -> {config key: template value} for what infra/resources.json
-    overrides in a function and Chalice's config can express (values may be a Ref)."""
-    from ops.deploy import RESOURCES
-
-    overrides: dict[str, dict[str, Any]] = {}
-    for logical, resource in json.loads(RESOURCES.read_text())["Resources"].items():
-        if "Type" in resource:
-            continue  # a resource of its own, not an override of one of Chalice's
-        properties = resource.get("Properties", {})
-        found = {CONFIG_OF[k]: v for k, v in properties.items() if k in CONFIG_OF}
-        if found:
-            overrides[chalice_name(logical)] = found
-    return overrides
 
 
 class StackValues:
@@ -248,7 +212,7 @@ class ChaliceDeploy:
         return template
 
     def plan(self, deployment: Deployment) -> list[str]:
-        from ops.deploy import DONE
+        from ops.deployment import DONE
 
         # Not deployment.settings(): a chalice-owned stage has no public URL before its API.
         if deployment.stack_status() not in DONE:
@@ -280,7 +244,8 @@ class ChaliceDeploy:
         (it finds functions by name, everything else by that record)."""
         if deployment.options.pipeline:
             return None
-        from ops.chalice_stage import ChaliceReleases, deployed_file
+        from ops.chalice_config import deployed_file
+        from ops.deployment import ChaliceReleases
 
         if deployed_file(deployment.config_file, deployment.stage).is_file():
             return None
@@ -298,32 +263,8 @@ class ChaliceDeploy:
                 store.put_parameter(name, value)
         kept = self._deployed_to_restore(deployment)
         if kept is not None:
-            from ops.chalice_stage import deployed_file
+            from ops.chalice_config import deployed_file
 
             path = deployed_file(deployment.config_file, deployment.stage)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(kept)
-
-
-def without_generated(value: Any) -> Any:
-    """A config with the keys this module writes left out (for the package fingerprint)."""
-    value = _without(value, GENERATED_KEYS | set(SOURCE_VARIABLES.values()))
-    for stage in value.get("stages", {}).values() if isinstance(value, dict) else []:
-        functions = stage.get("lambda_functions", {})
-        for function, settings in function_overrides().items():
-            for key in settings:
-                functions.get(function, {}).pop(key, None)
-        # An entry left empty was made by this module: as if it had never been written.
-        for function in [name for name, entry in functions.items() if entry == {}]:
-            functions.pop(function)
-        if "lambda_functions" in stage and not functions:
-            stage.pop("lambda_functions")
-    return value
-
-
-def _without(value: Any, keys: set[str] | frozenset[str]) -> Any:
-    if isinstance(value, dict):
-        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
-    if isinstance(value, list):
-        return [_without(v, keys) for v in value]
-    return value

@@ -34,15 +34,29 @@ import hashlib
 import json
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from ops.chalice_deploy import StackValues, chalice_name, event_sources
-from ops.deploy import DONE, Blocked, Deployment, Stack, StepFailed, built, fingerprint
+from ops.chalice_config import (
+    chalice_name,
+    deployed_api_id,
+    deployed_file,
+    deployed_functions,
+    function_name,
+)
+from ops.chalice_deploy import StackValues, event_sources
+from ops.deployment import (
+    DONE,
+    Blocked,
+    ChaliceReleases,
+    Deployment,
+    Stack,
+    StepFailed,
+    built,
+    fingerprint,
+)
 
 API_STAGE = "api"  # api_gateway_stage of every deployed stage in .chalice/config.json
 
@@ -71,40 +85,6 @@ class ChaliceCli:
             raise StepFailed(f"chalice deploy failed:\n{(done.stderr or done.stdout)[-2000:]}")
 
 
-def deployed_file(config_file: Path, stage: str) -> Path:
-    """Where Chalice records what it deployed: .chalice/deployed/<stage>.json."""
-    return config_file.parent / "deployed" / f"{stage}.json"
-
-
-def deployed_resources(config_file: Path, stage: str) -> list[dict[str, Any]]:
-    path = deployed_file(config_file, stage)
-    if not path.is_file():
-        return []
-    resources: list[dict[str, Any]] = json.loads(path.read_text()).get("resources", [])
-    return resources
-
-
-def deployed_api_id(config_file: Path, stage: str) -> str:
-    for resource in deployed_resources(config_file, stage):
-        if resource.get("resource_type") == "rest_api":
-            return str(resource["rest_api_id"])
-    return ""
-
-
-def deployed_functions(config_file: Path, stage: str) -> dict[str, str]:
-    """Chalice's function name (api_handler, presence_stream...) -> its ARN."""
-    return {
-        str(r["name"]): str(r["lambda_arn"])
-        for r in deployed_resources(config_file, stage)
-        if r.get("resource_type") == "lambda_function"
-    }
-
-
-def function_name(app_name: str, stage: str, name: str) -> str:
-    """Chalice's deployed name (chalice/deploy/appgraph.py)."""
-    return f"{app_name}-{stage}" if name == "api_handler" else f"{app_name}-{stage}-{name}"
-
-
 def _template(deployment: Deployment) -> dict[str, Any]:
     path = deployment.options.build / "packaged.json"
     if not path.is_file() or deployment.stack_status() not in DONE:
@@ -119,78 +99,6 @@ def _code_key(template: dict[str, Any]) -> str:
         if resource["Type"] == "AWS::Serverless::Function":
             return str(resource["Properties"]["CodeUri"]).split("/", 3)[3]
     raise StepFailed("the package has no function")
-
-
-# --- releases ---------------------------------------------------------------------------------
-
-
-@dataclass
-class ChaliceHistory:
-    releases: list[dict[str, Any]] = field(default_factory=list)
-    live: str = ""
-    log: list[dict[str, Any]] = field(default_factory=list)
-
-    def find(self, release: str) -> dict[str, Any]:
-        for entry in self.releases:
-            if entry["release"] == release:
-                return entry
-        known = ", ".join(r["release"] for r in self.releases) or "none"
-        raise StepFailed(f"no release {release} of the functions (known: {known})")
-
-    def previous(self) -> str:
-        ids = [r["release"] for r in self.releases]
-        if self.live not in ids or ids.index(self.live) == 0:
-            raise StepFailed("there is no earlier release of the functions to roll back to")
-        return str(ids[ids.index(self.live) - 1])
-
-
-class ChaliceReleases:
-    """What each `chalice deploy` of `ops deploy` shipped, in the artifacts bucket."""
-
-    def __init__(self, deployment: Deployment) -> None:
-        self.s3 = deployment.client("s3")
-        self.bucket = deployment.artifacts_bucket()
-        self.key = f"{deployment.stage}/chalice/history.json"
-        self.deployed_key = f"{deployment.stage}/chalice/deployed.json"
-
-    def history(self) -> ChaliceHistory:
-        try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=self.key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
-                return ChaliceHistory()
-            raise
-        data = json.loads(body["Body"].read())
-        return ChaliceHistory(data.get("releases", []), data.get("live", ""), data.get("log", []))
-
-    def save(self, history: ChaliceHistory) -> None:
-        body = {"live": history.live, "releases": history.releases, "log": history.log[-200:]}
-        self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=json.dumps(body).encode())
-
-    def keep_deployed(self, path: Path) -> None:
-        """Chalice's record of what it made (not in git: .gitignore), for another checkout."""
-        self.s3.put_object(Bucket=self.bucket, Key=self.deployed_key, Body=path.read_bytes())
-
-    def kept_deployed(self) -> bytes | None:
-        try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=self.deployed_key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
-                return None
-            raise
-        return bytes(body["Body"].read())
-
-    def record(self, entry: dict[str, Any], action: str = "deploy") -> None:
-        history = self.history()
-        at = int(time.time())
-        if action == "deploy":
-            history.releases = [r for r in history.releases if r["release"] != entry["release"]]
-            history.releases.append({**entry, "deployed_at": at})
-        history.log.append(
-            {"action": action, "release": entry["release"], "from": history.live, "at": at}
-        )
-        history.live = entry["release"]
-        self.save(history)
 
 
 def release_id(deployment: Deployment) -> str:

@@ -26,88 +26,12 @@ releases/history.json of the stage, in the artifacts bucket:
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ops.deploy import Deployment, Stack, StepFailed
 from ops.deployed import stack_name
-
-
-def release_of(template: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:12]
-
-
-@dataclass
-class StackHistory:
-    releases: list[dict[str, Any]] = field(default_factory=list)
-    live: str = ""
-    log: list[dict[str, Any]] = field(default_factory=list)
-
-    def previous(self) -> str:
-        ids = [r["release"] for r in self.releases]
-        if self.live not in ids or ids.index(self.live) == 0:
-            raise StepFailed("there is no earlier release of the functions to roll back to")
-        return str(ids[ids.index(self.live) - 1])
-
-    def find(self, release: str) -> dict[str, Any]:
-        for entry in self.releases:
-            if entry["release"] == release:
-                return entry
-        known = ", ".join(r["release"] for r in self.releases) or "none"
-        raise StepFailed(f"no release {release} of the functions (known: {known})")
-
-
-class StackReleases:
-    """The stack's deployed templates, in the artifacts bucket under `<stage>/releases/`."""
-
-    def __init__(self, deployment: Deployment) -> None:
-        self.s3 = deployment.client("s3")
-        self.bucket = deployment.artifacts_bucket()
-        self.prefix = f"{deployment.stage}/releases/"
-
-    def history(self) -> StackHistory:
-        try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=self.prefix + "history.json")
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
-                return StackHistory()
-            raise
-        data = json.loads(body["Body"].read())
-        return StackHistory(data.get("releases", []), data.get("live", ""), data.get("log", []))
-
-    def save(self, history: StackHistory) -> None:
-        body = {"live": history.live, "releases": history.releases, "log": history.log[-200:]}
-        self.s3.put_object(
-            Bucket=self.bucket,
-            Key=self.prefix + "history.json",
-            Body=json.dumps(body, indent=1).encode(),
-        )
-
-    def template(self, release: str) -> dict[str, Any]:
-        entry = self.history().find(release)
-        body = self.s3.get_object(Bucket=self.bucket, Key=entry["template"])["Body"].read()
-        template: dict[str, Any] = json.loads(body)
-        return template
-
-    def record(self, template: dict[str, Any], action: str = "deploy") -> str:
-        """The template now live: kept (once) and moved to the end of the history."""
-        release = release_of(template)
-        key = f"{self.prefix}{release}.json"
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(template).encode())
-        history = self.history()
-        at = int(time.time())
-        if action == "deploy":
-            history.releases = [r for r in history.releases if r["release"] != release]
-            history.releases.append({"release": release, "template": key, "deployed_at": at})
-        history.log.append({"action": action, "release": release, "from": history.live, "at": at})
-        history.live = release
-        self.save(history)
-        return release
+from ops.deployment import Deployment, Stack, StackReleases, StepFailed
 
 
 def deployed_parameters(deployment: Deployment) -> dict[str, str]:
@@ -155,7 +79,7 @@ def rollback(deployment: Deployment, to: str = "", pages: bool = True) -> int:
 
 
 def _chalice_owned(deployment: Deployment) -> bool:
-    from ops.deploy import _as_dict, chalice_owned_stack
+    from ops.deployment import _as_dict, chalice_owned_stack
 
     body = deployment.client("cloudformation").get_template(
         StackName=stack_name(deployment.stage), TemplateStage="Original"
@@ -196,7 +120,7 @@ def run_for_stage(args: Any) -> int:
 
     import boto3
 
-    from ops.deploy import Options
+    from ops.deployment import Options
 
     if os.environ.get("AWS_ENDPOINT_URL"):
         print(f"refusing to roll back stage {args.stage!r} with AWS_ENDPOINT_URL set: unset it")

@@ -26,7 +26,7 @@ import copy
 import re
 from typing import Any
 
-from ops.chalice_deploy import chalice_name
+from ops.chalice_config import chalice_name
 
 SAM = "AWS::Serverless::"
 API_ID_PARAMETER = "ChaliceRestApiId"

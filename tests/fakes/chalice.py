@@ -26,7 +26,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ops.chalice_deploy import SOURCE_VARIABLES, chalice_name
+from ops.chalice_config import SOURCE_VARIABLES, chalice_name
 
 
 class FakeChalice:
@@ -38,8 +38,8 @@ class FakeChalice:
         self.fail = False
 
     def deploy(self, stage: str, config_file: Path) -> None:
-        from ops.chalice_stage import deployed_file
-        from ops.deploy import StepFailed
+        from ops.chalice_config import deployed_file
+        from ops.deployment import StepFailed
 
         if self.fail:
             self.fail = False

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from ops.chalice_config import CHALICE_CONFIG
-from ops.deploy import Deployment, Options, StepFailed, run
+from ops.deploy import run
+from ops.deployment import Deployment, Options, StepFailed
 from ops.standin.iam import packaged_template
 from tests.fakes.cloudformation import StageSession
 from tests.fakes.twilio_config import FakeTwilioConfig

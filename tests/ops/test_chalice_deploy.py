@@ -22,10 +22,11 @@ import boto3
 import pytest
 
 from chalicelib.platform.settings import Settings
-from ops.chalice_deploy import ChaliceDeploy, chalice_name, function_roles
-from ops.chalice_stage import ApiStack, ChaliceRun, Tune, deployed_api_id
-from ops.deploy import Deployment, Options, Package, Stack
+from ops.chalice_config import chalice_name, deployed_api_id
+from ops.chalice_deploy import ChaliceDeploy, function_roles
+from ops.chalice_stage import ApiStack, ChaliceRun, Tune
 from ops.deployed import StageStore, deployed_settings
+from ops.deployment import Deployment, Options, Package, Stack
 from tests.fakes.cloudformation import StageSession
 from tests.ops.conftest import AGENTS, NUMBER, SITE, STAGE, ChaliceOutput, deploy
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ops.deploy import Deployment
+from ops.deployment import Deployment
 from tests.fakes.twilio_http import RecordingHttpClient
 from tests.ops.conftest import AGENTS, STAGE, TOKEN, deploy
 

@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from ops.chalice_deploy import chalice_name, function_roles
-from ops.chalice_stage import ChaliceReleases, deployed_api_id, rollback_functions
-from ops.deploy import Deployment
+from ops.chalice_config import chalice_name, deployed_api_id
+from ops.chalice_deploy import function_roles
+from ops.chalice_stage import rollback_functions
+from ops.deployment import ChaliceReleases, Deployment
 from ops.stage_template import API_ID_PARAMETER, UnknownReference, chalice_owned
 from tests.ops.conftest import STAGE, deploy
 
@@ -359,7 +360,7 @@ def test_another_checkout_gets_chalices_record_back_before_any_chalice_deploy(
 ) -> None:
     import shutil
 
-    from ops.chalice_stage import deployed_file
+    from ops.chalice_config import deployed_file
 
     assert deploy(owned, files)[0] == "exit 0"
     api = deployed_api_id(files["config"], STAGE)
@@ -377,7 +378,7 @@ def test_another_checkout_gets_chalices_record_back_before_any_chalice_deploy(
 def test_what_ops_deploy_writes_into_the_config_is_not_a_package_input(
     owned: Deployment, files: dict[str, Path], tmp_path: Path
 ) -> None:
-    from ops.deploy import fingerprint
+    from ops.deployment import fingerprint
 
     original = files["config"].read_text()
     assert deploy(owned, files)[0] == "exit 0"
