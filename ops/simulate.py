@@ -31,9 +31,7 @@ from ops.standin.population import (
     AgentProfile,
     Population,
     agent_profiles,
-    arrival_offsets,
-    patience_seconds,
-    talk_seconds,
+    caller_plans,
 )
 
 DAY_SECONDS = 9 * 3600.0
@@ -87,42 +85,6 @@ def directory(agents: int, seed: int) -> tuple[list[dict[str, str]], list[dict[s
     floor = floor[:agents]
     customers = demo_customers(floor, count=max(500, agents * 17), seed=7)
     return floor, customers
-
-
-def caller_plans(
-    customers: list[dict[str, str]], calls: int, seed: int, start: float
-) -> list[tuple[float, CallerPlan]]:
-    from chalicelib.telephony.phone_numbers import caller_e164
-
-    rng = random.Random(f"callers:{seed}")
-    plans = []
-    for offset in arrival_offsets(calls, seed, DAY_SECONDS):
-        if rng.random() < 0.75:
-            customer = rng.choice(customers)
-            number = caller_e164(customer["phone"], "JP") or customer["phone"]
-            extra = {
-                "customer_id": customer["customer_id"],
-                "owner_agent_id": customer["owner_agent_id"],
-                "team": customer["team"],
-            }
-        else:
-            number = f"+8190{rng.randint(10000000, 99999999)}"
-            extra = {}
-        plans.append(
-            (
-                start + offset,
-                CallerPlan(
-                    caller=number,
-                    patience=patience_seconds(rng),
-                    talk_seconds=talk_seconds(rng),
-                    hangs_up_first=rng.random() < 0.7,
-                    digits=rng.choice(["1", "1", "2", ""]),
-                    voicemail_seconds=rng.uniform(8, 60),
-                    **extra,
-                ),
-            )
-        )
-    return plans
 
 
 # ---- comparisons ------------------------------------------------------------------------
@@ -630,7 +592,7 @@ def run_day(report: Report, args: argparse.Namespace) -> None:
         start = s.now()
         population.schedule_day(s, start)
         inbound_calls, outbound_calls = split_calls(args.calls, args.outbound_share)
-        plans = caller_plans(customers, inbound_calls, args.seed, start)
+        plans = caller_plans(customers, inbound_calls, args.seed, start, DAY_SECONDS)
         for when, plan in plans:
             s.clock.at(when, s.place_call, plan)
         dialling = OutboundFloor(

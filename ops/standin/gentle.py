@@ -44,13 +44,12 @@ def start_gentle_day(
     from chalicelib.platform.settings import load_twilio_credentials
     from ops.cognito_local import ensure_pool, ensure_user, id_token
     from ops.demo import demo_agents, demo_customers
-    from ops.simulate import caller_plans
     from ops.stage import settings_for
     from ops.standin.clock import Scheduler
     from ops.standin.engine import Standin
     from ops.standin.harness import account_for, add_workers, app_routes, quiet_app_logs
     from ops.standin.lambdas import LambdaRuntime, deployed_queues
-    from ops.standin.population import AgentApi, Population, agent_profiles
+    from ops.standin.population import AgentApi, Population, agent_profiles, caller_plans
     from ops.standin.rest import Rest
     from ops.standin.server import RestServer
     from ops.standin.transport import HttpTransport

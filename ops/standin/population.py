@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ops.standin.resources import CallerPlan
+
 if TYPE_CHECKING:
     from ops.standin.engine import Standin
     from ops.standin.transport import Reply
@@ -517,3 +519,45 @@ def talk_seconds(rng: random.Random) -> float:
 def patience_seconds(rng: random.Random) -> float:
     """How long a caller waits before hanging up: median ~2 minutes, some very impatient."""
     return min(1800.0, max(8.0, rng.lognormvariate(math.log(120.0), 0.9)))
+
+
+def caller_plans(
+    customers: list[dict[str, str]],
+    calls: int,
+    seed: int,
+    start: float,
+    day_seconds: float = 9 * 3600.0,
+) -> list[tuple[float, CallerPlan]]:
+    """A day's callers from `start`: three in four are customers of the CRM (their owner and
+    team known), the rest unknown numbers; each with patience, talk time and the keys pressed."""
+    from chalicelib.telephony.phone_numbers import caller_e164
+
+    rng = random.Random(f"callers:{seed}")
+    plans = []
+    for offset in arrival_offsets(calls, seed, day_seconds):
+        if rng.random() < 0.75:
+            customer = rng.choice(customers)
+            number = caller_e164(customer["phone"], "JP") or customer["phone"]
+            extra = {
+                "customer_id": customer["customer_id"],
+                "owner_agent_id": customer["owner_agent_id"],
+                "team": customer["team"],
+            }
+        else:
+            number = f"+8190{rng.randint(10000000, 99999999)}"
+            extra = {}
+        plans.append(
+            (
+                start + offset,
+                CallerPlan(
+                    caller=number,
+                    patience=patience_seconds(rng),
+                    talk_seconds=talk_seconds(rng),
+                    hangs_up_first=rng.random() < 0.7,
+                    digits=rng.choice(["1", "1", "2", ""]),
+                    voicemail_seconds=rng.uniform(8, 60),
+                    **extra,
+                ),
+            )
+        )
+    return plans
