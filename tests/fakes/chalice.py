@@ -66,14 +66,16 @@ class FakeChalice:
             name = chalice_name(logical)
             function = f"{app}-{stage}" if name == "api_handler" else f"{app}-{stage}-{name}"
             entry = {**stage_config.get("lambda_functions", {}).get(name, {})}
+            size = _lookup(config, stage, name, "lambda_memory_size", 128)
+            timeout = _lookup(config, stage, name, "lambda_timeout", 60)
             if entry.get("manage_iam_role", True):
                 raise AssertionError(f"{name}: the fake deploys only with the stack's roles")
             settings = {
                 "Role": entry["iam_role_arn"],
                 "Handler": resource["Properties"]["Handler"],
                 "Runtime": "python3.11",
-                "MemorySize": int(entry.get("lambda_memory_size", 128)),
-                "Timeout": int(entry.get("lambda_timeout", 60)),
+                "MemorySize": int(size),
+                "Timeout": int(timeout),
                 "Environment": {"Variables": variables},
             }
             try:
@@ -136,3 +138,19 @@ class FakeChalice:
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"resources": resources, "schema_version": "2.0"}))
+
+
+def _lookup(config: dict[str, Any], stage: str, function: str, key: str, default: Any) -> Any:
+    """A per-function setting where Chalice looks for it (chalice/config.py, _chain_lookup):
+    the stage's entry for the function, the stage, the top level's entry for the function,
+    the top level, then Chalice's default."""
+    stage_config = config["stages"][stage]
+    for place in (
+        stage_config.get("lambda_functions", {}).get(function, {}),
+        stage_config,
+        config.get("lambda_functions", {}).get(function, {}),
+        config,
+    ):
+        if place.get(key) is not None:
+            return place[key]
+    return default
