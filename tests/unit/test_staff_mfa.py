@@ -16,7 +16,7 @@ class FakeCognito:
         self.asked: list[str] = []
         self.failure: Exception | None = None
 
-    def admin_get_user(self, UserPoolId: str, Username: str) -> dict[str, Any]:  # noqa: N803
+    def admin_get_user(self, UserPoolId: str, Username: str) -> dict[str, Any]:
         assert UserPoolId == "pool"
         self.asked.append(Username)
         if self.failure is not None:
