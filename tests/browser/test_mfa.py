@@ -1,0 +1,96 @@
+"""TOTP MFA in the pages (issue 20, item 6): a supervisor without it is led through enrolment by
+the board (the API answers 403 MfaRequired), then signs in again with a code and sees the board;
+wrong codes are refused with a clear message at both steps."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import boto3
+from playwright.sync_api import expect
+
+from ops.cognito_local import LocalPool, ensure_user
+from ops.standin.totp import code_at, current_code
+from tests.browser.conftest import DEMO_PASSWORD, Stack, enter_code, staff_page
+
+NEW_SUPERVISOR = "mfa.newcomer"  # made here, with no TOTP; no other test uses it
+
+
+def cognito(stack: Stack) -> Any:
+    return boto3.session.Session(
+        region_name=stack.region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    ).client("cognito-idp", endpoint_url=stack.moto_url)
+
+
+def wrong_code(secret: str) -> str:
+    near = {code_at(secret, time.time() + d * 30) for d in (-1, 0, 1, 2)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
+
+
+def test_a_supervisor_without_totp_enrols_then_signs_in_with_a_code(
+    browser: Any, stack: Stack
+) -> None:
+    client = cognito(stack)
+    pool = LocalPool(stack.pool_id, stack.client_id)
+    ensure_user(client, pool, NEW_SUPERVISOR, supervisor=True, totp=False)
+
+    with staff_page(browser, stack, "/board/") as page:
+        page.fill("#sign-in-form input[name=username]", NEW_SUPERVISOR)
+        page.fill("#sign-in-form input[name=password]", DEMO_PASSWORD)
+        with page.expect_response(
+            lambda r: "/transcripts/flagged" in r.url and r.status == 403
+        ) as refused:
+            page.click("#sign-in-form button[type=submit]")
+        assert refused.value.json()["Code"] == "MfaRequired"
+
+        # Enrolment: the secret as text and as a QR code (read here as the app would scan it).
+        enrol = page.locator("#mfa-enrol")
+        expect(enrol).to_be_visible()
+        expect(enrol).to_contain_text("Supervisors must use two-step verification")
+        expect(page.locator("#mfa-secret")).to_have_text(lambda_text_pattern())
+        secret = page.locator("#mfa-secret").inner_text().strip()
+        assert page.locator("#mfa-qr").evaluate("c => c.width") > 100
+
+        enter_code(page, "#mfa-enrol-form", wrong_code(secret))
+        expect(page.locator("#mfa-enrol-error")).to_have_text(
+            "That code is not right. Enter the code your app shows now."
+        )
+        assert (
+            client.admin_get_user(UserPoolId=stack.pool_id, Username=NEW_SUPERVISOR)[
+                "UserMFASettingList"
+            ]
+            == []
+        )
+        enter_code(page, "#mfa-enrol-form", current_code(secret))
+
+        # Signed out, asked to sign in again, now with a code.
+        expect(enrol).to_be_hidden()
+        expect(page.locator("#sign-in")).to_be_visible()
+        expect(page.locator("#sign-in-error")).to_contain_text("Two-step verification is set up")
+        user = client.admin_get_user(UserPoolId=stack.pool_id, Username=NEW_SUPERVISOR)
+        assert user["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"]
+
+        page.fill("#sign-in-form input[name=username]", NEW_SUPERVISOR)
+        page.fill("#sign-in-form input[name=password]", DEMO_PASSWORD)
+        page.click("#sign-in-form button[type=submit]")
+        expect(page.locator("#mfa-code")).to_be_visible()
+        enter_code(page, "#mfa-code-form", wrong_code(secret))
+        expect(page.locator("#mfa-code-error")).to_have_text(
+            "That code is not right. Enter the code your app shows now."
+        )
+        with page.expect_response(
+            lambda r: "/transcripts/flagged" in r.url and r.status == 200, timeout=20000
+        ):
+            enter_code(page, "#mfa-code-form", current_code(secret))
+
+        # The page started again with supervisor rights: the board, no dialog.
+        expect(page.locator("section.team").first).to_be_visible()
+        expect(page.locator("#sign-in")).to_be_hidden()
+        expect(page.locator("#mfa-enrol")).to_have_count(0)
+
+
+def lambda_text_pattern() -> Any:
+    import re
+
+    return re.compile(r"^[A-Z2-7]{16,}$")
