@@ -4,6 +4,7 @@ wrong codes are refused with a clear message at both steps."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -12,6 +13,7 @@ import boto3
 from playwright.sync_api import expect
 
 from ops.cognito_local import LocalPool, ensure_user
+from ops.stage import ROOT
 from ops.standin.totp import code_at, current_code
 from tests.browser.conftest import DEMO_PASSWORD, Stack, enter_code, staff_page
 
@@ -90,3 +92,16 @@ def test_a_supervisor_without_totp_enrols_then_signs_in_with_a_code(
         expect(page.locator("section.team").first).to_be_visible()
         expect(page.locator("#sign-in")).to_be_hidden()
         expect(page.locator("#mfa-enrol")).to_have_count(0)
+
+
+def test_the_qr_library_is_the_pinned_mit_release() -> None:
+    web = ROOT / "web"
+    declared = json.loads((web / "package.json").read_text())["dependencies"]["qrcode-generator"]
+    locked = json.loads((web / "package-lock.json").read_text())["packages"][
+        "node_modules/qrcode-generator"
+    ]
+    manifest = json.loads((web / "vendor" / "manifest.json").read_text())["qrcode-generator"]
+    assert declared == locked["version"] == manifest["version"]
+    assert locked["license"] == "MIT"
+    bundle = (web / "vendor" / manifest["file"]).read_text()
+    assert "export const qrcode" in bundle  # the ES module web/shared/staff_sign_in.js imports
