@@ -225,9 +225,10 @@ export function staffSignIn({ session, onSignedIn = () => {} }) {
   const error = $("sign-in-error");
   let reloadWhenSignedIn = false;
   let enrolling = false;
+  let answering = false; // the code or enrolment dialog is up: polls must not cover it
 
   const ask = () => {
-    if (!node.open) node.showModal();
+    if (!node.open && !answering && !enrolling) node.showModal();
   };
 
   form.addEventListener("submit", async (event) => {
@@ -241,7 +242,14 @@ export function staffSignIn({ session, onSignedIn = () => {} }) {
     try {
       const challenge = await session.signIn(username, String(data.get("password")));
       node.close();
-      if (challenge) await answerChallenge(session, challenge, username);
+      if (challenge) {
+        answering = true;
+        try {
+          await answerChallenge(session, challenge, username);
+        } finally {
+          answering = false;
+        }
+      }
       error.textContent = "";
       form.elements.password.value = "";
       if (reloadWhenSignedIn) {
