@@ -151,3 +151,46 @@ def test_refresh_is_not_challenged(cognito: Any, cognito_pool: Any) -> None:
     first = id_token(cognito, cognito_pool, "sup1")
     assert first
     assert id_token(cognito, cognito_pool, "sup1")  # the cached refresh token: no code asked
+
+
+def test_a_pool_with_mfa_on_asks_a_user_without_it_to_set_it_up_first(
+    cognito: Any, cognito_pool: Any
+) -> None:
+    cognito.set_user_pool_mfa_config(
+        UserPoolId=cognito_pool.pool_id,
+        SoftwareTokenMfaConfiguration={"Enabled": True},
+        MfaConfiguration="ON",
+    )
+    ensure_user(cognito, cognito_pool, "rep2")
+    srp = _srp_client()(
+        "rep2", "Demo-Passw0rd!", cognito_pool.pool_id, cognito_pool.client_id, client=cognito
+    )
+    challenge = srp.authenticate_user()
+    assert challenge["ChallengeName"] == "MFA_SETUP"
+    first = challenge["Session"]
+    # Answering MFA_SETUP before verifying a token gets no tokens.
+    with pytest.raises(ClientError) as early:
+        cognito.respond_to_auth_challenge(
+            ClientId=cognito_pool.client_id,
+            ChallengeName="MFA_SETUP",
+            Session=first,
+            ChallengeResponses={"USERNAME": "rep2"},
+        )
+    assert _error(early) == "NotAuthorizedException"
+    secret = cognito.associate_software_token(Session=first)["SecretCode"]
+    verified = cognito.verify_software_token(Session=first, UserCode=totp.current_code(secret))
+    answer = cognito.respond_to_auth_challenge(
+        ClientId=cognito_pool.client_id,
+        ChallengeName="MFA_SETUP",
+        Session=verified["Session"],
+        ChallengeResponses={"USERNAME": "rep2"},
+    )
+    assert answer["AuthenticationResult"]["IdToken"]
+    with pytest.raises(ClientError) as reused:
+        cognito.respond_to_auth_challenge(
+            ClientId=cognito_pool.client_id,
+            ChallengeName="MFA_SETUP",
+            Session=verified["Session"],
+            ChallengeResponses={"USERNAME": "rep2"},
+        )
+    assert _error(reused) == "NotAuthorizedException"
