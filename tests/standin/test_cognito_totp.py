@@ -168,29 +168,22 @@ def test_a_pool_with_mfa_on_asks_a_user_without_it_to_set_it_up_first(
     challenge = srp.authenticate_user()
     assert challenge["ChallengeName"] == "MFA_SETUP"
     first = challenge["Session"]
-    # Answering MFA_SETUP before verifying a token gets no tokens.
-    with pytest.raises(ClientError) as early:
-        cognito.respond_to_auth_challenge(
+
+    def set_up(session: str) -> Any:
+        return cognito.respond_to_auth_challenge(
             ClientId=cognito_pool.client_id,
             ChallengeName="MFA_SETUP",
-            Session=first,
+            Session=session,
             ChallengeResponses={"USERNAME": "rep2"},
         )
+
+    # Answering MFA_SETUP before verifying a token gets no tokens.
+    with pytest.raises(ClientError) as early:
+        set_up(first)
     assert _error(early) == "NotAuthorizedException"
     secret = cognito.associate_software_token(Session=first)["SecretCode"]
     verified = cognito.verify_software_token(Session=first, UserCode=totp.current_code(secret))
-    answer = cognito.respond_to_auth_challenge(
-        ClientId=cognito_pool.client_id,
-        ChallengeName="MFA_SETUP",
-        Session=verified["Session"],
-        ChallengeResponses={"USERNAME": "rep2"},
-    )
-    assert answer["AuthenticationResult"]["IdToken"]
+    assert set_up(verified["Session"])["AuthenticationResult"]["IdToken"]
     with pytest.raises(ClientError) as reused:
-        cognito.respond_to_auth_challenge(
-            ClientId=cognito_pool.client_id,
-            ChallengeName="MFA_SETUP",
-            Session=verified["Session"],
-            ChallengeResponses={"USERNAME": "rep2"},
-        )
+        set_up(verified["Session"])
     assert _error(reused) == "NotAuthorizedException"
