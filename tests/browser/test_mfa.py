@@ -15,7 +15,13 @@ from playwright.sync_api import expect
 from ops.cognito_local import LocalPool, ensure_user
 from ops.stage import ROOT
 from ops.standin.totp import code_at, current_code
-from tests.browser.conftest import DEMO_PASSWORD, Stack, enter_code, staff_page
+from tests.browser.conftest import (
+    DEMO_PASSWORD,
+    Stack,
+    enter_code,
+    save_screenshot,
+    staff_page,
+)
 
 BASE32 = re.compile(r"^[A-Z2-7]{16,}$")  # a TOTP secret as Cognito hands it out
 NEW_SUPERVISOR = "mfa.newcomer"  # made here, with no TOTP; no other test uses it
@@ -55,6 +61,7 @@ def test_a_supervisor_without_totp_enrols_then_signs_in_with_a_code(
         expect(page.locator("#mfa-secret")).to_have_text(BASE32)
         secret = page.locator("#mfa-secret").inner_text().strip()
         assert page.locator("#mfa-qr").evaluate("c => c.width") > 100
+        save_screenshot(page, "mfa-enrol")
 
         enter_code(page, "#mfa-enrol-form", wrong_code(secret))
         expect(page.locator("#mfa-enrol-error")).to_have_text(
@@ -79,6 +86,7 @@ def test_a_supervisor_without_totp_enrols_then_signs_in_with_a_code(
         page.fill("#sign-in-form input[name=password]", DEMO_PASSWORD)
         page.click("#sign-in-form button[type=submit]")
         expect(page.locator("#mfa-code")).to_be_visible()
+        save_screenshot(page, "mfa-code")
         enter_code(page, "#mfa-code-form", wrong_code(secret))
         expect(page.locator("#mfa-code-error")).to_have_text(
             "That code is not right. Enter the code your app shows now."
