@@ -102,6 +102,11 @@ def local_stack_process(
         region = stage_environment("local")["AWS_DEFAULT_REGION"]
         pool_id, client_id = _local_pool(f"http://127.0.0.1:{ports.moto}", region)
         secrets = dict(TOTP_LINE.findall(text))
+        # So ops.cognito_local.id_token answers a demo supervisor's code step in this process
+        # (tests, benchmarks) as an authenticator app holding the printed secret would.
+        from ops import cognito_local
+
+        cognito_local.TOTP_SECRETS.update({(pool_id, u): s for u, s in secrets.items()})
         yield RunningStack(ports, region, pool_id, client_id, output, secrets)
     finally:
         process.send_signal(signal.SIGINT)

@@ -25,7 +25,6 @@ import pytest
 from chalicelib.platform.settings import LOCAL_AUTH_TOKEN
 from chalicelib.platform.signatures import callback_url
 from chalicelib.telephony import webhooks
-from ops import cognito_local
 from ops.local_process import free_ports, local_stack_process
 from ops.standin.totp import current_code
 from ops.web_config import local_web_config
@@ -160,10 +159,6 @@ def stack() -> Iterator[Stack]:
     try:
         with local_stack_process(ports, env, timeout=120) as running:
             TOTP_SECRETS.update(running.totp_secrets)
-            # So ops.cognito_local.id_token answers a demo supervisor's code step in tests too.
-            cognito_local.TOTP_SECRETS.update(
-                {(running.pool_id, u): s for u, s in running.totp_secrets.items()}
-            )
             yield Stack(
                 api_url=running.api_url,
                 moto_url=running.moto_url,
