@@ -17,6 +17,7 @@ from ops.stage import ROOT
 from ops.standin.totp import code_at, current_code
 from tests.browser.conftest import (
     DEMO_PASSWORD,
+    Softphone,
     Stack,
     enter_code,
     save_screenshot,
@@ -113,3 +114,39 @@ def test_the_qr_library_is_the_pinned_mit_release() -> None:
     assert locked["license"] == "MIT"
     bundle = (web / "vendor" / manifest["file"]).read_text()
     assert "export const qrcode" in bundle  # the ES module web/shared/staff_sign_in.js imports
+
+
+def test_a_rep_enrols_from_the_softphone_and_the_next_sign_in_asks_for_a_code(
+    softphone: Softphone, stack: Stack, demo_agents: list[dict[str, str]]
+) -> None:
+    agent = demo_agents[2]["agent_id"]  # test_calls uses them too: TOTP is switched off after
+    client = cognito(stack)
+    page = softphone.page
+    softphone.open()
+    softphone.sign_in(agent)
+    expect(page.locator("#agent-name")).to_have_text(agent)
+    try:
+        page.click("#mfa-enrol-button")
+        expect(page.locator("#mfa-enrol")).to_be_visible()
+        expect(page.locator("#mfa-enrol-why")).to_have_text(
+            "Add a second step to your sign-in: a code from an authenticator app."
+        )
+        secret = page.locator("#mfa-secret").inner_text().strip()
+        enter_code(page, "#mfa-enrol-form", current_code(secret))
+        expect(page.locator("[data-banner=mfa]")).to_contain_text("Two-step verification is on")
+        user = client.admin_get_user(UserPoolId=stack.pool_id, Username=agent)
+        assert user["UserMFASettingList"] == ["SOFTWARE_TOKEN_MFA"]
+
+        page.click("#signout")
+        expect(page.locator("#signin")).to_be_visible()
+        softphone.sign_in(agent)
+        expect(page.locator("#mfa-code")).to_be_visible()
+        enter_code(page, "#mfa-code-form", current_code(secret))
+        expect(page.locator("#agent-name")).to_have_text(agent)
+        expect(page.locator("#phone-status")).to_have_attribute("data-status", "ready")
+    finally:
+        client.admin_set_user_mfa_preference(
+            UserPoolId=stack.pool_id,
+            Username=agent,
+            SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False},
+        )
