@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.escalation.timelines import EscalationTimelines
     from chalicelib.platform.settings import Settings, TwilioCredentials
     from chalicelib.platform.signing_keys import JwksKeys
+    from chalicelib.platform.staff_mfa import StaffMfa
     from chalicelib.platform.work_queue import WorkQueue
     from chalicelib.presence.board import BoardCache
     from chalicelib.presence.events import PresenceEvents
@@ -126,6 +127,22 @@ class Container:
         from chalicelib.platform.signing_keys import JwksKeys
 
         return JwksKeys(self.settings.jwks_url)
+
+    @cached_property
+    def staff_mfa(self) -> StaffMfa:
+        from botocore.config import Config
+
+        from chalicelib.platform.staff_mfa import StaffMfa
+
+        # Short: a supervisor's request waits on it (a failure is a 503 to retry, reps never
+        # ask it).
+        config = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 2})
+        auth = self.settings.auth
+        return StaffMfa(
+            self.boto_session.client("cognito-idp", config=config),
+            auth.cognito_user_pool_id,
+            auth.supervisor_mfa_cache_seconds,
+        )
 
     @cached_property
     def twilio_credentials(self) -> TwilioCredentials:

@@ -127,7 +127,8 @@ def cmd_dev_token(args: argparse.Namespace) -> int:
     """Print an ID token for a demo user of the local stack (never for a deployed stage)."""
     import boto3
 
-    from ops.cognito_local import ensure_pool, ensure_user, id_token
+    from ops.cognito_local import TOTP_SECRETS, ensure_pool, ensure_user, id_token
+    from ops.local import read_local_totp
     from ops.stage import settings_for
 
     if args.stage != "local":
@@ -140,8 +141,34 @@ def cmd_dev_token(args: argparse.Namespace) -> int:
         return 2
     cognito = boto3.session.Session(region_name=settings.aws_region).client("cognito-idp")
     pool = ensure_pool(cognito)
+    # The stack's demo secrets, so a supervisor's sign-in answers its TOTP challenge (and is not
+    # enrolled again with a new secret).
+    TOTP_SECRETS.update({(pool.pool_id, u): s for u, s in read_local_totp().items()})
     ensure_user(cognito, pool, args.agent_id, supervisor=args.supervisor)
     print(id_token(cognito, pool, args.agent_id))
+    return 0
+
+
+def cmd_totp(args: argparse.Namespace) -> int:
+    """Print the current TOTP code of a demo user of the local stack (what an authenticator app
+    holding the secret `ops local` printed would show)."""
+    from ops.local import LOCAL_TOTP_FILE, read_local_totp
+    from ops.standin.totp import STEP_SECONDS, current_code
+
+    secrets = read_local_totp()
+    if args.user not in secrets:
+        known = ", ".join(sorted(secrets)) or "none"
+        print(
+            f"no local TOTP secret for {args.user!r} in {LOCAL_TOTP_FILE} (known: {known}); "
+            "start the stack with `make run` first",
+            file=sys.stderr,
+        )
+        return 2
+    import time
+
+    left = STEP_SECONDS - int(time.time()) % STEP_SECONDS
+    print(current_code(secrets[args.user]))
+    print(f"valid for {left} more seconds", file=sys.stderr)
     return 0
 
 
@@ -300,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("agent_id")
     sub.add_argument("--supervisor", action="store_true")
     sub.add_argument("--stage", default="local")
+    sub = command("totp", cmd_totp, "Print the current MFA code of a local demo user.")
+    sub.add_argument("--user", default="supervisor")
     sub = command("serve-web", cmd_serve_web, "Serve the static web pages on 127.0.0.1.")
     sub.add_argument("--port", type=int, default=8080)
     sub.add_argument("--config", help="file served as /config.js (ops local writes it)")

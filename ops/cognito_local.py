@@ -1,6 +1,8 @@
 """The staff user pool on the local stack (moto's Cognito): demo users, groups and dev tokens.
 
-Demo agents sign in with their agent id and DEMO_PASSWORD; `supervisor` is a supervisor.
+Demo agents sign in with their agent id and DEMO_PASSWORD; `supervisor` is a supervisor, and
+supervisors have TOTP MFA enrolled (the API refuses a supervisor without it, issue 20) with a
+secret made at start: TOTP_SECRETS here, var/local_totp.json for `python -m ops totp`.
 In the cloud the pool comes from infra/ and users are managed there, never by this module.
 
 The local pool and its app client are made from the very properties infra/resources.json
@@ -91,13 +93,19 @@ def ensure_pool(cognito: Any, pool_name: str = LOCAL_POOL_NAME) -> LocalPool:
     return LocalPool(pool_id, client_id)
 
 
+# (pool id, user name) -> the TOTP secret enrolled for that demo user by `enrol_totp`.
+TOTP_SECRETS: dict[tuple[str, str], str] = {}
+
+
 def ensure_user(
     cognito: Any,
     pool: LocalPool,
     username: str,
     supervisor: bool = False,
     password: str = DEMO_PASSWORD,
+    totp: bool | None = None,
 ) -> None:
+    """The user, in its groups; with TOTP MFA enrolled when `totp` (default: supervisors)."""
     try:
         cognito.admin_get_user(UserPoolId=pool.pool_id, Username=username)
     except cognito.exceptions.UserNotFoundException:
@@ -110,6 +118,60 @@ def ensure_user(
     groups = ["agents"] + (["supervisors"] if supervisor else [])
     for group in groups:
         cognito.admin_add_user_to_group(UserPoolId=pool.pool_id, Username=username, GroupName=group)
+    if (supervisor if totp is None else totp) and (pool.pool_id, username) not in TOTP_SECRETS:
+        enrol_totp(cognito, pool, username, password)
+
+
+def enrol_totp(cognito: Any, pool: LocalPool, username: str, password: str = DEMO_PASSWORD) -> str:
+    """Enrol TOTP MFA the way the pages do (AssociateSoftwareToken with the access token,
+    VerifySoftwareToken with a code from the secret, SetUserMFAPreference enabled + preferred)
+    and remember the secret; an earlier enrolment whose secret is lost here is switched off
+    first, so signing in needs no code."""
+    from ops.standin import totp
+
+    user = cognito.admin_get_user(UserPoolId=pool.pool_id, Username=username)
+    if "SOFTWARE_TOKEN_MFA" in user.get("UserMFASettingList", []):
+        cognito.admin_set_user_mfa_preference(
+            UserPoolId=pool.pool_id,
+            Username=username,
+            SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False},
+        )
+    access = _signed_in(cognito, pool, username, password)["AccessToken"]
+    secret = str(cognito.associate_software_token(AccessToken=access)["SecretCode"])
+    cognito.verify_software_token(
+        AccessToken=access, UserCode=totp.current_code(secret), FriendlyDeviceName="demo"
+    )
+    cognito.set_user_mfa_preference(
+        AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+    )
+    TOTP_SECRETS[(pool.pool_id, username)] = secret
+    return secret
+
+
+def _signed_in(cognito: Any, pool: LocalPool, username: str, password: str) -> dict[str, Any]:
+    """The AuthenticationResult of USER_SRP_AUTH, answering the SOFTWARE_TOKEN_MFA challenge with
+    the current code when the user's secret is known here."""
+    from pycognito.exceptions import SoftwareTokenMFAChallengeException
+
+    from ops.standin import totp
+
+    srp = _srp_client()(username, password, pool.pool_id, pool.client_id, client=cognito)
+    try:
+        return dict(srp.authenticate_user()["AuthenticationResult"])
+    except SoftwareTokenMFAChallengeException as challenge:
+        secret = TOTP_SECRETS.get((pool.pool_id, username))
+        if secret is None:
+            raise
+        answer = cognito.respond_to_auth_challenge(
+            ClientId=pool.client_id,
+            ChallengeName="SOFTWARE_TOKEN_MFA",
+            Session=challenge.get_tokens()["Session"],
+            ChallengeResponses={
+                "USERNAME": username,
+                "SOFTWARE_TOKEN_MFA_CODE": totp.current_code(secret),
+            },
+        )
+        return dict(answer["AuthenticationResult"])
 
 
 # (pool, client, user) -> refresh token: a second token for the same user is one cheap
@@ -132,8 +194,7 @@ def id_token(cognito: Any, pool: LocalPool, username: str, password: str = DEMO_
             return str(renewed["AuthenticationResult"]["IdToken"])
         except cognito.exceptions.NotAuthorizedException:
             del _refresh_tokens[key]  # revoked (e.g. a global sign-out): sign in again
-    srp = _srp_client()(username, password, pool.pool_id, pool.client_id, client=cognito)
-    tokens = srp.authenticate_user()["AuthenticationResult"]
+    tokens = _signed_in(cognito, pool, username, password)
     _refresh_tokens[key] = str(tokens["RefreshToken"])
     return str(tokens["IdToken"])
 

@@ -68,7 +68,7 @@ def seed_local_stack() -> str:
     """Create the tables and bucket on the moto server and load the demo data."""
     import boto3
 
-    from ops.cognito_local import DEMO_PASSWORD, DEMO_SUPERVISOR, seed_staff
+    from ops.cognito_local import DEMO_PASSWORD, DEMO_SUPERVISOR, TOTP_SECRETS, seed_staff
     from ops.demo import AGENTS_CSV, CUSTOMERS_CSV, demo_agents
     from ops.escalation import create_local_state_machine
     from ops.imports import import_agents, import_customers
@@ -92,6 +92,10 @@ def seed_local_stack() -> str:
     )
     available = seed_demo_presence(dynamodb.Table(settings.presence.presence_table), agents_table)
     pool = seed_staff(session.client("cognito-idp"), [a["agent_id"] for a in demo_agents()])
+    totp = {
+        user: secret for (pool_id, user), secret in TOTP_SECRETS.items() if pool_id == pool.pool_id
+    }
+    write_local_totp(totp)
     # chalice local and `ops dev-token` find the pool through these.
     os.environ["COGNITO_USER_POOL_ID"] = pool.pool_id
     os.environ["COGNITO_CLIENT_ID"] = pool.client_id
@@ -105,9 +109,38 @@ def seed_local_stack() -> str:
             f"presence: {available} demo agents signed in and available",
             f"staff: user pool {pool.pool_id}; demo agents and '{DEMO_SUPERVISOR}' sign in "
             f"with password {DEMO_PASSWORD}",
+            *(
+                f"mfa: '{user}' has TOTP secret {secret} (add it to an authenticator app, or "
+                f"`python -m ops totp --user {user}` prints the current code)"
+                for user, secret in sorted(totp.items())
+            ),
             f"escalation: state machine {machine}, one execution per waiting call",
         ]
     )
+
+
+LOCAL_TOTP_FILE = LOG_DIR / "local_totp.json"
+
+
+def write_local_totp(secrets: dict[str, str]) -> None:
+    """The demo users' TOTP secrets of the stack just started, for `python -m ops totp`
+    (a throwaway pool on moto: these secrets protect nothing outside this machine)."""
+    import json
+
+    LOCAL_TOTP_FILE.parent.mkdir(parents=True, exist_ok=True)
+    LOCAL_TOTP_FILE.write_text(
+        json.dumps(secrets, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+
+
+def read_local_totp() -> dict[str, str]:
+    """What `write_local_totp` wrote last (user name -> secret); empty before any `ops local`."""
+    import json
+
+    try:
+        return dict(json.loads(LOCAL_TOTP_FILE.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return {}
 
 
 def _stop_on_signals() -> None:

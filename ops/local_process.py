@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,6 +23,7 @@ from ops.local import Ports
 from ops.stage import ROOT, stage_environment
 
 READY_LINE = "Ctrl-C stops everything"
+TOTP_LINE = re.compile(r"mfa: '([^']+)' has TOTP secret ([A-Z2-7]+)")
 
 
 def free_port() -> int:
@@ -41,6 +43,8 @@ class RunningStack:
     pool_id: str
     client_id: str
     output: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=2000))
+    # Demo users' TOTP secrets as `ops local` printed them (ops/local.py, seed_local_stack).
+    totp_secrets: dict[str, str] = field(default_factory=dict)
 
     @property
     def api_url(self) -> str:
@@ -97,7 +101,13 @@ def local_stack_process(
             raise RuntimeError(f"the local stack did not start:\n{text}")
         region = stage_environment("local")["AWS_DEFAULT_REGION"]
         pool_id, client_id = _local_pool(f"http://127.0.0.1:{ports.moto}", region)
-        yield RunningStack(ports, region, pool_id, client_id, output)
+        secrets = dict(TOTP_LINE.findall(text))
+        # So ops.cognito_local.id_token answers a demo supervisor's code step in this process
+        # (tests, benchmarks) as an authenticator app holding the printed secret would.
+        from ops import cognito_local
+
+        cognito_local.TOTP_SECRETS.update({(pool_id, u): s for u, s in secrets.items()})
+        yield RunningStack(ports, region, pool_id, client_id, output, secrets)
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -3,15 +3,21 @@
 Staff sign in to the user pool (moto's on the local stack) and send the ID token as
 `Authorization: Bearer <token>`. The token's `cognito:username` is the agent id, and the
 `cognito:groups` claim carries `supervisors` for those who may see everyone's calls.
+
+Supervisor rights also need TOTP MFA on the account (issue 20; setting SUPERVISOR_MFA_REQUIRED):
+`Staff.is_supervisor`, which every supervisor-only route and every read granted because the caller
+is a supervisor consults, asks chalicelib/platform/staff_mfa.py for a supervisor and answers
+403 `{"Code": "MfaRequired"}` without it, 503 when Cognito cannot say. Reps never reach it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chalice import ForbiddenError, UnauthorizedError
+from chalice import ChaliceViewError, ForbiddenError, UnauthorizedError
 from chalice.app import Request
 
 from chalicelib import bootstrap
@@ -27,15 +33,35 @@ class InvalidToken(Exception):
     """The bearer token is missing, expired, forged or not for this app."""
 
 
+class MfaRequired(ChaliceViewError):
+    """403 `{"Code": "MfaRequired", "Message": ...}`: a supervisor without TOTP MFA asked for
+    supervisor rights. The body is the envelope of every other error of this API (Chalice's
+    `Code`/`Message`); the pages read `Code` and lead the supervisor through enrolment."""
+
+    STATUS_CODE = 403
+
+
 @dataclass(frozen=True)
 class Staff:
     agent_id: str
     groups: frozenset[str]
     supervisor_group: str = "supervisors"
+    # Names this token (its signature, hashed): a new sign-in is a new token
+    # (chalicelib/platform/staff_mfa.py asks again for one).
+    token_id: str = field(default="", compare=False)
+    # Raises when a member of the supervisors' group may not use that right now (no MFA, or
+    # Cognito cannot say); None: group membership is enough (SUPERVISOR_MFA_REQUIRED false).
+    supervisor_check: Callable[[Staff], None] | None = field(default=None, compare=False)
 
     @property
     def is_supervisor(self) -> bool:
-        return self.supervisor_group in self.groups
+        """Whether this caller has supervisor rights; for a member of the group, asked only when
+        consulted, so a supervisor's own rep actions that never consult it are unaffected."""
+        if self.supervisor_group not in self.groups:
+            return False
+        if self.supervisor_check is not None:
+            self.supervisor_check(self)
+        return True
 
 
 class SigningKeys(Protocol):
@@ -67,7 +93,29 @@ def verify_id_token(token: str, keys: SigningKeys, settings: Settings) -> Staff:
     if not isinstance(agent_id, str) or not agent_id:
         raise InvalidToken("token names no user")
     groups = claims.get("cognito:groups") or []
-    return Staff(agent_id, frozenset(str(g) for g in groups), settings.auth.supervisor_group)
+    return Staff(
+        agent_id,
+        frozenset(str(g) for g in groups),
+        settings.auth.supervisor_group,
+        token_id=hashlib.sha256(token.rsplit(".", 1)[-1].encode()).hexdigest()[:32],
+    )
+
+
+def check_supervisor_mfa(staff: Staff) -> None:
+    """The supervisor's account has TOTP MFA enabled, or MfaRequired (403); 503 when Cognito
+    cannot say (only supervisors ever wait on it)."""
+    from chalicelib.platform.staff_mfa import MfaStatusUnavailable
+
+    try:
+        enabled = bootstrap.container().staff_mfa.totp_enabled(staff.agent_id, staff.token_id)
+    except MfaStatusUnavailable as exc:
+        count("SupervisorMfaUnknown")
+        logger.error("cannot read the supervisor's mfa", agent_id=staff.agent_id, reason=str(exc))
+        raise ServiceUnavailable("cannot check the supervisor's MFA right now, try again") from exc
+    if not enabled:
+        count("SupervisorMfaMissing")
+        logger.warning("supervisor without mfa refused", agent_id=staff.agent_id)
+        raise MfaRequired("supervisors must enrol TOTP MFA, then sign in again with a code")
 
 
 def bearer_token(request: Request) -> str:
@@ -84,7 +132,7 @@ def require_staff(request: Request) -> Staff:
     is bad, a 503 (try again) when the pool's keys cannot be read to judge it."""
     container = bootstrap.container()
     try:
-        return verify_id_token(bearer_token(request), container.signing_keys, container.settings)
+        staff = verify_id_token(bearer_token(request), container.signing_keys, container.settings)
     except InvalidToken as exc:
         count("AuthRejected")
         logger.info("request not authenticated", reason=str(exc))
@@ -95,6 +143,9 @@ def require_staff(request: Request) -> Staff:
         count("AuthKeysUnavailable")
         logger.error("cannot verify tokens", reason=str(exc))
         raise ServiceUnavailable("cannot verify the sign-in right now, try again") from exc
+    if container.settings.auth.supervisor_mfa_required:
+        staff = replace(staff, supervisor_check=check_supervisor_mfa)
+    return staff
 
 
 def require_supervisor(request: Request) -> Staff:

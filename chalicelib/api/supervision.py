@@ -90,7 +90,7 @@ def monitoring_state(call_sid: str) -> Response:
     supervisor)."""
     staff = require_staff(supervision.current_request)
     state = bootstrap.container().monitoring.state(call_sid)
-    if not staff.is_supervisor and state["agent_id"] != staff.agent_id:
+    if state["agent_id"] != staff.agent_id and not staff.is_supervisor:
         raise ForbiddenError("only the agent on this call and supervisors")
     return json_response(state, headers={"Cache-Control": "no-store"})
 

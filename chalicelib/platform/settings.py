@@ -115,6 +115,12 @@ class AuthSettings(_Section):
     # Empty: derived from the pool (and AWS_ENDPOINT_URL on the local stack, where moto serves it).
     cognito_jwks_url: str = ""
     supervisor_group: str = "supervisors"
+    # A supervisor whose account has no TOTP MFA enabled is refused supervisor rights (403
+    # MfaRequired) until they enrol (docs/hardening.md, "MFA"). True on every stage.
+    supervisor_mfa_required: bool = True
+    # How long "TOTP enabled" from AdminGetUser is trusted per user per container: the
+    # supervisor pages poll every few seconds and must not cost an AdminGetUser each.
+    supervisor_mfa_cache_seconds: int = Field(default=300, ge=0, le=3600)
 
 
 class RoutingSettings(_Section):

@@ -232,6 +232,7 @@ SERVICES = {
     "AWS::S3::Bucket": "s3",
     "AWS::SQS::Queue": "sqs",
     "AWS::StepFunctions::StateMachine": "states",
+    "AWS::Cognito::UserPool": "cognito-idp",
 }
 
 
@@ -284,6 +285,8 @@ def _environment_references(template: Mapping[str, Any]) -> Iterator[tuple[str, 
 #   kms:GenerateDataKey on that key.
 # - Step Functions StartExecution is on the state machine ARN, DescribeExecution/StopExecution
 #   on the execution ARN (list_awsstepfunctions.html); SQS on the queue ARN (list_amazonsqs.html).
+# - Cognito's Admin* user operations (AdminGetUser) are on the user pool's ARN
+#   (list_amazoncognitouserpools.html).
 
 Requirement = tuple[str, str]
 
@@ -316,6 +319,12 @@ def requirements(
         if not secret.startswith("arn:"):
             secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}-AbCdEf"
         return [(f"secretsmanager:{operation}", secret)]
+    if service == "cognito-idp" and params.get("UserPoolId"):
+        # Admin* operations are on the user pool's ARN (list_amazoncognitouserpools.html).
+        pool = _logical("cognito-idp", str(params["UserPoolId"]), names)
+        return [
+            (f"cognito-idp:{operation}", f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{pool}")
+        ]
     if service == "ssm":
         path = str(params.get("Path") or params.get("Name") or "")
         return [(f"ssm:{operation}", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{path}")]
@@ -518,6 +527,9 @@ def _names_of(template: Mapping[str, Any]) -> dict[str, dict[str, str]]:
         elif kind == "AWS::StepFunctions::StateMachine":
             arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
             out[logical] = {"Ref": arn, "Arn": arn, "Name": name}
+        elif kind == "AWS::Cognito::UserPool":
+            arn = f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{name}"
+            out[logical] = {"Ref": name, "Arn": arn}
         elif kind == "AWS::KMS::Key":
             arn = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}"
             out[logical] = {"Ref": name, "Arn": arn}

@@ -17,6 +17,8 @@ the cloud (issue 16). `install()` patches moto's backend so that:
   does not match. https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-authentication-flow-methods.html#amazon-cognito-user-pools-authentication-flow-methods-srp
   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_RespondToAuthChallenge.html
 
+- TOTP MFA (issue 20) is checked as Cognito checks it; see `install_totp` below.
+
 The group, hashes and key derivation are the client library's own (pycognito's aws_srp, the same
 arithmetic as amazon-cognito-identity-js, which the pages use): this module only plays the
 server's half, so a client that computes differently from Cognito fails here too.
@@ -118,6 +120,7 @@ class _Exchange:
 def install() -> None:
     """Patch moto's Cognito backend class (once per process)."""
     install_staff()
+    install_totp()
     global _installed
     with _lock:
         if _installed:
@@ -267,3 +270,135 @@ def install_staff() -> None:
 
     CognitoIdpUserPool._get_user = case_insensitive_get_user  # type: ignore[method-assign]
     CognitoIdpResponse.admin_create_user = strict_admin_create_user  # type: ignore[method-assign]
+
+
+# --- TOTP MFA (issue 20) -----------------------------------------------------------------
+# moto 5.2 already answers PASSWORD_VERIFIER with the SOFTWARE_TOKEN_MFA challenge for a user whose
+# software token MFA is enabled, and keeps UserMFASettingList for AdminGetUser. But it hands every
+# user the same fixed secret ("asdfasdfasdf"), checks codes only when
+# MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP is set (and then only the current 30 s step), accepts a
+# challenge answer naming another user than the one who signed in, and answers MFA_SETUP with
+# tokens whatever the session. Cognito:
+# - AssociateSoftwareToken returns a secret of the user's own ("a unique private key"), which
+#   VerifySoftwareToken must then confirm with a code from it, else EnableSoftwareTokenMFAException
+#   ("This exception is thrown when there is a code mismatch and the service fails to configure
+#   the software token TOTP multi-factor authentication (MFA)"):
+#   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AssociateSoftwareToken.html
+#   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_VerifySoftwareToken.html
+# - the SOFTWARE_TOKEN_MFA answer is checked against that secret (RFC 6238: ops/standin/totp.py)
+#   and a wrong code is CodeMismatchException:
+#   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_RespondToAuthChallenge.html
+#   The reference does not say whether the session survives a wrong code; users report both a
+#   retry with the same session and "Invalid session for the user, session can only be used
+#   once". The stand-in lets a wrong code be retried (the page handles both: a refused session
+#   sends it back to the password step); a session already spent on a sign-in is refused with
+#   NotAuthorizedException, as is one that belongs to another user.
+# - a user with TOTP enabled "will be prompted for MFA during all sign-in attempts, unless device
+#   tracking is turned on and the device has been trusted" (our pool tracks no devices):
+#   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SoftwareTokenMfaSettingsType.html
+#   moto does that already (above); REFRESH_TOKEN_AUTH is not challenged, in moto as in Cognito.
+_totp_installed = False
+
+
+def _spent_session() -> Exception:
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+
+    return NotAuthorizedError("Invalid session for the user, session can only be used once.")
+
+
+def install_totp() -> None:
+    """Patch moto's software token calls and the SOFTWARE_TOKEN_MFA / MFA_SETUP answers (once)."""
+    global _totp_installed
+    with _lock:
+        if _totp_installed:
+            return
+        _totp_installed = True
+    from moto.cognitoidp.exceptions import CodeMismatchException, NotAuthorizedError
+    from moto.cognitoidp.models import CognitoIdpBackend
+    from moto.core.exceptions import JsonRESTError
+
+    from ops.standin import totp
+
+    class EnableSoftwareTokenMFAException(JsonRESTError):
+        def __init__(self) -> None:
+            super().__init__(
+                "EnableSoftwareTokenMFAException",
+                "Code mismatch and fail enable Software Token MFA",
+            )
+
+    respond = CognitoIdpBackend.respond_to_auth_challenge
+    # Sessions VerifySoftwareToken handed out during an MFA_SETUP challenge, and sessions spent.
+    verified_setup: set[str] = set()
+    spent: set[str] = set()
+
+    def user_of(backend: Any, access_token: str, session: str) -> Any:
+        if session:
+            if session not in backend.sessions:
+                raise _spent_session()
+            username, pool = backend.sessions[session]
+            return backend.admin_get_user(pool.id, username)
+        for pool in backend.user_pools.values():
+            if access_token in pool.access_tokens:
+                _, username = pool.access_tokens[access_token]
+                return backend.admin_get_user(pool.id, username)
+        raise NotAuthorizedError("Invalid Access Token")
+
+    def associate_software_token(self: Any, access_token: str, session: str) -> dict[str, str]:
+        user = user_of(self, access_token, session)
+        # A new association waits for its VerifySoftwareToken; until then the verified secret
+        # (if any) stays the one sign-in checks.
+        user.totp_pending_secret = totp.new_secret()
+        answer = {"SecretCode": user.totp_pending_secret}
+        return {**answer, "Session": session} if session else answer
+
+    def verify_software_token(
+        self: Any, access_token: str, session: str, user_code: str, friendly_device_name: str
+    ) -> dict[str, str]:
+        user = user_of(self, access_token, session)
+        pending = getattr(user, "totp_pending_secret", None)
+        if not pending or not totp.verify(pending, str(user_code or "")):
+            raise EnableSoftwareTokenMFAException()
+        user.totp_secret = pending
+        user.totp_pending_secret = None
+        user.token_verified = True
+        if not session:
+            return {"Status": "SUCCESS"}
+        username, pool = self.sessions.pop(session)
+        spent.add(session)
+        new_session = base64.urlsafe_b64encode(os.urandom(48)).decode()
+        self.sessions[new_session] = (username, pool)
+        verified_setup.add(new_session)
+        return {"Status": "SUCCESS", "Session": new_session}
+
+    def totp_respond(
+        self: Any,
+        session: str,
+        client_id: str,
+        challenge_name: str,
+        challenge_responses: dict[str, str],
+    ) -> dict[str, Any]:
+        if challenge_name in ("SOFTWARE_TOKEN_MFA", "MFA_SETUP"):
+            if session in spent or session not in self.sessions:
+                raise _spent_session()
+            username, pool = self.sessions[session]
+            user = self.admin_get_user(pool.id, username)
+            named = challenge_responses.get("USERNAME", "")
+            if named and self.admin_get_user(pool.id, named) is not user:
+                raise NotAuthorizedError("Invalid session for the user.")
+            if challenge_name == "SOFTWARE_TOKEN_MFA":
+                code = str(challenge_responses.get("SOFTWARE_TOKEN_MFA_CODE") or "")
+                secret = getattr(user, "totp_secret", None)
+                if not secret or not totp.verify(secret, code):
+                    raise CodeMismatchException("Invalid code received for user")
+            elif session not in verified_setup:
+                raise NotAuthorizedError("Invalid session for the user.")
+            spent.add(session)
+            verified_setup.discard(session)
+        result: dict[str, Any] = respond(
+            self, session, client_id, challenge_name, challenge_responses
+        )
+        return result
+
+    CognitoIdpBackend.associate_software_token = associate_software_token  # type: ignore[method-assign]
+    CognitoIdpBackend.verify_software_token = verify_software_token  # type: ignore[method-assign]
+    CognitoIdpBackend.respond_to_auth_challenge = totp_respond  # type: ignore[method-assign]

@@ -26,6 +26,7 @@ from chalicelib.platform.settings import LOCAL_AUTH_TOKEN
 from chalicelib.platform.signatures import callback_url
 from chalicelib.telephony import webhooks
 from ops.local_process import free_ports, local_stack_process
+from ops.standin.totp import current_code
 from ops.web_config import local_web_config
 from ops.webhooks import post_signed
 from tests.browser.twilio_rest import TwilioRestServer
@@ -59,6 +60,8 @@ VIEWPORT = {"width": 1366, "height": 768}
 MIN_CLIENT_VERSION = "1.0.0"
 LATEST_CLIENT_VERSION = "1.2.0"
 DEMO_PASSWORD = "Demo-Passw0rd!"  # ops/cognito_local.py
+# The session stack's demo users with TOTP MFA (the supervisors): user name -> secret.
+TOTP_SECRETS: dict[str, str] = {}
 # The browser's Notification API, replaced at its boundary so tests can see what was shown
 # (headless Chromium has no notification centre to look at).
 RECORD_NOTIFICATIONS = """
@@ -104,6 +107,8 @@ class Stack:
     client_id: str
     twilio: TwilioRestServer
     output: str = ""
+    # Demo users with TOTP MFA (supervisors): user name -> the secret `ops local` printed.
+    totp_secrets: dict[str, str] = field(default_factory=dict)
 
     def config_js(self, client_version: str = LATEST_CLIENT_VERSION) -> str:
         config = local_web_config(
@@ -153,6 +158,7 @@ def stack() -> Iterator[Stack]:
     }
     try:
         with local_stack_process(ports, env, timeout=120) as running:
+            TOTP_SECRETS.update(running.totp_secrets)
             yield Stack(
                 api_url=running.api_url,
                 moto_url=running.moto_url,
@@ -162,6 +168,7 @@ def stack() -> Iterator[Stack]:
                 client_id=running.client_id,
                 twilio=twilio,
                 output=running.text(),
+                totp_secrets=running.totp_secrets,
             )
     finally:
         twilio.close()
@@ -254,11 +261,21 @@ def staff_page(
     assert not errors, errors
 
 
-def sign_in_on_page(page: Any, username: str) -> None:
-    """Fill the staff page's sign-in form and submit it."""
+def sign_in_on_page(page: Any, username: str, secret: str | None = None) -> None:
+    """Fill the staff page's sign-in form and submit it; for a user with TOTP MFA (the demo
+    supervisors, or `secret`), answer the code step with the app's current code."""
     page.fill("#sign-in-form input[name=username]", username)
     page.fill("#sign-in-form input[name=password]", DEMO_PASSWORD)
     page.click("#sign-in-form button[type=submit]")
+    secret = secret or TOTP_SECRETS.get(username)
+    if secret:
+        enter_code(page, "#mfa-code-form", current_code(secret))
+
+
+def enter_code(page: Any, form: str, code: str) -> None:
+    """Type a TOTP code into one of web/shared/staff_sign_in.js's code forms and submit it."""
+    page.fill(f"{form} input[name=code]", code)
+    page.click(f"{form} button[type=submit]")
 
 
 def save_screenshot(page: Any, name: str) -> Path:

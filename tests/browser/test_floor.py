@@ -100,7 +100,10 @@ def test_floor_shows_the_live_calls_and_a_supervisor_listens_whispers_barges(
         call_row.locator('button[data-mode="leave"]').click()
         stack.twilio.fake.wait_seen("DELETE", f"{participants}/{label}\\.json$")
 
-        # Put a rep away from the floor.
+        # Put a rep away from the floor. Their softphone (played here) heartbeats every 15 s: the
+        # steps above can outlast the 45 s after which a silent rep is away, disconnected, and
+        # the next heartbeat would reconnect them to where they were.
+        assert call_api(stack, "POST", "/agents/me/heartbeat", idle_token)["state"] == "available"
         rep_row = page.locator(f'#reps tr[data-agent="{idle}"]')
         rep_row.locator('button[data-force="away"]').click()
         expect(page.locator("#action")).to_contain_text("done")

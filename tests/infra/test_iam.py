@@ -297,3 +297,18 @@ def test_the_streams_may_send_to_their_failure_destination(template: dict[str, A
         )
     }
     assert iam.evaluate(calls, template) == []
+
+
+def test_the_api_may_read_supervisors_mfa_on_its_own_pool_only(template: dict[str, Any]) -> None:
+    # chalicelib/platform/staff_mfa.py: AdminGetUser's UserMFASettingList for a supervisor.
+    [(action, resource)] = iam.requirements(
+        "cognito-idp", "AdminGetUser", {"UserPoolId": "ap-northeast-1_x"},
+        {"cognito-idp:ap-northeast-1_x": "UserPool"},
+    )  # fmt: skip
+    own = Call(API, "cognito-idp.AdminGetUser", action, resource)
+    other_pool = Call(API, "cognito-idp.AdminGetUser", action, resource.replace("{UserPool}", "p"))
+    worker = Call(COPY_WORKER, "cognito-idp.AdminGetUser", action, resource)
+    denied = [d.call for d in iam.evaluate({own, other_pool, worker}, template)]
+    assert sorted(denied) == sorted([other_pool, worker])
+    broken = without_action(template, "ApiHandlerRole", "cognito-idp:AdminGetUser")
+    assert [d.call for d in iam.evaluate({own}, broken)] == [own]

@@ -4,6 +4,7 @@
 
 import { ApiClient } from "../shared/api.js";
 import { CognitoSession } from "../shared/cognito.js";
+import { answerChallenge, enrolButton } from "../shared/staff_sign_in.js";
 import { versionVerdict } from "../shared/version.js";
 import { Notifier, Ringer, TitleFlasher } from "./alerts.js";
 import { CallControl, callInfo, colleaguesFrom, itemsOf, mergeInfo, reasonText } from "./calls.js";
@@ -1165,7 +1166,10 @@ async function signIn(event) {
   button.disabled = true;
   $("signin-error").textContent = "";
   try {
-    await session.signIn($("signin-user").value.trim(), $("signin-password").value);
+    const username = $("signin-user").value.trim();
+    const challenge = await session.signIn(username, $("signin-password").value);
+    // TOTP MFA enrolled: the code from the app (web/shared/staff_sign_in.js).
+    if (challenge) await answerChallenge(session, challenge, username);
     $("signin-password").value = "";
     await startWorking();
   } catch (error) {
@@ -1346,6 +1350,10 @@ function buildKeypad() {
 function wire() {
   $("signin-form").addEventListener("submit", signIn);
   $("signout").addEventListener("click", signOut);
+  // Any rep may enrol TOTP MFA for their account (supervisors must: the API refuses them without).
+  const enrol = enrolButton(session, (message) => setBanner("mfa", message, { tone: "info" }));
+  enrol.className = "btn btn-quiet";
+  $("signout").before(enrol);
   for (const button of document.querySelectorAll("[data-set-state]")) {
     button.addEventListener("click", () => chooseState(button.dataset.setState));
   }

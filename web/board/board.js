@@ -2,7 +2,8 @@
 // It shares nothing with the softphone but the sign-in helper, so a board problem never takes a
 // phone down. The server answers 304 when nothing changed and only the changes otherwise.
 
-import { CognitoSession, SignInError } from "../shared/cognito.js";
+import { CognitoSession } from "../shared/cognito.js";
+import { staffSignIn } from "../shared/staff_sign_in.js";
 import { watchFlaggedCalls } from "./flags.js";
 import { watchOverdue } from "./followups.js";
 import { STATES, REASONS, merge, visible, byTeam, countStates, duration } from "./model.js";
@@ -89,26 +90,8 @@ async function loop() {
   setTimeout(loop, delay);
 }
 
-function askSignIn() {
-  const dialog = $("sign-in");
-  if (!dialog.open) dialog.showModal();
-}
-
-$("sign-in-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = new FormData(event.target);
-  if (!session) {
-    $("sign-in-error").textContent = t("common.signIn.noSettings");
-    return;
-  }
-  try {
-    await session.signIn(String(form.get("username")), String(form.get("password")));
-    $("sign-in").close();
-    $("sign-in-error").textContent = "";
-  } catch (error) {
-    $("sign-in-error").textContent = error instanceof SignInError ? error.message : t("common.signIn.failed");
-  }
-});
+const signIn = staffSignIn({ session });
+const askSignIn = signIn.ask;
 
 function renderFilters() {
   const select = $("team-filter");
@@ -212,4 +195,4 @@ watchOverdue({
   count: $("overdue-count"),
 });
 // Live transcripts (issue 21): calls to watch, until the supervisors' floor takes them over.
-watchFlaggedCalls({ api: API, token });
+watchFlaggedCalls({ api: API, token, onMfaRequired: signIn.mfaRequired });

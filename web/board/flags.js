@@ -4,13 +4,14 @@
 // see the panel.
 
 import { onLanguage, t } from "../shared/i18n.js";
+import { isMfaRequired } from "../shared/staff_sign_in.js";
 import { TranscriptFollower, drawTranscript } from "../shared/transcript.js";
 
 const POLL_MS = 5000;
 const REASONS = ["negative", "keyword"];
 const reasonLabel = (reason) => (REASONS.includes(reason) ? t(`board.flagged.reason.${reason}`) : reason);
 
-export function watchFlaggedCalls({ api, token }) {
+export function watchFlaggedCalls({ api, token, onMfaRequired = () => {} }) {
   const panel = document.getElementById("flagged");
   const list = document.getElementById("flagged-calls");
   const dialog = document.getElementById("transcript-dialog");
@@ -23,6 +24,7 @@ export function watchFlaggedCalls({ api, token }) {
       headers: id ? { Authorization: `Bearer ${id}` } : {},
       cache: "no-store",
     });
+    if (await isMfaRequired(response)) onMfaRequired();
     if (!response.ok) {
       const error = new Error(`${path} answered ${response.status}`);
       error.status = response.status;

@@ -1,7 +1,8 @@
 // Today's KPIs, refreshed live: polls GET /kpis/today (the server caches it for a few seconds)
 // and redraws. Shares nothing with the softphone but the sign-in helper.
 
-import { CognitoSession, SignInError } from "../shared/cognito.js";
+import { CognitoSession } from "../shared/cognito.js";
+import { staffSignIn } from "../shared/staff_sign_in.js";
 import { tiles, missedRows, teamRows, hourlyBars, percent, outboundRows } from "./model.js";
 import { formatTime, initI18n, onLanguage, t } from "../shared/i18n.js";
 
@@ -125,22 +126,8 @@ async function loop() {
   setTimeout(loop, delay);
 }
 
-function askSignIn() {
-  const dialog = $("sign-in");
-  if (!dialog.open) dialog.showModal();
-}
-
-$("sign-in-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = new FormData(event.target);
-  try {
-    await session.signIn(String(form.get("username")), String(form.get("password")));
-    $("sign-in").close();
-    await load();
-  } catch (error) {
-    $("sign-in-error").textContent = error instanceof SignInError ? error.message : t("common.signIn.failed");
-  }
-});
+const signIn = staffSignIn({ session, onSignedIn: () => load() });
+const askSignIn = signIn.ask;
 
 await initI18n();
 onLanguage(() => lastFeed && render(lastFeed));

@@ -4,7 +4,8 @@
 // own softphone rings into the call); from a rep, puts them away or signs them out
 // (PUT /supervisor/agents/{id}/state).
 
-import { CognitoSession, SignInError } from "../shared/cognito.js";
+import { CognitoSession } from "../shared/cognito.js";
+import { isMfaRequired, staffSignIn } from "../shared/staff_sign_in.js";
 import { initI18n, onLanguage, t } from "../shared/i18n.js";
 
 const POLL_MS = 1000;
@@ -47,6 +48,7 @@ async function call(method, path, body, retried = false) {
     return call(method, path, body, true);
   }
   if (response.status === 401) askSignIn();
+  if (await isMfaRequired(response)) signIn.mfaRequired();
   const text = await response.text();
   const data = text ? JSON.parse(text) : {};
   if (!response.ok) throw Object.assign(new Error(data.Message || data.error || `${response.status}`), { status: response.status });
@@ -78,26 +80,8 @@ async function loop() {
   setTimeout(loop, delay);
 }
 
-function askSignIn() {
-  const dialog = $("sign-in");
-  if (!dialog.open) dialog.showModal();
-}
-
-$("sign-in-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = new FormData(event.target);
-  if (!session) {
-    $("sign-in-error").textContent = t("common.signIn.noSettings");
-    return;
-  }
-  try {
-    await session.signIn(String(form.get("username")), String(form.get("password")));
-    $("sign-in").close();
-    $("sign-in-error").textContent = "";
-  } catch (error) {
-    $("sign-in-error").textContent = error instanceof SignInError ? error.message : t("common.signIn.failed");
-  }
-});
+const signIn = staffSignIn({ session });
+const askSignIn = signIn.ask;
 
 function cell(text, className = "") {
   const td = document.createElement("td");

@@ -3,7 +3,8 @@
 // CSV is built here from the same answer. `window.reportRendered` holds the last draw's timing
 // (ops/benchmarks/reports_page.py reads it).
 
-import { CognitoSession, SignInError } from "../shared/cognito.js";
+import { CognitoSession } from "../shared/cognito.js";
+import { isMfaRequired, staffSignIn } from "../shared/staff_sign_in.js";
 import { initI18n, onLanguage, t } from "../shared/i18n.js";
 
 const config = window.CC_CONFIG || {};
@@ -40,6 +41,7 @@ async function fetchReport(query, retried = false) {
   const response = await fetch(`${API}/reports?${query}`, { headers, cache: "no-store" });
   if (response.status === 401 && session && !retried && (await session.refresh())) return fetchReport(query, true);
   if (response.status === 401) $("sign-in").showModal();
+  if (await isMfaRequired(response)) signIn.mfaRequired();
   const body = await response.json();
   if (!response.ok) throw new Error(body.Message || body.error || t("reports.answered", { status: response.status }));
   return body;
@@ -228,17 +230,7 @@ $("csv").addEventListener("click", () => {
   a.download = `report-${last.from}-${last.to}.csv`;
   a.click();
 });
-$("sign-in-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const data = new FormData(event.target);
-  try {
-    await session.signIn(String(data.get("username")), String(data.get("password")));
-    $("sign-in").close();
-    show();
-  } catch (error) {
-    $("sign-in-error").textContent = error instanceof SignInError ? error.message : t("common.signIn.failed");
-  }
-});
+const signIn = staffSignIn({ session, onSignedIn: () => show() });
 
 window.renderReport = render;
 await initI18n();

@@ -5,6 +5,8 @@
 // - i18next, the pages' translations (web/shared/i18n.js, catalogues in web/shared/i18n/);
 // - libphonenumber-js (its "min" metadata), numbers shown as the floor reads them.
 // - Chart.js, the reports page's charts (web/reports/).
+// - qrcode-generator (MIT), the otpauth:// QR code of MFA enrolment (web/shared/staff_sign_in.js),
+//   drawn on a canvas so the strict CSP needs no data: images.
 // Run by `make web-vendor` after `npm ci`; the result is committed so `make run` needs no npm.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -26,6 +28,7 @@ const BUNDLES = [
     file: "libphonenumber-min.js",
   },
   { name: "chart.js", from: "dist/chart.umd.min.js", file: "chart.umd.min.js" },
+  { name: "qrcode-generator", from: "dist/qrcode.mjs", file: "qrcode.mjs" },
 ];
 mkdirSync(vendor, { recursive: true });
 const manifest = {};

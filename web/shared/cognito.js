@@ -9,7 +9,15 @@
 // https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-authentication-flow-methods.html
 //
 // The tokens live in sessionStorage: they survive the reload the page does to update itself,
-// and die with the tab. The ID token is what the API checks (`Authorization: Bearer`).
+// and die with the tab. The ID token is what the API checks (`Authorization: Bearer`); the access
+// token is what Cognito's own calls for the signed-in user take (TOTP enrolment, below).
+//
+// TOTP MFA (issue 20): a user with TOTP enabled is challenged after the password at every sign-in
+// (SOFTWARE_TOKEN_MFA, answered by `sendMFACode(code, callbacks, "SOFTWARE_TOKEN_MFA")`); a pool
+// with MFA ON asks a user without it to set it up (MFA_SETUP). `signIn` hands either challenge
+// back to the dialog (web/shared/staff_sign_in.js) as an object to answer. Enrolment of a
+// signed-in user is AssociateSoftwareToken -> VerifySoftwareToken -> SetUserMFAPreference:
+// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-mfa-totp.html
 
 import { t } from "./i18n.js";
 
@@ -47,6 +55,9 @@ const FRIENDLY = {
   PasswordResetRequiredException: "common.signIn.resetRequired",
   UserNotConfirmedException: "common.signIn.notConfirmed",
   TooManyRequestsException: "common.signIn.tooMany",
+  CodeMismatchException: "common.mfa.wrongCode",
+  EnableSoftwareTokenMFAException: "common.mfa.wrongCode",
+  ExpiredCodeException: "common.mfa.wrongCode",
 };
 
 let library = null;
@@ -86,6 +97,47 @@ function signInFailure(error) {
   return new SignInError(FRIENDLY[code] ? t(FRIENDLY[code]) : error.message || t("common.signIn.failed"), code);
 }
 
+function tokensOf(result) {
+  return {
+    IdToken: result.getIdToken().getJwtToken(),
+    AccessToken: result.getAccessToken().getJwtToken(),
+    RefreshToken: result.getRefreshToken().getToken(),
+  };
+}
+
+/**
+ * A sign-in challenge the user answers with a code: `name` is SOFTWARE_TOKEN_MFA (a code from
+ * the authenticator app) or MFA_SETUP (enrol first: `secret()` gives the key to add to the app).
+ * `answer(code)` resolves to the tokens, or rejects with a SignInError whose code says whether the
+ * same challenge may be answered again (CodeMismatchException) or the sign-in is over.
+ */
+class Challenge {
+  constructor(name, user) {
+    this.name = name;
+    this.user = user;
+  }
+
+  secret() {
+    return new Promise((resolve, reject) => {
+      this.user.associateSoftwareToken({
+        associateSecretCode: (secret) => resolve(secret),
+        onFailure: (error) => reject(signInFailure(error)),
+      });
+    });
+  }
+
+  answer(code) {
+    return new Promise((resolve, reject) => {
+      const callbacks = {
+        onSuccess: (result) => resolve(tokensOf(result)),
+        onFailure: (error) => reject(signInFailure(error)),
+      };
+      if (this.name === "MFA_SETUP") this.user.verifySoftwareToken(code, "authenticator", callbacks);
+      else this.user.sendMFACode(code, callbacks, "SOFTWARE_TOKEN_MFA");
+    });
+  }
+}
+
 async function srpSignIn(cognito, username, password) {
   const lib = await loadLibrary();
   const pool = new lib.CognitoUserPool({
@@ -98,52 +150,55 @@ async function srpSignIn(cognito, username, password) {
   user.setAuthenticationFlowType(SIGN_IN_FLOW);
   const details = new lib.AuthenticationDetails({ Username: username, Password: password });
   return new Promise((resolve, reject) => {
-    // NEW_PASSWORD_REQUIRED and MFA are set up by supervisors in the console, not here.
+    // NEW_PASSWORD_REQUIRED, SMS and the rest are set up by supervisors in the console, not here.
     const attention = (name) => () =>
       reject(new SignInError(t("common.signIn.attention", { name }), name));
     user.authenticateUser(details, {
-      onSuccess: (result) =>
-        resolve({
-          IdToken: result.getIdToken().getJwtToken(),
-          RefreshToken: result.getRefreshToken().getToken(),
-        }),
+      onSuccess: (result) => resolve(tokensOf(result)),
       onFailure: (error) => reject(signInFailure(error)),
       newPasswordRequired: attention("NEW_PASSWORD_REQUIRED"),
       mfaRequired: attention("SMS_MFA"),
-      totpRequired: attention("SOFTWARE_TOKEN_MFA"),
-      mfaSetup: attention("MFA_SETUP"),
+      totpRequired: () => resolve(new Challenge("SOFTWARE_TOKEN_MFA", user)),
+      mfaSetup: () => resolve(new Challenge("MFA_SETUP", user)),
       selectMFAType: attention("SELECT_MFA_TYPE"),
       customChallenge: attention("CUSTOM_CHALLENGE"),
     });
   });
 }
 
-async function initiateAuth(cognito, authFlow, parameters, fetchImpl) {
+/** One Cognito API call (JSON 1.1 over HTTPS, as the library makes them). */
+async function cognitoCall(cognito, action, body, fetchImpl) {
   let response;
   try {
     response = await fetchImpl(cognitoEndpoint(cognito), {
       method: "POST",
       headers: {
         "Content-Type": "application/x-amz-json-1.1",
-        "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+        "X-Amz-Target": `AWSCognitoIdentityProviderService.${action}`,
       },
-      body: JSON.stringify({
-        AuthFlow: authFlow,
-        ClientId: cognito.clientId,
-        AuthParameters: parameters,
-      }),
+      body: JSON.stringify(body),
     });
   } catch {
     throw new SignInError(t("common.signIn.unreachable"), "network");
   }
-  const body = await response.json().catch(() => ({}));
+  const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const code = String(body.__type || "").split("#").pop();
-    const message = FRIENDLY[code] ? t(FRIENDLY[code]) : body.message || t("common.signIn.failedStatus", { status: response.status });
+    const code = String(answer.__type || "").split("#").pop();
+    const message = FRIENDLY[code] ? t(FRIENDLY[code]) : answer.message || t("common.signIn.failedStatus", { status: response.status });
     throw new SignInError(message, code);
   }
+  return answer;
+}
+
+async function initiateAuth(cognito, authFlow, parameters, fetchImpl) {
+  const body = await cognitoCall(
+    cognito,
+    "InitiateAuth",
+    { AuthFlow: authFlow, ClientId: cognito.clientId, AuthParameters: parameters },
+    fetchImpl,
+  );
   if (body.ChallengeName) {
-    // NEW_PASSWORD_REQUIRED and MFA are set up by supervisors in the console, not here.
+    // Refreshing is never challenged; anything else here is for the console, not this page.
     throw new SignInError(
       t("common.signIn.attention", { name: body.ChallengeName }),
       body.ChallengeName,
@@ -194,14 +249,40 @@ export class CognitoSession {
       username: claims["cognito:username"] || claims.sub,
       groups: claims["cognito:groups"] || [],
       idToken: result.IdToken,
+      accessToken: result.AccessToken || "",
       refreshToken: result.RefreshToken || refreshToken,
       expiresAt: claims.exp * 1000,
     };
     this.save();
   }
 
+  /** Signs in; resolves to null when done, or to a Challenge (MFA) whose `answer(code)` must be
+   * given to `complete`. */
   async signIn(username, password) {
-    this.adopt(await srpSignIn(this.cognito, username, password), null);
+    const result = await srpSignIn(this.cognito, username, password);
+    if (result instanceof Challenge) return result;
+    this.adopt(result, null);
+    return null;
+  }
+
+  /** Answer an MFA challenge of `signIn` with a code; signed in when it resolves. */
+  async complete(challenge, code) {
+    this.adopt(await challenge.answer(code), null);
+  }
+
+  /** Start TOTP enrolment for the signed-in user: resolves to the secret to add to the app. */
+  async associateTotp() {
+    await this.idToken(); // renews the access token too when it is about to expire
+    if (!this.state || !this.state.accessToken) throw new SignInError(t("common.mfa.signInFirst"), "NotSignedIn");
+    const answer = await cognitoCall(this.cognito, "AssociateSoftwareToken", { AccessToken: this.state.accessToken }, this.fetchImpl);
+    return answer.SecretCode;
+  }
+
+  /** Finish enrolment with a code from the app: verified, then enabled and preferred. */
+  async verifyTotp(code) {
+    const access = { AccessToken: this.state ? this.state.accessToken : "" };
+    await cognitoCall(this.cognito, "VerifySoftwareToken", { ...access, UserCode: code, FriendlyDeviceName: "authenticator" }, this.fetchImpl);
+    await cognitoCall(this.cognito, "SetUserMFAPreference", { ...access, SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true } }, this.fetchImpl);
   }
 
   signOut() {
