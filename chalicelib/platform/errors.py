@@ -24,7 +24,20 @@ class StorageUnavailable(ContactCenterError):
 
 
 class TelephonyUnavailable(ContactCenterError):
-    """Twilio's REST API failed or was too slow."""
+    """Twilio's REST API failed, was too slow, or refused the request.
+
+    `status` is the HTTP status Twilio answered with, None when it did not answer (a refused
+    connection, a timeout). Callers that retry look at `refused`: a 4xx other than 429 (Too Many
+    Requests) is Twilio saying no to this request, and the same request gets the same answer.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def refused(self) -> bool:
+        return self.status is not None and 400 <= self.status < 500 and self.status != 429
 
 
 class TaskChanged(Conflict):

@@ -180,11 +180,15 @@ class PresenceMirror:
 
     def _retried(self, operation: Callable[[], T]) -> T:
         """`operation`, tried again after each BACKOFF_SECONDS while Twilio is unavailable;
-        the last attempt's TelephonyUnavailable is the caller's to handle."""
+        the last attempt's TelephonyUnavailable is the caller's to handle. A refusal (a worker
+        TaskRouter does not know: 404) is not retried: the same request gets the same answer,
+        and a batch of presence changes would wait ~1 s on each such worker."""
         for delay in BACKOFF_SECONDS:
             try:
                 return operation()
-            except TelephonyUnavailable:
+            except TelephonyUnavailable as exc:
+                if exc.refused:
+                    raise
                 self._sleep(delay)
         return operation()
 

@@ -193,7 +193,9 @@ class TwilioGateway:
         if response.status_code == 404:
             raise RecordingNotFound(f"{what}: Twilio has no such recording (404)")
         if response.status_code != 200:
-            raise TelephonyUnavailable(f"{what} failed: HTTP {response.status_code}")
+            raise TelephonyUnavailable(
+                f"{what} failed: HTTP {response.status_code}", status=response.status_code
+            )
         content = response.content
         return content if isinstance(content, bytes) else str(content).encode("latin-1")
 
@@ -206,9 +208,9 @@ class TwilioGateway:
         except TwilioRestException as exc:
             if exc.status == 404:
                 return False
-            raise TelephonyUnavailable(f"delete recording {recording_sid} failed: {exc}") from exc
+            raise _unavailable(f"delete recording {recording_sid} failed: {exc}", exc) from exc
         except _unreachable() as exc:
-            raise TelephonyUnavailable(f"delete recording {recording_sid} failed: {exc}") from exc
+            raise _unavailable(f"delete recording {recording_sid} failed: {exc}", exc) from exc
 
     # --- escalation (issue 4) ---
     def fetch_task(self, task_sid: str) -> TaskSnapshot:
@@ -223,9 +225,9 @@ class TwilioGateway:
         except TwilioRestException as exc:
             if exc.status == 404:
                 return TaskSnapshot(task_sid=task_sid, status="deleted", attributes={})
-            raise TelephonyUnavailable(f"fetch task {task_sid} failed: {exc}") from exc
+            raise _unavailable(f"fetch task {task_sid} failed: {exc}", exc) from exc
         except _unreachable() as exc:
-            raise TelephonyUnavailable(f"fetch task {task_sid} failed: {exc}") from exc
+            raise _unavailable(f"fetch task {task_sid} failed: {exc}", exc) from exc
         task = response.data
         etag = {k.lower(): v for k, v in (response.headers or {}).items()}.get("etag", "")
         return TaskSnapshot(
@@ -253,9 +255,9 @@ class TwilioGateway:
         except TwilioRestException as exc:
             if exc.status == 412:
                 raise TaskChanged(f"task {task_sid} changed since version {version}") from exc
-            raise TelephonyUnavailable(f"update task {task_sid} failed: {exc}") from exc
+            raise _unavailable(f"update task {task_sid} failed: {exc}", exc) from exc
         except _unreachable() as exc:
-            raise TelephonyUnavailable(f"update task {task_sid} failed: {exc}") from exc
+            raise _unavailable(f"update task {task_sid} failed: {exc}", exc) from exc
 
     def create_task(
         self, workflow_sid: str, attributes: dict[str, Any], priority: int, timeout: int
@@ -572,7 +574,14 @@ class TwilioGateway:
         try:
             return operation()
         except _unreachable() as exc:
-            raise TelephonyUnavailable(f"{what} failed: {exc}") from exc
+            raise _unavailable(f"{what} failed: {exc}", exc) from exc
+
+
+def _unavailable(message: str, exc: Exception) -> TelephonyUnavailable:
+    """TelephonyUnavailable carrying the status Twilio answered with (TwilioRestException's
+    `status`), or none when it did not answer."""
+    status = getattr(exc, "status", None)
+    return TelephonyUnavailable(message, status=status if isinstance(status, int) else None)
 
 
 def _unreachable() -> tuple[type[Exception], ...]:

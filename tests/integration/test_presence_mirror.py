@@ -115,6 +115,40 @@ def test_a_failing_update_is_retried_then_left_to_reconciliation(
     assert (report.updated, report.failed) == (0, 1)
 
 
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_an_outage_or_a_throttle_is_retried_with_backoff(
+    container: Container, twilio_http: RecordingHttpClient, status: int
+) -> None:
+    waited: list[float] = []
+    twilio_http.fail("POST", "/Workers/", status=status)
+    mirrored = PresenceMirror(container.twilio, activity_map(container.settings), waited.append)
+    report = mirrored.mirror([(agent(S.AVAILABLE), agent(S.AWAY, version=2))])
+    assert len(twilio_http.calls("POST", "/Workers/")) == 3
+    assert waited == [0.2, 0.8]
+    assert (report.updated, report.failed) == (0, 1)
+
+
+@pytest.mark.parametrize("status", [400, 404])
+def test_a_refusal_is_not_retried_and_the_rest_of_the_batch_goes_on(
+    container: Container, twilio_http: RecordingHttpClient, status: int
+) -> None:
+    # A worker TaskRouter does not know (404: the directory is ahead of `ops provision`) gets
+    # the same answer every time: one request, no back-off, the next agent is mirrored at once.
+    waited: list[float] = []
+    unknown = sid("WK", 1)
+    twilio_http.fail("POST", f"/Workers/{unknown}", status=status)
+    mirrored = PresenceMirror(container.twilio, activity_map(container.settings), waited.append)
+    report = mirrored.mirror(
+        [
+            (agent(S.AVAILABLE, worker=1), agent(S.AWAY, worker=1, version=2)),
+            (agent(S.AVAILABLE, worker=2), agent(S.AWAY, worker=2, version=2)),
+        ]
+    )
+    assert len(twilio_http.calls("POST", f"/Workers/{unknown}")) == 1
+    assert waited == []
+    assert (report.updated, report.failed) == (1, 1)
+
+
 def workers_page(workers: dict[str, str]) -> dict[str, Any]:
     return {
         "workers": [
