@@ -29,6 +29,10 @@ class TelephonyUnavailable(ContactCenterError):
     `status` is the HTTP status Twilio answered with, None when it did not answer (a refused
     connection, a timeout). Callers that retry look at `refused`: a 4xx other than 429 (Too Many
     Requests) is Twilio saying no to this request, and the same request gets the same answer.
+    A 429 "is never processed and is always safe to retry"
+    (https://www.twilio.com/docs/api/errors/20429); repeating requests for a deleted or invalid
+    resource is what Twilio throttles as "Failure Threshold Exceeded"
+    (https://www.twilio.com/docs/api/errors/70005).
     """
 
     def __init__(self, message: str, status: int | None = None) -> None:
