@@ -26,6 +26,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from chalice.config import Config
+from chalice.constants import DEFAULT_LAMBDA_MEMORY_SIZE, DEFAULT_LAMBDA_TIMEOUT
+
 from ops.chalice_config import SOURCE_VARIABLES, chalice_name
 
 
@@ -66,8 +69,10 @@ class FakeChalice:
             name = chalice_name(logical)
             function = f"{app}-{stage}" if name == "api_handler" else f"{app}-{stage}-{name}"
             entry = {**stage_config.get("lambda_functions", {}).get(name, {})}
-            size = _lookup(config, stage, name, "lambda_memory_size", 128)
-            timeout = _lookup(config, stage, name, "lambda_timeout", 60)
+            # Chalice's own lookup (stage entry, stage, top-level entry, top level) and defaults.
+            scoped = Config(chalice_stage=stage, function_name=name, config_from_disk=config)
+            size = scoped.lambda_memory_size or DEFAULT_LAMBDA_MEMORY_SIZE
+            timeout = scoped.lambda_timeout or DEFAULT_LAMBDA_TIMEOUT
             if entry.get("manage_iam_role", True):
                 raise AssertionError(f"{name}: the fake deploys only with the stack's roles")
             settings = {
@@ -138,19 +143,3 @@ class FakeChalice:
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"resources": resources, "schema_version": "2.0"}))
-
-
-def _lookup(config: dict[str, Any], stage: str, function: str, key: str, default: Any) -> Any:
-    """A per-function setting where Chalice looks for it (chalice/config.py, _chain_lookup):
-    the stage's entry for the function, the stage, the top level's entry for the function,
-    the top level, then Chalice's default."""
-    stage_config = config["stages"][stage]
-    for place in (
-        stage_config.get("lambda_functions", {}).get(function, {}),
-        stage_config,
-        config.get("lambda_functions", {}).get(function, {}),
-        config,
-    ):
-        if place.get(key) is not None:
-            return place[key]
-    return default
