@@ -61,31 +61,33 @@ def memory_kb(pid: int | str = "self") -> dict[str, int]:
     return found
 
 
-def _cold_import() -> dict[str, float]:
-    statement = (
-        "import json, time; from ops.benchmarks.memory import memory_kb; "
-        "started = time.process_time(); import app; "
-        "print(json.dumps({'cpu': time.process_time() - started, **memory_kb()}))"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWILIO_"))}
-    env.update(_local_settings())
+def in_a_fresh_process(env: dict[str, str], *mode: str) -> dict[str, Any]:
+    """Run this module in `mode` in a fresh interpreter with `env`: the figures it prints."""
     out = subprocess.run(
-        [sys.executable, "-c", statement], cwd=ROOT, env=env, capture_output=True, text=True,
-        check=True,
+        [sys.executable, "-m", "ops.benchmarks.memory", *mode],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(mode)} failed:\n{out.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
-def _local_settings() -> dict[str, str]:
-    from ops.stage import stage_environment
+def _cold_import() -> dict[str, Any]:
+    from ops.stage import local_environment
 
-    return {
-        **stage_environment("local"),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # moto's dummy credentials
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWILIO_"))}
+    env.update(local_environment(), POWERTOOLS_TRACE_DISABLED="true")
+    return in_a_fresh_process(env, "--import")
+
+
+def import_app() -> int:
+    """`--import`: the app's import alone."""
+    started = time.process_time()
+    import app  # noqa: F401 - the import is what is measured
+
+    print(json.dumps({"cpu": time.process_time() - started, **memory_kb()}))
+    return 0
 
 
 def _process_of(marker: str, port: int) -> int:
@@ -156,16 +158,9 @@ def run_function(
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump({"Records": records}, handle)
     try:
-        out = subprocess.run(
-            [sys.executable, "-m", "ops.benchmarks.memory", "--invoke", function, handle.name],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+        return in_a_fresh_process(env, "--invoke", function, handle.name)
     finally:
         os.unlink(handle.name)
-    if out.returncode != 0:
-        raise RuntimeError(f"{function} failed:\n{out.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
 
 
 def invoke(function: str, event_file: str) -> int:
@@ -193,14 +188,7 @@ def invoke(function: str, event_file: str) -> int:
 
 def first_call(env: dict[str, str]) -> dict[str, Any]:
     """A fresh process answering one signed incoming call: the webhook's real cold start."""
-    out = subprocess.run(
-        [sys.executable, "-m", "ops.benchmarks.memory", "--first-call"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    if out.returncode != 0:
-        raise RuntimeError(f"the first call failed:\n{out.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return in_a_fresh_process(env, "--first-call")
 
 
 def answer_first_call() -> int:
@@ -331,6 +319,8 @@ def main(argv: list[str]) -> int:
         return invoke(argv[1], argv[2])
     if argv[:1] == ["--first-call"]:
         return answer_first_call()
+    if argv[:1] == ["--import"]:
+        return import_app()
     parser = argparse.ArgumentParser(prog="python -m ops bench memory")
     parser.add_argument("--seconds", type=int, default=120, help="of the gentle day's traffic")
     parser.add_argument("--runs", type=int, default=3, help="fresh interpreters for cold starts")
