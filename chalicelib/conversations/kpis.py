@@ -235,18 +235,7 @@ def compute(
             team.abandoned += 1
 
     total = InboundCounts.total_of(teams.values())
-    by_agent = {
-        agent: {
-            "answered": a[0],
-            "handle_ms": a[1],
-            "talk_ms": a[2],
-            "offers": a[3],
-            "missed_offers": a[4],
-            "aht_ms": round(a[1] / a[0]) if a[0] else None,
-        }
-        for agent, a in sorted(agents.items())
-        if agent
-    }
+    by_agent = rep_summaries(agents)
     return {
         "service_level_threshold_ms": service_level_ms,
         "totals": {
@@ -318,4 +307,21 @@ def outbound_kpis(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "totals": outbound_summary(totals),
         "by_agent": {a: outbound_summary(c) for a, c in sorted(agents.items()) if a},
         "by_team": {t: outbound_summary(c) for t, c in sorted(teams.items())},
+    }
+
+
+def rep_summaries(reps: Mapping[str, list[int]]) -> dict[str, dict[str, Any]]:
+    """Per rep, from the sums [answered, handle_ms, talk_ms, offers, missed_offers]: the report's
+    row, with the average handle time; sorted by rep, the unattributed ("") left out."""
+    return {
+        agent: {
+            "answered": a[0],
+            "handle_ms": a[1],
+            "talk_ms": a[2],
+            "offers": a[3],
+            "missed_offers": a[4],
+            "aht_ms": round(a[1] / a[0]) if a[0] else None,
+        }
+        for agent, a in sorted(reps.items())
+        if agent
     }

@@ -37,6 +37,7 @@ from chalicelib.conversations.kpis import (
     OFFERED_OUTCOMES,
     InboundCounts,
     outbound_summary,
+    rep_summaries,
 )
 from chalicelib.softphone.wrap_up import NO_CODE
 
@@ -273,18 +274,7 @@ class Sums:
             "conversations": self.conversations,
             "totals": totals,
             "by_team": by_team,
-            "by_agent": {
-                agent: {
-                    "answered": a[0],
-                    "handle_ms": a[1],
-                    "talk_ms": a[2],
-                    "offers": a[3],
-                    "missed_offers": a[4],
-                    "aht_ms": round(a[1] / a[0]) if a[0] else None,
-                }
-                for agent, a in sorted(self.reps.items())
-                if agent
-            },
+            "by_agent": rep_summaries(self.reps),
             "cost_per_customer": {
                 cid: {"conversations": c[0], "total_ms": c[1], "cost_micros": c[2]}
                 for cid, c in sorted(self.customers.items())
