@@ -403,7 +403,7 @@ class Stack:
         deployment.forget_settings()
         if self.template is None:
             # What `ops rollback` goes back to (a rollback records itself there).
-            release = StackReleases(deployment).record(self._template(deployment))
+            release = StackReleases(deployment).record_template(self._template(deployment))
             what = "functions" if deployment.options.pipeline else "stack template"
             deployment.say(f"    {what} release {release}")
 
@@ -487,7 +487,7 @@ def _app_name(config_file: Path) -> str:
     return str(json.loads(config_file.read_text())["app_name"])
 
 
-# --- the releases of the stack (what `ops rollback` goes back to) ------------------------------
+# --- releases: what `ops rollback` goes back to ----------------------------------------------
 
 
 def release_of(template: dict[str, Any]) -> str:
@@ -495,7 +495,7 @@ def release_of(template: dict[str, Any]) -> str:
 
 
 @dataclass
-class StackHistory:
+class ReleaseHistory:
     releases: list[dict[str, Any]] = field(default_factory=list)
     live: str = ""
     log: list[dict[str, Any]] = field(default_factory=list)
@@ -514,114 +514,31 @@ class StackHistory:
         raise StepFailed(f"no release {release} of the functions (known: {known})")
 
 
-class StackReleases:
-    """The stack's deployed templates, in the artifacts bucket under `<stage>/releases/`."""
+class Releases:
+    """A history of releases in the artifacts bucket (one JSON file): each release once, in the
+    order first deployed, which one is live, and a log of deploys and rollbacks."""
 
-    def __init__(self, deployment: Deployment) -> None:
+    def __init__(self, deployment: Deployment, key: str) -> None:
         self.s3 = deployment.client("s3")
         self.bucket = deployment.artifacts_bucket()
-        self.prefix = f"{deployment.stage}/releases/"
+        self.key = key
 
-    def history(self) -> StackHistory:
-        try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=self.prefix + "history.json")
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
-                return StackHistory()
-            raise
-        data = json.loads(body["Body"].read())
-        return StackHistory(data.get("releases", []), data.get("live", ""), data.get("log", []))
+    def history(self) -> ReleaseHistory:
+        body = self._read(self.key)
+        if body is None:
+            return ReleaseHistory()
+        data = json.loads(body)
+        return ReleaseHistory(data.get("releases", []), data.get("live", ""), data.get("log", []))
 
-    def save(self, history: StackHistory) -> None:
+    def save(self, history: ReleaseHistory) -> None:
         body = {"live": history.live, "releases": history.releases, "log": history.log[-200:]}
         self.s3.put_object(
-            Bucket=self.bucket,
-            Key=self.prefix + "history.json",
-            Body=json.dumps(body, indent=1).encode(),
+            Bucket=self.bucket, Key=self.key, Body=json.dumps(body, indent=1).encode()
         )
 
-    def template(self, release: str) -> dict[str, Any]:
-        entry = self.history().find(release)
-        body = self.s3.get_object(Bucket=self.bucket, Key=entry["template"])["Body"].read()
-        template: dict[str, Any] = json.loads(body)
-        return template
-
-    def record(self, template: dict[str, Any], action: str = "deploy") -> str:
-        """The template now live: kept (once) and moved to the end of the history."""
-        release = release_of(template)
-        key = f"{self.prefix}{release}.json"
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(template).encode())
-        history = self.history()
-        at = int(time.time())
-        if action == "deploy":
-            history.releases = [r for r in history.releases if r["release"] != release]
-            history.releases.append({"release": release, "template": key, "deployed_at": at})
-        history.log.append({"action": action, "release": release, "from": history.live, "at": at})
-        history.live = release
-        self.save(history)
-        return release
-
-
-# --- the releases of the functions on a chalice-owned stage --------------------------------
-
-
-@dataclass
-class ChaliceHistory:
-    releases: list[dict[str, Any]] = field(default_factory=list)
-    live: str = ""
-    log: list[dict[str, Any]] = field(default_factory=list)
-
-    def find(self, release: str) -> dict[str, Any]:
-        for entry in self.releases:
-            if entry["release"] == release:
-                return entry
-        known = ", ".join(r["release"] for r in self.releases) or "none"
-        raise StepFailed(f"no release {release} of the functions (known: {known})")
-
-    def previous(self) -> str:
-        ids = [r["release"] for r in self.releases]
-        if self.live not in ids or ids.index(self.live) == 0:
-            raise StepFailed("there is no earlier release of the functions to roll back to")
-        return str(ids[ids.index(self.live) - 1])
-
-
-class ChaliceReleases:
-    """What each `chalice deploy` of `ops deploy` shipped, in the artifacts bucket."""
-
-    def __init__(self, deployment: Deployment) -> None:
-        self.s3 = deployment.client("s3")
-        self.bucket = deployment.artifacts_bucket()
-        self.key = f"{deployment.stage}/chalice/history.json"
-        self.deployed_key = f"{deployment.stage}/chalice/deployed.json"
-
-    def history(self) -> ChaliceHistory:
-        try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=self.key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
-                return ChaliceHistory()
-            raise
-        data = json.loads(body["Body"].read())
-        return ChaliceHistory(data.get("releases", []), data.get("live", ""), data.get("log", []))
-
-    def save(self, history: ChaliceHistory) -> None:
-        body = {"live": history.live, "releases": history.releases, "log": history.log[-200:]}
-        self.s3.put_object(Bucket=self.bucket, Key=self.key, Body=json.dumps(body).encode())
-
-    def keep_deployed(self, path: Path) -> None:
-        """Chalice's record of what it made (not in git: .gitignore), for another checkout."""
-        self.s3.put_object(Bucket=self.bucket, Key=self.deployed_key, Body=path.read_bytes())
-
-    def kept_deployed(self) -> bytes | None:
-        try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=self.deployed_key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
-                return None
-            raise
-        return bytes(body["Body"].read())
-
     def record(self, entry: dict[str, Any], action: str = "deploy") -> None:
+        """`entry` (its `release` and what it needs to come back) is live now: kept once, at the
+        end of the history, on a deploy; a rollback only moves `live` and is logged."""
         history = self.history()
         at = int(time.time())
         if action == "deploy":
@@ -632,3 +549,49 @@ class ChaliceReleases:
         )
         history.live = entry["release"]
         self.save(history)
+
+    def _read(self, key: str) -> bytes | None:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+                return None
+            raise
+        return bytes(body["Body"].read())
+
+
+class StackReleases(Releases):
+    """The stack's deployed templates, in the artifacts bucket under `<stage>/releases/`."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.prefix = f"{deployment.stage}/releases/"
+        super().__init__(deployment, self.prefix + "history.json")
+
+    def template(self, release: str) -> dict[str, Any]:
+        entry = self.history().find(release)
+        body = self.s3.get_object(Bucket=self.bucket, Key=entry["template"])["Body"].read()
+        template: dict[str, Any] = json.loads(body)
+        return template
+
+    def record_template(self, template: dict[str, Any], action: str = "deploy") -> str:
+        """The template now live: kept (once) and moved to the end of the history."""
+        release = release_of(template)
+        key = f"{self.prefix}{release}.json"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(template).encode())
+        self.record({"release": release, "template": key}, action)
+        return release
+
+
+class ChaliceReleases(Releases):
+    """What each `chalice deploy` of `ops deploy` shipped, in the artifacts bucket."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        super().__init__(deployment, f"{deployment.stage}/chalice/history.json")
+        self.deployed_key = f"{deployment.stage}/chalice/deployed.json"
+
+    def keep_deployed(self, path: Path) -> None:
+        """Chalice's record of what it made (not in git: .gitignore), for another checkout."""
+        self.s3.put_object(Bucket=self.bucket, Key=self.deployed_key, Body=path.read_bytes())
+
+    def kept_deployed(self) -> bytes | None:
+        return self._read(self.deployed_key)

@@ -109,7 +109,7 @@ def _rollback_stack(deployment: Deployment, to: str) -> int:
     except (StepFailed, ClientError) as exc:
         say(f"    FAILED: {exc}")
         return 1
-    releases.record(template, action="rollback")
+    releases.record_template(template, action="rollback")
     say("    done")
     return 0
 
