@@ -153,7 +153,7 @@ def cmd_totp(args: argparse.Namespace) -> int:
     """Print the current TOTP code of a demo user of the local stack (what an authenticator app
     holding the secret `ops local` printed would show)."""
     from ops.local import LOCAL_TOTP_FILE, read_local_totp
-    from ops.standin.totp import STEP_SECONDS, current_code
+    from ops.totp import STEP_SECONDS, current_code
 
     secrets = read_local_totp()
     if args.user not in secrets:

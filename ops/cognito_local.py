@@ -127,7 +127,7 @@ def enrol_totp(cognito: Any, pool: LocalPool, username: str, password: str = DEM
     VerifySoftwareToken with a code from the secret, SetUserMFAPreference enabled + preferred)
     and remember the secret; an earlier enrolment whose secret is lost here is switched off
     first, so signing in needs no code."""
-    from ops.standin import totp
+    from ops import totp
 
     user = cognito.admin_get_user(UserPoolId=pool.pool_id, Username=username)
     if "SOFTWARE_TOKEN_MFA" in user.get("UserMFASettingList", []):
@@ -153,7 +153,7 @@ def _signed_in(cognito: Any, pool: LocalPool, username: str, password: str) -> d
     the current code when the user's secret is known here."""
     from pycognito.exceptions import SoftwareTokenMFAChallengeException
 
-    from ops.standin import totp
+    from ops import totp
 
     srp = _srp_client()(username, password, pool.pool_id, pool.client_id, client=cognito)
     try:

@@ -285,7 +285,7 @@ def install_staff() -> None:
 #   the software token TOTP multi-factor authentication (MFA)"):
 #   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AssociateSoftwareToken.html
 #   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_VerifySoftwareToken.html
-# - the SOFTWARE_TOKEN_MFA answer is checked against that secret (RFC 6238: ops/standin/totp.py)
+# - the SOFTWARE_TOKEN_MFA answer is checked against that secret (RFC 6238: ops/totp.py)
 #   and a wrong code is CodeMismatchException:
 #   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_RespondToAuthChallenge.html
 #   The reference does not say whether the session survives a wrong code; users report both a
@@ -317,7 +317,7 @@ def install_totp() -> None:
     from moto.cognitoidp.models import CognitoIdpBackend
     from moto.core.exceptions import JsonRESTError
 
-    from ops.standin import totp
+    from ops import totp
 
     class EnableSoftwareTokenMFAException(JsonRESTError):
         def __init__(self) -> None:

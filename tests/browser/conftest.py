@@ -26,7 +26,7 @@ from chalicelib.platform.settings import LOCAL_AUTH_TOKEN
 from chalicelib.platform.signatures import callback_url
 from chalicelib.telephony import webhooks
 from ops.local_process import free_ports, local_stack_process
-from ops.standin.totp import current_code
+from ops.totp import current_code
 from ops.web_config import local_web_config
 from ops.webhooks import post_signed
 from tests.browser.twilio_rest import TwilioRestServer

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from ops.cognito_local import LocalPool, ensure_user
 from ops.stage import ROOT
-from ops.standin.totp import code_at, current_code
+from ops.totp import code_at, current_code
 from tests.browser.conftest import (
     DEMO_PASSWORD,
     Softphone,

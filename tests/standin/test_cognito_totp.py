@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 from pycognito.exceptions import SoftwareTokenMFAChallengeException
 
+from ops import totp
 from ops.cognito_local import TOTP_SECRETS, _srp_client, ensure_user, id_token
-from ops.standin import totp
 
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> str:
